@@ -1,0 +1,94 @@
+"""The one exception tree of the engine.
+
+```
+EngineError
+├── InputError                  bad user input; names file, record and field
+│   ├── CardError               a role card that cannot be read or validated
+│   └── ConfigError             a recipe or flag that cannot be used
+├── RunDirectoryError           a run directory that cannot be resumed as asked
+├── BackendError                an LLM endpoint call that failed for good
+│   ├── RateLimitedError        429 after every retry
+│   ├── EndpointTimeoutError    no answer in time after every retry
+│   ├── ServerError             5xx or a dropped connection after every retry
+│   └── BadResponseError        an answer that is not a chat completion
+├── LocalServerError            the embedded llama.cpp server could not start
+└── ActorStoppedError           a request to an actor that has stopped
+```
+Lower-level errors are mapped to the most specific class with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class InputError(EngineError):
+    """Bad input, located as precisely as we can: file, record and field."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        record: str | int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.file = file
+        self.record = record
+        self.field = field
+        self.reason = message
+        where = []
+        if file is not None:
+            where.append(str(file))
+        if record is not None:
+            where.append(f"record {record}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class CardError(InputError):
+    """A role card that cannot be read or validated."""
+
+
+class ConfigError(InputError):
+    """A recipe, option or environment setting that cannot be used."""
+
+
+class RunDirectoryError(EngineError):
+    """A run directory whose manifest does not match the run asked for."""
+
+
+class BackendError(EngineError):
+    """An LLM call that failed for good (after the retries it was allowed)."""
+
+    def __init__(self, message: str, *, status: int | None = None, url: str | None = None):
+        self.status = status
+        self.url = url
+        super().__init__(message)
+
+
+class RateLimitedError(BackendError):
+    """The endpoint kept answering 429."""
+
+
+class EndpointTimeoutError(BackendError):
+    """The endpoint did not answer within the configured timeout."""
+
+
+class ServerError(BackendError):
+    """The endpoint answered 5xx or dropped the connection."""
+
+
+class BadResponseError(BackendError):
+    """The endpoint answered, but not with a usable chat completion."""
+
+
+class LocalServerError(EngineError):
+    """The embedded llama.cpp server is missing or did not come up."""
+
+
+class ActorStoppedError(EngineError):
+    """A message was sent to an actor that is no longer running."""
