@@ -11,7 +11,9 @@ EngineError
 │   ├── EndpointTimeoutError    no answer in time after every retry
 │   ├── ServerError             5xx or a dropped connection after every retry
 │   └── BadResponseError        an answer that is not a chat completion
+├── SessionError                a session that could not go on (refiner gave up, empty client)
 ├── LocalServerError            the embedded llama.cpp server could not start
+├── SessionCancelledError       a submitted dialogue that was cancelled before it finished
 └── ActorStoppedError           a request to an actor that has stopped
 ```
 Lower-level errors are mapped to the most specific class with ``raise ... from exc``.
@@ -84,6 +86,14 @@ class ServerError(BackendError):
 
 class BadResponseError(BackendError):
     """The endpoint answered, but not with a usable chat completion."""
+
+
+class SessionError(EngineError):
+    """A session that cannot continue for a reason of its own, not the endpoint's."""
+
+
+class SessionCancelledError(EngineError):
+    """The dialogue was cancelled before it finished; nothing was recorded for it."""
 
 
 class LocalServerError(EngineError):

@@ -11,12 +11,13 @@ import importlib
 
 import click
 
-# name -> "module:attribute", relative to this package.
-SUBCOMMANDS: dict[str, str] = {
-    "simulate": "simulate:simulate",
-    "models": "models:models",
-    "evaluate": "evaluate:evaluate",
-    "elo": "elo:elo",
+# name -> ("module:attribute" relative to this package, the extra it needs, short help).
+SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
+    "simulate": ("simulate:simulate", None, "Run counselor-client sessions for role cards."),
+    "models": ("models:models", None, "Show the embedded local model and how to use others."),
+    "evaluate": ("evaluate:evaluate", "eval", "Measure corpora: stats, overlap, semantic."),
+    "elo": ("elo:elo", "eval", "Elo and Bradley-Terry ratings from arena battles."),
+    "agreement": ("elo:agreement", "eval", "Agreement of LLM judges with human labels."),
 }
 
 
@@ -26,15 +27,39 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(SUBCOMMANDS)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List subcommands from the table above, importing none of them."""
+        rows = [(name, SUBCOMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = SUBCOMMANDS.get(cmd_name)
-        if target is None:
+        entry = SUBCOMMANDS.get(cmd_name)
+        if entry is None:
             return None
+        target, extra, short_help = entry
         module_name, attribute = target.split(":")
-        module = importlib.import_module(f"{__name__}.{module_name}")
+        try:
+            module = importlib.import_module(f"{__name__}.{module_name}")
+        except ImportError as exc:
+            return _missing_extra(cmd_name, extra, short_help, exc)
         command = getattr(module, attribute)
         assert isinstance(command, click.Command)
         return command
+
+
+def _missing_extra(
+    name: str, extra: str | None, short_help: str, error: ImportError
+) -> click.Command:
+    """A stand-in command that explains which optional extra to install."""
+    hint = f"pip install 'interactive-agents[{extra}]'" if extra else "reinstall the package"
+
+    @click.command(name, short_help=short_help, context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def unavailable(args: tuple[str, ...]) -> None:
+        raise click.ClickException(f"'{name}' is not available here ({error}); {hint}")
+
+    return unavailable
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

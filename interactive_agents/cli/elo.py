@@ -1,0 +1,367 @@
+"""``interactive-agents elo`` and ``agreement``: arena ratings and judge reliability.
+
+Thin click shells over :mod:`interactive_agents.ratings` and
+:mod:`interactive_agents.agreement`: read the battles, call the library once, print a
+table or JSON, write the report files. Bad input becomes one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import orjson
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from ..agreement import AgreementReport, JudgeAgreement
+from ..agreement import agreement as judge_agreement
+from ..battles import read_battles
+from ..errors import InputError
+from ..rating_plots import plot_battle_counts, plot_ratings
+from ..ratings import BTConfig, EloConfig, ModelRating, RatingReport, rate
+
+
+class InputFailure(click.ClickException):
+    """Bad input given to a command: message on stderr, exit code 2."""
+
+    exit_code = 2
+
+
+@contextmanager
+def _input_errors() -> Iterator[None]:
+    try:
+        yield
+    except InputError as exc:
+        raise InputFailure(str(exc)) from exc
+    except OSError as exc:
+        raise InputFailure(str(exc)) from exc
+
+
+def _warn_skipped(invalid: Sequence[InputError]) -> None:
+    """Say on stderr that lines were left out, and show the first reason."""
+    if invalid:
+        click.echo(f"Skipped {len(invalid)} invalid line(s); first: {invalid[0]}", err=True)
+
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_SKIP_INVALID = click.option(
+    "--skip-invalid", is_flag=True, help="Leave malformed lines out (and count them)."
+)
+_JSON = click.option(
+    "--json", "as_json", is_flag=True, help="Print the JSON result instead of a table."
+)
+
+RATING_HEADERS = [
+    "Rank",
+    "Model",
+    "BT",
+    "BT 95 % CI",
+    "Elo",
+    "Elo 95 % CI",
+    "Upvotes",
+    "Occurrences",
+    "Avg upvotes",
+]
+
+
+def _margin(point: float, lower: float, upper: float) -> str:
+    """The arena leaderboard's ``+upper/-lower`` form (signed: a point may lie outside)."""
+    return f"{upper - point:+.0f}/{lower - point:+.0f}"
+
+
+def _rating_cells(row: ModelRating) -> list[str]:
+    return [
+        str(row.rank),
+        row.model,
+        f"{row.bt:.0f}",
+        _margin(row.bt, row.bt_lower, row.bt_upper),
+        f"{row.elo:.0f}",
+        _margin(row.elo, row.elo_lower, row.elo_upper),
+        str(row.upvotes),
+        str(row.occurrences),
+        f"{row.average_upvotes:.3f}",
+    ]
+
+
+def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    for header in headers:
+        table.add_column(header, justify="left" if header in {"Model", "Judge"} else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _emit(payload: dict[str, Any], table: Table, as_json: bool) -> None:
+    if as_json:
+        click.echo(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY).decode())
+    else:
+        console = Console()
+        if not console.is_terminal:  # a pipe or a file has no width to fit: never cut cells
+            natural = console.measure(table, options=console.options.update_width(1000))
+            console.width = max(console.width, natural.maximum)
+        console.print(table)
+
+
+@click.command()
+@click.argument("battles", metavar="BATTLES...", nargs=-1, required=True, type=_FILE)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for ratings.json, battle_counts.csv, report.md and PNG plots.",
+)
+@click.option(
+    "--k",
+    type=click.FloatRange(min=0, min_open=True),
+    default=4.0,
+    show_default=True,
+    help="Elo K factor.",
+)
+@click.option(
+    "--shuffles",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Random battle orders the displayed Elo is averaged over.",
+)
+@click.option(
+    "--bootstrap",
+    "rounds",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Bootstrap rounds for the 95 % intervals.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of all resampling.")
+@click.option(
+    "--l2",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="L2 penalty on Bradley-Terry ratings (keeps unbeaten bots finite).",
+)
+@click.option(
+    "--anchor",
+    metavar="MODEL",
+    help="Pin this model's BT rating at 1000 (default: the mean is 1000).",
+)
+@_SKIP_INVALID
+@_JSON
+def elo(
+    battles: tuple[Path, ...],
+    out: Path | None,
+    k: float,
+    shuffles: int,
+    rounds: int,
+    seed: int,
+    l2: float,
+    anchor: str | None,
+    skip_invalid: bool,
+    as_json: bool,
+) -> None:
+    """Rank counselor bots from arena battles (SPEC §10): Elo and Bradley-Terry.
+
+    BATTLES are JSON Lines files of battle records. Unparsable judgements are kept in
+    the files but left out of the ratings and counted. Rank is 1 + the number of bots
+    whose BT interval lies entirely above this bot's.
+
+    \b
+    Examples:
+      interactive-agents elo runs/arena/battles.jsonl
+      interactive-agents elo human.jsonl judge.jsonl --out reports/elo --seed 1
+      interactive-agents elo battles.jsonl --bootstrap 200 --shuffles 20 --json
+    """
+    with _input_errors():
+        batch = read_battles(battles, skip_invalid=skip_invalid)
+        report = rate(
+            batch.battles,
+            np.random.default_rng(seed),
+            shuffles=shuffles,
+            rounds=rounds,
+            elo=EloConfig(k=k),
+            bt=BTConfig(l2=l2, anchor=anchor),
+        )
+    settings = {
+        "files": [str(path) for path in battles],
+        "k": k,
+        "shuffles": shuffles,
+        "bootstrap": rounds,
+        "seed": seed,
+        "l2": l2,
+        "anchor": anchor,
+    }
+    _warn_skipped(batch.invalid)
+    payload = _ratings_payload(report, settings, skipped=len(batch.invalid))
+    if out is not None:
+        with _input_errors():
+            _write_ratings(out, report, payload)
+    title = f"Arena ratings: {report.battles} battles, {report.excluded} unparsable excluded"
+    _emit(payload, _table(title, RATING_HEADERS, [_rating_cells(r) for r in report.rows]), as_json)
+    if not as_json and out is not None:
+        click.echo(f"Report: {out / 'report.md'}")
+
+
+def _ratings_payload(
+    report: RatingReport, settings: dict[str, Any], *, skipped: int
+) -> dict[str, Any]:
+    return {
+        "settings": settings,
+        "battles": report.battles,
+        "excluded_unparsable": report.excluded,
+        "skipped_invalid": skipped,
+        "models": report.rows,
+        "pairs": {
+            "models": report.models,
+            "battle_counts": report.battle_counts,
+            "win_fractions": report.win_fractions,
+        },
+    }
+
+
+def _write_ratings(out: Path, report: RatingReport, payload: dict[str, Any]) -> None:
+    """ratings.json, battle_counts.csv, the plots, and report.md that shows them all."""
+    out.mkdir(parents=True, exist_ok=True)
+    options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2
+    (out / "ratings.json").write_bytes(orjson.dumps(payload, option=options))
+    counts = _count_rows(report)
+    with (out / "battle_counts.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([["model", *report.models], *counts])
+    rows = report.rows
+    models = [r.model for r in rows]
+    plot_ratings(
+        models,
+        [r.bt for r in rows],
+        [r.bt_lower for r in rows],
+        [r.bt_upper for r in rows],
+        out / "ratings_bt.png",
+        title="Bradley-Terry ratings with 95 % bootstrap intervals",
+    )
+    plot_ratings(
+        models,
+        [r.elo for r in rows],
+        [r.elo_lower for r in rows],
+        [r.elo_upper for r in rows],
+        out / "ratings_elo.png",
+        title="Elo ratings (mean over orders) with 95 % bootstrap intervals",
+    )
+    plot_battle_counts(report.models, report.battle_counts.tolist(), out / "battle_counts.png")
+    (out / "report.md").write_text(_markdown(report, payload, counts), encoding="utf-8")
+
+
+def _count_rows(report: RatingReport) -> list[list[str]]:
+    """The battle-count matrix as labelled rows, for the CSV and the Markdown table."""
+    matrix = report.battle_counts.tolist()
+    return [[model, *map(str, row)] for model, row in zip(report.models, matrix, strict=True)]
+
+
+def _markdown(report: RatingReport, payload: dict[str, Any], counts: list[list[str]]) -> str:
+    settings = payload["settings"]
+    lines = [
+        "# Arena ratings",
+        "",
+        f"{report.battles} battles rated; {report.excluded} unparsable battles excluded; "
+        f"{payload['skipped_invalid']} invalid lines skipped.",
+        f"Elo: K = {settings['k']}, mean over {settings['shuffles']} random orders. "
+        f"Intervals: {settings['bootstrap']} bootstrap rounds, seed {settings['seed']}. "
+        "Rank: 1 + the number of models whose BT lower bound is above this model's upper "
+        "bound. A tie scores half in the ratings and is no upvote.",
+        "",
+        *_markdown_table(RATING_HEADERS, [_rating_cells(r) for r in report.rows]),
+        "",
+        "![Bradley-Terry ratings](ratings_bt.png)",
+        "![Elo ratings](ratings_elo.png)",
+        "",
+        "## Battles per pair",
+        "",
+        *_markdown_table(["", *report.models], counts),
+        "",
+        "![Battles per pair](battle_counts.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+AGREEMENT_HEADERS = [
+    "Judge",
+    "Matched",
+    "Agreed",
+    "Accuracy",
+    "95 % CI (Wilson)",
+    "Ties",
+    "Unparsable",
+    "Unmatched",
+]
+
+
+def _agreement_cells(row: JudgeAgreement) -> list[str]:
+    accuracy = "–" if row.accuracy is None else f"{row.accuracy:.1%}"
+    return [
+        row.judge,
+        str(row.matched),
+        str(row.agreed),
+        accuracy,
+        f"{row.lower:.1%} – {row.upper:.1%}",
+        str(row.ties),
+        str(row.unparsable),
+        str(row.unmatched),
+    ]
+
+
+@click.command()
+@click.option("--human", required=True, type=_FILE, help="Battles labelled by humans (JSONL).")
+@click.option(
+    "--judge",
+    "judges",
+    required=True,
+    multiple=True,
+    type=_FILE,
+    help="Battles of one judge on the same histories (JSONL); repeat for more judges.",
+)
+@_SKIP_INVALID
+@_JSON
+def agreement(human: Path, judges: tuple[Path, ...], skip_invalid: bool, as_json: bool) -> None:
+    """Agreement of LLM judges with human choices on the same selections (SPEC §10).
+
+    A judge battle matches a human one with the same dialogue_id, turn and pair of bots
+    (in either order). Ties agree only with ties; an unparsable judge verdict counts as
+    a disagreement; unparsable human labels and unmatched judge battles are left out and
+    counted. The interval is the 95 % Wilson score interval.
+
+    \b
+    Examples:
+      interactive-agents agreement --human human.jsonl --judge guideline1.jsonl
+      interactive-agents agreement --human human.jsonl \\
+          --judge guideline1.jsonl --judge guideline2.jsonl --json
+    """
+    with _input_errors():
+        labels = read_battles(human, skip_invalid=skip_invalid)
+        verdicts = {str(path): read_battles(path, skip_invalid=skip_invalid) for path in judges}
+    result: AgreementReport = judge_agreement(
+        labels.battles, {name: batch.battles for name, batch in verdicts.items()}
+    )
+    invalid = [*labels.invalid, *(error for batch in verdicts.values() for error in batch.invalid)]
+    _warn_skipped(invalid)
+    payload = {
+        "human_labels": result.human_labels,
+        "human_unparsable": result.human_unparsable,
+        "skipped_invalid": len(invalid),
+        "judges": result.judges,
+    }
+    title = (
+        f"Judge agreement with {result.human_labels} human labels "
+        f"({result.human_unparsable} unparsable dropped)"
+    )
+    rows = [_agreement_cells(row) for row in result.judges]
+    _emit(payload, _table(title, AGREEMENT_HEADERS, rows), as_json)

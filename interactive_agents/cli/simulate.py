@@ -1,0 +1,232 @@
+"""``interactive-agents simulate``: Algorithm 1 for every card, into a run directory."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import click
+import orjson
+from rich.console import Console
+
+from ..cards import load_cards
+from ..config import RunConfig, build_config
+from ..engine import Engine
+from ..errors import EngineError, InputError
+from ..resources import resolve
+from ._progress import ProgressDisplay, summary_table
+
+EXIT_FAILURES = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+EXAMPLES = """
+\b
+Examples:
+  # Offline, on the embedded model (no key, no GPU):
+  interactive-agents simulate --recipe quickstart
+\b
+  # The paper's run against a vLLM server, 500 dialogues at a time:
+  interactive-agents simulate --cards ../shared/data/reference/client_pool_train.json \\
+      --out runs/simpsydial --base-url http://localhost:8000/v1 \\
+      --model Qwen2-7B-Instruct --language zh --concurrency 256 --max-in-flight 500
+\b
+  # Client and counselor on different servers, an API key from $OPENAI_API_KEY:
+  interactive-agents simulate --recipe paper_zh --cards cards.jsonl --out runs/b \\
+      --client-base-url http://gpu1:8000/v1 --client-model Qwen2-72B-Instruct \\
+      --counselor-base-url https://api.openai.com/v1 --counselor-model gpt-4o \\
+      --counselor-api-key-env OPENAI_API_KEY
+\b
+Running the same command again on the same --out resumes the run: finished
+dialogues are kept, unfinished ones are done. Exit codes: 0 all dialogues finished,
+1 some failed (see failures.jsonl), 2 bad input or configuration, 130 interrupted.
+"""
+
+
+def _role_options(role: str) -> list[click.Option]:
+    flag = f"--{role}"
+    return [
+        click.Option([f"{flag}-base-url"], multiple=True, help=f"Endpoint(s) of the {role} only."),
+        click.Option([f"{flag}-model"], help=f"Model of the {role}."),
+        click.Option([f"{flag}-api-key-env"], help=f"Variable holding the {role}'s API key."),
+        click.Option([f"{flag}-concurrency"], type=int, help=f"Concurrency of the {role}'s endpoint."),
+        click.Option([f"{flag}-temperature"], type=float, help=f"Sampling temperature of the {role}."),
+        click.Option([f"{flag}-top-p"], type=float, help=f"Top-p of the {role}."),
+        click.Option([f"{flag}-max-tokens"], type=int, help=f"Max tokens per {role} reply."),
+    ]
+
+
+def _overrides(options: dict[str, Any]) -> dict[str, Any]:
+    """Map CLI options onto dotted recipe keys (None = not given)."""
+    def urls(value: tuple[str, ...]) -> list[str] | None:
+        return list(value) if value else None
+
+    overrides: dict[str, Any] = {
+        "cards": options["cards"],
+        "pool": options["pool"],
+        "out": options["out"],
+        "language": options["language"],
+        "max_turns": options["max_turns"],
+        "seed": options["seed"],
+        "limit": options["limit"],
+        "max_in_flight": options["max_in_flight"],
+        "local_model": options["local_model"],
+        "actors_dir": options["actors_dir"],
+        "skip_invalid": True if options["skip_invalid"] else None,
+        "endpoint.base_urls": urls(options["base_url"]),
+        "endpoint.model": options["model"],
+        "endpoint.api_key_env": options["api_key_env"],
+        "endpoint.concurrency": options["concurrency"],
+        "endpoint.rpm": options["rpm"],
+        "endpoint.tpm": options["tpm"],
+        "endpoint.timeout": options["timeout"],
+        "endpoint.max_retries": options["max_retries"],
+        "refiner.max_attempts": options["refiner_attempts"],
+        "refiner.on_exhausted": options["on_exhausted"],
+        "terminator.mode": options["terminator"],
+    }
+    for role in ("client", "counselor"):
+        overrides[f"{role}.endpoint.base_urls"] = urls(options[f"{role}_base_url"])
+        for name in ("model", "api_key_env", "concurrency"):
+            overrides[f"{role}.endpoint.{name}"] = options[f"{role}_{name}"]
+        for name in ("temperature", "top_p", "max_tokens"):
+            overrides[f"{role}.{name}"] = options[f"{role}_{name}"]
+    return overrides
+
+
+@click.command(epilog=EXAMPLES, context_settings={"max_content_width": 100})
+@click.option("--recipe", help="A TOML recipe: a path or a built-in name (quickstart, paper_zh).")
+@click.option("--cards", help="Role cards: .jsonl/.json/.toml, reference .txt cards, or a folder.")
+@click.option("--pool", help="Pool of chief complaints for reference .txt cards.")
+@click.option("--out", help="Run directory (created, or resumed when it exists).")
+@click.option("--base-url", multiple=True, help="OpenAI-compatible base URL; repeat for replicas.")
+@click.option("--model", help="Model name for both roles.")
+@click.option("--api-key-env", help="Name of the environment variable holding the API key.")
+@click.option("--concurrency", type=int, help="Max concurrent requests per endpoint.")
+@click.option("--rpm", type=int, help="Requests-per-minute limit per endpoint.")
+@click.option("--tpm", type=int, help="Tokens-per-minute limit per endpoint.")
+@click.option("--timeout", type=float, help="Seconds before a request is retried.")
+@click.option("--max-retries", type=int, help="Retries on 429, 5xx, timeouts.")
+@click.option("--max-turns", type=int, help="Turn cap T (default 50).")
+@click.option("--seed", type=int, help="Run seed; every request gets a seed derived from it.")
+@click.option("--language", type=click.Choice(["zh", "en"]), help="Prompt language.")
+@click.option("--limit", type=int, help="Only the first N cards.")
+@click.option("--max-in-flight", type=int, help="Dialogues in flight at once (admission).")
+@click.option("--refiner-attempts", type=int, help="Candidates per counselor turn (default 3).")
+@click.option(
+    "--on-exhausted",
+    type=click.Choice(["repair", "accept_last", "fail"]),
+    help="When every candidate was rejected.",
+)
+@click.option(
+    "--terminator", type=click.Choice(["substring", "closing"]), help="Phrase matching mode."
+)
+@click.option("--local-model", help="GGUF file for the embedded server (default SmolLM2-135M).")
+@click.option("--actors-dir", help="A folder of custom prompt cards (copy of actors/).")
+@click.option("--skip-invalid", is_flag=True, help="Skip bad cards (reported) instead of stopping.")
+@click.option("--force", is_flag=True, help="Resume even if the configuration changed.")
+@click.option("--retry-failed", is_flag=True, help="On resume, run failed dialogues again.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+def simulate(**options: Any) -> None:
+    """Run counselor-client sessions (Algorithm 1) for every role card.
+
+    Settings come from --recipe (TOML) and are overridden by the options. Without any
+    base URL, the embedded local model is started and used.
+    """
+    console = Console(stderr=True, quiet=options["quiet"])
+    try:
+        config = build_config(options["recipe"], _overrides(options))
+        code = anyio.run(_simulate, config, options, console)
+    except EngineError as exc:  # InputError included: a message naming file, record, field
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    sys.exit(code)
+
+
+simulate.params.extend(_role_options("client") + _role_options("counselor"))
+
+
+async def _simulate(config: RunConfig, options: dict[str, Any], console: Console) -> int:
+    if not config.cards:
+        raise InputError("no role cards: pass --cards or set cards in the recipe")
+    if not config.out:
+        raise InputError("no run directory: pass --out or set out in the recipe")
+    cards_path = resolve(config.cards, "runners/cards", (".jsonl", ".json", ".toml"))
+    batch = load_cards(cards_path, skip_invalid=config.skip_invalid, pool=config.pool)
+    for error in batch.invalid:
+        console.print(f"[yellow]skipped:[/yellow] {error}", highlight=False)
+    cards = batch.cards[: config.limit] if config.limit is not None else batch.cards
+    interrupted = False
+    engine = Engine(
+        config, run_dir=config.out, force=options["force"], retry_failed=options["retry_failed"]
+    )
+    if _needs_local(config):
+        console.print("starting the embedded model (llama.cpp server) ...")
+    async with engine:
+        with ProgressDisplay(engine.stats, console, enabled=not options["quiet"]) as progress:
+            async with anyio.create_task_group() as group:
+                group.start_soon(progress.run)
+
+                async def on_signal() -> None:
+                    nonlocal interrupted
+                    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                        async for _ in signals:
+                            interrupted = True
+                            engine.cancel()
+                            return
+
+                group.start_soon(on_signal)
+                async for _ in engine.run(cards):
+                    pass
+                group.cancel_scope.cancel()
+    summary = _summary(engine, config, len(batch.invalid), interrupted)
+    _report(summary, console, options["as_json"])
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILURES if engine.stats.failed else 0
+
+
+def _needs_local(config: RunConfig) -> bool:
+    return config.client.endpoint.is_local or config.counselor.endpoint.is_local
+
+
+def _summary(
+    engine: Engine, config: RunConfig, invalid: int, interrupted: bool
+) -> dict[str, Any]:
+    stats = engine.stats
+    out = Path(config.out or ".")
+    return {
+        "status": "interrupted" if interrupted else "complete",
+        "run_dir": str(out),
+        "dialogues": str(out / "dialogues.jsonl"),
+        "failures_file": str(out / "failures.jsonl"),
+        "cards": stats.total,
+        "already_done": stats.already_done,
+        "finished": stats.finished,
+        "failed": stats.failed,
+        "cancelled": stats.cancelled,
+        "invalid_cards": invalid,
+        "calls": stats.calls,
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.completion_tokens,
+        "retries": stats.retries,
+        "errors": stats.errors,
+        "refiner_rejections": stats.rejections,
+        "elapsed_s": round(stats.elapsed, 2),
+        "models": engine.config.models(),
+    }
+
+
+def _report(summary: dict[str, Any], console: Console, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(orjson.dumps(summary).decode() + "\n")
+        return
+    title = "Run interrupted: resume with the same command" if summary["status"] == "interrupted" \
+        else "Run complete"
+    rows = {k: v for k, v in summary.items() if k not in {"status", "failures_file"}}
+    console.print(summary_table(title, rows))
+    console.print(f"records: {summary['dialogues']}")

@@ -1,0 +1,41 @@
+"""Live counters of one engine, read by progress displays and summaries."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(slots=True)
+class EngineStats:
+    """Counts since the engine started; plain integers, updated in place by the actors."""
+
+    started: float = field(default_factory=time.monotonic)
+    total: int = 0
+    already_done: int = 0
+    submitted: int = 0
+    finished: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    in_flight: int = 0
+    calls: int = 0
+    calls_in_flight: int = 0
+    retries: int = 0
+    errors: int = 0
+    rejections: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def rate(self) -> float:
+        """Dialogues recorded per minute."""
+        elapsed = self.elapsed
+        return (self.finished + self.failed) * 60 / elapsed if elapsed > 0 else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        data: dict[str, float] = {k: v for k, v in asdict(self).items() if k != "started"}
+        data["elapsed_s"] = round(self.elapsed, 3)
+        return data

@@ -1,0 +1,118 @@
+"""Role cards: every input layout, and errors that name file, record and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from interactive_agents import CardError, load_cards
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_jsonl_cards_with_traits_as_objects_or_strings(tmp_path: Path) -> None:
+    source = write(
+        tmp_path / "cards.jsonl",
+        '{"id": "a", "age": 30, "chief_complaint": "I cannot sleep.",'
+        ' "personality": {"openness": "high, likes novelty", "neuroticism": {"level": "low"}},'
+        ' "resistance": "中等，愿意分享"}\n'
+        "\n"
+        '{"chief_complaint": "Work is too much."}\n',
+    )
+    cards = load_cards(source).cards
+    assert [c.id for c in cards] == ["a", "cards-00003"]
+    first = cards[0]
+    assert first.age == "30"
+    assert first.personality is not None and first.personality.openness is not None
+    assert (first.personality.openness.level, first.personality.openness.explanation) == (
+        "high",
+        "likes novelty",
+    )
+    assert first.resistance is not None and first.resistance.level == "中等"
+    assert first.resistance.explanation == "愿意分享"
+
+
+def test_json_list_of_bare_complaints_is_a_pool(reference: Path) -> None:
+    cards = load_cards(reference / "client_pool_train.json").cards
+    assert len(cards) == 1000
+    assert cards[0].gender is None
+    assert cards[0].chief_complaint.startswith("为什么两个相爱的人")
+    assert len({c.id for c in cards}) == 1000
+
+
+def test_toml_cards(tmp_path: Path) -> None:
+    source = write(
+        tmp_path / "cards.toml",
+        '[[cards]]\nid = "t1"\ngender = "male"\nchief_complaint = "Lonely at university."\n'
+        '[cards.resistance]\nlevel = "high"\nexplanation = "sent by his advisor"\n',
+    )
+    (card,) = load_cards(source).cards
+    assert card.id == "t1" and card.resistance is not None
+    assert card.resistance.explanation == "sent by his advisor"
+
+
+def test_reference_text_cards_take_complaint_from_the_pool(reference: Path) -> None:
+    cards = {c.id: c for c in load_cards(reference / "role_cards").cards}
+    assert set(cards) == {"test_0", "test_1", "train_0", "train_1"}
+    card = cards["train_0"]
+    assert card.gender == "女性" and card.occupation == "幼师"
+    assert card.personality is not None and card.personality.neuroticism is not None
+    assert card.personality.neuroticism.level == "较高"
+    pool = (reference / "client_pool_train.json").read_text(encoding="utf-8")
+    assert card.chief_complaint[:30] in pool
+    assert cards["test_0"].chief_complaint.startswith("家庭不和谐")
+
+
+def test_bad_field_type_names_file_record_and_field(tmp_path: Path) -> None:
+    source = write(
+        tmp_path / "bad.jsonl",
+        '{"id": "ok", "chief_complaint": "fine"}\n{"id": "x", "chief_complaint": 42}\n',
+    )
+    with pytest.raises(CardError) as caught:
+        load_cards(source)
+    error = caught.value
+    assert (error.file, error.record, error.field) == (str(source), 2, "chief_complaint")
+    assert "bad.jsonl" in str(error) and "record 2" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('{"id": "x", "chief_complaint": "  "}', "chief_complaint"),
+        ('{"id": "x", "chief_complaint": "ok", "ocupation": "typo"}', "ocupation"),
+        ('{"id": "x", "chief_complaint": "ok", "personality": {"openness": 3}}', "personality.openness"),
+        ('{"id": "x"}', None),
+    ],
+)
+def test_invalid_cards_are_located(tmp_path: Path, line: str, field: str | None) -> None:
+    source = write(tmp_path / "c.jsonl", line + "\n")
+    with pytest.raises(CardError) as caught:
+        load_cards(source)
+    assert caught.value.record == 1
+    if field is not None:
+        assert caught.value.field == field
+
+
+def test_skip_invalid_reports_and_keeps_going(tmp_path: Path) -> None:
+    source = write(
+        tmp_path / "mixed.jsonl",
+        '{"id": "a", "chief_complaint": "one"}\n'
+        "{not json}\n"
+        '{"id": "a", "chief_complaint": "duplicate id"}\n'
+        '{"id": "b", "chief_complaint": "two"}\n',
+    )
+    batch = load_cards(source, skip_invalid=True)
+    assert [c.id for c in batch.cards] == ["a", "b"]
+    assert [e.record for e in batch.invalid] == [2, 3]
+    assert batch.invalid[1].field == "id"
+
+
+def test_missing_file_and_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(CardError, match="no such file"):
+        load_cards(tmp_path / "nope.jsonl")
+    with pytest.raises(CardError, match="unsupported"):
+        load_cards(write(tmp_path / "cards.csv", "a,b\n"))

@@ -1,0 +1,196 @@
+"""The ``elo`` and ``agreement`` commands end to end on temporary battle files."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+from click.testing import CliRunner, Result
+
+from interactive_agents.battles import Battle, Winner, write_battles
+from interactive_agents.cli.elo import agreement, elo
+
+FAST = ["--bootstrap", "50", "--shuffles", "5"]
+ROW_FIELDS = {
+    "model",
+    "rank",
+    "bt",
+    "bt_lower",
+    "bt_upper",
+    "elo",
+    "elo_time_order",
+    "elo_lower",
+    "elo_upper",
+    "upvotes",
+    "occurrences",
+    "average_upvotes",
+}
+
+
+def _arena(path: Path, judge: str = "qwen", battles: int = 120) -> Path:
+    """Battles where A usually beats B and B usually beats C; every 20th is unparsable."""
+    rng = np.random.default_rng(4)
+    strength = {"A": 1.0, "B": 0.6, "C": 0.3}
+    records = []
+    for t in range(battles):
+        a, b = (str(x) for x in rng.choice(list(strength), size=2, replace=False))
+        p_a = strength[a] / (strength[a] + strength[b])
+        winner: Winner = "unparsable" if t % 20 == 0 else ("a" if rng.random() < p_a else "b")
+        records.append(Battle(f"d{t // 6}", t % 6, a, b, "ab", winner, judge, "", float(t)))
+    write_battles(path, records)
+    return path
+
+
+def _run(command: Any, args: list[str]) -> Result:
+    return CliRunner().invoke(command, args, catch_exceptions=False)
+
+
+def test_elo_writes_every_file_and_prints_json(tmp_path: Path) -> None:
+    battles = _arena(tmp_path / "battles.jsonl")
+    out = tmp_path / "report"
+    result = _run(elo, [str(battles), "--out", str(out), "--json", *FAST])
+    assert result.exit_code == 0, result.output
+    for name in ("ratings.json", "battle_counts.csv", "report.md"):
+        assert (out / name).stat().st_size > 0
+    for name in ("ratings_bt.png", "ratings_elo.png", "battle_counts.png"):
+        assert (out / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    printed = orjson.loads(result.stdout)
+    assert printed == orjson.loads((out / "ratings.json").read_bytes())
+    assert (printed["battles"], printed["excluded_unparsable"], printed["skipped_invalid"]) == (
+        114,
+        6,
+        0,
+    )
+    assert printed["settings"] == {
+        "files": [str(battles)],
+        "k": 4.0,
+        "shuffles": 5,
+        "bootstrap": 50,
+        "seed": 0,
+        "l2": 0.0,
+        "anchor": None,
+    }
+    assert [row["model"] for row in printed["models"]] == ["A", "B", "C"]
+    assert all(set(row) == ROW_FIELDS for row in printed["models"])
+    assert printed["pairs"]["models"] == ["A", "B", "C"]
+    counts = printed["pairs"]["battle_counts"]
+    assert sum(map(sum, counts)) == 2 * 114
+    assert printed["pairs"]["win_fractions"][0][0] is None  # a model never meets itself
+
+
+def test_battle_counts_csv_and_report_agree_with_the_json(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    _run(elo, [str(_arena(tmp_path / "b.jsonl")), "--out", str(out), *FAST])
+    ratings = orjson.loads((out / "ratings.json").read_bytes())
+    with (out / "battle_counts.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["model", "A", "B", "C"]
+    assert [[int(x) for x in row[1:]] for row in rows[1:]] == ratings["pairs"]["battle_counts"]
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "114 battles rated; 6 unparsable battles excluded" in report
+    assert "![Battles per pair](battle_counts.png)" in report
+
+
+def test_elo_table_names_every_model(tmp_path: Path) -> None:
+    result = _run(elo, [str(_arena(tmp_path / "b.jsonl")), *FAST])
+    assert result.exit_code == 0
+    assert "Arena ratings: 114 battles, 6 unparsable excluded" in result.stdout
+    for header in ("Rank", "BT 95 % CI", "Occurrences", "Avg upvotes"):
+        assert header in result.stdout
+    assert all(f" {model} " in result.stdout for model in "ABC")
+    assert not (tmp_path / "ratings.json").exists()
+
+
+def test_the_same_seed_gives_the_same_ratings(tmp_path: Path) -> None:
+    battles = str(_arena(tmp_path / "b.jsonl"))
+    first = _run(elo, [battles, "--json", "--seed", "3", *FAST]).stdout
+    assert first == _run(elo, [battles, "--json", "--seed", "3", *FAST]).stdout
+    assert first != _run(elo, [battles, "--json", "--seed", "4", *FAST]).stdout
+
+
+def test_a_malformed_line_names_file_line_and_field(tmp_path: Path) -> None:
+    battles = _arena(tmp_path / "b.jsonl", battles=4)
+    lines = battles.read_bytes().splitlines()
+    lines[2] = lines[2].replace(b'"winner":"', b'"winner":"x')
+    battles.write_bytes(b"\n".join(lines) + b"\n")
+    result = _run(elo, [str(battles), *FAST])
+    assert result.exit_code == 2
+    assert f"{battles}, record 3, field 'winner'" in result.stderr
+    skipped = _run(elo, [str(battles), "--skip-invalid", "--json", *FAST])
+    assert skipped.exit_code == 0
+    assert orjson.loads(skipped.stdout)["skipped_invalid"] == 1
+    assert "Skipped 1 invalid line(s); first: " in skipped.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--anchor", "Z"], "'Z' is not among the rated bots"),
+        (["--k", "0"], "Invalid value for '--k'"),
+        (["--bootstrap", "0"], "Invalid value for '--bootstrap'"),
+    ],
+)
+def test_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    result = _run(elo, [str(_arena(tmp_path / "b.jsonl", battles=10)), *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_missing_file_and_nothing_to_rate_exit_2(tmp_path: Path) -> None:
+    missing = _run(elo, [str(tmp_path / "nope.jsonl")])
+    assert missing.exit_code == 2
+    assert "does not exist" in missing.stderr
+    only_unparsable = tmp_path / "u.jsonl"
+    write_battles(only_unparsable, [Battle("d", 0, "A", "B", "ab", "unparsable", "j")])
+    result = _run(elo, [str(only_unparsable)])
+    assert result.exit_code == 2
+    assert "no usable battles to rate (1 unparsable)" in result.stderr
+
+
+def test_help_shows_examples() -> None:
+    for command in (elo, agreement):
+        result = _run(command, ["--help"])
+        assert result.exit_code == 0
+        assert "Examples:" in result.output
+
+
+def _labels(path: Path, winners: str, judge: str) -> Path:
+    """One battle per turn of dialogue d between A and B, with the given winners."""
+    names: dict[str, Winner] = {"a": "a", "b": "b", "t": "tie", "u": "unparsable"}
+    battles = [Battle("d", t, "A", "B", "ab", names[w], judge) for t, w in enumerate(winners)]
+    write_battles(path, battles)
+    return path
+
+
+def test_agreement_reports_each_judge(tmp_path: Path) -> None:
+    human = _labels(tmp_path / "human.jsonl", "aabbau", "human")
+    first = _labels(tmp_path / "g1.jsonl", "abbbtb", "g1")
+    second = _labels(tmp_path / "g2.jsonl", "aabbua", "g2")
+    result = _run(
+        agreement,
+        ["--human", str(human), "--judge", str(first), "--judge", str(second), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    payload = orjson.loads(result.stdout)
+    assert (payload["human_labels"], payload["human_unparsable"]) == (5, 1)
+    one, two = payload["judges"]
+    assert (one["judge"], one["matched"], one["agreed"], one["ties"]) == (str(first), 5, 3, 1)
+    assert (two["matched"], two["agreed"], two["unparsable"], two["unmatched"]) == (5, 4, 1, 1)
+    assert one["accuracy"] == pytest.approx(0.6)
+    assert {"lower", "upper"} <= set(one)
+    table = _run(agreement, ["--human", str(human), "--judge", str(first)])
+    assert "60.0%" in table.stdout
+    assert "95 % CI (Wilson)" in table.stdout
+
+
+def test_agreement_malformed_judge_file_exits_2(tmp_path: Path) -> None:
+    human = _labels(tmp_path / "human.jsonl", "ab", "human")
+    judge = tmp_path / "judge.jsonl"
+    judge.write_text('{"dialogue_id": "d", "turn": 0}\n', encoding="utf-8")
+    result = _run(agreement, ["--human", str(human), "--judge", str(judge)])
+    assert result.exit_code == 2
+    assert f"{judge}, record 1, field 'bot_a': missing required field" in result.stderr
