@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from functools import partial
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AsyncExitStack
 from importlib.metadata import PackageNotFoundError, version
@@ -27,7 +28,7 @@ from types import TracebackType
 from typing import Literal
 
 import anyio
-from anyio.abc import TaskGroup
+from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectSendStream
 
 from .actor import Reply
@@ -42,6 +43,7 @@ from .prompts import load_prompts
 from .rundir import RunStore, new_manifest
 from .session import Session, SessionContext
 from .stats import EngineStats
+from .taskgroups import HostedGroup
 from .terminator import TerminatorRules
 
 Result = DialogueRecord | FailureRecord
@@ -243,9 +245,8 @@ class Engine:
         Finished dialogues are already recorded; the block then exits normally and
         the recorder flushes. Cancelled dialogues are redone by a resumed run.
         """
-        if self._sessions is not None and self._actor_group is not None:
-            self._sessions.cancel_scope.cancel()
-            self._actor_group.cancel_scope.cancel()
+        self._sessions.cancel()
+        self._actor_group.cancel()
 
     # -- submitting work -----------------------------------------------------------
 
@@ -260,13 +261,26 @@ class Engine:
 
         ``notify`` (optional) receives the result and is closed afterwards.
         """
-        if self._sessions is None or self._context is None:
+        if not self._running or self._context is None:
             raise EngineError("the engine is not running: use it in 'async with'")
-        await self._admission.acquire()
+        try:
+            await self._admission.acquire()
+        except BaseException:
+            if notify is not None:
+                notify.close()
+            raise
         handle = DialogueHandle(card.id)
         self.stats.submitted += 1
         self.stats.in_flight += 1
-        self._sessions.start_soon(self._run_one, card, handle, next(self._order), notify)
+        run_one = partial(self._run_one, card, handle, next(self._order), notify)
+        try:
+            # start(), not start_soon(): a task cancelled before its first step never
+            # runs its finally clause, and the bookkeeping there must always happen.
+            await self._sessions.start(run_one)
+        except BaseException:
+            if not handle.done:
+                self._finish(card, handle, notify)
+            raise
         return handle
 
     async def _run_one(
@@ -275,9 +289,12 @@ class Engine:
         handle: DialogueHandle,
         priority: int,
         notify: MemoryObjectSendStream[Result] | None,
+        *,
+        task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
         assert self._context is not None and self._recorder is not None
         try:
+            task_status.started()
             with handle._scope:
                 result = await Session(card, self._context, priority).run()
                 await self._recorder.ask(result)
@@ -291,17 +308,25 @@ class Engine:
                     with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
                         await notify.send(result)
         finally:
-            if not handle.done:
-                self.stats.cancelled += 1
-                handle._reply.fail(SessionCancelledError(f"dialogue {card.id} was cancelled"))
-            self.stats.in_flight -= 1
-            self._admission.release()
-            if notify is not None:
-                notify.close()
+            self._finish(card, handle, notify)
+
+    def _finish(
+        self,
+        card: RoleCard,
+        handle: DialogueHandle,
+        notify: MemoryObjectSendStream[Result] | None,
+    ) -> None:
+        """Release what a session held; a session without a result was cancelled."""
+        if not handle.done:
+            self.stats.cancelled += 1
+            handle._reply.fail(SessionCancelledError(f"dialogue {card.id} was cancelled"))
+        self.stats.in_flight -= 1
+        self._admission.release()
+        if notify is not None:
+            notify.close()
 
     async def run(self, cards: Iterable[RoleCard]) -> AsyncIterator[Result]:
         """Submit every card not already done and yield results as they finish."""
-        assert self._sessions is not None
         cards = list(cards)
         self.stats.total += len(cards)
         send, receive = anyio.create_memory_object_stream[Result](self.config.max_in_flight)
