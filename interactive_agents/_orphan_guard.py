@@ -1,4 +1,6 @@
-"""Exec a command that dies with its parent: ``python -m interactive_agents._orphan_guard PID -- CMD``.
+"""Exec a command that dies with its parent.
+
+Usage: ``python -m interactive_agents._orphan_guard PARENT_PID -- COMMAND...``.
 
 Linux's parent-death signal survives ``exec``: once set, the kernel kills the command
 when the process that started it dies, even by SIGKILL, so a local model server never

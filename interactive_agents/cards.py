@@ -90,9 +90,7 @@ def split_level(text: str) -> dict[str, str]:
     return {"level": level, "explanation": explanation}
 
 
-def card_from_mapping(
-    data: Any, *, file: str, record: int | str, default_id: str
-) -> RoleCard:
+def card_from_mapping(data: Any, *, file: str, record: int | str, default_id: str) -> RoleCard:
     """Validate one mapping (or bare complaint string) as a card."""
     if isinstance(data, str):
         data = {"chief_complaint": data}
@@ -123,7 +121,9 @@ def card_from_mapping(
         card = msgspec.convert(data, RoleCard)
     except msgspec.ValidationError as exc:
         message, _, path = str(exc).partition(" - at `")
-        raise CardError(message, file=file, record=record, field=path.rstrip("`")[2:] or None) from exc
+        raise CardError(
+            message, file=file, record=record, field=path.rstrip("`")[2:] or None
+        ) from exc
     if not card.chief_complaint.strip():
         raise CardError("must not be empty", file=file, record=record, field="chief_complaint")
     if not card.id.strip():
@@ -171,7 +171,9 @@ def parse_reference_text(text: str, *, file: str) -> dict[str, Any]:
             name = _TEXT_KEYS[key]
             data[name] = split_level(value) if name == "resistance" else value
         else:
-            raise CardError(f"unknown key {key!r} on line {number}", file=file, record=number, field=key)
+            raise CardError(
+                f"unknown key {key!r} on line {number}", file=file, record=number, field=key
+            )
     if personality:
         data["personality"] = personality
     return data

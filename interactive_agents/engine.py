@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from functools import partial
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AsyncExitStack
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import TracebackType

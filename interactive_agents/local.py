@@ -21,6 +21,7 @@ from types import TracebackType
 
 import anyio
 import httpx
+from anyio.abc import Process
 
 from .errors import LocalServerError
 
@@ -72,7 +73,7 @@ class LocalServer:
 
     def __init__(self, options: LocalServerOptions | None = None) -> None:
         self.options = options or LocalServerOptions()
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: Process | None = None
         self.base_url = ""
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
             prefix="interactive-agents-llama-", suffix=".log", delete=False
@@ -107,7 +108,7 @@ class LocalServer:
     async def start(self) -> str:
         port = _free_port()
         command = self.command(port)
-        self.process = subprocess.Popen(
+        self.process = await anyio.open_process(
             command,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -122,7 +123,7 @@ class LocalServer:
         assert self.process is not None
         async with httpx.AsyncClient(timeout=2.0) as client:
             with anyio.move_on_after(self.options.startup_timeout):
-                while self.process.poll() is None:
+                while self.process.returncode is None:
                     try:
                         response = await client.get(f"{self.base_url}/models")
                         if response.status_code == 200:
@@ -130,25 +131,27 @@ class LocalServer:
                     except httpx.TransportError:
                         pass
                     await anyio.sleep(0.25)
-        self.stop()
+        await self.stop()
+        log = await anyio.Path(self._log.name).read_text(encoding="utf-8", errors="replace")
+        tail = "\n".join(log.splitlines()[-20:])
         raise LocalServerError(
-            f"the local llama.cpp server did not come up; its log ends with:\n{self.log_tail()}"
+            f"the local llama.cpp server did not come up; its log ends with:\n{tail}"
         )
 
-    def log_tail(self, lines: int = 20) -> str:
-        text = Path(self._log.name).read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        """Terminate the server and wait for it (kill after 10 s)."""
+    async def stop(self) -> None:
+        """Terminate the server and wait for it (kill after 10 s); safe to call twice."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+        if process is None:
+            return
+        with anyio.CancelScope(shield=True):
+            if process.returncode is None:
+                process.terminate()
+                with anyio.move_on_after(10):
+                    await process.wait()
+            if process.returncode is None:
                 process.kill()
-                process.wait()
+                await process.wait()
+            await process.aclose()
 
     async def __aenter__(self) -> LocalServer:
         await self.start()
@@ -160,6 +163,6 @@ class LocalServer:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.stop()
+        await self.stop()
         self._log.close()
-        Path(self._log.name).unlink(missing_ok=True)
+        await anyio.Path(self._log.name).unlink(missing_ok=True)

@@ -20,7 +20,12 @@ from .resources import bundled_dir
 
 STAGES: tuple[Stage, ...] = ("early", "middle", "late")
 PROFILE_FIELDS = (
-    "gender", "age", "education", "occupation", "marital_status", "family_relationships",
+    "gender",
+    "age",
+    "education",
+    "occupation",
+    "marital_status",
+    "family_relationships",
 )
 
 
@@ -136,8 +141,9 @@ def load_prompts(language: str, actors_dir: str | Path | None = None) -> PromptS
     counselor = _read_card(counselor_path)
     phrases = _require(_read_card(terminator_path), "phrases", terminator_path)
     if language not in phrases:
-        raise ConfigError(f"no phrases for {language!r}", file=str(terminator_path),
-                          field=f"phrases.{language}")
+        raise ConfigError(
+            f"no phrases for {language!r}", file=str(terminator_path), field=f"phrases.{language}"
+        )
     digest = hashlib.sha256()
     for path in (client_path, counselor_path, terminator_path):
         digest.update(path.read_bytes())

@@ -37,7 +37,6 @@ def resolve(name_or_path: str | Path, folder: str, suffixes: tuple[str, ...]) ->
             return candidate
     known = sorted(p.stem for p in base.iterdir() if p.suffix in suffixes)
     raise ConfigError(
-        f"no such file, and nothing of that name in the built-in {folder} "
-        f"({', '.join(known)})",
+        f"no such file, and nothing of that name in the built-in {folder} ({', '.join(known)})",
         file=str(name_or_path),
     )

@@ -8,7 +8,7 @@ cancelling it (to stop the sessions on Ctrl-C, say) would cancel the caller too.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -38,10 +38,10 @@ class HostedGroup:
             raise RuntimeError("the hosted group has not started")
         return self._group
 
-    def start_soon(self, function: Callable[..., Awaitable[Any]], *args: Any) -> None:
+    def start_soon(self, function: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
         self.group.start_soon(function, *args)
 
-    async def start(self, function: Callable[..., Awaitable[Any]]) -> Any:
+    async def start(self, function: Callable[..., Coroutine[Any, Any, Any]]) -> Any:
         return await self.group.start(function)
 
     def cancel(self) -> None:

@@ -37,7 +37,7 @@ class TerminatorRules:
 
     @staticmethod
     def _last_statement(reply: str) -> str:
-        sentences = [s.strip() for s in _SENTENCES.findall(reply.strip()) if s.strip()]
+        sentences: list[str] = [s.strip() for s in _SENTENCES.findall(reply.strip()) if s.strip()]
         if not sentences or sentences[-1].endswith(("?", "？")):
             return ""
         return sentences[-1]

@@ -20,7 +20,9 @@ def anyio_backend() -> str:
 @pytest.fixture
 def reference() -> Path:
     if not REFERENCE.is_dir():
-        raise RuntimeError(f"the reference data is expected at {REFERENCE} (../shared beside the repo)")
+        raise RuntimeError(
+            f"the reference data is expected at {REFERENCE} (../shared beside the repo)"
+        )
     return REFERENCE
 
 

@@ -34,7 +34,9 @@ def ok(content: str = "fine", prompt: int = 7, completion: int = 3) -> httpx.Res
     return httpx.Response(
         200,
         json={
-            "choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "choices": [
+                {"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+            ],
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion},
         },
     )
@@ -50,11 +52,8 @@ def endpoint(handler: Handler, **options: object) -> tuple[ChatEndpoint, list[ht
     def client(base_url: str, timeout: float) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=base_url, transport=httpx.MockTransport(record))
 
-    config = EndpointConfig(
-        base_urls=tuple(options.pop("base_urls", ("http://a/v1",))),  # type: ignore[call-overload]
-        model="m",
-        **options,  # type: ignore[arg-type]
-    )
+    urls: tuple[str, ...] = options.pop("base_urls", ("http://a/v1",))  # type: ignore[assignment]
+    config = EndpointConfig(base_urls=urls, model="m", **options)  # type: ignore[arg-type]
     return ChatEndpoint(config, http_client=client), seen
 
 
@@ -68,7 +67,10 @@ async def test_request_carries_model_messages_sampling_and_seed() -> None:
     assert seen[0].url == "http://a/v1/chat/completions"
     assert body == {
         "model": "m",
-        "messages": [{"role": "system", "content": "be kind"}, {"role": "user", "content": "hello"}],
+        "messages": [
+            {"role": "system", "content": "be kind"},
+            {"role": "user", "content": "hello"},
+        ],
         "temperature": 0.5,
         "top_p": 0.9,
         "max_tokens": 64,
@@ -88,7 +90,9 @@ async def test_429_is_retried_after_the_servers_delay() -> None:
 
 async def test_5xx_retried_then_gives_up_with_the_right_error() -> None:
     backend, seen = endpoint(lambda r: httpx.Response(503, text="busy"), max_retries=2)
-    backend_429, _ = endpoint(lambda r: httpx.Response(429, headers={"Retry-After": "0"}), max_retries=1)
+    backend_429, _ = endpoint(
+        lambda r: httpx.Response(429, headers={"Retry-After": "0"}), max_retries=1
+    )
     with pytest.raises(ServerError, match="503"):
         await backend.complete(MESSAGES, Sampling())
     assert len(seen) == 3
@@ -138,7 +142,9 @@ async def test_api_key_comes_from_the_named_variable(monkeypatch: pytest.MonkeyP
 
 
 async def test_replicas_share_the_load() -> None:
-    backend, seen = endpoint(lambda r: ok(), base_urls=("http://a/v1", "http://b/v1", "http://c/v1"))
+    backend, seen = endpoint(
+        lambda r: ok(), base_urls=("http://a/v1", "http://b/v1", "http://c/v1")
+    )
     for _ in range(9):
         await backend.complete(MESSAGES, Sampling())
     hosts = [request.url.host for request in seen]

@@ -84,7 +84,10 @@ def test_bad_field_type_names_file_record_and_field(tmp_path: Path) -> None:
     [
         ('{"id": "x", "chief_complaint": "  "}', "chief_complaint"),
         ('{"id": "x", "chief_complaint": "ok", "ocupation": "typo"}', "ocupation"),
-        ('{"id": "x", "chief_complaint": "ok", "personality": {"openness": 3}}', "personality.openness"),
+        (
+            '{"id": "x", "chief_complaint": "ok", "personality": {"openness": 3}}',
+            "personality.openness",
+        ),
         ('{"id": "x"}', None),
     ],
 )

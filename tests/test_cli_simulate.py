@@ -24,8 +24,20 @@ DEMO = ROOT / "runners" / "cards" / "demo_en.jsonl"
 
 def base_args(server: ScriptedServer, out: Path, cards: Path | str = DEMO) -> list[str]:
     return [
-        "simulate", "--cards", str(cards), "--out", str(out), "--base-url", server.base_url,
-        "--model", "scripted", "--language", "en", "--max-turns", "3", "--quiet",
+        "simulate",
+        "--cards",
+        str(cards),
+        "--out",
+        str(out),
+        "--base-url",
+        server.base_url,
+        "--model",
+        "scripted",
+        "--language",
+        "en",
+        "--max-turns",
+        "3",
+        "--quiet",
     ]
 
 
@@ -42,7 +54,9 @@ def test_a_bad_card_names_file_record_and_field(server: ScriptedServer, tmp_path
     result = CliRunner().invoke(main, base_args(server, tmp_path / "run", cards))
     assert result.exit_code == 2
     assert f"{cards}, record 2, field 'age'" in result.output
-    skipped = CliRunner().invoke(main, [*base_args(server, tmp_path / "run", cards), "--skip-invalid", "--json"])
+    skipped = CliRunner().invoke(
+        main, [*base_args(server, tmp_path / "run", cards), "--skip-invalid", "--json"]
+    )
     assert skipped.exit_code == 0, skipped.output
     summary = orjson.loads(skipped.stdout.strip().splitlines()[-1])
     assert summary["finished"] == 1 and summary["invalid_cards"] == 1
@@ -68,7 +82,9 @@ def test_secrets_never_reach_the_run_directory(
     server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("IA_TEST_KEY", "sk-very-secret-value")
-    result = CliRunner().invoke(main, [*base_args(server, tmp_path), "--api-key-env", "IA_TEST_KEY"])
+    result = CliRunner().invoke(
+        main, [*base_args(server, tmp_path), "--api-key-env", "IA_TEST_KEY"]
+    )
     assert result.exit_code == 0, result.output
     assert server.calls[0].body["model"] == "scripted"
     for path in tmp_path.iterdir():
@@ -79,7 +95,10 @@ def test_secrets_never_reach_the_run_directory(
 
 def many_cards(tmp_path: Path, count: int) -> Path:
     path = tmp_path / "many.jsonl"
-    lines = [orjson.dumps({"id": f"c{i:03d}", "chief_complaint": f"Worry number {i}."}) for i in range(count)]
+    lines = [
+        orjson.dumps({"id": f"c{i:03d}", "chief_complaint": f"Worry number {i}."})
+        for i in range(count)
+    ]
     path.write_bytes(b"\n".join(lines) + b"\n")
     return path
 
@@ -117,8 +136,11 @@ def test_sigkill_mid_run_then_resume_gives_one_record_per_card(
     requested = {call.system.rsplit("Worry number ", 1)[1] for call in server.calls_of("client")}
     assert len(requested) > killed_at  # some dialogues were in flight when it died
 
-    resumed = subprocess.run([sys.executable, "-m", "interactive_agents", *args, "--json"],
-                             capture_output=True, check=False)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "interactive_agents", *args, "--json"],
+        capture_output=True,
+        check=False,
+    )
     assert resumed.returncode == 0, resumed.stderr
     summary = orjson.loads(resumed.stdout)
     assert summary["already_done"] == killed_at and summary["finished"] == 120 - killed_at
@@ -144,17 +166,24 @@ def test_ctrl_c_flushes_and_exits_130_then_resumes(server: ScriptedServer, tmp_p
     done = read_records(out / "dialogues.jsonl")
     assert summary["finished"] == len(done) < 80
     assert (out / "dialogues.jsonl").read_bytes().endswith(b"\n")
-    again = subprocess.run([sys.executable, "-m", "interactive_agents", *args],
-                           capture_output=True, check=False)
+    again = subprocess.run(
+        [sys.executable, "-m", "interactive_agents", *args], capture_output=True, check=False
+    )
     assert again.returncode == 0, again.stderr
-    assert sorted(r["id"] for r in read_records(out / "dialogues.jsonl")) == [f"c{i:03d}" for i in range(80)]
+    assert sorted(r["id"] for r in read_records(out / "dialogues.jsonl")) == [
+        f"c{i:03d}" for i in range(80)
+    ]
 
 
-def test_resume_with_another_configuration_is_refused(server: ScriptedServer, tmp_path: Path) -> None:
+def test_resume_with_another_configuration_is_refused(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
     assert CliRunner().invoke(main, [*base_args(server, tmp_path), "--limit", "1"]).exit_code == 0
     changed = CliRunner().invoke(main, [*base_args(server, tmp_path), "--max-turns", "7"])
     assert changed.exit_code == 2 and "another configuration" in changed.output
-    forced = CliRunner().invoke(main, [*base_args(server, tmp_path), "--max-turns", "7", "--force", "--limit", "2"])
+    forced = CliRunner().invoke(
+        main, [*base_args(server, tmp_path), "--max-turns", "7", "--force", "--limit", "2"]
+    )
     assert forced.exit_code == 0
 
 

@@ -47,7 +47,11 @@ async def test_a_session_follows_algorithm_1(server: ScriptedServer, tmp_path: P
     assert len(client_calls) == 4 and len(counselor_calls) == 5
     assert DEMO[0].chief_complaint in client_calls[0].system
     assert [m["role"] for m in client_calls[1].messages] == [
-        "system", "assistant", "user", "assistant", "user",
+        "system",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
     ]
     assert counselor_calls[4].messages[1] == {"role": "user", "content": "Hello"}
     assert counselor_calls[4].messages[-1]["role"] == "system"  # the stage cue
@@ -57,7 +61,15 @@ async def test_a_session_follows_algorithm_1(server: ScriptedServer, tmp_path: P
     stored = read_records(tmp_path / "dialogues.jsonl")
     assert stored[0]["turns"][1]["stage"] == "early" and stored[0]["id"] == DEMO[0].id
     assert set(stored[0]) >= {
-        "id", "card_id", "card", "turns", "termination", "usage", "models", "seed", "timings",
+        "id",
+        "card_id",
+        "card",
+        "turns",
+        "termination",
+        "usage",
+        "models",
+        "seed",
+        "timings",
     }
 
 
@@ -91,6 +103,7 @@ async def test_refiner_rejects_and_regenerates(server: ScriptedServer) -> None:
     server.script = script
     async with Engine(config_for(server.base_url, max_turns=2)) as engine:
         (record,) = await collect(engine, DEMO[:1])
+    assert isinstance(record, DialogueRecord)
     first = record.turns[1]
     assert first.content == "What feels hardest right now?" and not first.refiner_gave_up
     assert [r.reason for r in first.rejected] == [
@@ -109,9 +122,12 @@ async def test_policy_when_every_candidate_is_rejected(server: ScriptedServer, p
         (record,) = await collect(engine, DEMO[:1])
     if policy == "fail":
         assert isinstance(record, FailureRecord)
-        assert record.error.type == "SessionError" and "rejected 3 candidates" in record.error.message
+        assert (
+            record.error.type == "SessionError" and "rejected 3 candidates" in record.error.message
+        )
         assert record.termination.reason == "error" and record.turns[0].content == "Hello"
         return
+    assert isinstance(record, DialogueRecord)
     reply = record.turns[1]
     assert reply.refiner_gave_up and len(reply.rejected) == 3
     expected = "I hear you. Tell me more." if policy == "repair" else "I hear you.\nTell me more."
@@ -129,7 +145,9 @@ async def test_429_500_and_timeouts_are_retried(server: ScriptedServer) -> None:
     assert len(server.calls) == 3 + 4
 
 
-async def test_an_endpoint_that_keeps_failing_fails_only_its_dialogue(server: ScriptedServer) -> None:
+async def test_an_endpoint_that_keeps_failing_fails_only_its_dialogue(
+    server: ScriptedServer,
+) -> None:
     target = DEMO[1].chief_complaint
 
     def script(call: Call) -> str | Fault:
@@ -187,7 +205,9 @@ async def test_resume_skips_finished_and_refuses_another_configuration(
     with pytest.raises(RunDirectoryError, match="another configuration"):
         async with Engine(config_for(server.base_url, max_turns=9), run_dir=tmp_path):
             pass
-    async with Engine(config_for(server.base_url, max_turns=9), run_dir=tmp_path, force=True) as engine:
+    async with Engine(
+        config_for(server.base_url, max_turns=9), run_dir=tmp_path, force=True
+    ) as engine:
         assert await collect(engine, DEMO[:4]) == []
 
 
@@ -212,12 +232,19 @@ async def test_sessions_in_progress_go_first(server: ScriptedServer) -> None:
     assert order == [card.id for card in DEMO]
 
 
-async def test_an_error_inside_the_block_cancels_cleanly(server: ScriptedServer, tmp_path: Path) -> None:
+async def fail_mid_run(engine: Engine) -> None:
+    async with engine:
+        await engine.submit(DEMO[0])
+        await anyio.sleep(0.2)
+        raise RuntimeError("boom")
+
+
+async def test_an_error_inside_the_block_cancels_cleanly(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
     server.delay = 0.05
+    engine = Engine(config_for(server.base_url, max_turns=50), run_dir=tmp_path)
     with pytest.raises(RuntimeError, match="boom"):
-        async with Engine(config_for(server.base_url, max_turns=50), run_dir=tmp_path) as engine:
-            await engine.submit(DEMO[0])
-            await anyio.sleep(0.2)
-            raise RuntimeError("boom")
+        await fail_mid_run(engine)
     assert engine.stats.cancelled == 1
     assert read_records(tmp_path / "dialogues.jsonl") == []

@@ -15,18 +15,64 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # One key phrase per rule of SPEC §3 (client) and §4 (counselor), per language.
 CLIENT_RULES = {
-    "zh": ["口语化", "档案里的内容", "一点一点", "一到两句话", "不要跳出角色", "不要提前道谢", "{max_turns}"],
-    "en": ["conversational", "Do not make up", "little by little", "one or two sentences",
-           "never step out of the role", "don't say goodbye", "{max_turns}"],
+    "zh": [
+        "口语化",
+        "档案里的内容",
+        "一点一点",
+        "一到两句话",
+        "不要跳出角色",
+        "不要提前道谢",
+        "{max_turns}",
+    ],
+    "en": [
+        "conversational",
+        "Do not make up",
+        "little by little",
+        "one or two sentences",
+        "never step out of the role",
+        "don't say goodbye",
+        "{max_turns}",
+    ],
 }
 COUNSELOR_RULES = {
-    "zh": ["小天", "女性", "以人为中心", "心理动力学", "认知行为", "不要自问自答", "前后矛盾", "规则",
-           "一到两句话", "只谈心理咨询", "每次只问一个问题", "绝不主动结束", "前期", "中期", "后期",
-           "不要做共情式的反映、复述或肯定", "制定具体可行的计划"],
-    "en": ["Xiaotian", "female", "client-centred", "psychodynamic", "cognitive-behavioural",
-           "Don't ask yourself questions", "contradict", "rules", "one or two", "only about",
-           "one question at a time", "Never end the session", "Early stage", "Middle stage",
-           "Late stage", "do not reflect feelings, restate or affirm", "concrete plan"],
+    "zh": [
+        "小天",
+        "女性",
+        "以人为中心",
+        "心理动力学",
+        "认知行为",
+        "不要自问自答",
+        "前后矛盾",
+        "规则",
+        "一到两句话",
+        "只谈心理咨询",
+        "每次只问一个问题",
+        "绝不主动结束",
+        "前期",
+        "中期",
+        "后期",
+        "不要做共情式的反映、复述或肯定",
+        "制定具体可行的计划",
+    ],
+    "en": [
+        "Xiaotian",
+        "female",
+        "client-centred",
+        "psychodynamic",
+        "cognitive-behavioural",
+        "Don't ask yourself questions",
+        "contradict",
+        "rules",
+        "one or two",
+        "only about",
+        "one question at a time",
+        "Never end the session",
+        "Early stage",
+        "Middle stage",
+        "Late stage",
+        "do not reflect feelings, restate or affirm",
+        "concrete plan",
+    ],
 }
 
 
@@ -46,7 +92,16 @@ def test_client_prompt_renders_every_card_element(reference: Path, language: str
     card = next(c for c in load_cards(reference / "role_cards").cards if c.id == "train_0")
     text = prompts.client.system_message(card, 50).content
     assert "{" not in text and "50" in text
-    for value in ("女性", "30岁", "大专学历", "幼师", "有稳定恋爱关系", "与父母关系较密切", "较高", "中等"):
+    for value in (
+        "女性",
+        "30岁",
+        "大专学历",
+        "幼师",
+        "有稳定恋爱关系",
+        "与父母关系较密切",
+        "较高",
+        "中等",
+    ):
         assert value in text
     assert card.chief_complaint in text
     assert prompts.client.opening == {"zh": "你好", "en": "Hello"}[language]
@@ -59,7 +114,11 @@ def test_counselor_stage_cue_names_the_stage() -> None:
 
 
 def test_each_role_sees_the_history_from_its_own_side() -> None:
-    turns = [Turn("client", "Hello"), Turn("counselor", "Hi, what brings you?"), Turn("client", "Work.")]
+    turns = [
+        Turn("client", "Hello"),
+        Turn("counselor", "Hi, what brings you?"),
+        Turn("client", "Work."),
+    ]
     system = ChatMessage("system", "S")
     client_view = perspective(system, turns[:2], "client")
     counselor_view = perspective(system, turns, "counselor")

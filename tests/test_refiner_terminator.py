@@ -28,7 +28,12 @@ def test_enumerations_are_rejected(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["第一次见面是什么感觉？", "你每天睡 7.5 个小时吗？", "It was 2 years ago, in 2019.", "一个人的时候呢？"],
+    [
+        "第一次见面是什么感觉？",
+        "你每天睡 7.5 个小时吗？",
+        "It was 2 years ago, in 2019.",
+        "一个人的时候呢？",
+    ],
 )
 def test_ordinary_numbers_are_not_enumerations(text: str) -> None:
     assert RefinerRules.for_language("zh").check(text).accepted

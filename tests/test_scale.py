@@ -30,7 +30,11 @@ def script(call: Call) -> str:
     if call.role == "client":
         complaint = call.system.rsplit("你这次来咨询的主要困扰：", 1)[1]
         ending = call.turn >= planned_turns(complaint)
-        return f"第{call.turn}轮，我想今天就先这样吧。" if ending else f"第{call.turn}轮，我还是很难受。"
+        return (
+            f"第{call.turn}轮，我想今天就先这样吧。"
+            if ending
+            else f"第{call.turn}轮，我还是很难受。"
+        )
     if "就先这样吧" in call.last_user:
         return FAREWELL
     return f"能多说说第{call.turn}轮时你的感受吗？"
@@ -65,7 +69,11 @@ async def test_thousand_cards_at_concurrency_500(reference: Path, tmp_path: Path
         assert record["card"]["chief_complaint"] == card.chief_complaint
         assert record["language"] == "zh"
         assert turns[0] == {
-            "role": "client", "content": "你好", "stage": None, "rejected": [], "refiner_gave_up": False,
+            "role": "client",
+            "content": "你好",
+            "stage": None,
+            "rejected": [],
+            "refiner_gave_up": False,
         }
         assert [t["role"] for t in turns] == ["client", "counselor"] * expected
         assert all(t["stage"] in {"early", "middle", "late"} for t in turns[1::2])

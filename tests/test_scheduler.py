@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from anyio.lowlevel import checkpoint
 from anyio import wait_all_tasks_blocked
+from anyio.lowlevel import checkpoint
 
 from interactive_agents.scheduler import EndpointGate, PriorityLimiter
 

@@ -18,7 +18,11 @@ SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "evaluate": ("evaluate:evaluate", "eval", "Measure corpora: stats, overlap, semantic."),
     "elo": ("elo:elo", "eval", "Elo and Bradley-Terry ratings from arena battles."),
     "agreement": ("elo:agreement", "eval", "Agreement of LLM judges with human labels."),
-    "bench": ("bench:bench", None, "Load-test an OpenAI-compatible server with counseling traffic."),
+    "bench": (
+        "bench:bench",
+        None,
+        "Load-test an OpenAI-compatible server with counseling traffic.",
+    ),
     "export": ("export:export", None, "Turn dialogues into training data (ShareGPT / OpenAI)."),
     "train": ("train:train", "train", "Fine-tune a counselor bot (full or LoRA) on exported data."),
     "serve": ("serve:serve", "local", "Serve counselor bots with vLLM or llama.cpp."),

@@ -83,7 +83,7 @@ def summary_table(title: str, rows: dict[str, object]) -> Table:
     """A two-column table for the end-of-run summary."""
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column(style="bold")
-    table.add_column()
+    table.add_column(overflow="fold")
     for key, value in rows.items():
         table.add_row(key, str(value))
     return table

@@ -52,8 +52,12 @@ def _role_options(role: str) -> list[click.Option]:
         click.Option([f"{flag}-base-url"], multiple=True, help=f"Endpoint(s) of the {role} only."),
         click.Option([f"{flag}-model"], help=f"Model of the {role}."),
         click.Option([f"{flag}-api-key-env"], help=f"Variable holding the {role}'s API key."),
-        click.Option([f"{flag}-concurrency"], type=int, help=f"Concurrency of the {role}'s endpoint."),
-        click.Option([f"{flag}-temperature"], type=float, help=f"Sampling temperature of the {role}."),
+        click.Option(
+            [f"{flag}-concurrency"], type=int, help=f"Concurrency of the {role}'s endpoint."
+        ),
+        click.Option(
+            [f"{flag}-temperature"], type=float, help=f"Sampling temperature of the {role}."
+        ),
         click.Option([f"{flag}-top-p"], type=float, help=f"Top-p of the {role}."),
         click.Option([f"{flag}-max-tokens"], type=int, help=f"Max tokens per {role} reply."),
     ]
@@ -61,6 +65,7 @@ def _role_options(role: str) -> list[click.Option]:
 
 def _overrides(options: dict[str, Any]) -> dict[str, Any]:
     """Map CLI options onto dotted recipe keys (None = not given)."""
+
     def urls(value: tuple[str, ...]) -> list[str] | None:
         return list(value) if value else None
 
@@ -194,9 +199,7 @@ def _needs_local(config: RunConfig) -> bool:
     return config.client.endpoint.is_local or config.counselor.endpoint.is_local
 
 
-def _summary(
-    engine: Engine, config: RunConfig, invalid: int, interrupted: bool
-) -> dict[str, Any]:
+def _summary(engine: Engine, config: RunConfig, invalid: int, interrupted: bool) -> dict[str, Any]:
     stats = engine.stats
     out = Path(config.out or ".")
     return {
@@ -218,6 +221,7 @@ def _summary(
         "refiner_rejections": stats.rejections,
         "elapsed_s": round(stats.elapsed, 2),
         "models": engine.config.models(),
+        "local_server": engine.local_server.base_url if engine.local_server else None,
     }
 
 
@@ -225,8 +229,11 @@ def _report(summary: dict[str, Any], console: Console, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(orjson.dumps(summary).decode() + "\n")
         return
-    title = "Run interrupted: resume with the same command" if summary["status"] == "interrupted" \
+    title = (
+        "Run interrupted: resume with the same command"
+        if summary["status"] == "interrupted"
         else "Run complete"
+    )
     rows = {k: v for k, v in summary.items() if k not in {"status", "failures_file"}}
     console.print(summary_table(title, rows))
     console.print(f"records: {summary['dialogues']}")

@@ -1,0 +1,247 @@
+"""The engine's overhead against a fixed-latency mock, beside the three baselines.
+
+    python benchmarks/bench_engine.py [--latency 0.1] [--turns 5] [--sizes 1,10,100,1000,10000]
+    python benchmarks/bench_engine.py --quick          # sizes up to 1,000, 3 turns
+
+N dialogues × T turns at concurrency C = N (``max_in_flight`` = endpoint concurrency = C),
+cards built in code, records written to a temporary run directory. Every run happens in a
+child process of its own, so its CPU time and peak RSS are its own; the mock is another
+process. Ideal is the critical path: the dialogue's sequential calls × latency (a dialogue
+opens with the fixed greeting, so T turns are 2T - 1 calls for the engine and 2T for the
+baselines, which have no greeting). Figures and ratios are printed; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+from _launch import mock_server
+from baselines import BASELINES
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from interactive_agents.cards import RoleCard
+from interactive_agents.config import build_config
+from interactive_agents.engine import Engine
+
+CHILD_TIMEOUT = 900.0
+COMPLAINT = (
+    "Since the quarter-end close I wake at 3 a.m. with my heart racing, going over "
+    "spreadsheets in my head. I keep taking on extra tasks because I can't say no, and at "
+    "home I snap at my daughter and then feel terrible."
+)
+console = Console(stderr=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """What one run in a child process cost."""
+
+    wall_s: float
+    cpu_s: float
+    calls: int
+    errors: int
+    dialogues_failed: int
+    rss_start_kib: int
+    rss_peak_kib: int
+    record_bytes: int
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def rss_growth_kib(self) -> int:
+        return max(0, self.rss_peak_kib - self.rss_start_kib)
+
+
+def memory_kib() -> tuple[int, int]:
+    """(current, peak) resident set size of this process, from /proc (KiB)."""
+    fields = dict(
+        line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines()
+    )
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def raise_fd_limit() -> None:
+    """10,000 connections need more descriptors than the usual soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def engine_run(spec: dict[str, Any]) -> Measurement:
+    """N dialogues through :class:`Engine` into a temporary run directory."""
+    size, concurrency = spec["dialogues"], spec.get("concurrency") or spec["dialogues"]
+    config = build_config(
+        None,
+        {
+            "language": "en",
+            "max_turns": spec["turns"],
+            "max_in_flight": concurrency,
+            "endpoint.base_urls": [spec["base_url"]],
+            "endpoint.model": "mock-model",
+            "endpoint.concurrency": spec.get("endpoint_concurrency") or concurrency,
+            "endpoint.rpm": spec.get("rpm", 0),
+            "endpoint.tpm": spec.get("tpm", 0),
+            "endpoint.timeout": 60.0,
+        },
+    )
+    cards = [RoleCard(id=f"bench-{i:05d}", chief_complaint=COMPLAINT) for i in range(size)]
+    with tempfile.TemporaryDirectory() as run_dir:
+        rss_start, _ = memory_kib()
+        wall, cpu = time.perf_counter(), time.process_time()
+        async with Engine(config, run_dir=run_dir) as engine:
+            async for _ in engine.run(cards):
+                pass
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        _, rss_peak = memory_kib()
+        record_bytes = sum(path.stat().st_size for path in Path(run_dir).glob("*.jsonl"))
+    stats = engine.stats
+    return Measurement(
+        wall, cpu, stats.calls, stats.errors, stats.failed, rss_start, rss_peak,
+        record_bytes // max(size, 1), stats.prompt_tokens, stats.completion_tokens,
+    )
+
+
+def baseline_run(spec: dict[str, Any]) -> Measurement:
+    """One of ``baselines.BASELINES``, with the same memory bookkeeping."""
+    rss_start, _ = memory_kib()
+    result = BASELINES[spec["kind"]](spec["base_url"], spec["dialogues"], spec["turns"])
+    _, rss_peak = memory_kib()
+    return Measurement(
+        result.wall_seconds, result.cpu_seconds, result.calls, result.errors, result.errors,
+        rss_start, rss_peak, 0,
+    )
+
+
+def child_main(spec: dict[str, Any]) -> None:
+    raise_fd_limit()
+    measured = anyio.run(engine_run, spec) if spec["kind"] == "engine" else baseline_run(spec)
+    print(json.dumps(asdict(measured)), flush=True)
+
+
+def run_in_child(**spec: Any) -> Measurement:
+    """Run one measurement in a fresh interpreter (bounded in time) and read its figures."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", json.dumps(spec)],
+        capture_output=True, text=True, timeout=CHILD_TIMEOUT, check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{spec['kind']} run failed:\n{done.stderr[-3000:]}")
+    return Measurement(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def sequential_calls(kind: str, turns: int) -> int:
+    """Calls one dialogue makes one after the other (the engine's first line is fixed)."""
+    return 2 * turns - 1 if kind == "engine" else 2 * turns
+
+
+@contextmanager
+def steps(total: int, title: str) -> Iterator[Callable[[str], None]]:
+    """A progress bar over the runs of a benchmark; yields ``advance(description)``."""
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(title, total=total)
+
+        def advance(description: str) -> None:
+            progress.update(task, advance=1, description=description)
+
+        yield advance
+
+
+def show(title: str, headers: list[str], rows: list[list[str]], markdown: bool) -> None:
+    """Print a table on stdout: rich (wide enough for a log file) or GitHub markdown."""
+    if markdown:
+        print(f"\n**{title}**\n")
+        print("| " + " | ".join(headers) + " |")
+        print("|" + "---|" * len(headers))
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+        return
+    table = Table(title=title)
+    for header in headers:
+        table.add_column(header, justify="right")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=200).print(table)
+
+
+def per_call_ratio(measured: Measurement, reference: Measurement | None) -> str:
+    """Our CPU per call over the reference's, or ``-`` when there is no reference."""
+    if reference is None or reference.calls == 0 or reference.cpu_s == 0 or measured.calls == 0:
+        return "-"
+    return f"{(measured.cpu_s / measured.calls) / (reference.cpu_s / reference.calls):.2f}"
+
+
+def overhead_rows(
+    results: dict[tuple[str, int], Measurement], turns: int, latency: float
+) -> list[list[str]]:
+    floors = {n: m for (kind, n), m in results.items() if kind == "raw_sockets"}
+    sdk = {n: m for (kind, n), m in results.items() if kind == "openai_sdk"}
+    rows = []
+    for (kind, size), m in results.items():
+        ideal = sequential_calls(kind, turns) * latency * (size if kind == "reference" else 1)
+        rows.append([
+            kind, f"{size:,}", f"{m.calls:,}", str(m.errors + m.dialogues_failed),
+            f"{m.wall_s:.2f}", f"{ideal:.2f}", f"{m.wall_s / ideal:.3f}",
+            f"{m.calls / m.wall_s:,.0f}", f"{m.cpu_s / max(m.calls, 1) * 1e3:.3f}",
+            per_call_ratio(m, sdk.get(size)), per_call_ratio(m, floors.get(size)),
+            f"{m.rss_peak_kib / 1024:.0f}", f"{m.rss_growth_kib / size:.1f}",
+        ])
+    return rows
+
+
+OVERHEAD_HEADERS = [
+    "client", "N = C", "calls", "errors", "wall s", "ideal s", "wall/ideal", "calls/s",
+    "CPU ms/call", "CPU vs SDK", "CPU vs floor", "peak RSS MiB", "RSS growth KiB/dialogue",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--latency", type=float, default=0.1, help="mock latency, seconds")
+    parser.add_argument("--turns", type=int, default=5)
+    parser.add_argument("--sizes", default="1,10,100,1000,10000", help="N = C values")
+    parser.add_argument("--sdk-max", type=int, default=1000, help="largest N for the SDK")
+    parser.add_argument("--reference-n", type=int, default=5, help="N of the blocking baseline")
+    parser.add_argument("--quick", action="store_true", help="sizes up to 1,000, 3 turns")
+    parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_main(json.loads(args.child))
+        return
+    if args.quick:
+        args.sizes, args.turns = "1,10,100,1000", 3
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    plan = [("engine", n) for n in sizes] + [("raw_sockets", n) for n in sizes]
+    plan += [("openai_sdk", n) for n in sizes if n <= args.sdk_max]
+    plan.append(("reference", args.reference_n))
+    results: dict[tuple[str, int], Measurement] = {}
+    print(f"mock latency {args.latency} s, {args.turns} turns, 2 calls per turn", flush=True)
+    with mock_server(latency=args.latency) as base_url, steps(len(plan), "runs") as advance:
+        for kind, size in plan:
+            advance(f"{kind} N={size:,}")
+            results[kind, size] = run_in_child(
+                kind=kind, base_url=base_url, dialogues=size, turns=args.turns
+            )
+    title = f"Engine overhead, mock latency {args.latency} s, {args.turns} turns (N = C)"
+    show(title, OVERHEAD_HEADERS, overhead_rows(results, args.turns, args.latency), args.markdown)
+    engine_text = {n: m.record_bytes for (kind, n), m in results.items() if kind == "engine"}
+    print("record bytes per dialogue (its text, as JSON):", engine_text)
+    print("ideal = sequential calls per dialogue × latency (N = C: one batch; reference: N)")
+
+
+if __name__ == "__main__":
+    main()

