@@ -81,6 +81,11 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def jsonl_bytes(folder: str) -> int:
+    """Bytes of the records a run wrote."""
+    return sum(path.stat().st_size for path in Path(folder).glob("*.jsonl"))
+
+
 async def engine_run(spec: dict[str, Any]) -> Measurement:
     """N dialogues through :class:`Engine` into a temporary run directory."""
     size, concurrency = spec["dialogues"], spec.get("concurrency") or spec["dialogues"]
@@ -107,7 +112,7 @@ async def engine_run(spec: dict[str, Any]) -> Measurement:
                 pass
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         _, rss_peak = memory_kib()
-        record_bytes = sum(path.stat().st_size for path in Path(run_dir).glob("*.jsonl"))
+        record_bytes = jsonl_bytes(run_dir)
     stats = engine.stats
     return Measurement(
         wall, cpu, stats.calls, stats.errors, stats.failed, rss_start, rss_peak,

@@ -155,7 +155,8 @@ def _engine_metadata(path: Path) -> dict[str, tuple[str | None, frozenset[int], 
                 continue
             reason = termination.get("reason") if isinstance(termination, dict) else None
             gave_up = frozenset(
-                index for index, turn in enumerate(turns)
+                index
+                for index, turn in enumerate(turns)
                 if isinstance(turn, dict) and turn.get("refiner_gave_up") is True
             )
             language = record.get("language")
@@ -215,8 +216,9 @@ def dialogue_samples(source: SourceDialogue, system: str, options: ExportOptions
             continue
         if learn:
             target = Message("assistant", utterance.content, True)
-            samples.append(Sample(f"{source.dialogue.id}-{index // 2 + 1}", system,
-                                  (*history, target)))
+            samples.append(
+                Sample(f"{source.dialogue.id}-{index // 2 + 1}", system, (*history, target))
+            )
         history.append(Message("assistant", utterance.content, False))
     if options.per_dialogue and any(m.loss for m in history):
         samples.append(Sample(source.dialogue.id, system, tuple(history)))
@@ -227,14 +229,16 @@ def render(sample: Sample, layout: ExportFormat) -> dict[str, Any]:
     """A sample in the ShareGPT (LLaMA-Factory) or OpenAI fine-tuning layout."""
     if layout == "sharegpt":
         conversations: list[dict[str, Any]] = [
-            {"from": "human", "value": m.content} if m.role == "user"
+            {"from": "human", "value": m.content}
+            if m.role == "user"
             else {"from": "gpt", "value": m.content, "loss": m.loss}
             for m in sample.messages
         ]
         return {"id": sample.id, "system": sample.system, "conversations": conversations}
     messages: list[dict[str, Any]] = [{"role": "system", "content": sample.system}]
     messages += [
-        {"role": "user", "content": m.content} if m.role == "user"
+        {"role": "user", "content": m.content}
+        if m.role == "user"
         else {"role": "assistant", "content": m.content, "weight": int(m.loss)}
         for m in sample.messages
     ]
@@ -244,13 +248,22 @@ def render(sample: Sample, layout: ExportFormat) -> dict[str, Any]:
 _LLAMA_FACTORY_COLUMNS: dict[ExportFormat, dict[str, Any]] = {
     "sharegpt": {
         "columns": {"messages": "conversations", "system": "system"},
-        "tags": {"role_tag": "from", "content_tag": "value",
-                 "user_tag": "human", "assistant_tag": "gpt"},
+        "tags": {
+            "role_tag": "from",
+            "content_tag": "value",
+            "user_tag": "human",
+            "assistant_tag": "gpt",
+        },
     },
     "openai": {
         "columns": {"messages": "messages"},
-        "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
-                 "assistant_tag": "assistant", "system_tag": "system"},
+        "tags": {
+            "role_tag": "role",
+            "content_tag": "content",
+            "user_tag": "user",
+            "assistant_tag": "assistant",
+            "system_tag": "system",
+        },
     },
 }
 
@@ -261,8 +274,10 @@ def dataset_info(
     """LLaMA-Factory's ``dataset_info.json`` entries (``name``, ``name_val``) for the files."""
     entry = {"formatting": "sharegpt", **_LLAMA_FACTORY_COLUMNS[layout]}
     suffixes = {"train": "", "val": "_val"}
-    return {f"{name}{suffixes[split]}": {"file_name": Path(file).name, **entry}
-            for split, file in files.items()}
+    return {
+        f"{name}{suffixes[split]}": {"file_name": Path(file).name, **entry}
+        for split, file in files.items()
+    }
 
 
 Progress = Callable[[int], None]
@@ -289,6 +304,8 @@ def export(
         else:
             summary.dropped[reason] += 1
     summary.dialogues_kept = len(kept)
+    if progress is not None:
+        progress(len(sources) - len(kept))
     train, val = split_dialogues(kept, options.val_ratio, options.seed)
     summary.train_dialogues, summary.val_dialogues = len(train), len(val)
     systems: dict[str, str] = {}
@@ -359,6 +376,7 @@ def count_tokens(samples: Iterable[Sample], tokenizer_path: str) -> dict[str, in
         total += len(tokenizer.apply_chat_template(chat, tokenize=True))
         targets += sum(
             len(tokenizer.encode(m.content, add_special_tokens=False))
-            for m in sample.messages if m.loss
+            for m in sample.messages
+            if m.loss
         )
     return {"total": total, "targets": targets}

@@ -26,8 +26,16 @@ from ..config import EndpointConfig
 from ..errors import ConfigError
 from ..messages import ChatMessage, Sampling
 
-_ENDPOINT_KEYS = ("base_urls", "model", "api_key_env", "concurrency", "rpm", "tpm", "timeout",
-                  "max_retries")
+_ENDPOINT_KEYS = (
+    "base_urls",
+    "model",
+    "api_key_env",
+    "concurrency",
+    "rpm",
+    "tpm",
+    "timeout",
+    "max_retries",
+)
 _KEYS = frozenset((*_ENDPOINT_KEYS, "system_prompt", "temperature", "top_p", "max_tokens"))
 
 
@@ -115,6 +123,7 @@ def load_bots(path: str | Path, default_prompt: str, *, minimum: int = 2) -> lis
     if not isinstance(table, dict):
         raise ConfigError("expected [bots.NAME] tables", file=file, field="bots")
     if len(table) < minimum:
-        raise ConfigError(f"at least {minimum} bots are needed, found {len(table)}",
-                          file=file, field="bots")
+        raise ConfigError(
+            f"at least {minimum} bots are needed, found {len(table)}", file=file, field="bots"
+        )
     return [_bot(name, raw, default_prompt, file) for name, raw in table.items()]

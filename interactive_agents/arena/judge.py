@@ -79,8 +79,9 @@ def load_judge_prompt(language: str, actors_dir: str | Path | None = None) -> Ju
     try:
         pattern = re.compile(data["choice_pattern"], re.IGNORECASE)
     except re.error as exc:
-        raise ConfigError(f"not a regular expression: {exc}", file=file,
-                          field="choice_pattern") from exc
+        raise ConfigError(
+            f"not a regular expression: {exc}", file=file, field="choice_pattern"
+        ) from exc
     if pattern.groups < 1:
         raise ConfigError("needs a group for the label", file=file, field="choice_pattern")
     return JudgePrompt(

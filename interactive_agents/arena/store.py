@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -42,7 +41,9 @@ class ArenaStore(RunStore):
         os.replace(temporary, path)
         return done
 
-    def write_result(self, record: ArenaDialogue | FailureRecord, battles: Iterable[Battle]) -> None:
+    def write_result(
+        self, record: ArenaDialogue | FailureRecord, battles: Iterable[Battle]
+    ) -> None:
         """The battles, then the record that marks the dialogue done; flushed at once."""
         handle = self._file(BATTLES)
         for battle in battles:
@@ -51,7 +52,3 @@ class ArenaStore(RunStore):
         self._file(name).write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
         self.done.add(record.id)
         self.flush()
-
-
-def battles_path(run_dir: str | Path) -> Path:
-    return Path(run_dir) / BATTLES

@@ -1,0 +1,157 @@
+"""``interactive-agents bench``: load-test an OpenAI-compatible server with counseling traffic."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import click
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..cards import load_cards
+from ..errors import EngineError
+from ..loadgen import LoadGenerator, LoadOptions
+from ..prompts import load_prompts
+from ..resources import resolve
+
+EXIT_USAGE = 2
+DEFAULT_CONCURRENCY = 16
+DEFAULT_DURATION = 30.0
+
+EXAMPLES = """
+\b
+Examples:
+  # 64 conversations at once for one minute against a local vLLM server:
+  interactive-agents bench --base-url http://localhost:8000/v1 \\
+      --model Qwen2-7B-Instruct --concurrency 64 --duration 60
+\b
+  # Poisson arrivals at 20 requests/s, streamed (time to first token), 2,000 requests:
+  interactive-agents bench --base-url http://localhost:8000/v1 --model m \\
+      --request-rate 20 --requests 2000 --stream --out bench.json
+\b
+  # Two replicas, Chinese prompts and your own cards, a key from $OPENAI_API_KEY:
+  interactive-agents bench --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1 \\
+      --model m --api-key-env OPENAI_API_KEY --language zh --cards cards.jsonl --json
+\b
+Requests are never retried: 429s, 5xx, timeouts are counted by kind under "errors".
+Exit codes: 0 the run finished (errors included), 2 bad options or input.
+"""
+
+
+@click.command(epilog=EXAMPLES, context_settings={"max_content_width": 100})
+@click.option("--base-url", multiple=True, required=True, help="Base URL; repeat for replicas.")
+@click.option("--model", required=True, help="Model name sent with every request.")
+@click.option("--api-key-env", help="Name of the environment variable holding the API key.")
+@click.option("--concurrency", type=int, help="Requests outstanding at once (default 16).")
+@click.option("--request-rate", type=float, help="Poisson arrivals per second (open loop).")
+@click.option("--duration", type=float, help="Seconds to send for (default 30).")
+@click.option("--requests", type=int, help="Number of requests to send.")
+@click.option("--stream", is_flag=True, help="Stream answers and measure time to first token.")
+@click.option("--cards", default="demo_en", show_default=True, help="Role cards for the clients.")
+@click.option("--language", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--max-turns", type=int, default=10, show_default=True, help="Turns per conversation.")
+@click.option("--max-tokens", type=int, default=128, show_default=True, help="Per request.")
+@click.option("--temperature", type=float, default=0.7, show_default=True)
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the arrivals.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or table.")
+def bench(**options: Any) -> None:
+    """Replay multi-turn counseling traffic against an OpenAI-compatible endpoint.
+
+    Every request continues a conversation built from the bundled prompts and a role
+    card, with a history that grows by the server's own answers (so prefix caching
+    matters, as in a real run). Reports requests/s, output tokens/s, latency and, with
+    --stream, time-to-first-token percentiles, and errors by kind.
+    """
+    console = Console(stderr=True, quiet=options["quiet"])
+    try:
+        generator = _generator(options)
+        report = anyio.run(_run, generator, console)
+    except EngineError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    data = orjson.dumps(report, option=orjson.OPT_INDENT_2)
+    if options["out"] is not None:
+        options["out"].write_bytes(data + b"\n")
+    if options["as_json"]:
+        sys.stdout.write(orjson.dumps(report).decode() + "\n")
+    console.print(_table(report))
+
+
+def _generator(options: dict[str, Any]) -> LoadGenerator:
+    rate, concurrency = options["request_rate"], options["concurrency"]
+    duration, requests = options["duration"], options["requests"]
+    load = LoadOptions(
+        base_urls=tuple(url.rstrip("/") for url in options["base_url"]),
+        model=options["model"],
+        api_key_env=options["api_key_env"],
+        concurrency=concurrency if concurrency or rate else DEFAULT_CONCURRENCY,
+        request_rate=rate,
+        duration=duration if duration or requests else DEFAULT_DURATION,
+        requests=requests,
+        stream=options["stream"],
+        max_turns=options["max_turns"],
+        max_tokens=options["max_tokens"],
+        temperature=options["temperature"],
+        timeout=options["timeout"],
+        seed=options["seed"],
+    )
+    cards = load_cards(resolve(options["cards"], "runners/cards", (".jsonl", ".json", ".toml")))
+    return LoadGenerator(load, cards.cards, load_prompts(options["language"]))
+
+
+async def _run(generator: LoadGenerator, console: Console) -> dict[str, Any]:
+    """Run the load with a progress bar refreshed from the generator's counters."""
+    progress = Progress(
+        TextColumn("[bold]requests"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[details]}"),
+        console=console,
+    )
+    budget = generator.options.requests
+    task = progress.add_task("requests", total=budget, details="")
+
+    def refresh() -> None:
+        done = generator.completed + generator.failed
+        rate = done / generator.elapsed if generator.elapsed > 0 else 0.0
+        details = f"ok {generator.completed:,} · errors {generator.failed:,} · {rate:,.1f}/s"
+        progress.update(task, completed=done, details=details)
+
+    async def keep_refreshing() -> None:
+        while True:
+            refresh()
+            await anyio.sleep(0.25)
+
+    with progress:
+        async with anyio.create_task_group() as group:
+            group.start_soon(keep_refreshing)
+            report = await generator.run()
+            group.cancel_scope.cancel()
+        refresh()
+    return report
+
+
+def _table(report: dict[str, Any]) -> Table:
+    """The report as a readable table."""
+    table = Table(title="bench", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key in ("wall_s", "sent", "completed", "failed", "requests_per_s", "output_tokens",
+                "output_tokens_per_s"):
+        table.add_row(key, f"{report[key]:,}")
+    for key in ("latency_s", "ttft_s"):
+        figures = report[key]
+        if figures:
+            table.add_row(key, "  ".join(f"{name} {value:.4f}" for name, value in figures.items()))
+    errors = report["errors"]
+    table.add_row("errors", ", ".join(f"{k} {v:,}" for k, v in errors.items()) or "none")
+    return table
