@@ -201,7 +201,7 @@ def _needs_local(config: RunConfig) -> bool:
 
 def _summary(engine: Engine, config: RunConfig, invalid: int, interrupted: bool) -> dict[str, Any]:
     stats = engine.stats
-    out = Path(config.out or ".")
+    out = Path(config.out or ".").resolve()
     return {
         "status": "interrupted" if interrupted else "complete",
         "run_dir": str(out),
