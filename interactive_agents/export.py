@@ -194,7 +194,7 @@ def split_dialogues(
         wanted = max(wanted, 1)
 
     def rank(index: int) -> bytes:
-        return hashlib.sha256(f"{seed}\0{dialogues[index].dialogue.id}\0{index}".encode()).digest()
+        return hashlib.sha256(f"{seed}\0{dialogues[index].dialogue.id}".encode()).digest()
 
     chosen = set(sorted(range(len(dialogues)), key=rank)[:wanted])
     train = [d for i, d in enumerate(dialogues) if i not in chosen]

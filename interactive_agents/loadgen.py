@@ -186,8 +186,9 @@ class LoadGenerator:
 
     async def run(self) -> dict[str, Any]:
         """Send the traffic, wait for the last answer, and return the report."""
-        self._clients = [default_http_client(url, self.options.timeout) for url in
-                         self.options.base_urls]
+        self._clients = [
+            default_http_client(url, self.options.timeout) for url in self.options.base_urls
+        ]
         self.started = time.monotonic()
         try:
             async with anyio.create_task_group() as group:

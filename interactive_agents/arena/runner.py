@@ -113,7 +113,8 @@ class Arena:
         prompts = load_prompts(rules.language, settings.actors_dir)
         judge_prompt = load_judge_prompt(rules.language, settings.actors_dir)
         judge_path = f"judge_pairwise.{rules.language}.toml"
-        digest = hashlib.sha256(f"{prompts.fingerprint}{judge_prompt}".encode()).hexdigest()[:16]
+        # The judge card enters the fingerprint through its full (dataclass) repr.
+        digest = hashlib.sha256(f"{prompts.fingerprint}{judge_prompt!r}".encode()).hexdigest()[:16]
         if self._store is not None:
             manifest = new_manifest(
                 fingerprint=settings.fingerprint(self.bots, digest),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 
 import anyio
@@ -87,3 +89,36 @@ def summary_table(title: str, rows: dict[str, object]) -> Table:
     for key, value in rows.items():
         table.add_row(key, str(value))
     return table
+
+
+async def drive(
+    results: AsyncIterator[object],
+    stats: EngineStats,
+    cancel: Callable[[], None],
+    console: Console,
+    *,
+    show_progress: bool,
+) -> bool:
+    """Consume ``results`` under a progress bar; on SIGINT/SIGTERM call ``cancel``.
+
+    Returns whether the run was interrupted. The runner then exits normally: what had
+    finished is flushed, and the dialogues in flight are redone by a resumed run.
+    """
+    interrupted = False
+    with ProgressDisplay(stats, console, enabled=show_progress) as progress:
+        async with anyio.create_task_group() as group:
+            group.start_soon(progress.run)
+
+            async def on_signal() -> None:
+                nonlocal interrupted
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for _ in signals:
+                        interrupted = True
+                        cancel()
+                        return
+
+            group.start_soon(on_signal)
+            async for _ in results:
+                pass
+            group.cancel_scope.cancel()
+    return interrupted

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 from typing import Any, cast
@@ -28,7 +27,7 @@ from ..errors import ConfigError, EngineError
 from ..messages import Sampling
 from ..prompts import load_prompts
 from ..resources import resolve
-from ._progress import ProgressDisplay, summary_table
+from ._progress import drive, summary_table
 
 EXIT_FAILURES = 1
 EXIT_USAGE = 2
@@ -39,7 +38,7 @@ EXAMPLES = """
 Examples:
   # The paper's design: one dialogue per held-out card, two bots drawn at random,
   # judged by guideline 2 (skills) in both presentation orders:
-  interactive-agents arena --bots runners/bots.arena.toml \\
+  interactive-agents arena --bots runners/bots.paper.toml \\
       --cards ../shared/data/reference/client_pool_test.json --out runs/arena \\
       --client-base-url http://gpu1:8000/v1 --client-model Qwen2-72B-Instruct \\
       --judge-base-url https://api.openai.com/v1 --judge-model gpt-4o \\
@@ -207,7 +206,6 @@ async def _arena(settings: ArenaSettings, options: dict[str, Any], console: Cons
         seed=settings.rules.seed,
         per_pair=options["per_pair"],
     )
-    interrupted = False
     arena_run = Arena(
         settings,
         bots,
@@ -216,22 +214,13 @@ async def _arena(settings: ArenaSettings, options: dict[str, Any], console: Cons
         retry_failed=options["retry_failed"],
     )
     async with arena_run:
-        with ProgressDisplay(arena_run.stats, console, enabled=not options["quiet"]) as progress:
-            async with anyio.create_task_group() as group:
-                group.start_soon(progress.run)
-
-                async def on_signal() -> None:
-                    nonlocal interrupted
-                    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                        async for _ in signals:
-                            interrupted = True
-                            arena_run.cancel()
-                            return
-
-                group.start_soon(on_signal)
-                async for _ in arena_run.run(matches):
-                    pass
-                group.cancel_scope.cancel()
+        interrupted = await drive(
+            arena_run.run(matches),
+            arena_run.stats,
+            arena_run.cancel,
+            console,
+            show_progress=not options["quiet"],
+        )
     stats = arena_run.stats
     out = Path(options["out"])
     summary: dict[str, object] = {

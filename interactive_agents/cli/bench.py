@@ -54,7 +54,7 @@ Exit codes: 0 the run finished (errors included), 2 bad options or input.
 @click.option("--stream", is_flag=True, help="Stream answers and measure time to first token.")
 @click.option("--cards", default="demo_en", show_default=True, help="Role cards for the clients.")
 @click.option("--language", type=click.Choice(["en", "zh"]), default="en", show_default=True)
-@click.option("--max-turns", type=int, default=10, show_default=True, help="Turns per conversation.")
+@click.option("--max-turns", type=int, default=10, show_default=True, help="Turns per session.")
 @click.option("--max-tokens", type=int, default=128, show_default=True, help="Per request.")
 @click.option("--temperature", type=float, default=0.7, show_default=True)
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request.")
@@ -145,8 +145,15 @@ def _table(report: dict[str, Any]) -> Table:
     table = Table(title="bench", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(overflow="fold")
-    for key in ("wall_s", "sent", "completed", "failed", "requests_per_s", "output_tokens",
-                "output_tokens_per_s"):
+    for key in (
+        "wall_s",
+        "sent",
+        "completed",
+        "failed",
+        "requests_per_s",
+        "output_tokens",
+        "output_tokens_per_s",
+    ):
         table.add_row(key, f"{report[key]:,}")
     for key in ("latency_s", "ttft_s"):
         figures = report[key]

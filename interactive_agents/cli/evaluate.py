@@ -1,26 +1,33 @@
-"""``interactive-agents evaluate``: LLM-free evaluation of dialogue corpora (SPEC §6-§7).
+"""``interactive-agents evaluate``: evaluation of dialogue corpora (SPEC §6-§8).
 
 A thin click shell over :mod:`interactive_agents.evaluation`: load the corpora, call
 the library, write the report, print a summary. Bad input (an ``InputError``, which
-includes ``ConfigError``) becomes a one-line message and exit code 2.
+includes ``ConfigError``) becomes a one-line message and exit code 2. ``topics`` and
+``wai`` ask an LLM judge; they exit with 1 when some judgements failed (the report
+lists them).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Literal, TypeVar
 
+import anyio
 import click
 import numpy as np
 import orjson
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..errors import InputError
+from ..backends import ChatBackend
+from ..errors import EngineError
 from ..evaluation import (
     DEFAULT_MODEL,
     Corpus,
@@ -32,15 +39,41 @@ from ..evaluation import (
     vocabulary_overlap,
 )
 from ..evaluation.corpora import corpus_name
+from ..evaluation.judging import (
+    JudgeCache,
+    JudgeProgress,
+    JudgeSettings,
+    TTest,
+    judge_endpoint,
+    open_judge,
+)
 from ..evaluation.report import (
     consistency_report,
     consistency_rows,
     rich_table,
     stats_report,
     stats_rows,
+    tests_rows,
+    topics_report,
+    topics_rows,
+    wai_report,
+    wai_rows,
 )
+from ..evaluation.topics import (
+    DEFAULT_MAX_TOPICS,
+    DEFAULT_ROUNDS,
+    choose_language,
+    compare_topics,
+    load_topic_rater,
+    rate_topics,
+)
+from ..evaluation.wai import compare_wai, load_wai_judge, score_wai
+from ..messages import Sampling
 
 Command = TypeVar("Command", bound=Callable[..., Any])
+Result = TypeVar("Result")
+
+EXIT_JUDGEMENTS_FAILED = 1
 
 CORPUS_HELP = """
 \b
@@ -59,9 +92,10 @@ class InputFailure(click.ClickException):
 
 @contextmanager
 def _input_errors() -> Iterator[None]:
+    """Bad input, and an engine that cannot start (the local model), exit with 2."""
     try:
         yield
-    except InputError as exc:
+    except EngineError as exc:  # InputError included
         raise InputFailure(str(exc)) from exc
 
 
@@ -89,6 +123,212 @@ def _corpus_command(command: Command) -> Command:
     for decorator in reversed(decorators):
         command = decorator(command)
     return command
+
+
+JUDGE_HELP = """
+\b
+The judge is any OpenAI-compatible endpoint (--base-url, repeatable for replicas,
+with --model); without --base-url the embedded local model is started. Every judge
+answer is appended to a cache file in --out, so running the same command again pays
+only for the calls not made yet; a changed prompt, model, sampling or seed asks again.
+Exit codes: 0 done, 1 some judgements failed (listed in the report), 2 bad input.
+"""
+
+
+def _judge_command(command: Command) -> Command:
+    """The options of the LLM-judged subcommands: the judge, its sampling, the rounds."""
+    decorators = [
+        click.option(
+            "--base-url", multiple=True, help="Judge endpoint (OpenAI-compatible); repeatable."
+        ),
+        click.option("--model", help="The judge model (required with --base-url)."),
+        click.option("--api-key-env", help="Name of the environment variable with the API key."),
+        click.option(
+            "--concurrency", type=int, help="Concurrent judge calls (default 64; 1 if local)."
+        ),
+        click.option("--rpm", type=int, default=0, help="Requests per minute (0: no limit)."),
+        click.option("--tpm", type=int, default=0, help="Tokens per minute (0: no limit)."),
+        click.option("--timeout", type=float, default=120.0, show_default=True),
+        click.option(
+            "--max-retries", type=int, default=6, show_default=True, help="On 429, 5xx, timeouts."
+        ),
+        click.option(
+            "--rounds",
+            type=click.IntRange(min=1),
+            default=DEFAULT_ROUNDS,
+            show_default=True,
+            help="Independent rounds per judgement.",
+        ),
+        click.option(
+            "--attempts",
+            type=click.IntRange(min=1),
+            default=3,
+            show_default=True,
+            help="Answers asked per judgement when the answer cannot be parsed (1 + retries).",
+        ),
+        click.option("--temperature", type=float, default=0.7, show_default=True),
+        click.option("--top-p", type=float, default=0.9, show_default=True),
+        click.option("--max-tokens", type=int, default=512, show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the calls."),
+        click.option(
+            "--language",
+            type=click.Choice(["zh", "en", "auto"]),
+            default="auto",
+            show_default=True,
+            help="Language of the judge's prompt; auto: detected per corpus.",
+        ),
+        click.option(
+            "--actors-dir",
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="A folder of custom prompt cards (a copy of actors/).",
+        ),
+        click.option("--local-model", help="GGUF file for the embedded judge (no --base-url)."),
+        click.option(
+            "--limit", type=click.IntRange(min=1), help="Only the first N dialogues of each corpus."
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+class _JudgeProgressBar:
+    """A rich progress bar over a judging run's counters (stderr)."""
+
+    def __init__(self, progress: JudgeProgress, console: Console, enabled: bool) -> None:
+        self.counters = progress
+        self.enabled = enabled
+        self._bar = Progress(
+            TextColumn("[bold]judgements"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[details]}"),
+            console=console,
+        )
+        self._task = self._bar.add_task("judgements", total=None, details="")
+
+    def _refresh(self) -> None:
+        c = self.counters
+        details = f"calls {c.calls} · cached {c.cached} · retries {c.retries} · failed {c.failed}"
+        self._bar.update(self._task, total=c.total or None, completed=c.done, details=details)
+
+    async def run(self) -> None:
+        while self.enabled:
+            self._refresh()
+            await anyio.sleep(0.25)
+
+    def __enter__(self) -> _JudgeProgressBar:
+        if self.enabled:
+            self._bar.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self.enabled:
+            self._refresh()
+            self._bar.stop()
+
+
+def _judge(
+    options: dict[str, Any],
+    out: Path,
+    command: str,
+    work: Callable[[ChatBackend, JudgeCache, JudgeSettings, JudgeProgress], Awaitable[Result]],
+) -> tuple[Result, dict[str, Any]]:
+    """Open the judge and the cache, run ``work`` under a progress bar; return its result
+    and the run's counters."""
+    endpoint = judge_endpoint(
+        options["base_url"],
+        options["model"],
+        api_key_env=options["api_key_env"],
+        concurrency=options["concurrency"],
+        rpm=options["rpm"],
+        tpm=options["tpm"],
+        timeout=options["timeout"],
+        max_retries=options["max_retries"],
+    )
+    sampling = Sampling(options["temperature"], options["top_p"], options["max_tokens"])
+    settings = JudgeSettings(sampling, options["attempts"], options["seed"])
+    console = Console(stderr=True, quiet=options["quiet"])
+    progress = JudgeProgress()
+    cache_file = out / f"{command}.cache.jsonl"
+    model = endpoint.model
+    started = time.monotonic()
+
+    async def main() -> Result:
+        nonlocal model
+        if endpoint.is_local:
+            console.print("starting the embedded model (llama.cpp server) ...")
+        async with open_judge(endpoint, local_model=options["local_model"]) as backend:
+            model = backend.model
+            with _JudgeProgressBar(progress, console, not options["quiet"]) as bar:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(bar.run)
+                    result = await work(backend, cache, settings, progress)
+                    group.cancel_scope.cancel()
+        return result
+
+    out.mkdir(parents=True, exist_ok=True)
+    with JudgeCache(cache_file) as cache:
+        result = anyio.run(main)
+    run = {
+        "model": model,
+        "judgements": progress.total,
+        "failed": progress.failed,
+        "calls": progress.calls,
+        "cached": progress.cached,
+        "retries": progress.retries,
+        "prompt_tokens": progress.usage.prompt_tokens,
+        "completion_tokens": progress.usage.completion_tokens,
+        "cache_file": cache_file.name,
+        "elapsed_s": round(time.monotonic() - started, 2),
+    }
+    return result, run
+
+
+def _judge_settings(options: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """What shaped the judgements, as the report states them."""
+    return {
+        "model": run["model"],
+        "rounds": options["rounds"],
+        "attempts": options["attempts"],
+        "temperature": options["temperature"],
+        "top_p": options["top_p"],
+        "max_tokens": options["max_tokens"],
+        "seed": options["seed"],
+        "language": options["language"],
+    }
+
+
+def _limited(corpora: list[Corpus], limit: int | None) -> list[Corpus]:
+    if limit is None:
+        return corpora
+    return [replace(corpus, dialogues=corpus.dialogues[:limit]) for corpus in corpora]
+
+
+def _finish_judged(
+    payload: dict[str, Any],
+    title: str,
+    table: tuple[list[str], list[list[str]]],
+    tests: Sequence[TTest],
+    report: Path,
+    as_json: bool,
+) -> None:
+    """Print the summary (or JSON), then exit 1 if some judgements failed."""
+    _finish(payload, title, table, report, as_json)
+    if tests and not as_json:
+        console = Console(width=None if sys.stdout.isatty() else 160)
+        console.print(rich_table("t-tests between corpora", *tests_rows(tests)))
+    failed = payload["run"]["failed"]
+    if failed:
+        click.echo(f"{failed} judgements failed: see {report}", err=True)
+        sys.exit(EXIT_JUDGEMENTS_FAILED)
 
 
 def _load(paths: Sequence[Path], skip_invalid: bool) -> list[Corpus]:
@@ -122,13 +362,19 @@ def _finish(
 
 @click.group()
 def evaluate() -> None:
-    """Evaluate dialogue corpora without an LLM (SPEC §6-§7).
+    """Evaluate dialogue corpora (SPEC §6-§8).
+
+    stats, overlap and semantic need no LLM; topics and wai ask an LLM judge.
 
     \b
     Examples:
       interactive-agents evaluate stats runs/a runs/b --out reports/stats
       interactive-agents evaluate overlap runs/a --out reports/overlap --seed 1
       interactive-agents evaluate semantic runs/a --out reports/semantic --model BAAI/bge-m3
+      interactive-agents evaluate topics runs/a real/ --out reports/topics \\
+          --base-url http://localhost:8000/v1 --model Qwen2-72B-Instruct
+      interactive-agents evaluate wai runs/a runs/b --out reports/wai \\
+          --base-url https://api.openai.com/v1 --model gpt-4o --api-key-env OPENAI_API_KEY
     """
 
 
@@ -241,3 +487,132 @@ def semantic(
         payload = consistency_report(out, loaded, results, command="semantic", settings=settings)
     table = consistency_rows(loaded, results)
     _finish(payload, "Semantic consistency (mean ± std)", table, out / "semantic.md", as_json)
+
+
+@evaluate.command(epilog=CORPUS_HELP + JUDGE_HELP)
+@_corpus_command
+@_judge_command
+@click.option(
+    "--topics",
+    "topic_set",
+    metavar="NAME_OR_PATH",
+    help="Topic set (TOML); default: the bundled 60 topics of the prompt's language.",
+)
+@click.option(
+    "--max-topics",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_TOPICS,
+    show_default=True,
+    help="Most topics the rater may assign to one dialogue.",
+)
+def topics(
+    corpora: tuple[Path, ...],
+    out: Path,
+    skip_invalid: bool,
+    as_json: bool,
+    topic_set: str | None,
+    max_topics: int,
+    **options: Any,
+) -> None:
+    """Client diversity: entropy of the topics an LLM assigns to the clients (SPEC §7).
+
+    In each round, the rater assigns topics from the topic set to every dialogue's
+    client utterances; the entropy of each round's topic distribution is reported as
+    mean ± std over rounds, compared between corpora with a t-test and plotted.
+
+    \b
+    Examples:
+      interactive-agents evaluate topics runs/a ../shared/data/reference/dialogues \\
+          --out reports/topics --base-url http://localhost:8000/v1 --model Qwen2-7B-Instruct
+      interactive-agents evaluate topics runs/a --out reports/topics --limit 20   # local model
+    """
+    with _input_errors():
+        loaded = _limited(_load(corpora, skip_invalid), options["limit"])
+        raters = [
+            load_topic_rater(
+                choose_language(corpus, options["language"]),
+                actors_dir=options["actors_dir"],
+                topics=topic_set,
+                max_topics=max_topics,
+            )
+            for corpus in loaded
+        ]
+
+        async def work(
+            backend: ChatBackend,
+            cache: JudgeCache,
+            settings: JudgeSettings,
+            progress: JudgeProgress,
+        ) -> Any:
+            return await rate_topics(
+                loaded,
+                backend,
+                raters,
+                cache=cache,
+                rounds=options["rounds"],
+                settings=settings,
+                progress=progress,
+            )
+
+        results, run = _judge(options, out, "topics", work)
+        tests = compare_topics(results)
+        settings = {
+            **_judge_settings(options, run),
+            "max_topics": max_topics,
+            "topic_set": raters[0].topic_set.name if raters else topic_set,
+        }
+        payload = topics_report(out, loaded, results, tests, settings=settings, run=run)
+    table = topics_rows(loaded, results)
+    title = "Client diversity: topic entropy in bits (mean ± std over rounds)"
+    _finish_judged(payload, title, table, tests, out / "topics.md", as_json)
+
+
+@evaluate.command(epilog=CORPUS_HELP + JUDGE_HELP)
+@_corpus_command
+@_judge_command
+def wai(
+    corpora: tuple[Path, ...], out: Path, skip_invalid: bool, as_json: bool, **options: Any
+) -> None:
+    """Counselor evaluation: WAI-O-S working alliance rated by an LLM judge (SPEC §8).
+
+    The judge rates the 12 items one per call, in several rounds, from 1 to 7; items 4
+    and 10 are reversed; Goal, Task and Bond are scored per dialogue, summarised per
+    corpus, compared with t-tests and drawn as box plots.
+
+    \b
+    Examples:
+      interactive-agents evaluate wai runs/a runs/b --out reports/wai \\
+          --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1 --model Qwen2-72B-Instruct
+      interactive-agents evaluate wai runs/a --out reports/wai --rounds 1 --limit 5   # local
+    """
+    with _input_errors():
+        loaded = _limited(_load(corpora, skip_invalid), options["limit"])
+        judges = [
+            load_wai_judge(
+                choose_language(corpus, options["language"]), actors_dir=options["actors_dir"]
+            )
+            for corpus in loaded
+        ]
+
+        async def work(
+            backend: ChatBackend,
+            cache: JudgeCache,
+            settings: JudgeSettings,
+            progress: JudgeProgress,
+        ) -> Any:
+            return await score_wai(
+                loaded,
+                backend,
+                judges,
+                cache=cache,
+                rounds=options["rounds"],
+                settings=settings,
+                progress=progress,
+            )
+
+        results, run = _judge(options, out, "wai", work)
+        tests = compare_wai(results)
+        settings = _judge_settings(options, run)
+        payload = wai_report(out, loaded, results, tests, settings=settings, run=run)
+    table = wai_rows(loaded, results)
+    _finish_judged(payload, "WAI-O-S factors (mean ± std)", table, tests, out / "wai.md", as_json)

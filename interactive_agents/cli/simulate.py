@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from ..config import RunConfig, build_config
 from ..engine import Engine
 from ..errors import EngineError, InputError
 from ..resources import resolve
-from ._progress import ProgressDisplay, summary_table
+from ._progress import drive, summary_table
 
 EXIT_FAILURES = 1
 EXIT_USAGE = 2
@@ -165,29 +164,19 @@ async def _simulate(config: RunConfig, options: dict[str, Any], console: Console
     for error in batch.invalid:
         console.print(f"[yellow]skipped:[/yellow] {error}", highlight=False)
     cards = batch.cards[: config.limit] if config.limit is not None else batch.cards
-    interrupted = False
     engine = Engine(
         config, run_dir=config.out, force=options["force"], retry_failed=options["retry_failed"]
     )
     if _needs_local(config):
         console.print("starting the embedded model (llama.cpp server) ...")
     async with engine:
-        with ProgressDisplay(engine.stats, console, enabled=not options["quiet"]) as progress:
-            async with anyio.create_task_group() as group:
-                group.start_soon(progress.run)
-
-                async def on_signal() -> None:
-                    nonlocal interrupted
-                    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                        async for _ in signals:
-                            interrupted = True
-                            engine.cancel()
-                            return
-
-                group.start_soon(on_signal)
-                async for _ in engine.run(cards):
-                    pass
-                group.cancel_scope.cancel()
+        interrupted = await drive(
+            engine.run(cards),
+            engine.stats,
+            engine.cancel,
+            console,
+            show_progress=not options["quiet"],
+        )
     summary = _summary(engine, config, len(batch.invalid), interrupted)
     _report(summary, console, options["as_json"])
     if interrupted:

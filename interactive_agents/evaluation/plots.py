@@ -12,10 +12,13 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from .consistency import ConsistencyResult
 from .corpora import Corpus
 from .stats import dialogue_turns
+from .topics import TopicResult
+from .wai import FACTORS, WaiResult
 
 METRIC_LABELS = {"overlap": "vocabulary overlap rate", "semantic": "cosine similarity"}
 
@@ -48,6 +51,59 @@ def turns_histogram(corpora: Sequence[Corpus], path: Path) -> Path:
     axes.set_xlabel("turns per conversation")
     axes.set_ylabel("conversations")
     axes.legend()
+    return _save(figure, path)
+
+
+def topic_bars(results: Sequence[TopicResult], path: Path) -> Path:
+    """Each corpus's share of every topic (all rounds pooled), bars side by side."""
+    ids = list(results[0].distribution) if results else []
+    positions = np.arange(len(ids), dtype=np.float64)
+    width = 0.8 / max(len(results), 1)
+    figure = Figure(figsize=(max(6.4, 0.22 * len(ids) + 2), 5.2), layout="constrained")
+    axes = figure.add_subplot()
+    for index, result in enumerate(results):
+        shares = [result.distribution.get(topic, 0.0) for topic in ids]
+        shares = [0.0 if np.isnan(share) else share for share in shares]
+        label = f"{result.corpus} (H = {result.entropy_mean:.2f} ± {result.entropy_std:.2f} bits)"
+        offset = (index - (len(results) - 1) / 2) * width
+        axes.bar(positions + offset, shares, width=width, label=label)
+    axes.set_xticks(positions, ids, rotation=90, fontsize=7)
+    axes.set_xlim(-0.6, len(ids) - 0.4)
+    axes.set_ylabel("share of topic assignments")
+    axes.set_title("Topic distribution of the client utterances")
+    axes.legend()
+    return _save(figure, path)
+
+
+def wai_boxplot(results: Sequence[WaiResult], path: Path) -> Path:
+    """Goal, Task and Bond scores per dialogue, one box per corpus, like Figure 4."""
+    colours = [f"C{index % 10}" for index in range(len(results))]
+    width = 0.8 / max(len(results), 1)
+    figure = Figure(figsize=(max(6.4, 1.2 * len(results) + 4), 4.6), layout="constrained")
+    axes = figure.add_subplot()
+    for index, result in enumerate(results):
+        offset = (index - (len(results) - 1) / 2) * width
+        data, positions = [], []
+        for group, factor in enumerate(FACTORS):
+            values = result.factor_values(factor)
+            if values:
+                data.append(values)
+                positions.append(group + offset)
+        if not data:
+            continue
+        boxes = axes.boxplot(
+            data, positions=positions, widths=width * 0.85, patch_artist=True, showmeans=True
+        )
+        for box in boxes["boxes"]:
+            box.set_facecolor(colours[index])
+            box.set_alpha(0.6)
+    axes.set_xticks(range(len(FACTORS)), [factor.capitalize() for factor in FACTORS])
+    axes.set_xlim(-0.6, len(FACTORS) - 0.4)
+    axes.set_ylim(0.8, 7.2)
+    axes.set_ylabel("WAI-O-S factor score (1-7)")
+    axes.set_title("Working alliance (WAI-O-S) per dialogue")
+    handles = [Patch(facecolor=colour, alpha=0.6) for colour in colours]
+    axes.legend(handles, [result.corpus for result in results], loc="lower right")
     return _save(figure, path)
 
 

@@ -18,10 +18,13 @@ import orjson
 from rich import box
 from rich.table import Table
 
-from .consistency import ConsistencyResult
+from .consistency import ConsistencyResult, GroupSummary
 from .corpora import Corpus
-from .plots import consistency_histogram, turns_histogram
+from .judging import JudgeFailure, TTest
+from .plots import consistency_histogram, topic_bars, turns_histogram, wai_boxplot
 from .stats import CorpusStats
+from .topics import TopicResult
+from .wai import FACTORS, REVERSED, WaiResult
 
 Rows = list[list[str]]
 
@@ -98,6 +101,185 @@ def consistency_report(
     return payload
 
 
+def topics_report(
+    out: Path,
+    corpora: Sequence[Corpus],
+    results: Sequence[TopicResult],
+    tests: Sequence[TTest],
+    *,
+    settings: dict[str, Any],
+    run: dict[str, Any],
+) -> dict[str, Any]:
+    """Write ``topics.json``, ``topics.md`` and ``topics.png`` (SPEC §7, client diversity)."""
+    out.mkdir(parents=True, exist_ok=True)
+    plot = topic_bars(results, out / "topics.png")
+    payload = {
+        "command": "topics",
+        "settings": settings,
+        "run": run,
+        "corpora": [{**asdict(r), **_skipped(c)} for c, r in zip(corpora, results, strict=True)],
+        "comparisons": [asdict(t) for t in tests],
+        "plots": [plot.name],
+    }
+    headers, rows = topics_rows(corpora, results)
+    described = ", ".join(f"{key} {value}" for key, value in settings.items())
+    markdown = [
+        "# Client diversity: topic entropy (SPEC §7)",
+        "",
+        f"Settings: {described}. Each round, the rater assigns topics to every dialogue's "
+        "client utterances; H is the entropy in bits of the round's topic distribution "
+        "(normalised: divided by log2 of the number of topics). Mean ± sample std over "
+        "rounds; corpora compared by a two-tailed Student's t-test of the per-round "
+        "entropies.",
+        "",
+        _markdown_table(headers, rows),
+        *_tests_markdown(tests),
+        "",
+        f"![Topic distribution]({plot.name})",
+    ]
+    for result in results:
+        markdown += ["", f"## {result.corpus}: most frequent topics", ""]
+        top = sorted(
+            ((share, topic) for topic, share in result.distribution.items() if share > 0),
+            reverse=True,
+        )[:10]
+        markdown.append(
+            _markdown_table(["topic", "share"], [[topic, f"{share:.3f}"] for share, topic in top])
+            if top
+            else "No topic could be assigned."
+        )
+    markdown += _failures_markdown({r.corpus: r.failures for r in results})
+    markdown += _run_markdown(run)
+    markdown += _skipped_markdown(corpora)
+    _write(out, "topics", payload, markdown)
+    return payload
+
+
+def wai_report(
+    out: Path,
+    corpora: Sequence[Corpus],
+    results: Sequence[WaiResult],
+    tests: Sequence[TTest],
+    *,
+    settings: dict[str, Any],
+    run: dict[str, Any],
+) -> dict[str, Any]:
+    """Write ``wai.json``, ``wai.md`` and ``wai.png`` (SPEC §8, WAI-O-S)."""
+    out.mkdir(parents=True, exist_ok=True)
+    plot = wai_boxplot(results, out / "wai.png")
+    payload = {
+        "command": "wai",
+        "settings": settings,
+        "run": run,
+        "corpora": [{**asdict(r), **_skipped(c)} for c, r in zip(corpora, results, strict=True)],
+        "comparisons": [asdict(t) for t in tests],
+        "plots": [plot.name],
+    }
+    headers, rows = wai_rows(corpora, results)
+    described = ", ".join(f"{key} {value}" for key, value in settings.items())
+    factors = "; ".join(
+        f"{name.capitalize()} = items {', '.join(map(str, items))}"
+        for name, items in FACTORS.items()
+    )
+    markdown = [
+        "# Counselor evaluation: WAI-O-S (SPEC §8)",
+        "",
+        f"Settings: {described}. Each item is rated 1-7 per call; items "
+        f"{' and '.join(map(str, sorted(REVERSED)))} are reversed (8 - x); an item's score "
+        "is the mean of its parsed rounds and a factor's score the mean of its four items "
+        f"({factors}). Mean ± sample std over dialogues; corpora compared per factor by a "
+        "two-tailed Student's t-test.",
+        "",
+        _markdown_table(headers, rows),
+        *_tests_markdown(tests),
+        "",
+        f"![WAI-O-S factors]({plot.name})",
+        "",
+        "## Items",
+        "",
+        _markdown_table(*wai_item_rows(results)),
+    ]
+    markdown += _failures_markdown({r.corpus: r.failures for r in results})
+    markdown += _run_markdown(run)
+    markdown += _skipped_markdown(corpora)
+    _write(out, "wai", payload, markdown)
+    return payload
+
+
+def topics_rows(
+    corpora: Sequence[Corpus], results: Sequence[TopicResult]
+) -> tuple[list[str], Rows]:
+    """One row per corpus: per-round entropies, their mean and std, what failed."""
+    headers = ["corpus", "lang", "dialogues", "H per round", "H", "normalised", "failed", "invalid"]
+    rows = [
+        [
+            r.corpus,
+            r.language,
+            str(r.dialogues),
+            ", ".join(_number(x.entropy, ".3f") for x in r.rounds),
+            f"{_number(r.entropy_mean, '.3f')} ± {_number(r.entropy_std, '.3f')}",
+            _number(r.normalized_entropy_mean, ".3f"),
+            str(len(r.failures)),
+            str(len(c.skipped)),
+        ]
+        for c, r in zip(corpora, results, strict=True)
+    ]
+    return headers, rows
+
+
+def wai_rows(corpora: Sequence[Corpus], results: Sequence[WaiResult]) -> tuple[list[str], Rows]:
+    """One row per corpus: the three factors, incomplete dialogues and failures."""
+    headers = ["corpus", "lang", "dialogues", *(f.capitalize() for f in FACTORS)]
+    headers += ["incomplete", "failed", "invalid"]
+    rows = [
+        [
+            r.corpus,
+            r.language,
+            str(r.dialogues),
+            *(_summary(r.factors[f]) for f in FACTORS),
+            "/".join(str(r.incomplete[f]) for f in FACTORS),
+            str(len(r.failures)),
+            str(len(c.skipped)),
+        ]
+        for c, r in zip(corpora, results, strict=True)
+    ]
+    return headers, rows
+
+
+def wai_item_rows(results: Sequence[WaiResult]) -> tuple[list[str], Rows]:
+    """One row per item: its factor, whether it is reversed, and each corpus's score."""
+    factor_of = {item: name for name, items in FACTORS.items() for item in items}
+    headers = ["item", "factor", "reversed", *(r.corpus for r in results)]
+    rows = [
+        [
+            str(item),
+            factor_of[item],
+            "yes" if item in REVERSED else "",
+            *(_summary(r.items[str(item)]) for r in results),
+        ]
+        for item in sorted(factor_of)
+    ]
+    return headers, rows
+
+
+def tests_rows(tests: Sequence[TTest]) -> tuple[list[str], Rows]:
+    """One row per t-test."""
+    headers = ["metric", "a", "b", "n a", "n b", "t", "p"]
+    rows = [
+        [
+            t.metric,
+            t.a,
+            t.b,
+            str(t.n_a),
+            str(t.n_b),
+            _number(t.t_statistic, ".3f"),
+            _number(t.p_value, ".3g"),
+        ]
+        for t in tests
+    ]
+    return headers, rows
+
+
 def stats_rows(corpora: Sequence[Corpus], stats: Sequence[CorpusStats]) -> tuple[list[str], Rows]:
     """Table 1 layout: one row per figure, one column per corpus."""
     figures: list[tuple[str, Callable[[CorpusStats], str]]] = [
@@ -166,6 +348,35 @@ def slug(name: str) -> str:
 
 def _number(value: float, spec: str) -> str:
     return "n/a" if math.isnan(value) else format(value, spec)
+
+
+def _summary(summary: GroupSummary) -> str:
+    return f"{_number(summary.mean, '.2f')} ± {_number(summary.std, '.2f')} (n={summary.n})"
+
+
+def _tests_markdown(tests: Sequence[TTest]) -> list[str]:
+    if not tests:
+        return []
+    return ["", "## t-tests between corpora", "", _markdown_table(*tests_rows(tests))]
+
+
+def _failures_markdown(failures: dict[str, Sequence[JudgeFailure]], shown: int = 20) -> list[str]:
+    """The judgements that gave no value (the JSON lists every one, with the answers)."""
+    lines = []
+    for corpus, items in failures.items():
+        for failure in items[:shown]:
+            lines.append(
+                f"- {corpus}, dialogue {failure.dialogue_id}, {failure.item}, round "
+                f"{failure.round}: {failure.error}"
+            )
+        if len(items) > shown:
+            lines.append(f"- {corpus}: {len(items) - shown} more (see the JSON report)")
+    return ["", "## Failed judgements", "", *lines] if lines else []
+
+
+def _run_markdown(run: dict[str, Any]) -> list[str]:
+    described = ", ".join(f"{key} {value}" for key, value in run.items())
+    return ["", f"Judge calls: {described}."]
 
 
 def _skipped(corpus: Corpus) -> dict[str, Any]:

@@ -1,0 +1,108 @@
+"""``interactive-agents annotate``: the human annotation platform for arena battles."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from ..battles import write_battles
+from ..errors import EngineError, InputError
+from ..prompts import load_prompts
+
+EXIT_USAGE = 2
+
+EXAMPLES = """
+\b
+Examples:
+  interactive-agents annotate add-user admin --admin          # password prompted
+  echo "$PASSWORD" | interactive-agents annotate add-user ana --db arena.db --password-stdin
+  interactive-agents annotate serve --db arena.db --bots bots.toml --port 8080
+  interactive-agents annotate export --db arena.db --out battles.jsonl
+  interactive-agents elo battles.jsonl --out ratings
+"""
+
+DB_OPTION = click.option(
+    "--db", default="annotation.db", show_default=True, help="The SQLite database file."
+)
+
+
+def _fail(exc: EngineError) -> NoReturn:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@click.group(epilog=EXAMPLES, context_settings={"max_content_width": 100})
+def annotate() -> None:
+    """Counselors choose between two bots' replies in the browser (SPEC §10).
+
+    Each annotator signs in, plays the client, and picks the better of two shuffled
+    candidate replies; every choice is a battle in the `interactive-agents elo` format.
+    """
+
+
+@annotate.command(epilog=EXAMPLES)
+@DB_OPTION
+@click.option("--bots", "bots_file", required=True, help="Bots registry (TOML, [bots.NAME]).")
+@click.option("--language", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option(
+    "--session-hours", type=float, default=12.0, show_default=True, help="Sign-in lifetime."
+)
+def serve(
+    db: str, bots_file: str, language: str, host: str, port: int, session_hours: float
+) -> None:
+    """Serve the annotation platform."""
+    import uvicorn
+
+    from ..annotation.app import create_app
+    from ..annotation.store import AnnotationStore
+    from ..arena.bots import load_bots
+
+    try:
+        prompt = load_prompts(language).counselor.system_message().content
+        app = create_app(
+            AnnotationStore(db),
+            load_bots(bots_file, prompt),
+            language=language,
+            session_hours=session_hours,
+        )
+    except EngineError as exc:
+        _fail(exc)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@annotate.command("add-user", epilog=EXAMPLES)
+@click.argument("name")
+@DB_OPTION
+@click.option("--admin", is_flag=True, help="May export every annotator's battles.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+def add_user(name: str, db: str, admin: bool, password_stdin: bool) -> None:
+    """Create an account (the password is prompted, or read from stdin)."""
+    from ..annotation.store import AnnotationStore
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        AnnotationStore(db).add_user(name, password, admin=admin)
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"created {'admin ' if admin else ''}user {name!r} in {db}", err=True)
+
+
+@annotate.command(epilog=EXAMPLES)
+@DB_OPTION
+@click.option("--out", required=True, help="Battles file (JSON Lines) to write.")
+def export(db: str, out: str) -> None:
+    """Write every annotator's battles in the arena's battle format."""
+    from ..annotation.store import AnnotationStore
+
+    if not Path(db).is_file():
+        _fail(InputError("no such database", file=db))
+    count = write_battles(out, AnnotationStore(db).battles())
+    click.echo(f"wrote {count} battles to {out}", err=True)

@@ -1,0 +1,258 @@
+"""The ``arena`` command end to end against the scripted loopback server.
+
+The server plays every part, routed on the model name: ``client``, two bots and a
+``judge`` whose answers are scripted per test (a fair judge, a position-biased one, an
+unreadable one), so the history, the battles and the judging rules can be checked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from click.testing import CliRunner, Result
+
+from interactive_agents.battles import read_battles
+from interactive_agents.cli import main
+
+from .helpers import read_records
+from .scripted_server import Call, ScriptedServer
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "runners" / "cards" / "demo_en.jsonl"
+JudgeScript = Callable[[Call], str]
+
+
+def bot_reply(call: Call) -> str:
+    turn = sum(1 for m in call.messages if m["role"] == "user")
+    return f"{call.body['model']} asks question {turn}?"
+
+
+def prefer_alpha(call: Call) -> str:
+    """A fair judge that always prefers the bot called alpha, wherever it is shown."""
+    text = call.messages[-1]["content"]
+    label = "A" if re.search(r"Candidate reply A:\s*alpha", text) else "B"
+    return f"Reply {label} listens better.\nFinal choice: {label}"
+
+
+def scripted(judge: JudgeScript) -> Callable[[Call], str]:
+    def script(call: Call) -> str:
+        model = call.body["model"]
+        if model == "client":
+            turn = sum(1 for m in call.messages if m["role"] == "user")
+            return f"Client: I still feel stuck, part {turn}."
+        if model == "judge":
+            return judge(call)
+        return bot_reply(call)
+
+    return script
+
+
+def write_bots(path: Path, url: str, extra: str = "") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"""
+[bots.alpha]
+base_urls = ["{url}"]
+model = "alpha"
+temperature = 0.7
+top_p = 0.8
+{extra}
+[bots.beta]
+base_urls = ["{url}"]
+model = "beta"
+system_prompt = ""
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_arena(server: ScriptedServer, tmp_path: Path, *extra: str, bots_extra: str = "") -> Result:
+    bots = write_bots(tmp_path / "bots.toml", server.base_url, bots_extra)
+    args = [
+        "arena",
+        "--bots", str(bots),
+        "--cards", str(DEMO),
+        "--out", str(tmp_path / "run"),
+        "--client-base-url", server.base_url,
+        "--client-model", "client",
+        "--judge-base-url", server.base_url,
+        "--judge-model", "judge",
+        "--language", "en",
+        "--max-turns", "3",
+        "--limit", "2",
+        "--timeout", "5",
+        "--quiet",
+        "--json",
+        *extra,
+    ]  # fmt: skip
+    return CliRunner().invoke(main, args)
+
+
+def selections(tmp_path: Path) -> list[dict[str, Any]]:
+    return [s for d in read_records(tmp_path / "run" / "dialogues.jsonl") for s in d["selections"]]
+
+
+def test_selected_reply_becomes_history_and_both_orders_are_judged(tmp_path: Path) -> None:
+    server = ScriptedServer(script=scripted(prefer_alpha))
+    server.start()
+    try:
+        result = run_arena(server, tmp_path)
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    assert orjson.loads(result.stdout)["finished"] == 2
+    dialogues = read_records(tmp_path / "run" / "dialogues.jsonl")
+    for dialogue in dialogues:
+        counselor = [t["content"] for t in dialogue["turns"] if t["role"] == "counselor"]
+        assert counselor == [f"alpha asks question {n}?" for n in (1, 2, 3)]
+    # The next client request carries the selected reply, never the other candidate.
+    client_calls = [c for c in server.calls if c.body["model"] == "client"]
+    assert len(client_calls) == 4
+    for call in client_calls:
+        assert call.last_user.startswith("alpha asks question")
+        assert all("beta" not in m["content"] for m in call.messages)
+    # Each battle was judged twice, once in each order, with the candidates swapped.
+    judge_calls = [c for c in server.calls if c.body["model"] == "judge"]
+    assert len(judge_calls) == 2 * 3 * 2
+    for selection in selections(tmp_path):
+        assert sorted(j["shown_order"] for j in selection["judgements"]) == ["ab", "ba"]
+        assert selection["rule"] == "judge"
+    battles = read_battles(tmp_path / "run" / "battles.jsonl").battles
+    assert len(battles) == 6
+    for battle in battles:
+        assert (battle.bot_a if battle.winner == "a" else battle.bot_b) == "alpha"
+        assert "Final choice" not in battle.reasoning and "listens better" in battle.reasoning
+    # beta has an empty system prompt: its requests carry none.
+    beta = next(c for c in server.calls if c.body["model"] == "beta")
+    assert beta.messages[0]["role"] == "user"
+
+    ratings = CliRunner().invoke(
+        main,
+        ["elo", str(tmp_path / "run" / "battles.jsonl"), "--out", str(tmp_path / "elo"),
+         "--json", "--bootstrap", "20"],
+    )  # fmt: skip
+    assert ratings.exit_code == 0, ratings.output
+    assert (tmp_path / "elo" / "ratings.json").stat().st_size > 0
+
+
+def test_a_position_biased_judge_yields_ties(server: ScriptedServer, tmp_path: Path) -> None:
+    server.script = scripted(lambda call: "The first one.\n**Final choice:** A")
+    result = run_arena(server, tmp_path)
+    assert result.exit_code == 0, result.output
+    battles = read_battles(tmp_path / "run" / "battles.jsonl").battles
+    assert {b.winner for b in battles} == {"tie"}
+    assert {s["rule"] for s in selections(tmp_path)} == {"random"}
+
+    first = run_arena(server, tmp_path / "first", "--disagreement", "first")
+    assert first.exit_code == 0, first.output
+    for battle in read_battles(tmp_path / "first" / "run" / "battles.jsonl").battles:
+        assert battle.winner == ("a" if battle.shown_order == "ab" else "b")
+
+
+def test_unreadable_answers_are_retried(server: ScriptedServer, tmp_path: Path) -> None:
+    def odd_seeds_only(call: Call) -> str:
+        if call.body["seed"] % 2 == 0:
+            return "Both replies have merits; it is hard to say."
+        return prefer_alpha(call)
+
+    server.script = scripted(odd_seeds_only)
+    result = run_arena(server, tmp_path, "--one-order")
+    assert result.exit_code == 0, result.output
+    judgements = [j for s in selections(tmp_path) for j in s["judgements"]]
+    assert {j["attempts"] for j in judgements} == {1, 2}
+    judge_calls = [c for c in server.calls if c.body["model"] == "judge"]
+    assert len(judge_calls) == sum(j["attempts"] for j in judgements)
+    assert all(j["choice"] is not None for j in judgements)
+
+
+def test_an_unparsable_battle_is_recorded_not_dropped(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    server.script = scripted(lambda call: "I would rather not choose.")
+    result = run_arena(server, tmp_path, "--judge-attempts", "2", "--undecided", "first_shown")
+    assert result.exit_code == 0, result.output
+    judge_calls = [c for c in server.calls if c.body["model"] == "judge"]
+    assert len(judge_calls) == 2 * 3 * 2 * 2
+    battles = read_battles(tmp_path / "run" / "battles.jsonl").battles
+    assert len(battles) == 6 and {b.winner for b in battles} == {"unparsable"}
+    for selection, battle in zip(selections(tmp_path), battles, strict=True):
+        assert selection["rule"] == "first_shown"
+        assert selection["selected"] == battle.shown_order[0]
+        assert "rather not choose" in battle.reasoning
+
+
+def test_resume_skips_finished_dialogues(server: ScriptedServer, tmp_path: Path) -> None:
+    server.script = scripted(prefer_alpha)
+    assert run_arena(server, tmp_path, "--limit", "1").exit_code == 0
+    calls = len(server.calls)
+    again = run_arena(server, tmp_path)
+    assert again.exit_code == 0, again.output
+    summary = orjson.loads(again.stdout)
+    assert (summary["already_done"], summary["finished"]) == (1, 1)
+    assert len(server.calls) == 2 * calls
+    battles = read_battles(tmp_path / "run" / "battles.jsonl").battles
+    assert len({(b.dialogue_id, b.turn) for b in battles}) == len(battles) == 6
+
+
+def test_bad_input_names_file_bot_and_field(server: ScriptedServer, tmp_path: Path) -> None:
+    result = run_arena(server, tmp_path, bots_extra="max_tokens = 0")
+    assert result.exit_code == 2
+    assert "bots.toml, record bots.alpha, field 'max_tokens'" in result.output
+    missing = CliRunner().invoke(
+        main, ["arena", "--bots", "b.toml", "--cards", "c.json", "--out", str(tmp_path)]
+    )
+    assert missing.exit_code == 2
+    assert "--client-base-url" in missing.output
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_judge_cards_ask_for_reasoning_then_a_parsable_choice(language: str) -> None:
+    from interactive_agents.arena import load_judge_prompt
+
+    prompt = load_judge_prompt(language)
+    final = "最后的选择：B" if language == "zh" else "Final choice: B"
+    assert final in prompt.user
+    assert prompt.parse(f"reasons here\n{final}") == ("B", "reasons here")
+    assert prompt.parse("no decision")[0] is None
+    help_text = CliRunner().invoke(main, ["arena", "--help"]).output
+    assert "Examples:" in help_text and "--both-orders / --one-order" in help_text
+
+
+def test_chinese_arena_on_held_out_posts(
+    server: ScriptedServer, tmp_path: Path, reference: Path
+) -> None:
+    server.script = scripted(lambda call: "回复B更有共情。\n最后的选择：**B**")
+    bots = write_bots(tmp_path / "bots.toml", server.base_url)
+    args = [
+        "arena", "--bots", str(bots), "--cards", str(reference / "client_pool_test.json"),
+        "--out", str(tmp_path / "run"), "--client-base-url", server.base_url,
+        "--client-model", "client", "--judge-base-url", server.base_url,
+        "--judge-model", "judge", "--language", "zh", "--max-turns", "2", "--limit", "3",
+        "--one-order", "--guideline", "1", "--quiet",
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    dialogues = read_records(tmp_path / "run" / "dialogues.jsonl")
+    assert len(dialogues) == 3
+    assert dialogues[0]["turns"][0]["content"] == "你好"
+    judge_call = next(c for c in server.calls if c.body["model"] == "judge")
+    assert "自主" in judge_call.messages[-1]["content"]
+    for battle in read_battles(tmp_path / "run" / "battles.jsonl").battles:
+        assert battle.winner == ("b" if battle.shown_order == "ab" else "a")
+
+
+def test_the_bundled_registry_has_the_papers_sampling() -> None:
+    from interactive_agents.arena import load_bots
+
+    bots = {bot.name: bot for bot in load_bots(ROOT / "runners" / "bots.paper.toml", "prompt")}
+    assert (bots["simpsybot_D"].sampling.temperature, bots["simpsybot_D"].sampling.top_p) == (
+        0.95,
+        0.7,
+    )
+    assert bots["simpsybot_Q"].system_prompt == "prompt" and bots["SoulChat"].system_prompt is None
