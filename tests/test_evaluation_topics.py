@@ -147,6 +147,7 @@ def test_bundled_topic_sets_are_parallel() -> None:
         ("zh", "理由……\n话题：１２，７", (12, 7)),
         ("zh", "最终话题: 43（友谊问题）、44", (43, 44)),
         ("zh", "无法判断", None),
+        ("zh", "Topics: 3, 4", (3, 4)),
     ],
 )
 def test_parse_topics(language: str, answer: str, expected: tuple[int, ...] | None) -> None:
@@ -346,3 +347,23 @@ def test_cli_bad_endpoint_options_exit_2(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "'x' is not an http(s) URL" in result.stderr
+
+
+@pytest.mark.e2e
+def test_cli_topics_on_the_embedded_model(tmp_path: Path) -> None:
+    """Without --base-url the judge is the embedded llama.cpp model (weak: answers may
+    not parse, which is then reported, exit code 1)."""
+    out = tmp_path / "report"
+    args = [
+        "evaluate", "topics", str(hand_run(tmp_path / "run")), "--out", str(out),
+        "--limit", "1", "--rounds", "1", "--attempts", "1", "--max-tokens", "16", "--quiet",
+    ]  # fmt: skip
+
+    result = CliRunner().invoke(main, args)
+
+    assert result.exit_code in (0, 1), result.output
+    (line,) = (out / "topics.cache.jsonl").read_bytes().splitlines()
+    assert orjson.loads(line)["model"] == "smollm2-135m-instruct"
+    payload = json.loads((out / "topics.json").read_text(encoding="utf-8"))
+    assert payload["run"]["calls"] == 1
+    assert (out / "topics.png").read_bytes().startswith(PNG_MAGIC)

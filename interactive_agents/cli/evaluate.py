@@ -74,6 +74,7 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 Result = TypeVar("Result")
 
 EXIT_JUDGEMENTS_FAILED = 1
+EXIT_INTERRUPTED = 130
 
 CORPUS_HELP = """
 \b
@@ -131,7 +132,8 @@ The judge is any OpenAI-compatible endpoint (--base-url, repeatable for replicas
 with --model); without --base-url the embedded local model is started. Every judge
 answer is appended to a cache file in --out, so running the same command again pays
 only for the calls not made yet; a changed prompt, model, sampling or seed asks again.
-Exit codes: 0 done, 1 some judgements failed (listed in the report), 2 bad input.
+Exit codes: 0 done, 1 some judgements failed (listed in the report), 2 bad input,
+130 interrupted (the answers so far are kept: run the same command again).
 """
 
 
@@ -276,7 +278,15 @@ def _judge(
 
     out.mkdir(parents=True, exist_ok=True)
     with JudgeCache(cache_file) as cache:
-        result = anyio.run(main)
+        try:
+            result = anyio.run(main)
+        except KeyboardInterrupt:
+            click.echo(
+                f"interrupted: {cache.written} new answers are kept in {cache_file}; "
+                "run the same command again to go on",
+                err=True,
+            )
+            sys.exit(EXIT_INTERRUPTED)
     run = {
         "model": model,
         "judgements": progress.total,

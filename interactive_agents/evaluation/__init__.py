@@ -1,6 +1,9 @@
-"""LLM-free evaluation of dialogue corpora: statistics, vocabulary overlap, semantic consistency.
+"""Evaluation of dialogue corpora (SPEC §6-§8).
 
-SPEC §6 and §7. Reports (JSON, Markdown, PNG) are in :mod:`.report` and :mod:`.plots`,
+Without an LLM: statistics, vocabulary overlap, semantic consistency. With an LLM
+judge: client diversity by topic entropy (:mod:`.topics`) and the counselor's working
+alliance by WAI-O-S (:mod:`.wai`), both on the judge-call runner and answer cache of
+:mod:`.judging`. Reports (JSON, Markdown, PNG) are in :mod:`.report` and :mod:`.plots`,
 which are not re-exported so that the statistics do not import matplotlib.
 """
 
@@ -9,10 +12,33 @@ from __future__ import annotations
 from .consistency import ConsistencyResult, GroupSummary, PairedScore, compare_with_cards
 from .corpora import Corpus, Dialogue, Utterance, card_text, load_corpus
 from .embedding import DEFAULT_MODEL, ChunkedEmbedder, load_embedder
+from .judging import (
+    JudgeCache,
+    JudgeFailure,
+    Judgement,
+    JudgeProgress,
+    JudgeRequest,
+    JudgeSettings,
+    TTest,
+    judge_endpoint,
+    open_judge,
+    run_judgements,
+)
 from .overlap import overlap_rate, vocabulary_overlap
 from .semantic import Embed, cosine, semantic_consistency
 from .stats import CorpusStats, corpus_stats
+from .topics import (
+    TopicRater,
+    TopicResult,
+    TopicSet,
+    compare_topics,
+    entropy,
+    load_topic_rater,
+    load_topic_set,
+    rate_topics,
+)
 from .vocabulary import detect_language, read_stopwords, vocabulary
+from .wai import WaiJudge, WaiResult, compare_wai, load_wai_judge, score_wai
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -23,17 +49,40 @@ __all__ = [
     "Dialogue",
     "Embed",
     "GroupSummary",
+    "JudgeCache",
+    "JudgeFailure",
+    "JudgeProgress",
+    "JudgeRequest",
+    "JudgeSettings",
+    "Judgement",
     "PairedScore",
+    "TTest",
+    "TopicRater",
+    "TopicResult",
+    "TopicSet",
     "Utterance",
+    "WaiJudge",
+    "WaiResult",
     "card_text",
+    "compare_topics",
+    "compare_wai",
     "compare_with_cards",
     "corpus_stats",
     "cosine",
     "detect_language",
+    "entropy",
+    "judge_endpoint",
     "load_corpus",
     "load_embedder",
+    "load_topic_rater",
+    "load_topic_set",
+    "load_wai_judge",
+    "open_judge",
     "overlap_rate",
+    "rate_topics",
     "read_stopwords",
+    "run_judgements",
+    "score_wai",
     "semantic_consistency",
     "vocabulary",
     "vocabulary_overlap",

@@ -92,7 +92,13 @@ def wai_boxplot(results: Sequence[WaiResult], path: Path) -> Path:
         if not data:
             continue
         boxes = axes.boxplot(
-            data, positions=positions, widths=width * 0.85, patch_artist=True, showmeans=True
+            data,
+            positions=positions,
+            widths=width * 0.85,
+            patch_artist=True,
+            showmeans=True,
+            medianprops={"color": "black"},
+            meanprops={"marker": "^", "markerfacecolor": "white", "markeredgecolor": "black"},
         )
         for box in boxes["boxes"]:
             box.set_facecolor(colours[index])

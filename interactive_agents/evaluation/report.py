@@ -197,6 +197,8 @@ def wai_report(
         "",
         "## Items",
         "",
+        "Item scores per dialogue, after reversal, as they enter the factors.",
+        "",
         _markdown_table(*wai_item_rows(results)),
     ]
     markdown += _failures_markdown({r.corpus: r.failures for r in results})
