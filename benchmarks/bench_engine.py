@@ -8,7 +8,9 @@ cards built in code, records written to a temporary run directory. Every run hap
 child process of its own, so its CPU time and peak RSS are its own; the mock is another
 process. Ideal is the critical path: the dialogue's sequential calls × latency (a dialogue
 opens with the fixed greeting, so T turns are 2T - 1 calls for the engine and 2T for the
-baselines, which have no greeting). Figures and ratios are printed; nothing is asserted.
+baselines, which have no greeting). The ``engine+gc`` rows repeat the engine's run with
+the garbage-collector settings a batch command may choose (see ``tune_gc``). Figures and
+ratios are printed; nothing is asserted.
 """
 
 from __future__ import annotations

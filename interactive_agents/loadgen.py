@@ -24,6 +24,7 @@ import anyio
 import httpx
 import numpy as np
 import orjson
+from anyio.abc import TaskGroup
 
 from .actors import perspective
 from .backends import default_http_client
@@ -162,10 +163,6 @@ class LoadGenerator:
             self._headers["authorization"] = f"Bearer {key}"
 
     @property
-    def total(self) -> int | None:
-        return self.options.requests
-
-    @property
     def elapsed(self) -> float:
         return time.monotonic() - self.started if self.started else 0.0
 
@@ -207,7 +204,7 @@ class LoadGenerator:
         while self._may_send():
             await self._one(self._clients[worker % len(self._clients)])
 
-    async def _arrivals(self, group: anyio.abc.TaskGroup) -> None:
+    async def _arrivals(self, group: TaskGroup) -> None:
         """Poisson arrivals; at most ``concurrency`` (or 1,000) outstanding at once."""
         rate = self.options.request_rate
         assert rate is not None

@@ -47,14 +47,20 @@ Exit codes: 0 the run finished (errors included), 2 bad options or input.
 @click.option("--base-url", multiple=True, required=True, help="Base URL; repeat for replicas.")
 @click.option("--model", required=True, help="Model name sent with every request.")
 @click.option("--api-key-env", help="Name of the environment variable holding the API key.")
-@click.option("--concurrency", type=int, help="Requests outstanding at once (default 16).")
+@click.option(
+    "--concurrency",
+    type=int,
+    help="Requests outstanding at once (default 16); a cap with --request-rate.",
+)
 @click.option("--request-rate", type=float, help="Poisson arrivals per second (open loop).")
 @click.option("--duration", type=float, help="Seconds to send for (default 30).")
 @click.option("--requests", type=int, help="Number of requests to send.")
 @click.option("--stream", is_flag=True, help="Stream answers and measure time to first token.")
 @click.option("--cards", default="demo_en", show_default=True, help="Role cards for the clients.")
 @click.option("--language", type=click.Choice(["en", "zh"]), default="en", show_default=True)
-@click.option("--max-turns", type=int, default=10, show_default=True, help="Turns per session.")
+@click.option(
+    "--max-turns", type=int, default=10, show_default=True, help="Turns before a session restarts."
+)
 @click.option("--max-tokens", type=int, default=128, show_default=True, help="Per request.")
 @click.option("--temperature", type=float, default=0.7, show_default=True)
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request.")
