@@ -31,9 +31,7 @@ from .rundir import RunStore
 from .terminator import TerminatorRules
 
 
-def perspective(
-    system: ChatMessage, turns: Sequence[Turn], me: Role
-) -> list[ChatMessage]:
+def perspective(system: ChatMessage, turns: Sequence[Turn], me: Role) -> list[ChatMessage]:
     """The transcript as ``me`` sees it: own turns as assistant, the other's as user."""
     messages = [system]
     messages.extend(

@@ -203,7 +203,8 @@ class Engine:
                 max_retries=endpoint.max_retries,
             )
 
-        return config.with_endpoints(local(config.client.endpoint), local(config.counselor.endpoint))
+        client, counselor = config.client.endpoint, config.counselor.endpoint
+        return config.with_endpoints(local(client), local(counselor))
 
     def _backends(self, config: RunConfig) -> dict[RoleName, ChatBackend]:
         """One backend per distinct endpoint: roles on the same endpoint share its limits."""

@@ -87,8 +87,11 @@ class RunStore:
             _cut_torn_tail(self.path / name)
         if retry_failed:
             _write_atomic(self.path / FAILURES, b"")
-        self.done = {record["id"] for name in (DIALOGUES, FAILURES)
-                     for record in read_jsonl(self.path / name)}
+        self.done = {
+            record["id"]
+            for name in (DIALOGUES, FAILURES)
+            for record in read_jsonl(self.path / name)
+        }
         return self.done
 
     def _file(self, name: str) -> IO[bytes]:
@@ -115,7 +118,12 @@ class RunStore:
 
 
 def new_manifest(
-    *, fingerprint: str, config: dict[str, Any], models: dict[str, str], seed: int, version: str,
+    *,
+    fingerprint: str,
+    config: dict[str, Any],
+    models: dict[str, str],
+    seed: int,
+    version: str,
     prompts: str,
 ) -> dict[str, Any]:
     """The manifest of a run (never holds secrets: only names of key variables)."""

@@ -28,10 +28,10 @@ from ..arena.bots import Bot
 from ..arena.session import bot_candidate
 from ..backends import ChatBackend, ChatEndpoint
 from ..battles import ShownOrder
+from ..dialogue import derive_seed
 from ..errors import BackendError, InputError, SessionError
 from ..messages import Turn
 from ..refiner import RefinerRules
-from ..session import derive_seed
 from .store import AnnotationStore, Dialogue, NotFound, Pending, User
 
 STATIC = Path(__file__).resolve().parent / "static"

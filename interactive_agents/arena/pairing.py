@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import Literal, get_args
 
 from ..cards import RoleCard
+from ..dialogue import derive_seed
 from ..errors import ConfigError
-from ..session import derive_seed
 from .bots import Bot
 from .session import Match
 

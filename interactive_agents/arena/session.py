@@ -16,24 +16,21 @@ from dataclasses import dataclass
 
 import anyio
 
-from ..actors import ClientActor, ClientTurnRequest, perspective
+from ..actors import ClientActor, perspective
 from ..backends import ChatBackend
 from ..battles import Battle, ShownOrder
 from ..cards import RoleCard
+from ..dialogue import DialogueLoop, derive_seed, timings
 from ..errors import SessionError
 from ..messages import (
     ChatMessage,
-    ErrorInfo,
-    FailureRecord,
     Rejection,
     Termination,
-    Timings,
     Turn,
     Usage,
 )
 from ..prompts import PromptSet, clean_reply
 from ..refiner import RefinerRules
-from ..session import derive_seed
 from ..terminator import TerminatorRules
 from .bots import Bot
 from .judge import PairwiseJudge
@@ -110,57 +107,29 @@ async def bot_candidate(
     return Candidate(bot.name, repaired, tuple(rejected), refiner_gave_up=True), usage
 
 
-class ArenaSession:
-    """The state of one arena dialogue: transcript, selections, battles and usage."""
+class ArenaSession(DialogueLoop[ArenaDialogue]):
+    """One arena dialogue: the shared transcript plus its selections and battles."""
 
     def __init__(self, match: Match, context: ArenaContext) -> None:
+        rules = context.rules
+        super().__init__(
+            match.card,
+            dialogue_id=match.id,
+            prompts=context.prompts,
+            client=context.client,
+            max_turns=rules.max_turns,
+            attempts=rules.refiner_attempts,
+            seed=derive_seed(rules.seed, match.id),
+            priority=0,
+        )
         self.match = match
         self.context = context
-        self.seed = derive_seed(context.rules.seed, match.id)
         self.rng = random.Random(self.seed)
-        self.turns: list[Turn] = []
         self.selections: list[Selection] = []
         self.battles: list[Battle] = []
-        self.usage = Usage()
-        self._client_system = context.prompts.client.system_message(
-            match.card, context.rules.max_turns
-        )
 
-    async def run(self) -> ArenaDialogue | FailureRecord:
-        """Play the dialogue to its end; an error becomes a failure record, battles kept."""
-        started = time.time()
-        try:
-            termination = await self._converse()
-        except Exception as exc:
-            return self._failure(exc, started)
-        return self._record(termination, started)
-
-    async def _converse(self) -> Termination:
-        rules = self.context.rules
-        self.turns.append(Turn("client", self.context.prompts.client.opening))
-        turn = 1
-        while True:
-            reply = await self._battle(turn)
-            self.turns.append(reply)
-            ending = self.context.terminator.check(reply.content)
-            if ending is not None:
-                return ending
-            if turn >= rules.max_turns:
-                return Termination("max_turns")
-            turn += 1
-            self.turns.append(await self._client_utterance(turn))
-
-    async def _client_utterance(self, turn: int) -> Turn:
-        labels = self.context.prompts.client.speaker_labels
-        for attempt in range(self.context.rules.refiner_attempts):
-            seed = derive_seed(self.seed, "client", turn, attempt)
-            request = ClientTurnRequest(self._client_system, tuple(self.turns), seed, 0)
-            completion = await self.context.client.ask(request)
-            self.usage += completion.usage
-            text = clean_reply(completion.content, labels)
-            if text:
-                return Turn("client", text)
-        raise SessionError(f"the client produced no text at turn {turn}")
+    async def ends(self, reply: str) -> Termination | None:
+        return self.context.terminator.check(reply)
 
     async def _candidates(self, turn: int) -> tuple[Candidate, Candidate]:
         context = self.context
@@ -209,7 +178,8 @@ class ArenaSession:
                 group.start_soon(one, order)
         return tuple(found[order] for order in orders)
 
-    async def _battle(self, turn: int) -> Turn:
+    async def counselor_turn(self, turn: int) -> Turn:
+        """Both bots answer, the judge picks; the selected reply joins the history."""
         rules = self.context.rules
         a, b = await self._candidates(turn)
         first: ShownOrder = self.rng.choice(("ab", "ba"))
@@ -236,7 +206,7 @@ class ArenaSession:
         chosen = a if selected == "a" else b
         return Turn("counselor", chosen.content, None, chosen.rejected, chosen.refiner_gave_up)
 
-    def _models(self) -> dict[str, str]:
+    def models(self) -> dict[str, str]:
         context = self.context
         return {
             "client": context.client.backend.model,
@@ -245,12 +215,7 @@ class ArenaSession:
             "judge": context.judge.backend.model,
         }
 
-    @staticmethod
-    def _timings(started: float) -> Timings:
-        finished = time.time()
-        return Timings(started, finished, round(finished - started, 3))
-
-    def _record(self, termination: Termination, started: float) -> ArenaDialogue:
+    def record(self, termination: Termination, started: float) -> ArenaDialogue:
         match = self.match
         return ArenaDialogue(
             id=match.id,
@@ -264,20 +229,7 @@ class ArenaSession:
             selections=tuple(self.selections),
             termination=termination,
             usage=self.usage,
-            models=self._models(),
+            models=self.models(),
             seed=self.seed,
-            timings=self._timings(started),
-        )
-
-    def _failure(self, exc: Exception, started: float) -> FailureRecord:
-        return FailureRecord(
-            id=self.match.id,
-            card_id=self.match.card.id,
-            error=ErrorInfo(type(exc).__name__, str(exc)),
-            turns=tuple(self.turns),
-            termination=Termination("error", detail=f"{type(exc).__name__}: {exc}"),
-            usage=self.usage,
-            models=self._models(),
-            seed=self.seed,
-            timings=self._timings(started),
+            timings=timings(started),
         )

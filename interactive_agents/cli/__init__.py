@@ -15,7 +15,7 @@ import click
 SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "simulate": ("simulate:simulate", None, "Run counselor-client sessions for role cards."),
     "models": ("models:models", None, "Show the embedded local model and how to use others."),
-    "evaluate": ("evaluate:evaluate", "eval", "Measure corpora: stats, overlap, semantic, topics, wai."),
+    "evaluate": ("evaluate:evaluate", "eval", "Corpora: stats, overlap, semantic, topics, WAI."),
     "elo": ("elo:elo", "eval", "Elo and Bradley-Terry ratings from arena battles."),
     "agreement": ("elo:agreement", "eval", "Agreement of LLM judges with human labels."),
     "bench": (
