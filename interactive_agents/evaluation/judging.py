@@ -35,7 +35,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any, Generic, Protocol, TypeVar
 
 import anyio
 import numpy as np
@@ -571,3 +571,61 @@ def check_unique(corpora: Sequence[Corpus]) -> None:
 def pairs(names: Sequence[str]) -> list[tuple[int, int]]:
     """Every pair of corpora (i < j), in command-line order."""
     return [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+
+
+class CorpusJudge(Protocol):
+    """A rater that reads one kind of answer (a topic list, a WAI score)."""
+
+    def parse(self, answer: str) -> Any: ...
+
+    def reminder(self) -> str: ...
+
+
+J = TypeVar("J", bound=CorpusJudge)
+S = TypeVar("S")
+
+
+def one_per_corpus(judges: J | Sequence[J], corpora: Sequence[Corpus]) -> list[J]:
+    """One judge for all corpora, or exactly one per corpus."""
+    per_corpus = list(judges) if isinstance(judges, Sequence) else [judges] * len(corpora)
+    if len(per_corpus) != len(corpora):
+        raise ValueError("give one judge, or one judge per corpus")
+    return per_corpus
+
+
+async def judge_corpora(
+    corpora: Sequence[Corpus],
+    judges: Sequence[J],
+    backend: ChatBackend,
+    *,
+    requests_for: Callable[[Corpus, J, int], list[JudgeRequest]],
+    summarise: Callable[[Corpus, J, list[Judgement[Any]], int], S],
+    cache: JudgeCache,
+    rounds: int,
+    settings: JudgeSettings | None,
+    concurrency: int | None,
+    progress: JudgeProgress | None,
+) -> list[S]:
+    """Every request of every corpus through one pool of workers, then one summary each."""
+    if rounds < 1:
+        raise ConfigError("must be at least 1", field="rounds")
+    check_unique(corpora)
+    owner: dict[str, J] = {}
+    requests: list[JudgeRequest] = []
+    for corpus, judge in zip(corpora, judges, strict=True):
+        owner[corpus.name] = judge
+        requests += requests_for(corpus, judge, rounds)
+    judgements = await run_judgements(
+        backend,
+        requests,
+        lambda request, answer: owner[request.corpus].parse(answer),
+        reminder=lambda request: owner[request.corpus].reminder(),
+        cache=cache,
+        settings=settings,
+        concurrency=concurrency,
+        progress=progress,
+    )
+    return [
+        summarise(corpus, judge, [j for j in judgements if j.corpus == corpus.name], rounds)
+        for corpus, judge in zip(corpora, judges, strict=True)
+    ]

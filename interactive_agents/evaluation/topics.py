@@ -40,13 +40,13 @@ from .judging import (
     JudgeSettings,
     TTest,
     actor_card,
-    check_unique,
     compile_pattern,
     describe,
+    judge_corpora,
     last_match,
+    one_per_corpus,
     pairs,
     read_toml,
-    run_judgements,
     student_t,
     text_field,
 )
@@ -370,32 +370,20 @@ async def rate_topics(
     ``raters`` is one rater for all corpora or one per corpus (e.g. per language); their
     topic sets must list the same ids in the same order, so the corpora can be compared.
     """
-    if rounds < 1:
-        raise ConfigError("must be at least 1", field="rounds")
-    per_corpus = list(raters) if isinstance(raters, Sequence) else [raters] * len(corpora)
-    if len(per_corpus) != len(corpora):
-        raise ValueError("give one rater, or one rater per corpus")
+    per_corpus = one_per_corpus(raters, corpora)
     ids = {rater.topic_set.ids for rater in per_corpus}
     if len(ids) > 1:
         sources = ", ".join(sorted({rater.topic_set.source for rater in per_corpus}))
         raise InputError(f"the topic sets must list the same ids in the same order: {sources}")
-    check_unique(corpora)
-    requests: list[JudgeRequest] = []
-    owner: dict[str, TopicRater] = {}
-    for corpus, rater in zip(corpora, per_corpus, strict=True):
-        owner[corpus.name] = rater
-        requests += topic_requests(corpus, rater, rounds)
-    judgements = await run_judgements(
+    return await judge_corpora(
+        corpora,
+        per_corpus,
         backend,
-        requests,
-        lambda request, answer: owner[request.corpus].parse(answer),
-        reminder=lambda request: owner[request.corpus].reminder(),
+        requests_for=topic_requests,
+        summarise=summarise_topics,
         cache=cache,
+        rounds=rounds,
         settings=settings,
         concurrency=concurrency,
         progress=progress,
     )
-    return [
-        summarise_topics(corpus, rater, [j for j in judgements if j.corpus == corpus.name], rounds)
-        for corpus, rater in zip(corpora, per_corpus, strict=True)
-    ]

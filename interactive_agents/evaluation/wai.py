@@ -38,14 +38,14 @@ from .judging import (
     JudgeSettings,
     TTest,
     actor_card,
-    check_unique,
     compile_pattern,
     describe,
+    judge_corpora,
     last_match,
     normalise,
+    one_per_corpus,
     pairs,
     read_toml,
-    run_judgements,
     student_t,
     text_field,
     transcript,
@@ -330,28 +330,15 @@ async def score_wai(
     ``judges`` is one judge for all corpora or one per corpus (e.g. per language). All
     calls of all corpora go through one pool of workers.
     """
-    if rounds < 1:
-        raise ConfigError("must be at least 1", field="rounds")
-    per_corpus = list(judges) if isinstance(judges, Sequence) else [judges] * len(corpora)
-    if len(per_corpus) != len(corpora):
-        raise ValueError("give one judge, or one judge per corpus")
-    check_unique(corpora)
-    owner: dict[str, WaiJudge] = {}
-    requests: list[JudgeRequest] = []
-    for corpus, judge in zip(corpora, per_corpus, strict=True):
-        owner[corpus.name] = judge
-        requests += wai_requests(corpus, judge, rounds)
-    judgements = await run_judgements(
+    return await judge_corpora(
+        corpora,
+        one_per_corpus(judges, corpora),
         backend,
-        requests,
-        lambda request, answer: owner[request.corpus].parse(answer),
-        reminder=lambda request: owner[request.corpus].reminder(),
+        requests_for=wai_requests,
+        summarise=summarise_wai,
         cache=cache,
+        rounds=rounds,
         settings=settings,
         concurrency=concurrency,
         progress=progress,
     )
-    return [
-        summarise_wai(corpus, judge, [j for j in judgements if j.corpus == corpus.name], rounds)
-        for corpus, judge in zip(corpora, per_corpus, strict=True)
-    ]
