@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import orjson
 
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .evaluation.corpora import Dialogue, load_corpus
 from .evaluation.vocabulary import detect_language
 from .prompts import load_prompts
@@ -365,18 +365,23 @@ def _write(out: Path, splits: dict[str, list[Sample]], layout: ExportFormat) -> 
 
 
 def count_tokens(samples: Iterable[Sample], tokenizer_path: str) -> dict[str, int]:
-    """Tokens of the samples under a local tokenizer's chat template: all, and targets."""
-    from transformers import AutoTokenizer  # the train extra; only needed here
+    """Tokens of the samples under a local tokenizer's chat template: all, and learned."""
+    try:
+        from transformers import AutoTokenizer  # the train extra; only needed here
+    except ImportError as exc:
+        raise ConfigError(
+            "counting tokens needs: pip install 'interactive-agents[train]'", field="tokenizer"
+        ) from exc
 
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
-    total = targets = 0
+    from .training.data import IGNORE, encode, parse_record
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
+    except OSError as exc:
+        raise ConfigError(f"cannot load the tokenizer: {exc}", file=tokenizer_path) from exc
+    total = learned = 0
     for sample in samples:
-        chat = [{"role": "system", "content": sample.system}]
-        chat += [{"role": m.role, "content": m.content} for m in sample.messages]
-        total += len(tokenizer.apply_chat_template(chat, tokenize=True))
-        targets += sum(
-            len(tokenizer.encode(m.content, add_special_tokens=False))
-            for m in sample.messages
-            if m.loss
-        )
-    return {"total": total, "targets": targets}
+        encoded = encode(parse_record(render(sample, "openai")), tokenizer)
+        total += len(encoded.input_ids)
+        learned += sum(1 for label in encoded.labels if label != IGNORE)
+    return {"total": total, "learned": learned}

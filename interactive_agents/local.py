@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 import anyio
 import httpx
@@ -75,15 +76,18 @@ class LocalServer:
         self.options = options or LocalServerOptions()
         self.process: Process | None = None
         self.base_url = ""
-        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
-            prefix="interactive-agents-llama-", suffix=".log", delete=False
-        )
+        self._log: IO[bytes] | None = None
 
     @property
     def model(self) -> str:
         return self.options.alias
 
+    def environment(self) -> dict[str, str]:
+        """Variables added to the server's environment (subclasses: e.g. GPU selection)."""
+        return {}
+
     def command(self, port: int) -> list[str]:
+        """The server's command line."""
         model = self.options.model_path or default_model_path()
         if model is None:
             raise LocalServerError(f"no local model found: {INSTALL_HINT}")
@@ -102,17 +106,21 @@ class LocalServer:
             "--n_threads", str(threads),
             "--verbose", "False",
         ]  # fmt: skip
-        guard = [sys.executable, "-m", "interactive_agents._orphan_guard", str(os.getpid()), "--"]
-        return guard + server
+        return server
 
     async def start(self) -> str:
         port = _free_port()
-        command = self.command(port)
+        guard = [sys.executable, "-m", "interactive_agents._orphan_guard", str(os.getpid()), "--"]
+        command = guard + self.command(port)
+        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
+            prefix="interactive-agents-server-", suffix=".log", delete=False
+        )
         self.process = await anyio.open_process(
             command,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **self.environment()},
             start_new_session=True,  # a terminal's Ctrl-C reaches the engine, which stops us
         )
         self.base_url = f"http://127.0.0.1:{port}/v1"
@@ -131,19 +139,24 @@ class LocalServer:
                     except httpx.TransportError:
                         pass
                     await anyio.sleep(0.25)
-        await self.stop()
+        assert self._log is not None
         log = await anyio.Path(self._log.name).read_text(encoding="utf-8", errors="replace")
         tail = "\n".join(log.splitlines()[-20:])
+        await self.stop()
         raise LocalServerError(
-            f"the local llama.cpp server did not come up; its log ends with:\n{tail}"
+            f"the server {self.options.alias} did not come up; its log ends with:\n{tail}"
         )
 
     async def stop(self) -> None:
-        """Terminate the server and wait for it (kill after 10 s); safe to call twice."""
+        """Terminate the server (kill after 10 s) and drop its log; safe to call twice."""
         process, self.process = self.process, None
-        if process is None:
-            return
+        log, self._log = self._log, None
         with anyio.CancelScope(shield=True):
+            if log is not None:
+                log.close()
+                await anyio.Path(log.name).unlink(missing_ok=True)
+            if process is None:
+                return
             if process.returncode is None:
                 process.terminate()
                 with anyio.move_on_after(10):
@@ -164,5 +177,3 @@ class LocalServer:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
-        self._log.close()
-        await anyio.Path(self._log.name).unlink(missing_ok=True)

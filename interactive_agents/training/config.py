@@ -109,8 +109,9 @@ def build_config(recipe: str | Path | None, overrides: dict[str, Any]) -> TrainC
     annotations = {f.name: str(f.type) for f in fields(TrainConfig)}
     for name, value in values.items():
         if name not in annotations:
-            raise ConfigError(f"unknown setting (known: {', '.join(annotations)})",
-                              file=source, field=name)
+            raise ConfigError(
+                f"unknown setting (known: {', '.join(annotations)})", file=source, field=name
+            )
         _check_type(name, value, annotations[name], source)
     config = replace(TrainConfig(), **values)
     given = {name: value for name, value in overrides.items() if value is not None}

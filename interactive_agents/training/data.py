@@ -41,7 +41,11 @@ def parse_record(raw: Any) -> Conversation:
         raise InputError(f"expected an object, got {type(raw).__name__}")
     if "conversations" in raw:
         items, role_key, text_key, mask_key, roles = (
-            raw["conversations"], "from", "value", "loss", _SHAREGPT_ROLES,
+            raw["conversations"],
+            "from",
+            "value",
+            "loss",
+            _SHAREGPT_ROLES,
         )
         system = raw.get("system")
         messages = [{"role": "system", "content": system}] if isinstance(system, str) else []
@@ -57,7 +61,7 @@ def parse_record(raw: Any) -> Conversation:
     learn = set()
     for index, item in enumerate(items):
         where = f"{field}[{index}]"
-        role = roles.get(item.get(role_key)) if isinstance(item, dict) else None
+        role = roles.get(str(item.get(role_key))) if isinstance(item, dict) else None
         text = item.get(text_key) if isinstance(item, dict) else None
         if role is None:
             raise InputError(f"expected one of {sorted(roles)}", field=f"{where}.{role_key}")

@@ -17,7 +17,7 @@ LOG_FILE = "log.jsonl"
 CURVE_FILE = "loss.png"
 
 
-class JsonlLogger(TrainerCallback):  # type: ignore[misc]
+class JsonlLogger(TrainerCallback):
     """Appends every log event of the main process to ``log.jsonl``."""
 
     def __init__(self, path: Path) -> None:

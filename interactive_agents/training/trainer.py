@@ -9,6 +9,7 @@ asks for it. Runs on a laptop CPU as well as under ``accelerate launch`` with FS
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from .data import Collator, encode_all, read_conversations
 from .logs import CURVE_FILE, LOG_FILE, JsonlLogger, plot_loss
 
 FINAL = "final"
+PEFT_DEPRECATION = "`is_gradient_checkpointing` is deprecated"
 MERGED = "merged"
 
 
@@ -78,7 +80,7 @@ def _last_checkpoint(out: Path) -> str | None:
 
     if not out.is_dir():
         return None
-    found: str | None = get_last_checkpoint(str(out))
+    found: str | None = get_last_checkpoint(str(out))  # type: ignore[no-untyped-call]
     return found
 
 
@@ -97,7 +99,9 @@ def _lora(model: Any, config: TrainConfig) -> Any:
     )
     if config.gradient_checkpointing:
         model.enable_input_require_grads()
-    return get_peft_model(model, settings)
+    with warnings.catch_warnings():  # peft still calls a name transformers 5 deprecated
+        warnings.filterwarnings("ignore", PEFT_DEPRECATION, FutureWarning)
+        return get_peft_model(model, settings)
 
 
 def train(
@@ -109,28 +113,38 @@ def train(
 ) -> TrainResult:
     """Train as ``config`` says; with ``resume``, continue from the last checkpoint."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        PrinterCallback,
+        Trainer,
+        TrainingArguments,
+    )
 
     out = Path(config.out)
-    resumed_from = _last_checkpoint(out) if resume else None
-    if not resume and _last_checkpoint(out) is not None:
-        raise ConfigError("holds checkpoints: pass --resume, or choose another --out",
-                          file=str(out))
+    last = _last_checkpoint(out)
+    resumed_from = last if resume else None
+    if last is not None and not resume:
+        raise ConfigError(
+            "holds checkpoints: pass --resume, or choose another --out", file=str(out)
+        )
     source = model_source(config.model)
     tokenizer = AutoTokenizer.from_pretrained(source)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    train_set, too_long = encode_all(read_conversations(config.train), tokenizer,
-                                     config.max_length)
+    train_set, too_long = encode_all(read_conversations(config.train), tokenizer, config.max_length)
     val_set: list[Any] = []
     if config.validation:
-        val_set, skipped = encode_all(read_conversations(config.validation), tokenizer,
-                                      config.max_length)
+        val_set, skipped = encode_all(
+            read_conversations(config.validation), tokenizer, config.max_length
+        )
         too_long += skipped
     if not train_set:
         raise InputError(f"no sample fits max_length={config.max_length}", file=config.train)
     precision = mixed_precision(config.precision)
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+    model: Any = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+    if config.gradient_checkpointing:  # on the model: the Trainer argument's name is changing
+        model.gradient_checkpointing_enable()
     if config.method == "lora":
         model = _lora(model, config)
     arguments = TrainingArguments(
@@ -153,8 +167,9 @@ def train(
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit,
         seed=config.seed,
-        gradient_checkpointing=config.gradient_checkpointing,
         remove_unused_columns=False,
+        prediction_loss_only=True,  # never gather logits (vocab × length per sample)
+        dataloader_pin_memory=torch.cuda.is_available(),
         report_to="none",
         disable_tqdm=not progress,
     )
@@ -163,7 +178,7 @@ def train(
     )
     out.mkdir(parents=True, exist_ok=True)
     log = out / LOG_FILE
-    if resumed_from is None:
+    if resumed_from is None and arguments.process_index == 0:
         log.unlink(missing_ok=True)
         (out / "train_config.json").write_bytes(
             orjson.dumps(asdict(config), option=orjson.OPT_INDENT_2)
@@ -177,16 +192,21 @@ def train(
         processing_class=tokenizer,
         callbacks=[JsonlLogger(log), *callbacks],
     )
+    if not progress:  # without a bar, transformers prints every log dict on stdout instead
+        trainer.remove_callback(PrinterCallback)
     outcome = trainer.train(resume_from_checkpoint=resumed_from)
     eval_loss = trainer.evaluate()["eval_loss"] if val_set else None
     final = out / FINAL
     trainer.save_model(str(final))
-    tokenizer.save_pretrained(final)
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(final)
     if config.method == "lora" and config.merge_lora and trainer.is_world_process_zero():
-        merged = trainer.model.merge_and_unload()
+        merged = model.merge_and_unload()
         merged.save_pretrained(out / MERGED)
         tokenizer.save_pretrained(out / MERGED)
-    curve = plot_loss(log, out / CURVE_FILE) if trainer.is_world_process_zero() else out / CURVE_FILE
+    curve = (
+        plot_loss(log, out / CURVE_FILE) if trainer.is_world_process_zero() else out / CURVE_FILE
+    )
     return TrainResult(
         out=out,
         model=final,
