@@ -23,15 +23,12 @@ from ..arena import (
 )
 from ..cards import load_cards
 from ..config import EndpointConfig
-from ..errors import ConfigError, EngineError
+from ..errors import ConfigError
 from ..messages import Sampling
 from ..prompts import load_prompts
 from ..resources import resolve
+from ._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
 from ._progress import drive, summary_table
-
-EXIT_FAILURES = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 EXAMPLES = """
 \b
@@ -139,12 +136,9 @@ def arena(**options: Any) -> None:
     (one battle per selection, readable by `interactive-agents elo`).
     """
     console = Console(stderr=True, quiet=options["quiet"])
-    try:
+    with usage_errors():
         settings = _settings(options)
         code = anyio.run(_arena, settings, options, console)
-    except EngineError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
     sys.exit(code)
 
 

@@ -14,12 +14,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..cards import load_cards
-from ..errors import EngineError
 from ..loadgen import LoadGenerator, LoadOptions
 from ..prompts import load_prompts
 from ..resources import resolve
+from ._errors import usage_errors
 
-EXIT_USAGE = 2
 DEFAULT_CONCURRENCY = 16
 DEFAULT_DURATION = 30.0
 
@@ -77,12 +76,9 @@ def bench(**options: Any) -> None:
     --stream, time-to-first-token percentiles, and errors by kind.
     """
     console = Console(stderr=True, quiet=options["quiet"])
-    try:
+    with usage_errors():
         generator = _generator(options)
         report = anyio.run(_run, generator, console)
-    except EngineError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
     data = orjson.dumps(report, option=orjson.OPT_INDENT_2)
     if options["out"] is not None:
         options["out"].write_bytes(data + b"\n")

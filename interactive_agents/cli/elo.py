@@ -8,8 +8,7 @@ table or JSON, write the report files. Bad input becomes one line and exit code 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +25,7 @@ from ..battles import read_battles
 from ..errors import InputError
 from ..rating_plots import plot_battle_counts, plot_ratings
 from ..ratings import BTConfig, EloConfig, ModelRating, RatingReport, rate
-
-
-class InputFailure(click.ClickException):
-    """Bad input given to a command: message on stderr, exit code 2."""
-
-    exit_code = 2
-
-
-@contextmanager
-def _input_errors() -> Iterator[None]:
-    try:
-        yield
-    except InputError as exc:
-        raise InputFailure(str(exc)) from exc
-    except OSError as exc:
-        raise InputFailure(str(exc)) from exc
+from ._errors import usage_errors
 
 
 def _warn_skipped(invalid: Sequence[InputError]) -> None:
@@ -183,7 +167,7 @@ def elo(
       interactive-agents elo human.jsonl judge.jsonl --out reports/elo --seed 1
       interactive-agents elo battles.jsonl --bootstrap 200 --shuffles 20 --json
     """
-    with _input_errors():
+    with usage_errors():
         batch = read_battles(battles, skip_invalid=skip_invalid)
         report = rate(
             batch.battles,
@@ -205,7 +189,7 @@ def elo(
     _warn_skipped(batch.invalid)
     payload = _ratings_payload(report, settings, skipped=len(batch.invalid))
     if out is not None:
-        with _input_errors():
+        with usage_errors():
             _write_ratings(out, report, payload)
     title = f"Arena ratings: {report.battles} battles, {report.excluded} unparsable excluded"
     _emit(payload, _table(title, RATING_HEADERS, [_rating_cells(r) for r in report.rows]), as_json)
@@ -345,7 +329,7 @@ def agreement(human: Path, judges: tuple[Path, ...], skip_invalid: bool, as_json
       interactive-agents agreement --human human.jsonl \\
           --judge guideline1.jsonl --judge guideline2.jsonl --json
     """
-    with _input_errors():
+    with usage_errors():
         labels = read_battles(human, skip_invalid=skip_invalid)
         verdicts = {str(path): read_battles(path, skip_invalid=skip_invalid) for path in judges}
     result: AgreementReport = judge_agreement(

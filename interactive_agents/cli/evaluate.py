@@ -12,8 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -27,7 +26,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..backends import ChatBackend
-from ..errors import EngineError
 from ..evaluation import (
     DEFAULT_MODEL,
     Corpus,
@@ -69,6 +67,7 @@ from ..evaluation.topics import (
 )
 from ..evaluation.wai import compare_wai, load_wai_judge, score_wai
 from ..messages import Sampling
+from ._errors import usage_errors
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 Result = TypeVar("Result")
@@ -83,21 +82,6 @@ CORPUS is an engine run directory (holding dialogues.jsonl), a ShareGPT/OpenAI
 {"role": "client"|"counselor", "content"}), or a folder of such files; the layout is
 detected. Each CORPUS is reported separately, side by side.
 """
-
-
-class InputFailure(click.ClickException):
-    """Bad input given to a command: message on stderr, exit code 2."""
-
-    exit_code = 2
-
-
-@contextmanager
-def _input_errors() -> Iterator[None]:
-    """Bad input, and an engine that cannot start (the local model), exit with 2."""
-    try:
-        yield
-    except EngineError as exc:  # InputError included
-        raise InputFailure(str(exc)) from exc
 
 
 def _corpus_command(command: Command) -> Command:
@@ -398,7 +382,7 @@ def stats(corpora: tuple[Path, ...], out: Path, skip_invalid: bool, as_json: boo
       interactive-agents evaluate stats runs/a --out reports/stats
       interactive-agents evaluate stats runs/a sharegpt.json raw/ --out reports/stats --json
     """
-    with _input_errors():
+    with usage_errors():
         loaded = _load(corpora, skip_invalid)
         figures = [corpus_stats(corpus) for corpus in loaded]
         payload = stats_report(out, loaded, figures)
@@ -440,7 +424,7 @@ def overlap(
       interactive-agents evaluate overlap runs/a runs/b --out reports/overlap \\
           --seed 7 --language zh --stopwords stopwords_zh.txt
     """
-    with _input_errors():
+    with usage_errors():
         words = read_stopwords(stopwords) if stopwords else frozenset[str]()
         loaded = _load(corpora, skip_invalid)
         results = [
@@ -486,7 +470,7 @@ def semantic(
       interactive-agents evaluate semantic runs/a --out reports/semantic \\
           --model BAAI/bge-m3 --device cuda --seed 7
     """
-    with _input_errors():
+    with usage_errors():
         loaded = _load(corpora, skip_invalid)
         embed = load_embedder(model, device=device)
         results = [
@@ -536,7 +520,7 @@ def topics(
           --out reports/topics --base-url http://localhost:8000/v1 --model Qwen2-7B-Instruct
       interactive-agents evaluate topics runs/a --out reports/topics --limit 20   # local model
     """
-    with _input_errors():
+    with usage_errors():
         loaded = _limited(_load(corpora, skip_invalid), options["limit"])
         raters = [
             load_topic_rater(
@@ -595,7 +579,7 @@ def wai(
           --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1 --model Qwen2-72B-Instruct
       interactive-agents evaluate wai runs/a --out reports/wai --rounds 1 --limit 5   # local
     """
-    with _input_errors():
+    with usage_errors():
         loaded = _limited(_load(corpora, skip_invalid), options["limit"])
         judges = [
             load_wai_judge(

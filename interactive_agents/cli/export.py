@@ -11,11 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from .. import export as exporting
-from ..errors import EngineError
 from ..export import FORMATS, ExportOptions, ExportSummary, read_sources
+from ._errors import usage_errors
 from ._progress import summary_table
-
-EXIT_USAGE = 2
 
 EXAMPLES = """
 \b
@@ -109,7 +107,7 @@ def export(**options: Any) -> None:
         language=options["language"],
         actors_dir=options["actors_dir"],
     )
-    try:
+    with usage_errors():
         sources, skipped = read_sources(
             options["runs"], language=options["language"], skip_invalid=options["skip_invalid"]
         )
@@ -131,9 +129,6 @@ def export(**options: Any) -> None:
                 tokenizer=options["tokenizer"],
                 progress=lambda done: bar.advance(task, done),
             )
-    except EngineError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
     summary.skipped_records = skipped
     _report(summary, console, options["as_json"])
 

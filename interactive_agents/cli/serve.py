@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +11,9 @@ import anyio
 import click
 from rich.console import Console
 
-from ..errors import EngineError
 from ..serving import BotServers, ServerPlan, load_registry, plan_servers, write_endpoints
+from ._errors import usage_errors
 from ._progress import summary_table
-
-EXIT_USAGE = 2
 
 EXAMPLES = """
 \b
@@ -63,7 +60,7 @@ def _endpoints_path(bots: str, given: str | None) -> Path:
 def serve(**options: Any) -> None:
     """Serve counselor bots (vLLM on GPUs, llama.cpp for GGUF) until interrupted."""
     console = Console(stderr=True, quiet=options["quiet"])
-    try:
+    with usage_errors():
         bots = load_registry(options["bots"])
         if options["only"]:
             unknown = set(options["only"]) - {bot.name for bot in bots}
@@ -76,9 +73,6 @@ def serve(**options: Any) -> None:
                 click.echo(_shell(plan, options["host"]))
             return
         anyio.run(_serve, plans, options, console)
-    except EngineError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
 
 
 def _shell(plan: ServerPlan, host: str) -> str:

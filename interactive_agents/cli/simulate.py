@@ -15,13 +15,10 @@ from rich.console import Console
 from ..cards import load_cards
 from ..config import RunConfig, build_config
 from ..engine import Engine
-from ..errors import EngineError, InputError
+from ..errors import InputError
 from ..resources import resolve
+from ._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
 from ._progress import drive, summary_table
-
-EXIT_FAILURES = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 EXAMPLES = """
 \b
@@ -144,12 +141,9 @@ def simulate(**options: Any) -> None:
     """
     console = Console(stderr=True, quiet=options["quiet"])
     tune_garbage_collector()
-    try:
+    with usage_errors():
         config = build_config(options["recipe"], _overrides(options))
         code = anyio.run(_simulate, config, options, console)
-    except EngineError as exc:  # InputError included: a message naming file, record, field
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
     sys.exit(code)
 
 

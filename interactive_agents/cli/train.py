@@ -9,14 +9,12 @@ import click
 import orjson
 from rich.console import Console
 
-from ..errors import EngineError
 from ..resources import resolve
 from ..training import build_config
 from ..training import train as run_training
 from ..training.config import METHODS, PRECISIONS
+from ._errors import usage_errors
 from ._progress import summary_table
-
-EXIT_USAGE = 2
 
 EXAMPLES = """
 \b
@@ -88,14 +86,11 @@ def train(**options: Any) -> None:
         "lora_r": options["lora_r"],
         "merge_lora": options["merge_lora"],
     }
-    try:
+    with usage_errors():
         recipe = options["recipe"]
         path = resolve(recipe, "runners", (".toml",)) if recipe else None
         config = build_config(path, overrides)
         result = run_training(config, resume=options["resume"], progress=not options["quiet"])
-    except EngineError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
     summary = result.as_dict()
     if options["as_json"]:
         sys.stdout.write(orjson.dumps(summary).decode() + "\n")
