@@ -105,6 +105,17 @@ def test_vllm_command_lines_for_each_registry_form(registry: Path, tmp_path: Pat
     ]  # fmt: skip
 
 
+def test_the_module_form_for_vllms_cpu_build() -> None:
+    bot = parse_bot("cpu", {"model": "/models/tuned", "vllm_python": "/opt/vllm-cpu/bin/python"})
+    (plan,) = plan_servers([bot])
+    assert plan.env == {}
+    assert plan.command(8004) == [
+        "/opt/vllm-cpu/bin/python", "-m", "vllm.entrypoints.openai.api_server",
+        "--model", "/models/tuned", "--host", "127.0.0.1", "--port", "8004",
+        "--tensor-parallel-size", "1", "--served-model-name", "cpu",
+    ]  # fmt: skip
+
+
 def test_dry_run_prints_every_server(registry: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--bots", str(registry), "--dry-run"])
     assert result.exit_code == 2  # the GGUF file of "tiny" does not exist

@@ -55,12 +55,20 @@ class ServerPlan:
 
 
 def vllm_command(bots: Sequence[Bot], port: int, host: str, name: str) -> list[str]:
-    """``vllm serve`` for one full model, or for a base with one adapter per bot."""
+    """vLLM's OpenAI server for one full model, or for a base with one adapter per bot.
+
+    ``vllm serve MODEL`` by default; with ``vllm_python`` set, the module form
+    ``PYTHON -m vllm.entrypoints.openai.api_server --model MODEL`` (same options).
+    """
     first = bots[0]
     assert first.model is not None
     parallel = first.tensor_parallel or max(len(first.gpus), 1)
-    command = ["vllm", "serve", first.model, "--host", host, "--port", str(port),
-               "--tensor-parallel-size", str(parallel)]  # fmt: skip
+    if first.vllm_python is None:
+        command = ["vllm", "serve", first.model]
+    else:
+        command = [first.vllm_python, "-m", "vllm.entrypoints.openai.api_server",
+                   "--model", first.model]  # fmt: skip
+    command += ["--host", host, "--port", str(port), "--tensor-parallel-size", str(parallel)]
     if first.adapter is None:
         command += ["--served-model-name", first.name]
     else:

