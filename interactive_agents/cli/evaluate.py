@@ -41,7 +41,6 @@ from ..evaluation.judging import (
     JudgeCache,
     JudgeProgress,
     JudgeSettings,
-    TTest,
     judge_endpoint,
     open_judge,
 )
@@ -57,6 +56,7 @@ from ..evaluation.report import (
     wai_report,
     wai_rows,
 )
+from ..evaluation.statistics import TTest
 from ..evaluation.topics import (
     DEFAULT_MAX_TOPICS,
     DEFAULT_ROUNDS,

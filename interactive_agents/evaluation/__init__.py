@@ -9,7 +9,7 @@ which are not re-exported so that the statistics do not import matplotlib.
 
 from __future__ import annotations
 
-from .consistency import ConsistencyResult, GroupSummary, PairedScore, compare_with_cards
+from .consistency import ConsistencyResult, PairedScore, compare_with_cards
 from .corpora import Corpus, Dialogue, Utterance, card_text, load_corpus
 from .embedding import DEFAULT_MODEL, ChunkedEmbedder, load_embedder
 from .judging import (
@@ -19,13 +19,13 @@ from .judging import (
     JudgeProgress,
     JudgeRequest,
     JudgeSettings,
-    TTest,
     judge_endpoint,
     open_judge,
     run_judgements,
 )
 from .overlap import overlap_rate, vocabulary_overlap
 from .semantic import Embed, cosine, semantic_consistency
+from .statistics import GroupSummary, TTest
 from .stats import CorpusStats, corpus_stats
 from .topics import (
     TopicRater,

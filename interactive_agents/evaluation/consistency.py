@@ -20,6 +20,7 @@ from scipy import stats
 
 from ..errors import InputError
 from .corpora import Corpus
+from .statistics import GroupSummary, describe
 
 Features = TypeVar("Features")
 
@@ -33,15 +34,6 @@ class PairedScore:
     random_card_from: str
     mapping: float
     random: float
-
-
-@dataclass(frozen=True, slots=True)
-class GroupSummary:
-    """Size, mean and sample standard deviation of one group's scores."""
-
-    n: int
-    mean: float
-    std: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +61,6 @@ def draw_other(
     """For each own-card index, a uniform draw among the ``n_cards - 1`` other indices."""
     drawn = rng.integers(0, n_cards - 1, size=own.shape[0])
     return np.asarray(drawn + (drawn >= own), dtype=np.intp)
-
-
-def summarise(scores: npt.NDArray[np.float64]) -> GroupSummary:
-    """n, mean and sample standard deviation (``ddof=1``)."""
-    return GroupSummary(int(scores.size), float(np.mean(scores)), float(np.std(scores, ddof=1)))
 
 
 def compare_with_cards(
@@ -124,8 +111,8 @@ def compare_with_cards(
         metric=metric,
         method=method,
         scores=scores,
-        mapping=summarise(mapping),
-        random=summarise(random),
+        mapping=describe(mapping),
+        random=describe(random),
         t_statistic=float(test.statistic),
         p_value=float(test.pvalue),
         without_card=len(corpus.dialogues) - len(carded),

@@ -1,4 +1,4 @@
-"""What the LLM-judged evaluations share: judge calls, their cache, parsing, statistics.
+"""What the LLM-judged evaluations share: judge requests, concurrent calls, their cache.
 
 Topic diversity (SPEC §7) and WAI-O-S (SPEC §8) ask an LLM judge many small questions
 about many dialogues: one :class:`JudgeRequest` per (corpus, dialogue, item, round).
@@ -23,12 +23,7 @@ failures are not cached, so a re-run asks those again.
 from __future__ import annotations
 
 import hashlib
-import math
-import re
 import time
-import tomllib
-import unicodedata
-import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -38,20 +33,16 @@ from types import TracebackType
 from typing import IO, Any, Generic, Protocol, TypeVar
 
 import anyio
-import numpy as np
 import orjson
 from anyio.abc import ObjectReceiveStream
-from scipy import stats
 
 from ..backends import ChatBackend, ChatEndpoint
 from ..config import EndpointConfig
 from ..errors import BackendError, ConfigError, InputError
 from ..local import LocalServer, LocalServerOptions
 from ..messages import ChatMessage, Sampling, Usage
-from ..resources import bundled_dir
 from ..stats import EngineStats
-from .consistency import GroupSummary
-from .corpora import Corpus, Dialogue
+from .corpora import Corpus
 
 T = TypeVar("T")
 
@@ -136,19 +127,6 @@ class JudgeProgress:
     retries: int = 0
     failed: int = 0
     usage: Usage = field(default_factory=Usage)
-
-
-@dataclass(frozen=True, slots=True)
-class TTest:
-    """A two-tailed Student's t-test of ``metric`` between corpora ``a`` and ``b``."""
-
-    metric: str
-    a: str
-    b: str
-    n_a: int
-    n_b: int
-    t_statistic: float
-    p_value: float
 
 
 # -- the cache ------------------------------------------------------------------------
@@ -464,96 +442,6 @@ async def open_judge(
         yield backend
 
 
-# -- prompt cards, transcripts, parsing ------------------------------------------------
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file, or a ConfigError naming it."""
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", file=str(path)) from exc
-
-
-def actor_card(name: str, language: str, actors_dir: str | Path | None) -> Path:
-    """``<actors>/<name>.<language>.toml``, from ``actors_dir`` or the bundled cards."""
-    folder = Path(actors_dir) if actors_dir is not None else bundled_dir("actors")
-    path = folder / f"{name}.{language}.toml"
-    if not path.is_file():
-        raise ConfigError(f"no {name} card for language {language!r}", file=str(path))
-    return path
-
-
-def text_field(data: dict[str, Any], key: str, path: Path) -> str:
-    """A required non-empty string of a card."""
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError("expected a non-empty string", file=str(path), field=key)
-    return value.strip()
-
-
-def compile_pattern(data: dict[str, Any], key: str, path: Path) -> re.Pattern[str]:
-    """A card's regular expression (case-insensitive), with at least one group."""
-    source = text_field(data, key, path)
-    try:
-        pattern = re.compile(source, re.IGNORECASE | re.MULTILINE)
-    except re.error as exc:
-        message = f"not a valid regular expression: {exc}"
-        raise ConfigError(message, file=str(path), field=key) from exc
-    if pattern.groups < 1:
-        raise ConfigError("needs a capturing group", file=str(path), field=key)
-    return pattern
-
-
-def normalise(text: str) -> str:
-    """NFKC: full-width digits and colons (５, ：) become their ASCII forms."""
-    return unicodedata.normalize("NFKC", text)
-
-
-def last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
-    """The last match of ``pattern`` in the normalised ``text`` (the final line wins)."""
-    found = None
-    for found in pattern.finditer(normalise(text)):  # noqa: B007 - the last one is kept
-        pass
-    return found
-
-
-def transcript(dialogue: Dialogue, client_label: str, counselor_label: str) -> str:
-    """The session as ``Label: utterance`` lines, in order."""
-    labels = {"client": client_label, "counselor": counselor_label}
-    return "\n".join(f"{labels[u.role]}: {u.content.strip()}" for u in dialogue.turns)
-
-
-# -- statistics -----------------------------------------------------------------------
-
-
-def describe(values: Sequence[float]) -> GroupSummary:
-    """n, mean and sample standard deviation (``ddof=1``); NaN where undefined."""
-    array = np.asarray(values, dtype=np.float64)
-    if array.size == 0:
-        return GroupSummary(0, math.nan, math.nan)
-    std = float(np.std(array, ddof=1)) if array.size > 1 else math.nan
-    return GroupSummary(int(array.size), float(np.mean(array)), std)
-
-
-def student_t(
-    metric: str, a: str, values_a: Sequence[float], b: str, values_b: Sequence[float]
-) -> TTest:
-    """Two-tailed Student's t-test (``scipy.stats.ttest_ind``, equal variances).
-
-    NaN when a group has fewer than two values or both groups are constant.
-    """
-    t_statistic = p_value = math.nan
-    if len(values_a) >= 2 and len(values_b) >= 2:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            test = stats.ttest_ind(
-                np.asarray(values_a, dtype=np.float64), np.asarray(values_b, dtype=np.float64)
-            )
-        t_statistic, p_value = float(test.statistic), float(test.pvalue)
-    return TTest(metric, a, b, len(values_a), len(values_b), t_statistic, p_value)
-
-
 def check_unique(corpora: Sequence[Corpus]) -> None:
     """Judgements are keyed by corpus name and dialogue id: both must be unique."""
     names = Counter(corpus.name for corpus in corpora)
@@ -566,11 +454,6 @@ def check_unique(corpora: Sequence[Corpus]) -> None:
         if repeated:
             shown = ", ".join(repr(r) for r in repeated[:5])
             raise InputError(f"repeated dialogue ids: {shown}", file=corpus.name)
-
-
-def pairs(names: Sequence[str]) -> list[tuple[int, int]]:
-    """Every pair of corpora (i < j), in command-line order."""
-    return [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
 
 
 class CorpusJudge(Protocol):

@@ -18,10 +18,11 @@ import orjson
 from rich import box
 from rich.table import Table
 
-from .consistency import ConsistencyResult, GroupSummary
+from .consistency import ConsistencyResult
 from .corpora import Corpus
-from .judging import JudgeFailure, TTest
+from .judging import JudgeFailure
 from .plots import consistency_histogram, topic_bars, turns_histogram, wai_boxplot
+from .statistics import GroupSummary, TTest
 from .stats import CorpusStats
 from .topics import TopicResult
 from .wai import FACTORS, REVERSED, WaiResult

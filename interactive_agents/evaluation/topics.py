@@ -31,6 +31,7 @@ from ..errors import ConfigError, InputError
 from ..messages import ChatMessage
 from ..resources import resolve
 from .corpora import Corpus
+from .judge_cards import actor_card, compile_pattern, last_match, read_toml, text_field
 from .judging import (
     JudgeCache,
     JudgeFailure,
@@ -38,18 +39,10 @@ from .judging import (
     JudgeProgress,
     JudgeRequest,
     JudgeSettings,
-    TTest,
-    actor_card,
-    compile_pattern,
-    describe,
     judge_corpora,
-    last_match,
     one_per_corpus,
-    pairs,
-    read_toml,
-    student_t,
-    text_field,
 )
+from .statistics import TTest, describe, pairs, student_t
 from .vocabulary import detect_language
 
 DEFAULT_ROUNDS = 3

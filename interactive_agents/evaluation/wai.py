@@ -27,8 +27,16 @@ from pathlib import Path
 from ..backends import ChatBackend
 from ..errors import ConfigError
 from ..messages import ChatMessage
-from .consistency import GroupSummary
 from .corpora import Corpus, Dialogue
+from .judge_cards import (
+    actor_card,
+    compile_pattern,
+    last_match,
+    normalise,
+    read_toml,
+    text_field,
+    transcript,
+)
 from .judging import (
     JudgeCache,
     JudgeFailure,
@@ -36,20 +44,10 @@ from .judging import (
     JudgeProgress,
     JudgeRequest,
     JudgeSettings,
-    TTest,
-    actor_card,
-    compile_pattern,
-    describe,
     judge_corpora,
-    last_match,
-    normalise,
     one_per_corpus,
-    pairs,
-    read_toml,
-    student_t,
-    text_field,
-    transcript,
 )
+from .statistics import GroupSummary, TTest, describe, pairs, student_t
 
 DEFAULT_ROUNDS = 3
 ITEMS = tuple(range(1, 13))
