@@ -23,6 +23,15 @@ import orjson
 from .errors import CardError
 
 BIG_FIVE = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
+# The card's plain-text elements, in the order a profile lists them.
+PLAIN_FIELDS = (
+    "gender",
+    "age",
+    "education",
+    "occupation",
+    "marital_status",
+    "family_relationships",
+)
 
 
 @dataclass(frozen=True, slots=True)

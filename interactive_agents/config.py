@@ -20,7 +20,6 @@ validation, so an error always names the recipe file and the dotted field.
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -31,7 +30,7 @@ import orjson
 from .errors import ConfigError
 from .messages import Sampling, Stage
 from .refiner import ExhaustedPolicy, LengthUnit, RefinerRules
-from .resources import resolve
+from .resources import read_toml, resolve
 from .terminator import TerminatorMode
 
 LOCAL = "local"
@@ -207,10 +206,7 @@ def load_recipe(recipe: str | Path | None) -> tuple[dict[str, Any], str | None]:
     if recipe is None:
         return {}, None
     path = resolve(recipe, "runners", (".toml",))
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=str(path)) from exc
+    data = read_toml(path, "recipe")
     _anchor_paths(data, path.parent)
     return data, str(path)
 

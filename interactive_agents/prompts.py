@@ -8,32 +8,16 @@ that the request of turn i is a strict prefix-extension of the request of turn i
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cards import BIG_FIVE, RoleCard, Trait
+from .cards import BIG_FIVE, PLAIN_FIELDS, RoleCard, Trait
 from .errors import ConfigError
 from .messages import ChatMessage, Stage
-from .resources import bundled_dir
+from .resources import bundled_dir, read_toml
 
 STAGES: tuple[Stage, ...] = ("early", "middle", "late")
-PROFILE_FIELDS = (
-    "gender",
-    "age",
-    "education",
-    "occupation",
-    "marital_status",
-    "family_relationships",
-)
-
-
-def _read_card(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read prompt card: {exc}", file=str(path)) from exc
 
 
 def _require(data: dict[str, Any], key: str, path: Path) -> Any:
@@ -70,9 +54,7 @@ class ClientPrompt:
         """The card as the labelled lines the client reads about itself."""
         labels, sep = self.profile_labels, self.separator
         lines = [
-            f"{labels[name]}{sep}{value}"
-            for name in PROFILE_FIELDS
-            if (value := getattr(card, name))
+            f"{labels[name]}{sep}{value}" for name in PLAIN_FIELDS if (value := getattr(card, name))
         ]
         if card.personality is not None:
             traits = [
@@ -137,9 +119,9 @@ def load_prompts(language: str, actors_dir: str | Path | None = None) -> PromptS
     for path in (client_path, counselor_path, terminator_path):
         if not path.is_file():
             raise ConfigError(f"no prompt card for language {language!r}", file=str(path))
-    client = _read_card(client_path)
-    counselor = _read_card(counselor_path)
-    phrases = _require(_read_card(terminator_path), "phrases", terminator_path)
+    client = read_toml(client_path, "prompt card")
+    counselor = read_toml(counselor_path, "prompt card")
+    phrases = _require(read_toml(terminator_path, "prompt card"), "phrases", terminator_path)
     if language not in phrases:
         raise ConfigError(
             f"no phrases for {language!r}", file=str(terminator_path), field=f"phrases.{language}"

@@ -7,7 +7,9 @@ built-in card or recipe by name (``quickstart``) and a custom one by path.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 
@@ -40,3 +42,15 @@ def resolve(name_or_path: str | Path, folder: str, suffixes: tuple[str, ...]) ->
         f"no such file, and nothing of that name in the built-in {folder} ({', '.join(known)})",
         file=str(name_or_path),
     )
+
+
+def read_toml(path: str | Path, what: str = "file") -> dict[str, Any]:
+    """A TOML file as a table, or a ConfigError naming the file and saying why."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {what}: {exc.strerror or exc}", file=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the {what} is not UTF-8 text: {exc}", file=str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the {what} is not valid TOML: {exc}", file=str(path)) from exc

@@ -17,7 +17,6 @@ Every error names the file, the bot and the field.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 from ..config import EndpointConfig
 from ..errors import ConfigError
 from ..messages import ChatMessage, Sampling
+from ..resources import read_toml
 
 _ENDPOINT_KEYS = (
     "base_urls",
@@ -113,12 +113,7 @@ def _bot(name: str, raw: Any, default_prompt: str, file: str) -> Bot:
 def load_bots(path: str | Path, default_prompt: str, *, minimum: int = 2) -> list[Bot]:
     """Read and validate a registry; ``default_prompt`` serves bots that name none."""
     file = str(path)
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(exc.strerror or "cannot be read", file=file) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=file) from exc
+    data = read_toml(path, "bots registry")
     table = data.get("bots")
     if not isinstance(table, dict):
         raise ConfigError("expected [bots.NAME] tables", file=file, field="bots")

@@ -10,7 +10,6 @@ attempt the judgement is returned as unparsable, never dropped.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Literal
 from ..backends import ChatBackend
 from ..errors import ConfigError
 from ..messages import ChatMessage, Sampling, Turn, Usage
-from ..resources import bundled_dir
+from ..resources import bundled_dir, read_toml
 from .selection import Label
 
 Guideline = Literal["1", "2"]
@@ -64,12 +63,9 @@ def load_judge_prompt(language: str, actors_dir: str | Path | None = None) -> Ju
     folder = Path(actors_dir) if actors_dir is not None else bundled_dir("actors")
     path = folder / f"judge_pairwise.{language}.toml"
     file = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"no judge card for language {language!r}", file=file) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=file) from exc
+    if not path.is_file():
+        raise ConfigError(f"no judge card for language {language!r}", file=file)
+    data = read_toml(path, "judge card")
     for key in ("system", "user", "choice_pattern", "client_label", "counselor_label"):
         if not isinstance(data.get(key), str):
             raise ConfigError("missing or not a string", file=file, field=key)

@@ -14,9 +14,10 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import anyio
 import click
@@ -71,6 +72,7 @@ from ._errors import usage_errors
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 Result = TypeVar("Result")
+Result_co = TypeVar("Result_co", covariant=True)
 
 EXIT_JUDGEMENTS_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -221,11 +223,24 @@ class _JudgeProgressBar:
             self._bar.stop()
 
 
+class JudgeWork(Protocol[Result_co]):
+    """A judged evaluation (``rate_topics``, ``score_wai``) with its corpora bound."""
+
+    def __call__(
+        self,
+        backend: ChatBackend,
+        *,
+        cache: JudgeCache,
+        settings: JudgeSettings,
+        progress: JudgeProgress,
+    ) -> Awaitable[Result_co]: ...
+
+
 def _judge(
     options: dict[str, Any],
     out: Path,
     command: str,
-    work: Callable[[ChatBackend, JudgeCache, JudgeSettings, JudgeProgress], Awaitable[Result]],
+    work: JudgeWork[Result],
 ) -> tuple[Result, dict[str, Any]]:
     """Open the judge and the cache, run ``work`` under a progress bar; return its result
     and the run's counters."""
@@ -256,7 +271,7 @@ def _judge(
             with _JudgeProgressBar(progress, console, not options["quiet"]) as bar:
                 async with anyio.create_task_group() as group:
                     group.start_soon(bar.run)
-                    result = await work(backend, cache, settings, progress)
+                    result = await work(backend, cache=cache, settings=settings, progress=progress)
                     group.cancel_scope.cancel()
         return result
 
@@ -532,22 +547,7 @@ def topics(
             for corpus in loaded
         ]
 
-        async def work(
-            backend: ChatBackend,
-            cache: JudgeCache,
-            settings: JudgeSettings,
-            progress: JudgeProgress,
-        ) -> Any:
-            return await rate_topics(
-                loaded,
-                backend,
-                raters,
-                cache=cache,
-                rounds=options["rounds"],
-                settings=settings,
-                progress=progress,
-            )
-
+        work = partial(rate_topics, loaded, raters=raters, rounds=options["rounds"])
         results, run = _judge(options, out, "topics", work)
         tests = compare_topics(results)
         settings = {
@@ -588,22 +588,7 @@ def wai(
             for corpus in loaded
         ]
 
-        async def work(
-            backend: ChatBackend,
-            cache: JudgeCache,
-            settings: JudgeSettings,
-            progress: JudgeProgress,
-        ) -> Any:
-            return await score_wai(
-                loaded,
-                backend,
-                judges,
-                cache=cache,
-                rounds=options["rounds"],
-                settings=settings,
-                progress=progress,
-            )
-
+        work = partial(score_wai, loaded, judges=judges, rounds=options["rounds"])
         results, run = _judge(options, out, "wai", work)
         tests = compare_wai(results)
         settings = _judge_settings(options, run)

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import orjson
 
+from ..cards import BIG_FIVE, PLAIN_FIELDS
 from ..errors import InputError
 from ..messages import Role
 
@@ -96,15 +97,6 @@ _LABELS: dict[CardLanguage, dict[str, str]] = {
     },
 }
 _SEPARATORS: dict[CardLanguage, tuple[str, str]] = {"zh": ("：", "，"), "en": (": ", ", ")}
-_PLAIN_FIELDS = (
-    "gender",
-    "age",
-    "education",
-    "occupation",
-    "marital_status",
-    "family_relationships",
-)
-_TRAITS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 
 
 def card_text(card: dict[str, Any], language: CardLanguage = "zh") -> str:
@@ -119,7 +111,7 @@ def card_text(card: dict[str, Any], language: CardLanguage = "zh") -> str:
     colon, comma = _SEPARATORS[language]
     lines = [
         f"{labels[name]}{colon}{_string(card, name)}"
-        for name in _PLAIN_FIELDS
+        for name in PLAIN_FIELDS
         if card.get(name) is not None
     ]
     personality = card.get("personality")
@@ -128,7 +120,7 @@ def card_text(card: dict[str, Any], language: CardLanguage = "zh") -> str:
             raise InputError("expected an object or null", field="card.personality")
         traits = [
             f" - {labels[name]}{colon}{_trait(personality, name, comma, 'card.personality.')}"
-            for name in _TRAITS
+            for name in BIG_FIVE
             if personality.get(name) is not None
         ]
         lines += [f"{labels['personality']}{colon.rstrip()}", *traits] if traits else []

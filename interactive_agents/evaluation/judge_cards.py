@@ -9,7 +9,6 @@ transcript the judge reads, and find the judge's final answer in free text.
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -17,14 +16,6 @@ from typing import Any
 from ..errors import ConfigError
 from ..resources import bundled_dir
 from .corpora import Dialogue
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file, or a ConfigError naming it."""
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", file=str(path)) from exc
 
 
 def actor_card(name: str, language: str, actors_dir: str | Path | None) -> Path:

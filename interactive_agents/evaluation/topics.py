@@ -29,9 +29,9 @@ import numpy as np
 from ..backends import ChatBackend
 from ..errors import ConfigError, InputError
 from ..messages import ChatMessage
-from ..resources import resolve
+from ..resources import read_toml, resolve
 from .corpora import Corpus
-from .judge_cards import actor_card, compile_pattern, last_match, read_toml, text_field
+from .judge_cards import actor_card, compile_pattern, last_match, text_field
 from .judging import (
     JudgeCache,
     JudgeFailure,

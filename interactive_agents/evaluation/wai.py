@@ -27,13 +27,13 @@ from pathlib import Path
 from ..backends import ChatBackend
 from ..errors import ConfigError
 from ..messages import ChatMessage
+from ..resources import read_toml
 from .corpora import Corpus, Dialogue
 from .judge_cards import (
     actor_card,
     compile_pattern,
     last_match,
     normalise,
-    read_toml,
     text_field,
     transcript,
 )

@@ -24,12 +24,12 @@ Every problem names the file and the field (``bots.<name>.<key>``).
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ConfigError
+from ..resources import read_toml
 
 Engine = Literal["vllm", "llama.cpp"]
 
@@ -123,10 +123,7 @@ def parse_bot(name: str, raw: Any, file: str | None = None) -> Bot:
 def load_registry(path: str | Path) -> list[Bot]:
     """Every bot of a registry file, in file order."""
     file = str(path)
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read the bots registry: {exc}", file=file) from exc
+    data = read_toml(path, "bots registry")
     bots = data.get("bots")
     if not isinstance(bots, dict) or not bots:
         raise ConfigError("expected [bots.<name>] tables", file=file, field="bots")

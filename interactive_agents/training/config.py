@@ -7,12 +7,12 @@ file and field named.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ConfigError
+from ..resources import read_toml
 
 Method = Literal["full", "lora"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
@@ -102,10 +102,7 @@ def build_config(recipe: str | Path | None, overrides: dict[str, Any]) -> TrainC
     values: dict[str, Any] = {}
     source = str(recipe) if recipe is not None else None
     if recipe is not None:
-        try:
-            values = tomllib.loads(Path(recipe).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read the recipe: {exc}", file=source) from exc
+        values = read_toml(recipe, "recipe")
     annotations = {f.name: str(f.type) for f in fields(TrainConfig)}
     for name, value in values.items():
         if name not in annotations:
