@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
@@ -34,8 +34,3 @@ class EngineStats:
         """Dialogues recorded per minute."""
         elapsed = self.elapsed
         return (self.finished + self.failed) * 60 / elapsed if elapsed > 0 else 0.0
-
-    def as_dict(self) -> dict[str, float]:
-        data: dict[str, float] = {k: v for k, v in asdict(self).items() if k != "started"}
-        data["elapsed_s"] = round(self.elapsed, 3)
-        return data
