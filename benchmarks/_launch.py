@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
+
 SERVER = Path(__file__).with_name("mock_server.py")
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
@@ -48,3 +50,9 @@ def mock_server(**options: float | int | str) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def mock_cpu_seconds(base_url: str) -> float:
+    """The mock's CPU time so far (user + system), from its ``/stats``."""
+    document = httpx.get(base_url.removesuffix("/v1") + "/stats", timeout=10).json()
+    return float(document["cpu_seconds"])

@@ -8,40 +8,45 @@ cards built in code, records written to a temporary run directory. Every run hap
 child process of its own, so its CPU time and peak RSS are its own; the mock is another
 process. Ideal is the critical path: the dialogue's sequential calls × latency (a dialogue
 opens with the fixed greeting, so T turns are 2T - 1 calls for the engine and 2T for the
-baselines, which have no greeting). The ``engine+gc`` rows repeat the engine's run with
-the garbage-collector settings a batch command may choose (see ``tune_gc``). Figures and
-ratios are printed; nothing is asserted.
+baselines, which have no greeting). The ``engine`` rows run the engine as a library does
+(asyncio's event loop, the default garbage collector), the ``simulate`` rows as the
+``simulate`` command does (uvloop, the collector tuned: ``interactive_agents.runtime``).
+The mock's own CPU per call is read from its ``/stats``. Figures and ratios are printed;
+nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
-from _launch import mock_server
+from _launch import mock_cpu_seconds, mock_server
 from baselines import BASELINES
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from interactive_agents import runtime
 from interactive_agents.cards import RoleCard
 from interactive_agents.config import build_config
 from interactive_agents.engine import Engine
 
+T = TypeVar("T")
 CHILD_TIMEOUT = 900.0
-ENGINE, ENGINE_GC = "engine", "engine+gc"
+# The engine as a library runs it (asyncio's loop, default garbage collector), and as the
+# `simulate` command runs it (uvloop, the collector tuned: interactive_agents.runtime).
+ENGINE, SIMULATE = "engine", "simulate"
 COMPLAINT = (
     "Since the quarter-end close I wake at 3 a.m. with my heart racing, going over "
     "spreadsheets in my head. I keep taking on extra tasks because I can't say no, and at "
@@ -64,6 +69,7 @@ class Measurement:
     record_bytes: int
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    mock_cpu_s: float = 0.0
 
     @property
     def rss_growth_kib(self) -> int:
@@ -147,39 +153,47 @@ def baseline_run(spec: dict[str, Any]) -> Measurement:
     )
 
 
-def tune_gc() -> None:
-    """What a long batch run may do (the library leaves it alone): move what exists to the
-    permanent generation and collect the young generation far less often."""
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 10)
+def run_engine_as(kind: str, measure: Callable[[dict[str, Any]], Awaitable[T]], spec: Any) -> T:
+    """Run ``measure(spec)`` as a library user (``engine``) or the command (``simulate``) would."""
+    if kind == SIMULATE:
+        runtime.tune_garbage_collector()
+        return runtime.run(measure, spec)
+    return anyio.run(measure, spec)
 
 
 def child_main(spec: dict[str, Any]) -> None:
     raise_fd_limit()
-    if spec["kind"] == ENGINE_GC:
-        tune_gc()
-    engine = spec["kind"] in (ENGINE, ENGINE_GC)
-    measured = anyio.run(engine_run, spec) if engine else baseline_run(spec)
+    if spec["kind"] in (ENGINE, SIMULATE):
+        measured = run_engine_as(spec["kind"], engine_run, spec)
+    else:
+        measured = baseline_run(spec)
     print(json.dumps(asdict(measured)), flush=True)
 
 
-def run_in_child(**spec: Any) -> Measurement:
-    """Run one measurement in a fresh interpreter (bounded in time) and read its figures."""
+def child_output(script: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Run ``script --child SPEC`` in a fresh interpreter (bounded in time), so its CPU
+    time and peak RSS are its own, and read the JSON line it prints last."""
     done = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(spec)],
+        [sys.executable, script, "--child", json.dumps(spec)],
         capture_output=True,
         text=True,
         timeout=CHILD_TIMEOUT,
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{spec['kind']} run failed:\n{done.stderr[-3000:]}")
-    return Measurement(**json.loads(done.stdout.strip().splitlines()[-1]))
+        raise RuntimeError(f"the {spec['kind']} run failed:\n{done.stderr[-3000:]}")
+    document: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return document
+
+
+def run_in_child(**spec: Any) -> Measurement:
+    """One measurement in a child process."""
+    return Measurement(**child_output(__file__, spec))
 
 
 def sequential_calls(kind: str, turns: int) -> int:
     """Calls one dialogue makes one after the other (the engine's first line is fixed)."""
-    return 2 * turns - 1 if kind in (ENGINE, ENGINE_GC) else 2 * turns
+    return 2 * turns - 1 if kind in (ENGINE, SIMULATE) else 2 * turns
 
 
 @contextmanager
@@ -237,6 +251,7 @@ def overhead_rows(
                 f"{m.wall_s / ideal:.3f}",
                 f"{m.calls / m.wall_s:,.0f}",
                 f"{m.cpu_s / max(m.calls, 1) * 1e3:.3f}",
+                f"{m.mock_cpu_s / max(m.calls, 1) * 1e3:.3f}",
                 per_call_ratio(m, sdk.get(size)),
                 per_call_ratio(m, floors.get(size)),
                 f"{m.rss_peak_kib / 1024:.0f}",
@@ -256,6 +271,7 @@ OVERHEAD_HEADERS = [
     "wall/ideal",
     "calls/s",
     "CPU ms/call",
+    "mock CPU ms/call",
     "CPU vs SDK",
     "CPU vs floor",
     "peak RSS MiB",
@@ -283,7 +299,7 @@ def main() -> None:
     plan = [
         (kind, n)
         for n in sizes
-        for kind in (ENGINE, ENGINE_GC, "openai_sdk", "raw_sockets")
+        for kind in (ENGINE, SIMULATE, "openai_sdk", "raw_sockets")
         if kind != "openai_sdk" or n <= args.sdk_max
     ]
     plan.append(("reference", args.reference_n))
@@ -292,9 +308,10 @@ def main() -> None:
     with mock_server(latency=args.latency) as base_url, steps(len(plan), "runs") as advance:
         for kind, size in plan:
             advance(f"{kind} N={size:,}")
-            results[kind, size] = run_in_child(
-                kind=kind, base_url=base_url, dialogues=size, turns=args.turns
-            )
+            before = mock_cpu_seconds(base_url)
+            measured = run_in_child(kind=kind, base_url=base_url, dialogues=size, turns=args.turns)
+            mock_cpu = mock_cpu_seconds(base_url) - before
+            results[kind, size] = replace(measured, mock_cpu_s=mock_cpu)
     title = f"Engine overhead, mock latency {args.latency} s, {args.turns} turns (N = C)"
     show(title, OVERHEAD_HEADERS, overhead_rows(results, args.turns, args.latency), args.markdown)
     print("ideal = sequential calls per dialogue × latency (N = C: one batch; reference: N)")
@@ -307,7 +324,7 @@ def target_lines(
 ) -> list[str]:
     """The issue's targets, checked on these figures (reported, never asserted)."""
     lines = []
-    for kind in (ENGINE, ENGINE_GC):
+    for kind in (ENGINE, SIMULATE):
         runs = {n: m for (k, n), m in results.items() if k == kind}
         largest = max(runs)
         big = runs[largest]

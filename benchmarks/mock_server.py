@@ -7,7 +7,7 @@ is the client, not the target. Run it as its own process:
     python benchmarks/mock_server.py --port 0 --latency 0.1 --capacity 256 --p429 0.05
 
 It prints one line ``READY http://127.0.0.1:PORT`` once it listens, and stops on
-SIGTERM or SIGINT. ``GET /stats`` reports what it served and injected.
+SIGTERM or SIGINT. ``GET /stats`` reports what it served and injected, and its CPU time.
 """
 
 from __future__ import annotations
@@ -123,7 +123,9 @@ class MockServer:
         return web.Response(text="ok")
 
     async def stats_handler(self, _request: web.Request) -> web.Response:
-        return web.Response(body=orjson.dumps(asdict(self.stats)), content_type=JSON)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        document = asdict(self.stats) | {"cpu_seconds": usage.ru_utime + usage.ru_stime}
+        return web.Response(body=orjson.dumps(document), content_type=JSON)
 
     async def models(self, _request: web.Request) -> web.Response:
         model = {"id": self.options.model, "object": "model", "created": 0, "owned_by": "mock"}
@@ -350,8 +352,15 @@ async def serve(options: Options) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """Serve on uvloop's event loop where it is installed: the target should cost little."""
     raise_fd_limit()
-    asyncio.run(serve(parse_options(argv)))
+    options = parse_options(argv)
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(options))
+    else:
+        uvloop.run(serve(options))
 
 
 if __name__ == "__main__":

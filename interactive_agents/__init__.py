@@ -44,9 +44,11 @@ from .messages import (
     Usage,
 )
 from .stats import EngineStats
+from .transport import AiohttpClient, HttpClient, HttpxClient
 
 __all__ = [
     "ActorStoppedError",
+    "AiohttpClient",
     "BackendError",
     "BadResponseError",
     "BigFive",
@@ -65,6 +67,8 @@ __all__ = [
     "EngineError",
     "EngineStats",
     "FailureRecord",
+    "HttpClient",
+    "HttpxClient",
     "InputError",
     "LocalServer",
     "LocalServerError",

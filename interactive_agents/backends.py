@@ -1,11 +1,10 @@
 """OpenAI-compatible chat endpoints over HTTP.
 
 One :class:`ChatEndpoint` per model: its replicas (several base URLs serving the same
-model, balanced by fewest requests in flight), one ``httpx.AsyncClient`` per replica on
-the aiohttp transport of ``httpx-aiohttp`` (a plain httpx pool cannot hold thousands of
-concurrent requests: see the README's performance section), the scheduler gate, and
-retries with exponential backoff and jitter on 429, 5xx, timeouts and dropped
-connections, honouring ``Retry-After``. The HTTP client is injectable, so unit tests use
+model, balanced by fewest requests in flight), one HTTP client per replica (aiohttp by
+default: see :mod:`.transport`), the scheduler gate, and retries with exponential
+backoff and jitter on 429, 5xx, timeouts and dropped connections, honouring
+``Retry-After``. The HTTP client is injectable, so unit tests use
 ``httpx.MockTransport`` and integration tests a real server on loopback.
 """
 
@@ -13,16 +12,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
-import aiohttp
-import anyio
-import httpx
 import orjson
-from httpx_aiohttp import AiohttpTransport
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -43,6 +38,7 @@ from .errors import (
 from .messages import ChatMessage, Completion, Sampling, Usage
 from .scheduler import EndpointGate
 from .stats import EngineStats
+from .transport import AiohttpClient, HttpClient, HttpClientFactory, json_body
 
 MAX_RETRY_AFTER = 120.0
 
@@ -106,26 +102,12 @@ def _wait(retry_state: RetryCallState) -> float:
     return backoff
 
 
-def default_http_client(base_url: str, timeout: float) -> httpx.AsyncClient:
-    """An httpx client on aiohttp's connection pool, unbounded (the gate bounds it)."""
-
-    def session() -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60)
-        return aiohttp.ClientSession(connector=connector)
-
-    return httpx.AsyncClient(
-        base_url=base_url,
-        transport=AiohttpTransport(client=session),
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
-    )
-
-
 @dataclass(slots=True)
 class Replica:
     """One base URL of an endpoint and its HTTP client."""
 
     base_url: str
-    client: httpx.AsyncClient
+    client: HttpClient
     in_flight: int = 0
 
 
@@ -137,7 +119,7 @@ class ChatEndpoint:
         config: EndpointConfig,
         *,
         stats: EngineStats | None = None,
-        http_client: Callable[[str, float], httpx.AsyncClient] = default_http_client,
+        http_client: HttpClientFactory = AiohttpClient,
     ) -> None:
         if config.is_local:
             raise ConfigError("an endpoint needs base_urls", field="base_urls")
@@ -184,7 +166,7 @@ class ChatEndpoint:
         }
         if seed is not None:
             body["seed"] = seed
-        payload = orjson.dumps(body)
+        payload = json_body(body)
         estimate = estimate_tokens(messages)
         try:
             return await self._attempt(payload, estimate, priority)
@@ -242,22 +224,26 @@ class ChatEndpoint:
             replica.in_flight += 1
             self.stats.calls_in_flight += 1
             try:
-                with anyio.fail_after(self.config.timeout):
-                    response = await replica.client.post(
-                        "/chat/completions", content=payload, headers=self._headers
+                async with replica.client.post(
+                    "/chat/completions", payload, self._headers
+                ) as response:
+                    status, body = response.status, await response.read()
+                    retry_after = (
+                        parse_retry_after(response.header("retry-after"))
+                        if status == 429 or status >= 500
+                        else None
                     )
             except TimeoutError as exc:
-                raise _Transient(self._error(EndpointTimeoutError, "timed out", replica)) from exc
-            except httpx.TimeoutException as exc:
-                raise _Transient(self._error(EndpointTimeoutError, str(exc), replica)) from exc
-            except httpx.TransportError as exc:
+                message = f"timed out after {self.config.timeout:g} s"
+                raise _Transient(self._error(EndpointTimeoutError, message, replica)) from exc
+            except ConnectionError as exc:
                 message = f"connection failed: {exc}"
                 raise _Transient(self._error(ServerError, message, replica)) from exc
             finally:
                 replica.in_flight -= 1
                 self.stats.calls_in_flight -= 1
         self.stats.calls += 1
-        completion = self._parse(response, replica)
+        completion = self._parse(status, body, retry_after, replica)
         extra = completion.usage.prompt_tokens + completion.usage.completion_tokens - estimate
         await self.gate.charge_tokens(extra)
         return completion
@@ -267,23 +253,25 @@ class ChatEndpoint:
     ) -> BackendError:
         return kind(f"{replica.base_url}: {message}", status=status, url=replica.base_url)
 
-    def _parse(self, response: httpx.Response, replica: Replica) -> Completion:
-        status = response.status_code
+    def _parse(
+        self, status: int, body: bytes, retry_after: float | None, replica: Replica
+    ) -> Completion:
         if status == 429:
             error = self._error(RateLimitedError, "429 Too Many Requests", replica, status)
-            raise _Transient(error, parse_retry_after(response.headers.get("retry-after")))
+            raise _Transient(error, retry_after)
         if status >= 500:
-            error = self._error(ServerError, f"{status} {response.text[:200]}", replica, status)
-            raise _Transient(error, parse_retry_after(response.headers.get("retry-after")))
+            error = self._error(ServerError, f"{status} {_excerpt(body, 200)}", replica, status)
+            raise _Transient(error, retry_after)
         if status != 200:
-            raise self._error(BadResponseError, f"{status} {response.text[:500]}", replica, status)
+            message = f"{status} {_excerpt(body, 500)}"
+            raise self._error(BadResponseError, message, replica, status)
         try:
-            data = orjson.loads(response.content)
+            data = orjson.loads(body)
             choice = data["choices"][0]
             content = choice["message"].get("content") or ""
             usage = data.get("usage") or {}
         except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError) as exc:
-            message = f"not a chat completion: {response.text[:200]!r}"
+            message = f"not a chat completion: {_excerpt(body, 200)!r}"
             raise self._error(BadResponseError, message, replica, status) from exc
         prompt_tokens = int(usage.get("prompt_tokens") or 0)
         completion_tokens = int(usage.get("completion_tokens") or 0)
@@ -299,3 +287,8 @@ class ChatEndpoint:
     async def aclose(self) -> None:
         for replica in self.replicas:
             await replica.client.aclose()
+
+
+def _excerpt(body: bytes, limit: int) -> str:
+    """The start of a body for an error message."""
+    return body[:limit].decode(errors="replace")

@@ -21,18 +21,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import httpx
 import numpy as np
 import orjson
 from anyio.abc import TaskGroup
 
 from .actors import perspective
-from .backends import default_http_client
 from .cards import RoleCard
 from .config import StageConfig
 from .errors import ConfigError
 from .messages import ChatMessage, Role, Turn
 from .prompts import PromptSet
+from .transport import AiohttpClient, HttpClient, HttpResponse, json_body
 
 PERCENTILES = (50, 90, 99)
 MAX_OUTSTANDING = 1000
@@ -120,9 +119,9 @@ class Outcome:
 
 
 def error_kind(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+    if isinstance(exc, TimeoutError):
         return "timeout"
-    if isinstance(exc, httpx.TransportError):
+    if isinstance(exc, ConnectionError):
         return "connection"
     return "bad_response"
 
@@ -151,7 +150,7 @@ class LoadGenerator:
         self.outcomes: list[Outcome] = []
         self._cards = itertools.cycle(cards)
         self._idle: deque[Conversation] = deque()
-        self._clients: list[httpx.AsyncClient] = []
+        self._clients: list[HttpClient] = []
         self._headers = {"content-type": "application/json"}
         if options.api_key_env:
             key = os.environ.get(options.api_key_env)
@@ -183,9 +182,7 @@ class LoadGenerator:
 
     async def run(self) -> dict[str, Any]:
         """Send the traffic, wait for the last answer, and return the report."""
-        self._clients = [
-            default_http_client(url, self.options.timeout) for url in self.options.base_urls
-        ]
+        self._clients = [AiohttpClient(url, self.options.timeout) for url in self.options.base_urls]
         self.started = time.monotonic()
         try:
             async with anyio.create_task_group() as group:
@@ -226,7 +223,7 @@ class LoadGenerator:
         finally:
             outstanding.release()
 
-    async def _one(self, client: httpx.AsyncClient) -> None:
+    async def _one(self, client: HttpClient) -> None:
         conversation = self._conversation()
         outcome, text = await self._request(client, conversation.messages())
         self.outcomes.append(outcome)
@@ -250,25 +247,22 @@ class LoadGenerator:
         if options.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
-        return orjson.dumps(body)
+        return json_body(body)
 
     async def _request(
-        self, client: httpx.AsyncClient, messages: list[ChatMessage]
+        self, client: HttpClient, messages: list[ChatMessage]
     ) -> tuple[Outcome, str]:
         payload, start = self._body(messages), time.perf_counter()
         try:
-            with anyio.fail_after(self.options.timeout):
-                async with client.stream(
-                    "POST", "/chat/completions", content=payload, headers=self._headers
-                ) as response:
-                    if response.status_code != 200:
-                        await response.aread()
-                        kind = f"http_{response.status_code}"
-                        return Outcome(time.perf_counter() - start, error=kind), ""
-                    if self.options.stream:
-                        return await _read_stream(response, start)
-                    return _read_whole(await response.aread(), start)
-        except (TimeoutError, httpx.HTTPError, ValueError, LookupError, TypeError) as exc:
+            async with client.post("/chat/completions", payload, self._headers) as response:
+                if response.status != 200:
+                    await response.read()
+                    kind = f"http_{response.status}"
+                    return Outcome(time.perf_counter() - start, error=kind), ""
+                if self.options.stream:
+                    return await _read_stream(response, start)
+                return _read_whole(await response.read(), start)
+        except (TimeoutError, ConnectionError, ValueError, LookupError, TypeError) as exc:
             return Outcome(time.perf_counter() - start, error=error_kind(exc)), ""
 
     def report(self, wall: float) -> dict[str, Any]:
@@ -313,12 +307,12 @@ def _read_whole(content: bytes, start: float) -> tuple[Outcome, str]:
     return Outcome(time.perf_counter() - start, None, prompt, output), text
 
 
-async def _read_stream(response: httpx.Response, start: float) -> tuple[Outcome, str]:
+async def _read_stream(response: HttpResponse, start: float) -> tuple[Outcome, str]:
     """Server-sent ``chat.completion.chunk`` events; TTFT at the first content delta."""
     ttft: float | None = None
     pieces: list[str] = []
     usage: dict[str, Any] = {}
-    async for line in response.aiter_lines():
+    async for line in response.lines():
         if not line.startswith("data:"):
             continue
         data = line[5:].strip()

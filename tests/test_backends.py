@@ -1,7 +1,8 @@
 """The OpenAI-compatible backend: request shape, retries, Retry-After, errors, balancing.
 
-These use ``httpx.MockTransport`` (no network); the loopback tests in
-``test_engine_http.py`` cover the same paths over real HTTP.
+These inject an ``httpx.AsyncClient`` on ``httpx.MockTransport`` through the
+:class:`HttpxClient` seam (no network); the loopback tests in ``test_engine_http.py``
+cover the same paths over real HTTP with the default aiohttp client.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from interactive_agents import (
     ServerError,
 )
 from interactive_agents.backends import parse_retry_after
+from interactive_agents.transport import HttpxClient
 
 pytestmark = pytest.mark.anyio
 
@@ -49,8 +51,9 @@ def endpoint(handler: Handler, **options: object) -> tuple[ChatEndpoint, list[ht
         seen.append(request)
         return handler(request)
 
-    def client(base_url: str, timeout: float) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=base_url, transport=httpx.MockTransport(record))
+    def client(base_url: str, timeout: float) -> HttpxClient:
+        transport = httpx.MockTransport(record)
+        return HttpxClient(httpx.AsyncClient(base_url=base_url, transport=transport), timeout)
 
     urls: tuple[str, ...] = options.pop("base_urls", ("http://a/v1",))  # type: ignore[assignment]
     config = EndpointConfig(base_urls=urls, model="m", **options)  # type: ignore[arg-type]

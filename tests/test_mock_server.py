@@ -71,6 +71,7 @@ def test_injected_429_carries_retry_after() -> None:
     assert response.headers["Retry-After"] == "2"
     assert response.json()["error"]["type"] == "rate_limit_error"
     assert counted["injected"]["429"] == 1
+    assert counted["cpu_seconds"] > 0  # what the benchmarks charge to the mock
 
 
 @pytest.mark.parametrize("status", [500, 503])

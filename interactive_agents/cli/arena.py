@@ -6,11 +6,11 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
-import anyio
 import click
 import orjson
 from rich.console import Console
 
+from .. import runtime
 from ..arena import (
     DISAGREEMENTS,
     PAIRINGS,
@@ -136,9 +136,10 @@ def arena(**options: Any) -> None:
     (one battle per selection, readable by `interactive-agents elo`).
     """
     console = Console(stderr=True, quiet=options["quiet"])
+    runtime.tune_garbage_collector()
     with usage_errors():
         settings = _settings(options)
-        code = anyio.run(_arena, settings, options, console)
+        code = runtime.run(_arena, settings, options, console)
     sys.exit(code)
 
 

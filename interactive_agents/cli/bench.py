@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .. import runtime
 from ..cards import load_cards
 from ..loadgen import LoadGenerator, LoadOptions
 from ..prompts import load_prompts
@@ -78,7 +79,7 @@ def bench(**options: Any) -> None:
     console = Console(stderr=True, quiet=options["quiet"])
     with usage_errors():
         generator = _generator(options)
-        report = anyio.run(_run, generator, console)
+        report = runtime.run(_run, generator, console)
     data = orjson.dumps(report, option=orjson.OPT_INDENT_2)
     if options["out"] is not None:
         options["out"].write_bytes(data + b"\n")

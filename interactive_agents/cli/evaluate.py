@@ -26,6 +26,7 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .. import runtime
 from ..backends import ChatBackend
 from ..evaluation import (
     DEFAULT_MODEL,
@@ -278,7 +279,7 @@ def _judge(
     out.mkdir(parents=True, exist_ok=True)
     with JudgeCache(cache_file) as cache:
         try:
-            result = anyio.run(main)
+            result = runtime.run(main)
         except KeyboardInterrupt:
             click.echo(
                 f"interrupted: {cache.written} new answers are kept in {cache_file}; "

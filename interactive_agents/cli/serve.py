@@ -11,6 +11,7 @@ import anyio
 import click
 from rich.console import Console
 
+from .. import runtime
 from ..serving import BotServers, ServerPlan, load_registry, plan_servers, write_endpoints
 from ._errors import usage_errors
 from ._progress import summary_table
@@ -72,7 +73,7 @@ def serve(**options: Any) -> None:
             for plan in plans:
                 click.echo(_shell(plan, options["host"]))
             return
-        anyio.run(_serve, plans, options, console)
+        runtime.run(_serve, plans, options, console)
 
 
 def _shell(plan: ServerPlan, host: str) -> str:

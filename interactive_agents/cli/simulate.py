@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from pathlib import Path
 from typing import Any
 
-import anyio
 import click
 import orjson
 from rich.console import Console
 
+from .. import runtime
 from ..cards import load_cards
 from ..config import RunConfig, build_config
 from ..engine import Engine
@@ -140,10 +139,10 @@ def simulate(**options: Any) -> None:
     base URL, the embedded local model is started and used.
     """
     console = Console(stderr=True, quiet=options["quiet"])
-    tune_garbage_collector()
+    runtime.tune_garbage_collector()
     with usage_errors():
         config = build_config(options["recipe"], _overrides(options))
-        code = anyio.run(_simulate, config, options, console)
+        code = runtime.run(_simulate, config, options, console)
     sys.exit(code)
 
 
@@ -178,17 +177,6 @@ async def _simulate(config: RunConfig, options: dict[str, Any], console: Console
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILURES if engine.stats.failed else 0
-
-
-def tune_garbage_collector() -> None:
-    """Fewer full collections for a batch process (15-35 % less CPU per LLM call).
-
-    Many long-lived small objects (transcripts, records in flight) make CPython's default
-    thresholds collect far too often; see docs/performance.md. The library leaves the
-    interpreter's settings alone; only this command, which owns the process, sets them.
-    """
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 10)
 
 
 def _needs_local(config: RunConfig) -> bool:
