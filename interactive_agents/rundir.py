@@ -100,9 +100,13 @@ class RunStore:
             handle = self._files[name] = (self.path / name).open("ab")
         return handle
 
+    def append(self, name: str, document: object) -> None:
+        """One JSON line to the file ``name`` of the run directory (buffered; see flush)."""
+        self._file(name).write(orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE))
+
     def write(self, record: DialogueRecord | FailureRecord) -> None:
-        name = DIALOGUES if isinstance(record, DialogueRecord) else FAILURES
-        self._file(name).write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+        """A finished dialogue's record, or its failure; either marks it done."""
+        self.append(DIALOGUES if isinstance(record, DialogueRecord) else FAILURES, record)
         self.done.add(record.id)
 
     def flush(self) -> None:

@@ -45,10 +45,8 @@ class ArenaStore(RunStore):
         self, record: ArenaDialogue | FailureRecord, battles: Iterable[Battle]
     ) -> None:
         """The battles, then the record that marks the dialogue done; flushed at once."""
-        handle = self._file(BATTLES)
         for battle in battles:
-            handle.write(orjson.dumps(battle, option=orjson.OPT_APPEND_NEWLINE))
-        name = DIALOGUES if isinstance(record, ArenaDialogue) else FAILURES
-        self._file(name).write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+            self.append(BATTLES, battle)
+        self.append(DIALOGUES if isinstance(record, ArenaDialogue) else FAILURES, record)
         self.done.add(record.id)
         self.flush()

@@ -1,10 +1,10 @@
-"""A live progress bar over an engine's counters, and the end-of-run summary."""
+"""Live progress bars for long commands, the run driver, and the end-of-run summary."""
 
 from __future__ import annotations
 
 import signal
 from collections.abc import AsyncIterator, Callable
-from types import TracebackType
+from contextlib import asynccontextmanager
 
 import anyio
 from rich.console import Console
@@ -12,7 +12,6 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -20,65 +19,56 @@ from rich.table import Table
 
 from ..stats import EngineStats
 
+Snapshot = tuple[int | None, int, str]
+"""What a bar shows: the total (None while unknown), how many are done, a details line."""
 
-def _details(stats: EngineStats) -> str:
+
+@asynccontextmanager
+async def live_progress(
+    label: str, read: Callable[[], Snapshot], console: Console, *, enabled: bool = True
+) -> AsyncIterator[None]:
+    """A rich progress bar (stderr) refreshed from ``read()`` four times a second while
+    the block runs, and once more at its end so the last figures stay on screen."""
+    bar = Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[details]}"),
+        console=console,
+        disable=not enabled,
+    )
+    task = bar.add_task(label, total=None, details="starting")
+
+    def refresh() -> None:
+        total, done, details = read()
+        bar.update(task, total=total, completed=done, details=details)
+
+    async def keep_refreshing() -> None:
+        while True:
+            refresh()
+            await anyio.sleep(0.25)
+
+    with bar:
+        async with anyio.create_task_group() as group:
+            if enabled:
+                group.start_soon(keep_refreshing)
+            try:
+                yield
+            finally:
+                group.cancel_scope.cancel()
+        refresh()
+
+
+def engine_snapshot(stats: EngineStats) -> Snapshot:
+    """Dialogues of this run (not those a resumed run found done) and the live counters."""
     tokens = stats.prompt_tokens + stats.completion_tokens
-    return (
+    details = (
         f"in flight {stats.in_flight} · calls {stats.calls} · tokens {tokens:,} · "
         f"retries {stats.retries} · errors {stats.errors} · failed {stats.failed} · "
         f"{stats.rate():.1f}/min"
     )
-
-
-class ProgressDisplay:
-    """Refreshes a rich progress bar from ``stats`` a few times a second (stderr)."""
-
-    def __init__(self, stats: EngineStats, console: Console, *, enabled: bool = True) -> None:
-        self.stats = stats
-        self.enabled = enabled
-        self._progress = Progress(
-            TextColumn("[bold]dialogues"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[details]}"),
-            console=console,
-            transient=False,
-        )
-        self._task: TaskID | None = None
-        self._scope = anyio.CancelScope()
-
-    def _refresh(self) -> None:
-        assert self._task is not None
-        stats = self.stats
-        todo = max(stats.total - stats.already_done, 0)
-        done = stats.finished + stats.failed
-        self._progress.update(self._task, total=todo, completed=done, details=_details(stats))
-
-    async def run(self) -> None:
-        if not self.enabled:
-            return
-        with self._scope:
-            while True:
-                self._refresh()
-                await anyio.sleep(0.25)
-
-    def __enter__(self) -> ProgressDisplay:
-        if self.enabled:
-            self._progress.start()
-            self._task = self._progress.add_task("dialogues", total=None, details="starting")
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._scope.cancel()
-        if self.enabled:
-            self._refresh()
-            self._progress.stop()
+    return max(stats.total - stats.already_done, 0), stats.finished + stats.failed, details
 
 
 def summary_table(title: str, rows: dict[str, object]) -> Table:
@@ -105,20 +95,21 @@ async def drive(
     finished is flushed, and the dialogues in flight are redone by a resumed run.
     """
     interrupted = False
-    with ProgressDisplay(stats, console, enabled=show_progress) as progress:
-        async with anyio.create_task_group() as group:
-            group.start_soon(progress.run)
+    progress = live_progress(
+        "dialogues", lambda: engine_snapshot(stats), console, enabled=show_progress
+    )
+    async with progress, anyio.create_task_group() as group:
 
-            async def on_signal() -> None:
-                nonlocal interrupted
-                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                    async for _ in signals:
-                        interrupted = True
-                        cancel()
-                        return
+        async def on_signal() -> None:
+            nonlocal interrupted
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    interrupted = True
+                    cancel()
+                    return
 
-            group.start_soon(on_signal)
-            async for _ in results:
-                pass
-            group.cancel_scope.cancel()
+        group.start_soon(on_signal)
+        async for _ in results:
+            pass
+        group.cancel_scope.cancel()
     return interrupted

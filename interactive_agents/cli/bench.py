@@ -6,11 +6,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import anyio
 import click
 import orjson
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .. import runtime
@@ -19,6 +17,7 @@ from ..loadgen import LoadGenerator, LoadOptions
 from ..prompts import load_prompts
 from ..resources import resolve
 from ._errors import usage_errors
+from ._progress import Snapshot, live_progress
 
 DEFAULT_CONCURRENCY = 16
 DEFAULT_DURATION = 30.0
@@ -112,35 +111,15 @@ def _generator(options: dict[str, Any]) -> LoadGenerator:
 
 async def _run(generator: LoadGenerator, console: Console) -> dict[str, Any]:
     """Run the load with a progress bar refreshed from the generator's counters."""
-    progress = Progress(
-        TextColumn("[bold]requests"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}"),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[details]}"),
-        console=console,
-    )
-    budget = generator.options.requests
-    task = progress.add_task("requests", total=budget, details="")
 
-    def refresh() -> None:
+    def snapshot() -> Snapshot:
         done = generator.completed + generator.failed
         rate = done / generator.elapsed if generator.elapsed > 0 else 0.0
         details = f"ok {generator.completed:,} · errors {generator.failed:,} · {rate:,.1f}/s"
-        progress.update(task, completed=done, details=details)
+        return generator.options.requests, done, details
 
-    async def keep_refreshing() -> None:
-        while True:
-            refresh()
-            await anyio.sleep(0.25)
-
-    with progress:
-        async with anyio.create_task_group() as group:
-            group.start_soon(keep_refreshing)
-            report = await generator.run()
-            group.cancel_scope.cancel()
-        refresh()
-    return report
+    async with live_progress("requests", snapshot, console):
+        return await generator.run()
 
 
 def _table(report: dict[str, Any]) -> Table:

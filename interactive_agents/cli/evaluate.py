@@ -16,15 +16,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal, Protocol, TypeVar
 
-import anyio
 import click
 import numpy as np
 import orjson
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .. import runtime
 from ..backends import ChatBackend
@@ -70,6 +67,7 @@ from ..evaluation.topics import (
 from ..evaluation.wai import compare_wai, load_wai_judge, score_wai
 from ..messages import Sampling
 from ._errors import usage_errors
+from ._progress import Snapshot, live_progress
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 Result = TypeVar("Result")
@@ -182,46 +180,12 @@ def _judge_command(command: Command) -> Command:
     return command
 
 
-class _JudgeProgressBar:
-    """A rich progress bar over a judging run's counters (stderr)."""
-
-    def __init__(self, progress: JudgeProgress, console: Console, enabled: bool) -> None:
-        self.counters = progress
-        self.enabled = enabled
-        self._bar = Progress(
-            TextColumn("[bold]judgements"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[details]}"),
-            console=console,
-        )
-        self._task = self._bar.add_task("judgements", total=None, details="")
-
-    def _refresh(self) -> None:
-        c = self.counters
-        details = f"calls {c.calls} · cached {c.cached} · retries {c.retries} · failed {c.failed}"
-        self._bar.update(self._task, total=c.total or None, completed=c.done, details=details)
-
-    async def run(self) -> None:
-        while self.enabled:
-            self._refresh()
-            await anyio.sleep(0.25)
-
-    def __enter__(self) -> _JudgeProgressBar:
-        if self.enabled:
-            self._bar.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self.enabled:
-            self._refresh()
-            self._bar.stop()
+def _judge_snapshot(progress: JudgeProgress) -> Snapshot:
+    details = (
+        f"calls {progress.calls} · cached {progress.cached} · "
+        f"retries {progress.retries} · failed {progress.failed}"
+    )
+    return progress.total or None, progress.done, details
 
 
 class JudgeWork(Protocol[Result_co]):
@@ -269,12 +233,14 @@ def _judge(
             console.print("starting the embedded model (llama.cpp server) ...")
         async with open_judge(endpoint, local_model=options["local_model"]) as backend:
             model = backend.model
-            with _JudgeProgressBar(progress, console, not options["quiet"]) as bar:
-                async with anyio.create_task_group() as group:
-                    group.start_soon(bar.run)
-                    result = await work(backend, cache=cache, settings=settings, progress=progress)
-                    group.cancel_scope.cancel()
-        return result
+            bar = live_progress(
+                "judgements",
+                lambda: _judge_snapshot(progress),
+                console,
+                enabled=not options["quiet"],
+            )
+            async with bar:
+                return await work(backend, cache=cache, settings=settings, progress=progress)
 
     out.mkdir(parents=True, exist_ok=True)
     with JudgeCache(cache_file) as cache:
