@@ -10,7 +10,6 @@ backoff and jitter on 429, 5xx, timeouts and dropped connections, honouring
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from .errors import (
 from .messages import ChatMessage, Completion, Sampling, Usage
 from .scheduler import EndpointGate
 from .stats import EngineStats
-from .transport import AiohttpClient, HttpClient, HttpClientFactory, json_body
+from .transport import AiohttpClient, HttpClient, HttpClientFactory, json_body, json_headers
 
 MAX_RETRY_AFTER = 120.0
 
@@ -131,15 +130,7 @@ class ChatEndpoint:
             Replica(url.rstrip("/"), http_client(url.rstrip("/"), config.timeout))
             for url in config.base_urls
         ]
-        self._headers = {"content-type": "application/json"}
-        if config.api_key_env:
-            key = os.environ.get(config.api_key_env)
-            if not key:
-                raise ConfigError(
-                    f"the environment variable {config.api_key_env} is not set",
-                    field="api_key_env",
-                )
-            self._headers["authorization"] = f"Bearer {key}"
+        self._headers = json_headers(config.api_key_env)
         self._turn = 0
 
     def _pick(self) -> Replica:
@@ -167,7 +158,7 @@ class ChatEndpoint:
         if seed is not None:
             body["seed"] = seed
         payload = json_body(body)
-        estimate = estimate_tokens(messages)
+        estimate = estimate_tokens(messages) if self.gate.limits_tokens else 0
         try:
             return await self._attempt(payload, estimate, priority)
         except _Transient as failure:
@@ -244,8 +235,9 @@ class ChatEndpoint:
                 self.stats.calls_in_flight -= 1
         self.stats.calls += 1
         completion = self._parse(status, body, retry_after, replica)
-        extra = completion.usage.prompt_tokens + completion.usage.completion_tokens - estimate
-        await self.gate.charge_tokens(extra)
+        if self.gate.limits_tokens:
+            used = completion.usage.prompt_tokens + completion.usage.completion_tokens
+            await self.gate.charge_tokens(used - estimate)
         return completion
 
     def _error(

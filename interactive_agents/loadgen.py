@@ -13,7 +13,6 @@ the same step again later.
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import time
 from collections import Counter, deque
@@ -31,7 +30,7 @@ from .config import StageConfig
 from .errors import ConfigError
 from .messages import ChatMessage, Role, Turn
 from .prompts import PromptSet
-from .transport import AiohttpClient, HttpClient, HttpResponse, json_body
+from .transport import AiohttpClient, HttpClient, HttpResponse, json_body, json_headers
 
 PERCENTILES = (50, 90, 99)
 MAX_OUTSTANDING = 1000
@@ -151,15 +150,7 @@ class LoadGenerator:
         self._cards = itertools.cycle(cards)
         self._idle: deque[Conversation] = deque()
         self._clients: list[HttpClient] = []
-        self._headers = {"content-type": "application/json"}
-        if options.api_key_env:
-            key = os.environ.get(options.api_key_env)
-            if not key:
-                raise ConfigError(
-                    f"the environment variable {options.api_key_env} is not set",
-                    field="api_key_env",
-                )
-            self._headers["authorization"] = f"Bearer {key}"
+        self._headers = json_headers(options.api_key_env)
 
     @property
     def elapsed(self) -> float:

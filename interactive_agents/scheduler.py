@@ -94,6 +94,11 @@ class EndpointGate:
         self._requests = _leaky_bucket(rpm, 1.0) if rpm > 0 else None
         self._tokens = _leaky_bucket(tpm, 10.0) if tpm > 0 else None
 
+    @property
+    def limits_tokens(self) -> bool:
+        """Whether a TPM budget is set (only then are a request's tokens worth estimating)."""
+        return self._tokens is not None
+
     @asynccontextmanager
     async def slot(self, priority: int, estimated_tokens: int) -> AsyncIterator[None]:
         """Hold one request slot, once the rate limits allow the request to go."""

@@ -13,6 +13,7 @@ broken read as :class:`ConnectionError`; anything else is the caller's to judge.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
@@ -22,6 +23,8 @@ import anyio
 import httpx
 import orjson
 from yarl import URL
+
+from .errors import ConfigError
 
 
 class HttpResponse(Protocol):
@@ -49,6 +52,20 @@ class HttpClient(Protocol):
 
 HttpClientFactory = Callable[[str, float], HttpClient]
 """Builds the client of a base URL given the timeout of a whole request, in seconds."""
+
+
+def json_headers(api_key_env: str | None) -> dict[str, str]:
+    """Headers of a JSON POST, with a bearer key read from the named environment variable
+    (only its name is ever configured or recorded)."""
+    headers = {"content-type": "application/json"}
+    if api_key_env:
+        key = os.environ.get(api_key_env)
+        if not key:
+            raise ConfigError(
+                f"the environment variable {api_key_env} is not set", field="api_key_env"
+            )
+        headers["authorization"] = f"Bearer {key}"
+    return headers
 
 
 def json_body(document: Any) -> bytes:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
+import orjson
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -69,6 +71,26 @@ def engine_snapshot(stats: EngineStats) -> Snapshot:
         f"{stats.rate():.1f}/min"
     )
     return max(stats.total - stats.already_done, 0), stats.finished + stats.failed, details
+
+
+def run_counters(stats: EngineStats) -> dict[str, object]:
+    """The counters every run command (simulate, arena) reports in its summary."""
+    return {
+        "already_done": stats.already_done,
+        "finished": stats.finished,
+        "failed": stats.failed,
+        "calls": stats.calls,
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.completion_tokens,
+        "retries": stats.retries,
+        "errors": stats.errors,
+        "elapsed_s": round(stats.elapsed, 2),
+    }
+
+
+def print_json(document: object) -> None:
+    """One JSON document on a line of stdout (``--json``); numpy values are written too."""
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
 
 
 def summary_table(title: str, rows: dict[str, object]) -> Table:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import click
-import orjson
 from rich.console import Console
 
 from .. import runtime
@@ -28,7 +27,7 @@ from ..messages import Sampling
 from ..prompts import load_prompts
 from ..resources import resolve
 from ._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
-from ._progress import drive, summary_table
+from ._progress import drive, print_json, run_counters, summary_table
 
 EXAMPLES = """
 \b
@@ -224,18 +223,10 @@ async def _arena(settings: ArenaSettings, options: dict[str, Any], console: Cons
         "dialogues": str(out / "dialogues.jsonl"),
         "battles": str(out / "battles.jsonl"),
         "matches": stats.total,
-        "already_done": stats.already_done,
-        "finished": stats.finished,
-        "failed": stats.failed,
-        "calls": stats.calls,
-        "prompt_tokens": stats.prompt_tokens,
-        "completion_tokens": stats.completion_tokens,
-        "retries": stats.retries,
-        "errors": stats.errors,
-        "elapsed_s": round(stats.elapsed, 2),
+        **run_counters(stats),
     }
     if options["as_json"]:
-        sys.stdout.write(orjson.dumps(summary).decode() + "\n")
+        print_json(summary)
     else:
         console.print(summary_table(f"Arena {summary['status']}", summary))
     if interrupted:

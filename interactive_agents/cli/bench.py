@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from ..loadgen import LoadGenerator, LoadOptions
 from ..prompts import load_prompts
 from ..resources import resolve
 from ._errors import usage_errors
-from ._progress import Snapshot, live_progress
+from ._progress import Snapshot, live_progress, print_json
 
 DEFAULT_CONCURRENCY = 16
 DEFAULT_DURATION = 30.0
@@ -83,7 +82,7 @@ def bench(**options: Any) -> None:
     if options["out"] is not None:
         options["out"].write_bytes(data + b"\n")
     if options["as_json"]:
-        sys.stdout.write(orjson.dumps(report).decode() + "\n")
+        print_json(report)
     console.print(_table(report))
 
 

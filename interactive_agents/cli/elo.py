@@ -26,6 +26,7 @@ from ..errors import InputError
 from ..rating_plots import plot_battle_counts, plot_ratings
 from ..ratings import BTConfig, EloConfig, ModelRating, RatingReport, rate
 from ._errors import usage_errors
+from ._progress import print_json
 
 
 def _warn_skipped(invalid: Sequence[InputError]) -> None:
@@ -90,7 +91,7 @@ def _markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> li
 
 def _emit(payload: dict[str, Any], table: Table, as_json: bool) -> None:
     if as_json:
-        click.echo(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY).decode())
+        print_json(payload)
     else:
         console = Console()
         if not console.is_terminal:  # a pipe or a file has no width to fit: never cut cells

@@ -20,7 +20,6 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import click
 import numpy as np
-import orjson
 from rich.console import Console
 
 from .. import runtime
@@ -67,7 +66,7 @@ from ..evaluation.topics import (
 from ..evaluation.wai import compare_wai, load_wai_judge, score_wai
 from ..messages import Sampling
 from ._errors import usage_errors
-from ._progress import Snapshot, live_progress
+from ._progress import Snapshot, live_progress, print_json
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 Result = TypeVar("Result")
@@ -329,7 +328,7 @@ def _finish(
 ) -> None:
     """Print the JSON payload, or the summary table and where the report is."""
     if as_json:
-        click.echo(orjson.dumps(payload).decode())
+        print_json(payload)
         return
     # Rich wraps at 80 columns when stdout is not a terminal; logs read better unwrapped.
     Console(width=None if sys.stdout.isatty() else 160).print(rich_table(title, *table))

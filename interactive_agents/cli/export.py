@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
-import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from .. import export as exporting
 from ..export import FORMATS, ExportOptions, ExportSummary, read_sources
 from ._errors import usage_errors
-from ._progress import summary_table
+from ._progress import print_json, summary_table
 
 EXAMPLES = """
 \b
@@ -136,7 +134,7 @@ def export(**options: Any) -> None:
 def _report(summary: ExportSummary, console: Console, as_json: bool) -> None:
     data = summary.as_dict()
     if as_json:
-        sys.stdout.write(orjson.dumps(data).decode() + "\n")
+        print_json(data)
         return
     rows = {
         k: v for k, v in data.items() if k not in {"skipped_records", "files"} and v is not None

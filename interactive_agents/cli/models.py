@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
-import orjson
 from rich.console import Console
 
 from ..local import DEFAULT_ALIAS, INSTALL_HINT, default_model_path, server_available
-from ._progress import summary_table
+from ._progress import print_json, summary_table
 
 ADVICE = (
     "The embedded SmolLM2-135M-Instruct (English role-play only, and weak) lets the whole "
@@ -42,6 +39,6 @@ def models(as_json: bool) -> None:
     if not (path and server_available()):
         facts["install"] = INSTALL_HINT
     if as_json:
-        sys.stdout.write(orjson.dumps(facts).decode() + "\n")
+        print_json(facts)
         return
     Console().print(summary_table("Embedded local model", facts))

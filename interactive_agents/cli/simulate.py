@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import orjson
 from rich.console import Console
 
 from .. import runtime
@@ -17,7 +16,7 @@ from ..engine import Engine
 from ..errors import InputError
 from ..resources import resolve
 from ._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
-from ._progress import drive, summary_table
+from ._progress import drive, print_json, run_counters, summary_table
 
 EXAMPLES = """
 \b
@@ -192,18 +191,10 @@ def _summary(engine: Engine, config: RunConfig, invalid: int, interrupted: bool)
         "dialogues": str(out / "dialogues.jsonl"),
         "failures_file": str(out / "failures.jsonl"),
         "cards": stats.total,
-        "already_done": stats.already_done,
-        "finished": stats.finished,
-        "failed": stats.failed,
+        **run_counters(stats),
         "cancelled": stats.cancelled,
         "invalid_cards": invalid,
-        "calls": stats.calls,
-        "prompt_tokens": stats.prompt_tokens,
-        "completion_tokens": stats.completion_tokens,
-        "retries": stats.retries,
-        "errors": stats.errors,
         "refiner_rejections": stats.rejections,
-        "elapsed_s": round(stats.elapsed, 2),
         "models": engine.config.models(),
         "local_server": engine.local_server.base_url if engine.local_server else None,
     }
@@ -211,7 +202,7 @@ def _summary(engine: Engine, config: RunConfig, invalid: int, interrupted: bool)
 
 def _report(summary: dict[str, Any], console: Console, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(orjson.dumps(summary).decode() + "\n")
+        print_json(summary)
         return
     title = (
         "Run interrupted: resume with the same command"

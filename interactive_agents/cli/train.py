@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
-import orjson
 from rich.console import Console
 
 from ..resources import resolve
@@ -14,7 +12,7 @@ from ..training import build_config
 from ..training import train as run_training
 from ..training.config import METHODS, PRECISIONS
 from ._errors import usage_errors
-from ._progress import summary_table
+from ._progress import print_json, summary_table
 
 EXAMPLES = """
 \b
@@ -93,6 +91,6 @@ def train(**options: Any) -> None:
         result = run_training(config, resume=options["resume"], progress=not options["quiet"])
     summary = result.as_dict()
     if options["as_json"]:
-        sys.stdout.write(orjson.dumps(summary).decode() + "\n")
+        print_json(summary)
     else:
         console.print(summary_table("Training complete", summary))

@@ -114,14 +114,7 @@ def topics_report(
     """Write ``topics.json``, ``topics.md`` and ``topics.png`` (SPEC §7, client diversity)."""
     out.mkdir(parents=True, exist_ok=True)
     plot = topic_bars(results, out / "topics.png")
-    payload = {
-        "command": "topics",
-        "settings": settings,
-        "run": run,
-        "corpora": [{**asdict(r), **_skipped(c)} for c, r in zip(corpora, results, strict=True)],
-        "comparisons": [asdict(t) for t in tests],
-        "plots": [plot.name],
-    }
+    payload = _judged_payload("topics", corpora, results, tests, plot, settings, run)
     headers, rows = topics_rows(corpora, results)
     described = ", ".join(f"{key} {value}" for key, value in settings.items())
     markdown = [
@@ -149,9 +142,7 @@ def topics_report(
             if top
             else "No topic could be assigned."
         )
-    markdown += _failures_markdown({r.corpus: r.failures for r in results})
-    markdown += _run_markdown(run)
-    markdown += _skipped_markdown(corpora)
+    markdown += _judged_tail(corpora, results, run)
     _write(out, "topics", payload, markdown)
     return payload
 
@@ -168,14 +159,7 @@ def wai_report(
     """Write ``wai.json``, ``wai.md`` and ``wai.png`` (SPEC §8, WAI-O-S)."""
     out.mkdir(parents=True, exist_ok=True)
     plot = wai_boxplot(results, out / "wai.png")
-    payload = {
-        "command": "wai",
-        "settings": settings,
-        "run": run,
-        "corpora": [{**asdict(r), **_skipped(c)} for c, r in zip(corpora, results, strict=True)],
-        "comparisons": [asdict(t) for t in tests],
-        "plots": [plot.name],
-    }
+    payload = _judged_payload("wai", corpora, results, tests, plot, settings, run)
     headers, rows = wai_rows(corpora, results)
     described = ", ".join(f"{key} {value}" for key, value in settings.items())
     factors = "; ".join(
@@ -202,9 +186,7 @@ def wai_report(
         "",
         _markdown_table(*wai_item_rows(results)),
     ]
-    markdown += _failures_markdown({r.corpus: r.failures for r in results})
-    markdown += _run_markdown(run)
-    markdown += _skipped_markdown(corpora)
+    markdown += _judged_tail(corpora, results, run)
     _write(out, "wai", payload, markdown)
     return payload
 
@@ -361,6 +343,37 @@ def _tests_markdown(tests: Sequence[TTest]) -> list[str]:
     if not tests:
         return []
     return ["", "## t-tests between corpora", "", _markdown_table(*tests_rows(tests))]
+
+
+def _judged_payload(
+    command: str,
+    corpora: Sequence[Corpus],
+    results: Sequence[TopicResult | WaiResult],
+    tests: Sequence[TTest],
+    plot: Path,
+    settings: dict[str, Any],
+    run: dict[str, Any],
+) -> dict[str, Any]:
+    """The JSON report of a judged evaluation: settings, run counters, results, tests."""
+    return {
+        "command": command,
+        "settings": settings,
+        "run": run,
+        "corpora": [{**asdict(r), **_skipped(c)} for c, r in zip(corpora, results, strict=True)],
+        "comparisons": [asdict(t) for t in tests],
+        "plots": [plot.name],
+    }
+
+
+def _judged_tail(
+    corpora: Sequence[Corpus], results: Sequence[TopicResult | WaiResult], run: dict[str, Any]
+) -> list[str]:
+    """What ends a judged report: failed judgements, the run's counters, skipped records."""
+    return [
+        *_failures_markdown({r.corpus: r.failures for r in results}),
+        *_run_markdown(run),
+        *_skipped_markdown(corpora),
+    ]
 
 
 def _failures_markdown(failures: dict[str, Sequence[JudgeFailure]], shown: int = 20) -> list[str]:
