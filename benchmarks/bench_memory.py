@@ -42,12 +42,12 @@ from bench_engine import (
     steps,
 )
 
-from interactive_agents.actors import perspective
-from interactive_agents.cards import RoleCard
-from interactive_agents.config import build_config
-from interactive_agents.engine import Engine
-from interactive_agents.messages import Turn
-from interactive_agents.prompts import load_prompts
+from interactive_agents.method.cards import RoleCard
+from interactive_agents.method.config import build_config
+from interactive_agents.method.prompts import load_prompts
+from interactive_agents.method.records import Turn
+from interactive_agents.runtime.engine import Engine
+from interactive_agents.runtime.roles import perspective
 
 SAMPLE_EVERY = 0.05
 

@@ -27,7 +27,7 @@ from interactive_agents import (
     SessionCancelledError,
     build_config,
 )
-from interactive_agents.cards import card_from_mapping
+from interactive_agents.method.cards import card_from_mapping
 
 ENGINE = web.AppKey("engine", Engine)
 HANDLES = web.AppKey("handles", dict)

@@ -3,19 +3,7 @@
 The public API, re-exported from small private-ish modules (see README, "Library API").
 """
 
-from .backends import ChatBackend, ChatEndpoint
-from .cards import BigFive, CardBatch, RoleCard, Trait, load_cards
-from .config import (
-    EndpointConfig,
-    RefinerConfig,
-    RoleConfig,
-    RunConfig,
-    StageConfig,
-    TerminatorConfig,
-    build_config,
-)
-from .engine import DialogueHandle, Engine, Result
-from .errors import (
+from interactive_agents.errors import (
     ActorStoppedError,
     BackendError,
     BadResponseError,
@@ -31,8 +19,20 @@ from .errors import (
     SessionCancelledError,
     SessionError,
 )
-from .local import LocalServer, LocalServerOptions
-from .messages import (
+from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
+from interactive_agents.llm.local import LocalServer, LocalServerOptions
+from interactive_agents.llm.transport import AiohttpClient, HttpClient, HttpxClient
+from interactive_agents.method.cards import BigFive, CardBatch, RoleCard, Trait, load_cards
+from interactive_agents.method.config import (
+    EndpointConfig,
+    RefinerConfig,
+    RoleConfig,
+    RunConfig,
+    StageConfig,
+    TerminatorConfig,
+    build_config,
+)
+from interactive_agents.method.records import (
     ChatMessage,
     Completion,
     DialogueRecord,
@@ -43,8 +43,8 @@ from .messages import (
     Turn,
     Usage,
 )
-from .stats import EngineStats
-from .transport import AiohttpClient, HttpClient, HttpxClient
+from interactive_agents.runtime.counters import EngineStats
+from interactive_agents.runtime.engine import DialogueHandle, Engine, Result
 
 __all__ = [
     "ActorStoppedError",

@@ -1,5 +1,5 @@
 """``python -m interactive_agents`` is the ``interactive-agents`` command."""
 
-from .cli import main
+from interactive_agents.cli import main
 
 main()

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from interactive_agents.battles import read_battles
+from interactive_agents.arena.battles import read_battles
 from interactive_agents.cli import main
 
 from .scripted_server import Call, ScriptedServer

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from interactive_agents.annotation.store import AnnotationStore, NotFound, Pending
+from interactive_agents.annotation.database import AnnotationStore, NotFound, Pending
 from interactive_agents.errors import InputError
 
 PASSWORD = "a long enough secret"

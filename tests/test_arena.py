@@ -16,7 +16,7 @@ import orjson
 import pytest
 from click.testing import CliRunner, Result
 
-from interactive_agents.battles import read_battles
+from interactive_agents.arena.battles import read_battles
 from interactive_agents.cli import main
 
 from .helpers import read_records

@@ -24,8 +24,8 @@ from interactive_agents import (
     Sampling,
     ServerError,
 )
-from interactive_agents.backends import parse_retry_after
-from interactive_agents.transport import HttpxClient
+from interactive_agents.llm.endpoint import parse_retry_after
+from interactive_agents.llm.transport import HttpxClient
 
 pytestmark = pytest.mark.anyio
 

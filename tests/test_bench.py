@@ -12,10 +12,10 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents.cards import load_cards
 from interactive_agents.cli import main
-from interactive_agents.loadgen import Conversation
-from interactive_agents.prompts import load_prompts
+from interactive_agents.loadtest.generator import TrafficConversation
+from interactive_agents.method.cards import load_cards
+from interactive_agents.method.prompts import load_prompts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from _launch import mock_server
@@ -87,7 +87,7 @@ def test_poisson_arrivals_for_a_duration(mock: str) -> None:
 def test_histories_grow_from_each_side() -> None:
     prompts = load_prompts("en")
     card = load_cards(ROOT / "runners" / "cards" / "demo_en.jsonl").cards[0]
-    conversation = Conversation(card, prompts, max_turns=2)
+    conversation = TrafficConversation(card, prompts, max_turns=2)
     requests = []
     while not conversation.over:
         requests.append((conversation.speaker, conversation.messages()))

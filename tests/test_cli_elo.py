@@ -11,7 +11,7 @@ import orjson
 import pytest
 from click.testing import CliRunner, Result
 
-from interactive_agents.battles import Battle, Winner, write_battles
+from interactive_agents.arena.battles import Battle, Winner, write_battles
 from interactive_agents.cli.elo import agreement, elo
 
 FAST = ["--bootstrap", "50", "--shuffles", "5"]

@@ -14,7 +14,7 @@ from interactive_agents.evaluation import (
     corpus_stats,
     load_corpus,
 )
-from interactive_agents.messages import Role
+from interactive_agents.method.records import Role
 
 from .conftest_evaluation import hand_run
 

@@ -18,7 +18,6 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents.backends import ChatEndpoint
 from interactive_agents.cli import main
 from interactive_agents.errors import ConfigError, InputError
 from interactive_agents.evaluation import Corpus, load_corpus
@@ -38,6 +37,7 @@ from interactive_agents.evaluation.topics import (
     load_topic_set,
     rate_topics,
 )
+from interactive_agents.llm.endpoint import ChatEndpoint
 
 from .conftest_evaluation import engine_record, hand_run, write_run
 from .scripted_server import Call, ScriptedServer

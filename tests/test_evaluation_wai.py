@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents.backends import ChatEndpoint
 from interactive_agents.cli import main
 from interactive_agents.errors import ConfigError
 from interactive_agents.evaluation import Corpus, load_corpus
@@ -39,6 +38,7 @@ from interactive_agents.evaluation.wai import (
     load_wai_judge,
     score_wai,
 )
+from interactive_agents.llm.endpoint import ChatEndpoint
 
 from .conftest_evaluation import engine_record, write_run
 from .scripted_server import Call, Fault, ScriptedServer

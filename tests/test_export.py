@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from interactive_agents.cli import main
 from interactive_agents.errors import InputError
-from interactive_agents.export import ExportOptions, export, read_sources, split_dialogues
-from interactive_agents.prompts import load_prompts
+from interactive_agents.method.prompts import load_prompts
+from interactive_agents.training.samples import ExportOptions, export, read_sources, split_dialogues
 
 from .conftest_evaluation import engine_record, write_run
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from interactive_agents import ConfigError, load_cards
-from interactive_agents.actors import perspective
-from interactive_agents.messages import ChatMessage, Turn
-from interactive_agents.prompts import clean_reply, load_prompts
+from interactive_agents.method.prompts import clean_reply, load_prompts
+from interactive_agents.method.records import ChatMessage, Turn
+from interactive_agents.runtime.roles import perspective
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,9 +10,8 @@ import pytest
 from scipy.optimize import minimize
 from scipy.special import log_expit
 
-from interactive_agents.battles import Battle, Winner
-from interactive_agents.errors import ConfigError, InputError
-from interactive_agents.ratings import (
+from interactive_agents.arena.battles import Battle, Winner
+from interactive_agents.arena.ratings import (
     BTConfig,
     EloConfig,
     Matchups,
@@ -29,6 +28,7 @@ from interactive_agents.ratings import (
     upvotes,
     win_fractions,
 )
+from interactive_agents.errors import ConfigError, InputError
 
 
 def _b(bot_a: str, bot_b: str, winner: Winner, timestamp: float = 0.0) -> Battle:

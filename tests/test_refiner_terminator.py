@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from interactive_agents.prompts import load_prompts
-from interactive_agents.refiner import RefinerRules, enumeration
-from interactive_agents.terminator import TerminatorRules
+from interactive_agents.method.prompts import load_prompts
+from interactive_agents.method.refiner import RefinerRules, enumeration
+from interactive_agents.method.terminator import TerminatorRules
 
 
 @pytest.mark.parametrize(

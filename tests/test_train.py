@@ -21,17 +21,17 @@ from transformers import (
 
 from interactive_agents.cli import main
 from interactive_agents.errors import ConfigError, InputError
-from interactive_agents.export import ExportOptions, export, read_sources
-from interactive_agents.local import default_model_path
-from interactive_agents.resources import bundled_dir, resolve
+from interactive_agents.llm.local import default_model_path
+from interactive_agents.method.resources import bundled_dir, resolve
 from interactive_agents.training import (
-    build_config,
+    build_train_config,
     cached_checkpoint,
     encode,
     parse_record,
     read_conversations,
     train,
 )
+from interactive_agents.training.samples import ExportOptions, export, read_sources
 
 from .conftest_evaluation import engine_record, write_run
 
@@ -88,7 +88,7 @@ def config(base: Path, data: Path, out: Path, **overrides: Any) -> Any:
         "eval_steps": 2,
         "max_length": 1024,
     }
-    return build_config(None, {**settings, **overrides})
+    return build_train_config(None, {**settings, **overrides})
 
 
 def mean_loss(model: Any, tokenizer: Any, file: Path) -> float:
@@ -247,7 +247,7 @@ def test_bad_recipe_is_located(tmp_path: Path) -> None:
 
 
 def test_the_7b_recipe_is_the_papers() -> None:
-    settings = build_config(resolve("train_7b_fsdp", "runners", (".toml",)), {})
+    settings = build_train_config(resolve("train_7b_fsdp", "runners", (".toml",)), {})
     assert (settings.method, settings.learning_rate, settings.scheduler) == ("full", 1e-5, "cosine")
     assert (settings.warmup_ratio, settings.epochs) == (0.1, 2.0)
     assert (settings.batch_size, settings.grad_accumulation, settings.precision) == (1, 2, "bf16")

@@ -9,7 +9,7 @@ import httpx
 import orjson
 import pytest
 
-from interactive_agents.transport import (
+from interactive_agents.llm.transport import (
     AiohttpClient,
     HttpClient,
     HttpClientFactory,

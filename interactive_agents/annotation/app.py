@@ -24,15 +24,21 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, StringConstraints
 
-from ..arena.bots import Bot
-from ..arena.session import bot_candidate
-from ..backends import ChatBackend, ChatEndpoint
-from ..battles import ShownOrder
-from ..dialogue import derive_seed
-from ..errors import BackendError, InputError, SessionError
-from ..messages import Turn
-from ..refiner import RefinerRules
-from .store import AnnotationStore, Dialogue, NotFound, Pending, User
+from interactive_agents.annotation.database import (
+    AnnotationDialogue,
+    AnnotationStore,
+    NotFound,
+    Pending,
+    User,
+)
+from interactive_agents.arena.battles import ShownOrder
+from interactive_agents.arena.bots import Bot
+from interactive_agents.arena.competition import bot_candidate
+from interactive_agents.errors import BackendError, InputError, SessionError
+from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
+from interactive_agents.method.records import Turn
+from interactive_agents.method.refiner import RefinerRules
+from interactive_agents.method.seeds import derive_seed
 
 STATIC = Path(__file__).resolve().parent / "static"
 COOKIE = "ia_session"
@@ -49,7 +55,7 @@ class SignIn(BaseModel):
     password: Annotated[str, StringConstraints(max_length=256)]
 
 
-class Message(BaseModel):
+class PostedMessage(BaseModel):
     text: Text
 
 
@@ -70,7 +76,7 @@ def current_user(request: Request) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def _view(dialogue: Dialogue) -> dict[str, Any]:
+def _view(dialogue: AnnotationDialogue) -> dict[str, Any]:
     """What the annotator sees: the history and, if any, the two replies as shown."""
     return {
         "id": dialogue.id,
@@ -119,7 +125,7 @@ def create_app(
         response.headers.update(SECURITY_HEADERS)
         return response
 
-    def owned(user: User, dialogue_id: int) -> Dialogue:
+    def owned(user: User, dialogue_id: int) -> AnnotationDialogue:
         try:
             return store.dialogue(user, dialogue_id)
         except NotFound as exc:
@@ -167,7 +173,7 @@ def create_app(
         return _view(owned(user, dialogue_id))
 
     @app.post("/api/dialogues/{dialogue_id}/messages")
-    async def send(dialogue_id: int, message: Message, user: CurrentUser) -> dict[str, Any]:
+    async def send(dialogue_id: int, message: PostedMessage, user: CurrentUser) -> dict[str, Any]:
         dialogue = owned(user, dialogue_id)
         if dialogue.pending is not None:
             raise HTTPException(409, "choose one of the two replies first")

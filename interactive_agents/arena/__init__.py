@@ -1,20 +1,27 @@
 """The arena (SPEC §10): counselor bots compete reply by reply, an LLM judge selects.
 
-Algorithm 2 per dialogue (:mod:`.session`), the bots registry (:mod:`.bots`), the
+Algorithm 2 per dialogue (:mod:`.competition`), the bots registry (:mod:`.bots`), the
 pairwise judge (:mod:`.judge`), outcome and history rules (:mod:`.selection`), pairing
-(:mod:`.pairing`), the run directory (:mod:`.store`) and the async API (:mod:`.runner`).
+(:mod:`.pairing`), the run directory (:mod:`.battle_store`), the async API
+(:mod:`.arena_runner`); battle records (:mod:`.battles`), ratings (:mod:`.ratings`,
+:mod:`.rating_plots`) and judge-human agreement (:mod:`.agreement`).
 """
 
 from __future__ import annotations
 
-from .bots import Bot, load_bots
-from .judge import JudgePrompt, PairwiseJudge, load_judge_prompt
-from .pairing import PAIRINGS, Pairing, plan_matches
-from .records import ArenaDialogue, Candidate, Judgement, Selection
-from .runner import Arena, ArenaSettings
-from .selection import DISAGREEMENTS, UNDECIDED, Disagreement, Undecided
-from .session import ArenaRules, Match, bot_candidate
-from .store import BATTLES
+from interactive_agents.arena.arena_records import (
+    ArenaDialogue,
+    Candidate,
+    PairwiseJudgement,
+    Selection,
+)
+from interactive_agents.arena.arena_runner import Arena, ArenaSettings
+from interactive_agents.arena.battle_store import BATTLES
+from interactive_agents.arena.bots import Bot, load_bots
+from interactive_agents.arena.competition import ArenaRules, Match, bot_candidate
+from interactive_agents.arena.judge import JudgePrompt, PairwiseJudge, load_judge_prompt
+from interactive_agents.arena.pairing import PAIRINGS, Pairing, plan_matches
+from interactive_agents.arena.selection import DISAGREEMENTS, UNDECIDED, Disagreement, Undecided
 
 __all__ = [
     "BATTLES",
@@ -29,10 +36,10 @@ __all__ = [
     "Candidate",
     "Disagreement",
     "JudgePrompt",
-    "Judgement",
     "Match",
     "Pairing",
     "PairwiseJudge",
+    "PairwiseJudgement",
     "Selection",
     "Undecided",
     "bot_candidate",

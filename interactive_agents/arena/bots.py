@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import EndpointConfig
-from ..errors import ConfigError
-from ..messages import ChatMessage, Sampling
-from ..resources import read_toml
+from interactive_agents.errors import ConfigError
+from interactive_agents.method.config import EndpointConfig
+from interactive_agents.method.records import ChatMessage, Sampling
+from interactive_agents.method.resources import read_toml
 
 _ENDPOINT_KEYS = (
     "base_urls",

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..backends import ChatBackend
-from ..errors import ConfigError
-from ..messages import ChatMessage, Sampling, Turn, Usage
-from ..resources import bundled_dir, read_toml
-from .selection import Label
+from interactive_agents.arena.selection import Label
+from interactive_agents.errors import ConfigError
+from interactive_agents.llm.endpoint import ChatBackend
+from interactive_agents.method.records import ChatMessage, Sampling, Turn, Usage
+from interactive_agents.method.resources import bundled_dir, read_toml
 
 Guideline = Literal["1", "2"]
 
@@ -91,7 +91,7 @@ def load_judge_prompt(language: str, actors_dir: str | Path | None = None) -> Ju
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class JudgeVerdict:
     """One judgement of one presentation order; ``label`` None means unparsable."""
 
     label: Label | None
@@ -116,7 +116,7 @@ class PairwiseJudge:
 
     async def judge(
         self, turns: Sequence[Turn], reply_a: str, reply_b: str, *, seed: int, priority: int = 0
-    ) -> Verdict:
+    ) -> JudgeVerdict:
         messages = self.prompt.messages(self.guideline, turns, reply_a, reply_b)
         usage = Usage()
         reasoning = ""
@@ -127,5 +127,5 @@ class PairwiseJudge:
             usage += completion.usage
             label, reasoning = self.prompt.parse(completion.content)
             if label is not None:
-                return Verdict(label, reasoning, attempt, usage)
-        return Verdict(None, reasoning, self.max_attempts, usage)
+                return JudgeVerdict(label, reasoning, attempt, usage)
+        return JudgeVerdict(None, reasoning, self.max_attempts, usage)

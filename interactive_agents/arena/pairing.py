@@ -13,11 +13,11 @@ import random
 from collections.abc import Sequence
 from typing import Literal, get_args
 
-from ..cards import RoleCard
-from ..dialogue import derive_seed
-from ..errors import ConfigError
-from .bots import Bot
-from .session import Match
+from interactive_agents.arena.bots import Bot
+from interactive_agents.arena.competition import Match
+from interactive_agents.errors import ConfigError
+from interactive_agents.method.cards import RoleCard
+from interactive_agents.method.seeds import derive_seed
 
 Pairing = Literal["random", "all-pairs"]
 PAIRINGS: tuple[str, ...] = get_args(Pairing)

@@ -14,7 +14,7 @@ import random
 from collections.abc import Sequence
 from typing import Literal, get_args
 
-from ..battles import ShownOrder, Winner
+from interactive_agents.arena.battles import ShownOrder, Winner
 
 Side = Literal["a", "b"]
 Label = Literal["A", "B"]

@@ -26,7 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "export": ("export:export", None, "Turn dialogues into training data (ShareGPT / OpenAI)."),
     "train": ("train:train", "train", "Fine-tune a counselor bot (full or LoRA) on exported data."),
     "serve": ("serve:serve", "local", "Serve counselor bots with vLLM or llama.cpp."),
-    "arena": ("arena:arena", None, "Rank counselor bots: Algorithm 2 with an LLM judge."),
+    "arena": ("arena_command:arena", None, "Rank counselor bots: Algorithm 2 with an LLM judge."),
     "annotate": ("annotate:annotate", "web", "The human annotation platform for arena battles."),
 }
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import click
 
-from ..errors import EngineError
+from interactive_agents.errors import EngineError
 
 EXIT_FAILURES = 1  # the run completed, but some items failed (see the failure records)
 EXIT_USAGE = 2  # bad input or configuration, or a part that could not start

@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ..stats import EngineStats
+from interactive_agents.runtime.counters import EngineStats
 
 Snapshot = tuple[int | None, int, str]
 """What a bar shows: the total (None while unknown), how many are done, a details line."""

@@ -8,11 +8,10 @@ from typing import NoReturn
 
 import click
 
-from ..battles import write_battles
-from ..errors import EngineError, InputError
-from ..prompts import load_prompts
-
-EXIT_USAGE = 2
+from interactive_agents.arena.battles import write_battles
+from interactive_agents.cli._errors import EXIT_USAGE
+from interactive_agents.errors import EngineError, InputError
+from interactive_agents.method.prompts import load_prompts
 
 EXAMPLES = """
 \b
@@ -58,9 +57,9 @@ def serve(
     """Serve the annotation platform."""
     import uvicorn
 
-    from ..annotation.app import create_app
-    from ..annotation.store import AnnotationStore
-    from ..arena.bots import load_bots
+    from interactive_agents.annotation.app import create_app
+    from interactive_agents.annotation.database import AnnotationStore
+    from interactive_agents.arena.bots import load_bots
 
     try:
         prompt = load_prompts(language).counselor.system_message().content
@@ -82,7 +81,7 @@ def serve(
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 def add_user(name: str, db: str, admin: bool, password_stdin: bool) -> None:
     """Create an account (the password is prompted, or read from stdin)."""
-    from ..annotation.store import AnnotationStore
+    from interactive_agents.annotation.database import AnnotationStore
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -100,7 +99,7 @@ def add_user(name: str, db: str, admin: bool, password_stdin: bool) -> None:
 @click.option("--out", required=True, help="Battles file (JSON Lines) to write.")
 def export(db: str, out: str) -> None:
     """Write every annotator's battles in the arena's battle format."""
-    from ..annotation.store import AnnotationStore
+    from interactive_agents.annotation.database import AnnotationStore
 
     if not Path(db).is_file():
         _fail(InputError("no such database", file=db))

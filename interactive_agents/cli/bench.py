@@ -10,13 +10,13 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from .. import runtime
-from ..cards import load_cards
-from ..loadgen import LoadGenerator, LoadOptions
-from ..prompts import load_prompts
-from ..resources import resolve
-from ._errors import usage_errors
-from ._progress import Snapshot, live_progress, print_json
+from interactive_agents.cli import _process as runtime
+from interactive_agents.cli._errors import usage_errors
+from interactive_agents.cli._progress import Snapshot, live_progress, print_json
+from interactive_agents.loadtest.generator import LoadGenerator, LoadOptions
+from interactive_agents.method.cards import load_cards
+from interactive_agents.method.prompts import load_prompts
+from interactive_agents.method.resources import resolve
 
 DEFAULT_CONCURRENCY = 16
 DEFAULT_DURATION = 30.0

@@ -1,7 +1,7 @@
 """``interactive-agents elo`` and ``agreement``: arena ratings and judge reliability.
 
-Thin click shells over :mod:`interactive_agents.ratings` and
-:mod:`interactive_agents.agreement`: read the battles, call the library once, print a
+Thin click shells over :mod:`interactive_agents.arena.ratings` and
+:mod:`interactive_agents.arena.agreement`: read the battles, call the library once, print a
 table or JSON, write the report files. Bad input becomes one line and exit code 2.
 """
 
@@ -19,14 +19,14 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ..agreement import AgreementReport, JudgeAgreement
-from ..agreement import agreement as judge_agreement
-from ..battles import read_battles
-from ..errors import InputError
-from ..rating_plots import plot_battle_counts, plot_ratings
-from ..ratings import BTConfig, EloConfig, ModelRating, RatingReport, rate
-from ._errors import usage_errors
-from ._progress import print_json
+from interactive_agents.arena.agreement import AgreementReport, JudgeAgreement
+from interactive_agents.arena.agreement import agreement as judge_agreement
+from interactive_agents.arena.battles import read_battles
+from interactive_agents.arena.rating_plots import plot_battle_counts, plot_ratings
+from interactive_agents.arena.ratings import BTConfig, EloConfig, ModelRating, RatingReport, rate
+from interactive_agents.cli._errors import usage_errors
+from interactive_agents.cli._progress import print_json
+from interactive_agents.errors import InputError
 
 
 def _warn_skipped(invalid: Sequence[InputError]) -> None:

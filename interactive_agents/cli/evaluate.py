@@ -22,9 +22,11 @@ import click
 import numpy as np
 from rich.console import Console
 
-from .. import runtime
-from ..backends import ChatBackend
-from ..evaluation import (
+from interactive_agents.cli import _process as runtime
+from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
+from interactive_agents.cli._progress import Snapshot, live_progress, print_json
+from interactive_agents.corpora.readers import corpus_name
+from interactive_agents.evaluation import (
     DEFAULT_MODEL,
     Corpus,
     corpus_stats,
@@ -34,15 +36,14 @@ from ..evaluation import (
     semantic_consistency,
     vocabulary_overlap,
 )
-from ..evaluation.corpora import corpus_name
-from ..evaluation.judging import (
+from interactive_agents.evaluation.judging import (
     JudgeCache,
     JudgeProgress,
     JudgeSettings,
     judge_endpoint,
     open_judge,
 )
-from ..evaluation.report import (
+from interactive_agents.evaluation.report import (
     consistency_report,
     consistency_rows,
     rich_table,
@@ -54,8 +55,8 @@ from ..evaluation.report import (
     wai_report,
     wai_rows,
 )
-from ..evaluation.statistics import TTest
-from ..evaluation.topics import (
+from interactive_agents.evaluation.significance import TTest
+from interactive_agents.evaluation.topics import (
     DEFAULT_MAX_TOPICS,
     DEFAULT_ROUNDS,
     choose_language,
@@ -63,17 +64,14 @@ from ..evaluation.topics import (
     load_topic_rater,
     rate_topics,
 )
-from ..evaluation.wai import compare_wai, load_wai_judge, score_wai
-from ..messages import Sampling
-from ._errors import usage_errors
-from ._progress import Snapshot, live_progress, print_json
+from interactive_agents.evaluation.wai import compare_wai, load_wai_judge, score_wai
+from interactive_agents.llm.endpoint import ChatBackend
+from interactive_agents.method.records import Sampling
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 Result = TypeVar("Result")
 Result_co = TypeVar("Result_co", covariant=True)
 
-EXIT_JUDGEMENTS_FAILED = 1
-EXIT_INTERRUPTED = 130
 
 CORPUS_HELP = """
 \b
@@ -303,7 +301,7 @@ def _finish_judged(
     failed = payload["run"]["failed"]
     if failed:
         click.echo(f"{failed} judgements failed: see {report}", err=True)
-        sys.exit(EXIT_JUDGEMENTS_FAILED)
+        sys.exit(EXIT_FAILURES)
 
 
 def _load(paths: Sequence[Path], skip_invalid: bool) -> list[Corpus]:

@@ -8,10 +8,10 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from .. import export as exporting
-from ..export import FORMATS, ExportOptions, ExportSummary, read_sources
-from ._errors import usage_errors
-from ._progress import print_json, summary_table
+from interactive_agents.cli._errors import usage_errors
+from interactive_agents.cli._progress import print_json, summary_table
+from interactive_agents.training import samples as exporting
+from interactive_agents.training.samples import FORMATS, ExportOptions, ExportSummary, read_sources
 
 EXAMPLES = """
 \b

@@ -5,8 +5,13 @@ from __future__ import annotations
 import click
 from rich.console import Console
 
-from ..local import DEFAULT_ALIAS, INSTALL_HINT, default_model_path, server_available
-from ._progress import print_json, summary_table
+from interactive_agents.cli._progress import print_json, summary_table
+from interactive_agents.llm.local import (
+    DEFAULT_ALIAS,
+    INSTALL_HINT,
+    default_model_path,
+    server_available,
+)
 
 ADVICE = (
     "The embedded SmolLM2-135M-Instruct (English role-play only, and weak) lets the whole "

@@ -11,10 +11,16 @@ import anyio
 import click
 from rich.console import Console
 
-from .. import runtime
-from ..serving import BotServers, ServerPlan, load_registry, plan_servers, write_endpoints
-from ._errors import usage_errors
-from ._progress import summary_table
+from interactive_agents.cli import _process as runtime
+from interactive_agents.cli._errors import usage_errors
+from interactive_agents.cli._progress import summary_table
+from interactive_agents.serving import (
+    BotServers,
+    ServerPlan,
+    load_registry,
+    plan_servers,
+    write_endpoints,
+)
 
 EXAMPLES = """
 \b

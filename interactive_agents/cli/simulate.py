@@ -9,14 +9,14 @@ from typing import Any
 import click
 from rich.console import Console
 
-from .. import runtime
-from ..cards import load_cards
-from ..config import RunConfig, build_config
-from ..engine import Engine
-from ..errors import InputError
-from ..resources import resolve
-from ._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
-from ._progress import drive, print_json, run_counters, summary_table
+from interactive_agents.cli import _process as runtime
+from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
+from interactive_agents.cli._progress import drive, print_json, run_counters, summary_table
+from interactive_agents.errors import InputError
+from interactive_agents.method.cards import load_cards
+from interactive_agents.method.config import RunConfig, build_config
+from interactive_agents.method.resources import resolve
+from interactive_agents.runtime.engine import Engine
 
 EXAMPLES = """
 \b

@@ -7,19 +7,19 @@ from typing import Any
 import click
 from rich.console import Console
 
-from ..resources import resolve
-from ..training import build_config
-from ..training import train as run_training
-from ..training.config import METHODS, PRECISIONS
-from ._errors import usage_errors
-from ._progress import print_json, summary_table
+from interactive_agents.cli._errors import usage_errors
+from interactive_agents.cli._progress import print_json, summary_table
+from interactive_agents.method.resources import resolve
+from interactive_agents.training import build_train_config
+from interactive_agents.training import train as run_training
+from interactive_agents.training.train_config import METHODS, PRECISIONS
 
 EXAMPLES = """
 \b
 Examples:
   # Try it on the CPU: LoRA of the embedded SmolLM2 (its GGUF is converted once):
   interactive-agents export --run runs/quickstart --out data/quick.jsonl --val-ratio 0.1
-  interactive-agents train --model "$(python -c 'from interactive_agents.local import \\
+  interactive-agents train --model "$(python -c 'from interactive_agents.llm.local import \\
       default_model_path; print(default_model_path())')" --train data/quick.jsonl \\
       --validation data/quick.val.jsonl --method lora --learning-rate 2e-4 --out runs/bot
 \b
@@ -87,7 +87,7 @@ def train(**options: Any) -> None:
     with usage_errors():
         recipe = options["recipe"]
         path = resolve(recipe, "runners", (".toml",)) if recipe else None
-        config = build_config(path, overrides)
+        config = build_train_config(path, overrides)
         result = run_training(config, resume=options["resume"], progress=not options["quiet"])
     summary = result.as_dict()
     if options["as_json"]:

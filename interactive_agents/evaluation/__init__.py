@@ -9,10 +9,16 @@ which are not re-exported so that the statistics do not import matplotlib.
 
 from __future__ import annotations
 
-from .consistency import ConsistencyResult, PairedScore, compare_with_cards
-from .corpora import Corpus, Dialogue, Utterance, card_text, load_corpus
-from .embedding import DEFAULT_MODEL, ChunkedEmbedder, load_embedder
-from .judging import (
+from interactive_agents.corpora.readers import Corpus, Dialogue, Utterance, card_text, load_corpus
+from interactive_agents.corpora.vocabulary import detect_language, read_stopwords, vocabulary
+from interactive_agents.evaluation.consistency import (
+    ConsistencyResult,
+    PairedScore,
+    compare_with_cards,
+)
+from interactive_agents.evaluation.corpus_stats import CorpusStats, corpus_stats
+from interactive_agents.evaluation.embedding import DEFAULT_MODEL, ChunkedEmbedder, load_embedder
+from interactive_agents.evaluation.judging import (
     JudgeCache,
     JudgeFailure,
     Judgement,
@@ -23,11 +29,10 @@ from .judging import (
     open_judge,
     run_judgements,
 )
-from .overlap import overlap_rate, vocabulary_overlap
-from .semantic import Embed, cosine, semantic_consistency
-from .statistics import GroupSummary, TTest
-from .stats import CorpusStats, corpus_stats
-from .topics import (
+from interactive_agents.evaluation.overlap import overlap_rate, vocabulary_overlap
+from interactive_agents.evaluation.semantic import Embed, cosine, semantic_consistency
+from interactive_agents.evaluation.significance import GroupSummary, TTest
+from interactive_agents.evaluation.topics import (
     TopicRater,
     TopicResult,
     TopicSet,
@@ -37,8 +42,13 @@ from .topics import (
     load_topic_set,
     rate_topics,
 )
-from .vocabulary import detect_language, read_stopwords, vocabulary
-from .wai import WaiJudge, WaiResult, compare_wai, load_wai_judge, score_wai
+from interactive_agents.evaluation.wai import (
+    WaiJudge,
+    WaiResult,
+    compare_wai,
+    load_wai_judge,
+    score_wai,
+)
 
 __all__ = [
     "DEFAULT_MODEL",

@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from ..errors import InputError
-from .corpora import Corpus
-from .statistics import GroupSummary, describe
+from interactive_agents.corpora.readers import Corpus
+from interactive_agents.errors import InputError
+from interactive_agents.evaluation.significance import GroupSummary, describe
 
 Features = TypeVar("Features")
 

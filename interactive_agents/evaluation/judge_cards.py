@@ -13,9 +13,9 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from ..resources import bundled_dir
-from .corpora import Dialogue
+from interactive_agents.corpora.readers import Dialogue
+from interactive_agents.errors import ConfigError
+from interactive_agents.method.resources import bundled_dir
 
 
 def actor_card(name: str, language: str, actors_dir: str | Path | None) -> Path:

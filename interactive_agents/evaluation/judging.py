@@ -3,7 +3,7 @@
 Topic diversity (SPEC §7) and WAI-O-S (SPEC §8) ask an LLM judge many small questions
 about many dialogues: one :class:`JudgeRequest` per (corpus, dialogue, item, round).
 :func:`run_judgements` answers them concurrently through one
-:class:`~interactive_agents.backends.ChatBackend` (a :class:`ChatEndpoint`, so the
+:class:`~interactive_agents.llm.endpoint.ChatBackend` (a :class:`ChatEndpoint`, so the
 scheduler's concurrency, RPM and TPM limits and the HTTP retries apply), with a fixed
 pool of workers no larger than the endpoint's concurrency.
 
@@ -36,13 +36,14 @@ import anyio
 import orjson
 from anyio.abc import ObjectReceiveStream
 
-from ..backends import ChatBackend, ChatEndpoint
-from ..config import EndpointConfig
-from ..errors import BackendError, ConfigError, InputError
-from ..local import LocalServer, LocalServerOptions
-from ..messages import ChatMessage, Sampling, Usage
-from ..stats import EngineStats
-from .corpora import Corpus
+from interactive_agents.corpora.readers import Corpus
+from interactive_agents.errors import BackendError, ConfigError, InputError
+from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
+from interactive_agents.llm.local import LocalServer, LocalServerOptions
+from interactive_agents.method.config import EndpointConfig
+from interactive_agents.method.records import ChatMessage, Sampling, Usage
+from interactive_agents.method.seeds import fingerprint
+from interactive_agents.runtime.counters import EngineStats
 
 T = TypeVar("T")
 
@@ -139,7 +140,7 @@ def prompt_hash(messages: Sequence[ChatMessage], sampling: Sampling, seed: int) 
         "sampling": asdict(sampling),
         "seed": seed,
     }
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
+    return fingerprint(payload, 24)
 
 
 def request_seed(seed: int, request: JudgeRequest, attempt: int) -> int:

@@ -1,9 +1,9 @@
 """Vocabulary overlap rate between a session and its role card (SPEC §7, Eq. 1).
 
 rate(S, R) = |V(S) ∩ V(R)| / |V(R)|, with S the client's utterances joined by newlines,
-R the card text and V the word set of :mod:`.vocabulary`. A card with an empty
-vocabulary shares no words: its rate is 0. Mapping and random groups and their t-test
-come from :mod:`.consistency`.
+R the card text and V the word set of :mod:`interactive_agents.corpora.vocabulary`.
+A card with an empty vocabulary shares no words: its rate is 0. Mapping and random
+groups and their t-test come from :mod:`.consistency`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Literal
 
 import numpy as np
 
-from .consistency import ConsistencyResult, compare_with_cards
-from .corpora import Corpus
-from .vocabulary import Language, detect_language, vocabulary
+from interactive_agents.corpora.readers import Corpus
+from interactive_agents.corpora.vocabulary import Language, detect_language, vocabulary
+from interactive_agents.evaluation.consistency import ConsistencyResult, compare_with_cards
 
 
 def overlap_rate(client: frozenset[str], card: frozenset[str]) -> float:

@@ -14,11 +14,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .consistency import ConsistencyResult
-from .corpora import Corpus
-from .stats import dialogue_turns
-from .topics import TopicResult
-from .wai import FACTORS, WaiResult
+from interactive_agents.corpora.readers import Corpus
+from interactive_agents.evaluation.consistency import ConsistencyResult
+from interactive_agents.evaluation.corpus_stats import dialogue_turns
+from interactive_agents.evaluation.topics import TopicResult
+from interactive_agents.evaluation.wai import FACTORS, WaiResult
 
 METRIC_LABELS = {"overlap": "vocabulary overlap rate", "semantic": "cosine similarity"}
 

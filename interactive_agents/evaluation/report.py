@@ -18,14 +18,19 @@ import orjson
 from rich import box
 from rich.table import Table
 
-from .consistency import ConsistencyResult
-from .corpora import Corpus
-from .judging import JudgeFailure
-from .plots import consistency_histogram, topic_bars, turns_histogram, wai_boxplot
-from .statistics import GroupSummary, TTest
-from .stats import CorpusStats
-from .topics import TopicResult
-from .wai import FACTORS, REVERSED, WaiResult
+from interactive_agents.corpora.readers import Corpus
+from interactive_agents.evaluation.consistency import ConsistencyResult
+from interactive_agents.evaluation.corpus_stats import CorpusStats
+from interactive_agents.evaluation.judging import JudgeFailure
+from interactive_agents.evaluation.plots import (
+    consistency_histogram,
+    topic_bars,
+    turns_histogram,
+    wai_boxplot,
+)
+from interactive_agents.evaluation.significance import GroupSummary, TTest
+from interactive_agents.evaluation.topics import TopicResult
+from interactive_agents.evaluation.wai import FACTORS, REVERSED, WaiResult
 
 Rows = list[list[str]]
 

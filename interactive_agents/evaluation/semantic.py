@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from .consistency import ConsistencyResult, compare_with_cards
-from .corpora import Corpus
+from interactive_agents.corpora.readers import Corpus
+from interactive_agents.evaluation.consistency import ConsistencyResult, compare_with_cards
 
 Vector = npt.NDArray[np.floating]
 Embed = Callable[[list[str]], Vector]

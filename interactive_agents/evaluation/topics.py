@@ -26,13 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..backends import ChatBackend
-from ..errors import ConfigError, InputError
-from ..messages import ChatMessage
-from ..resources import read_toml, resolve
-from .corpora import Corpus
-from .judge_cards import actor_card, compile_pattern, last_match, text_field
-from .judging import (
+from interactive_agents.corpora.readers import Corpus
+from interactive_agents.corpora.vocabulary import detect_language
+from interactive_agents.errors import ConfigError, InputError
+from interactive_agents.evaluation.judge_cards import (
+    actor_card,
+    compile_pattern,
+    last_match,
+    text_field,
+)
+from interactive_agents.evaluation.judging import (
     JudgeCache,
     JudgeFailure,
     Judgement,
@@ -42,8 +45,10 @@ from .judging import (
     judge_corpora,
     one_per_corpus,
 )
-from .statistics import TTest, describe, pairs, student_t
-from .vocabulary import detect_language
+from interactive_agents.evaluation.significance import TTest, describe, pairs, student_t
+from interactive_agents.llm.endpoint import ChatBackend
+from interactive_agents.method.records import ChatMessage
+from interactive_agents.method.resources import read_toml, resolve
 
 DEFAULT_ROUNDS = 3
 DEFAULT_MAX_TOPICS = 3

@@ -24,12 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..backends import ChatBackend
-from ..errors import ConfigError
-from ..messages import ChatMessage
-from ..resources import read_toml
-from .corpora import Corpus, Dialogue
-from .judge_cards import (
+from interactive_agents.corpora.readers import Corpus, Dialogue
+from interactive_agents.errors import ConfigError
+from interactive_agents.evaluation.judge_cards import (
     actor_card,
     compile_pattern,
     last_match,
@@ -37,7 +34,7 @@ from .judge_cards import (
     text_field,
     transcript,
 )
-from .judging import (
+from interactive_agents.evaluation.judging import (
     JudgeCache,
     JudgeFailure,
     Judgement,
@@ -47,7 +44,16 @@ from .judging import (
     judge_corpora,
     one_per_corpus,
 )
-from .statistics import GroupSummary, TTest, describe, pairs, student_t
+from interactive_agents.evaluation.significance import (
+    GroupSummary,
+    TTest,
+    describe,
+    pairs,
+    student_t,
+)
+from interactive_agents.llm.endpoint import ChatBackend
+from interactive_agents.method.records import ChatMessage
+from interactive_agents.method.resources import read_toml
 
 DEFAULT_ROUNDS = 3
 ITEMS = tuple(range(1, 13))

@@ -1,20 +1,20 @@
 """Serving counselor bots: a registry of weights and sampling, and the servers for it.
 
 :mod:`.registry` reads the bots file, :mod:`.commands` turns it into server command
-lines (vLLM on GPUs, llama.cpp on the CPU), :mod:`.runner` starts them, checks them and
+lines (vLLM on GPUs, llama.cpp on the CPU), :mod:`.supervisor` starts them, checks them and
 writes the endpoints file the arena reads.
 """
 
 from __future__ import annotations
 
-from .commands import ServerPlan, plan_servers, vllm_command
-from .registry import Bot, load_registry, parse_bot
-from .runner import BotEndpoint, BotServers, write_endpoints
+from interactive_agents.serving.commands import ServerPlan, plan_servers, vllm_command
+from interactive_agents.serving.registry import ServedBot, load_registry, parse_bot
+from interactive_agents.serving.supervisor import BotEndpoint, BotServers, write_endpoints
 
 __all__ = [
-    "Bot",
     "BotEndpoint",
     "BotServers",
+    "ServedBot",
     "ServerPlan",
     "load_registry",
     "parse_bot",

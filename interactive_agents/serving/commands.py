@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..local import LocalServer, LocalServerOptions
-from .registry import Bot, Engine
+from interactive_agents.errors import ConfigError
+from interactive_agents.llm.local import LocalServer, LocalServerOptions
+from interactive_agents.serving.registry import ServedBot, ServingEngine
 
 VLLM_DEFAULT_LORA_RANK = 16
 
@@ -26,8 +26,8 @@ class ServerPlan:
     """One server process and the bots it serves (each under the bot's name)."""
 
     name: str
-    engine: Engine
-    bots: tuple[Bot, ...]
+    engine: ServingEngine
+    bots: tuple[ServedBot, ...]
 
     @property
     def env(self) -> dict[str, str]:
@@ -54,7 +54,7 @@ class ServerPlan:
         )
 
 
-def vllm_command(bots: Sequence[Bot], port: int, host: str, name: str) -> list[str]:
+def vllm_command(bots: Sequence[ServedBot], port: int, host: str, name: str) -> list[str]:
     """vLLM's OpenAI server for one full model, or for a base with one adapter per bot.
 
     ``vllm serve MODEL`` by default; with ``vllm_python`` set, the module form
@@ -90,10 +90,10 @@ def lora_rank(adapter: str) -> int:
     return rank if isinstance(rank, int) else VLLM_DEFAULT_LORA_RANK
 
 
-def plan_servers(bots: Sequence[Bot]) -> list[ServerPlan]:
+def plan_servers(bots: Sequence[ServedBot]) -> list[ServerPlan]:
     """One plan per server, in registry order; grouped LoRA bots must agree on the server."""
     plans: list[ServerPlan] = []
-    groups: dict[str, list[Bot]] = {}
+    groups: dict[str, list[ServedBot]] = {}
     for bot in bots:
         if bot.group is None:
             plans.append(ServerPlan(bot.name, bot.engine, (bot,)))
@@ -116,5 +116,5 @@ def plan_servers(bots: Sequence[Bot]) -> list[ServerPlan]:
     return [ServerPlan(p.name, p.engine, tuple(groups[p.name])) if not p.bots else p for p in plans]
 
 
-def _server_key(bot: Bot) -> tuple[object, ...]:
+def _server_key(bot: ServedBot) -> tuple[object, ...]:
     return (bot.model, bot.gpus, bot.tensor_parallel, bot.max_model_len, bot.extra_args)

@@ -18,8 +18,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from ..errors import InputError, LocalServerError
-from ..training.convert import cache_root, file_digest
+from interactive_agents.errors import InputError, LocalServerError
+from interactive_agents.llm.model_cache import cache_root, file_digest
 
 PACKAGE = "llama-cpp-python"
 _PARTS = ("convert_hf_to_gguf.py", "conversion/", "gguf-py/")

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import ConfigError
-from ..resources import read_toml
+from interactive_agents.errors import ConfigError
+from interactive_agents.method.resources import read_toml
 
-Engine = Literal["vllm", "llama.cpp"]
+ServingEngine = Literal["vllm", "llama.cpp"]
 
 _FIELDS: dict[str, tuple[type, ...]] = {
     "model": (str,),
@@ -52,14 +52,14 @@ _FIELDS: dict[str, tuple[type, ...]] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Bot:
+class ServedBot:
     """One counselor bot: weights (``model`` [+ ``adapter``] or ``gguf``) and sampling."""
 
     name: str
     model: str | None = None
     adapter: str | None = None
     gguf: str | None = None
-    engine: Engine = "vllm"
+    engine: ServingEngine = "vllm"
     temperature: float = 0.7
     top_p: float = 0.8
     gpus: tuple[int, ...] = ()
@@ -74,7 +74,7 @@ class Bot:
     vllm_python: str | None = None
 
 
-def parse_bot(name: str, raw: Any, file: str | None = None) -> Bot:
+def parse_bot(name: str, raw: Any, file: str | None = None) -> ServedBot:
     """Validate one ``[bots.<name>]`` table."""
     where = f"bots.{name}"
     if not isinstance(raw, dict):
@@ -117,10 +117,12 @@ def parse_bot(name: str, raw: Any, file: str | None = None) -> Bot:
         if key in raw and not 0 <= raw[key] <= (2 if key == "temperature" else 1):
             raise ConfigError("out of range", file=file, field=f"{where}.{key}")
     values = {key: value for key, value in raw.items() if key not in {"gpus", "extra_args"}}
-    return Bot(name=name, **{**values, "engine": engine}, gpus=tuple(gpus), extra_args=tuple(extra))
+    return ServedBot(
+        name=name, **{**values, "engine": engine}, gpus=tuple(gpus), extra_args=tuple(extra)
+    )
 
 
-def load_registry(path: str | Path) -> list[Bot]:
+def load_registry(path: str | Path) -> list[ServedBot]:
     """Every bot of a registry file, in file order."""
     file = str(path)
     data = read_toml(path, "bots registry")

@@ -8,33 +8,12 @@ result is cached by the GGUF file's hash, so it is converted once per machine.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import InputError
-
-CACHE_ENV = "INTERACTIVE_AGENTS_CACHE"
-
-
-def cache_root() -> Path:
-    """``$INTERACTIVE_AGENTS_CACHE``, else ``$XDG_CACHE_HOME``/``~/.cache`` /interactive-agents."""
-    configured = os.environ.get(CACHE_ENV)
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "interactive-agents"
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file (hex), read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from interactive_agents.errors import InputError
+from interactive_agents.llm.model_cache import cache_root, file_digest
 
 
 def convert_gguf(gguf: str | Path, out: str | Path) -> Path:

@@ -17,11 +17,11 @@ from typing import Any
 
 import orjson
 
-from ..errors import ConfigError, InputError
-from .config import TrainConfig
-from .convert import cached_checkpoint
-from .data import Collator, encode_all, read_conversations
-from .logs import CURVE_FILE, LOG_FILE, JsonlLogger, plot_loss
+from interactive_agents.errors import ConfigError, InputError
+from interactive_agents.training.convert import cached_checkpoint
+from interactive_agents.training.encoding import Collator, encode_all, read_conversations
+from interactive_agents.training.logs import CURVE_FILE, LOG_FILE, JsonlLogger, plot_loss
+from interactive_agents.training.train_config import TrainConfig
 
 FINAL = "final"
 PEFT_DEPRECATION = "`is_gradient_checkpointing` is deprecated"

@@ -1,0 +1,52 @@
+"""The arena's run directory: the manifest, dialogues, failures and ``battles.jsonl``.
+
+It is the simulation's :class:`~interactive_agents.runtime.run_store.RunStore` (manifest
+fingerprint, torn-line repair, done ids) plus a battles file. A dialogue's battles are
+written just before its record; on resume, battles of dialogues without a record (the
+process died in between, or failed dialogues are retried) are dropped, so nothing is
+counted twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from interactive_agents.arena.arena_records import ArenaDialogue
+from interactive_agents.arena.battles import Battle
+from interactive_agents.method.records import FailureRecord
+from interactive_agents.runtime.run_store import DIALOGUES, FAILURES, RunStore, read_jsonl
+
+BATTLES = "battles.jsonl"
+
+
+class ArenaStore(RunStore):
+    """Appends arena records and their battles; resumes without duplicates."""
+
+    def open(
+        self, manifest: dict[str, Any], *, force: bool = False, retry_failed: bool = False
+    ) -> set[str]:
+        done = super().open(manifest, force=force, retry_failed=retry_failed)
+        path = self.path / BATTLES
+        kept = b"".join(
+            orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+            for record in read_jsonl(path)
+            if record.get("dialogue_id") in done
+        )
+        temporary = path.with_suffix(".jsonl.tmp")
+        temporary.write_bytes(kept)
+        os.replace(temporary, path)
+        return done
+
+    def write_result(
+        self, record: ArenaDialogue | FailureRecord, battles: Iterable[Battle]
+    ) -> None:
+        """The battles, then the record that marks the dialogue done; flushed at once."""
+        for battle in battles:
+            self.append(BATTLES, battle)
+        self.append(DIALOGUES if isinstance(record, ArenaDialogue) else FAILURES, record)
+        self.done.add(record.id)
+        self.flush()

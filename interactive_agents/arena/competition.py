@@ -1,0 +1,241 @@
+"""One arena dialogue following Algorithm 2 (SPEC §10), as a small state machine.
+
+The client opens with its fixed greeting, as in Algorithm 1. At every turn both bots
+answer the client's latest utterance from the same shared history, each candidate
+passing the refiner; the judge sees the history and the two candidates in a seeded
+random order (and, with both orders, once more swapped); the selected reply joins the
+history, the terminator checks it, and the client speaks again until a closing phrase
+or the turn cap. Every selection is a battle.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+import anyio
+
+from interactive_agents.arena.arena_records import (
+    ArenaDialogue,
+    Candidate,
+    PairwiseJudgement,
+    Selection,
+)
+from interactive_agents.arena.battles import Battle, ShownOrder
+from interactive_agents.arena.bots import Bot
+from interactive_agents.arena.judge import PairwiseJudge
+from interactive_agents.arena.selection import Disagreement, Undecided, outcome, select, side_of
+from interactive_agents.errors import SessionError
+from interactive_agents.llm.endpoint import ChatBackend
+from interactive_agents.method.cards import RoleCard
+from interactive_agents.method.prompts import PromptSet, clean_reply
+from interactive_agents.method.records import (
+    ChatMessage,
+    Rejection,
+    Termination,
+    Turn,
+    Usage,
+)
+from interactive_agents.method.refiner import RefinerRules
+from interactive_agents.method.seeds import derive_seed
+from interactive_agents.method.terminator import TerminatorRules
+from interactive_agents.runtime.dialogue_loop import DialogueLoop, timings
+from interactive_agents.runtime.roles import ClientActor, perspective
+
+
+@dataclass(frozen=True, slots=True)
+class ArenaRules:
+    """The choices of one arena run that shape every dialogue."""
+
+    language: str
+    max_turns: int
+    seed: int
+    both_orders: bool
+    disagreement: Disagreement
+    undecided: Undecided
+    refiner_attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArenaContext:
+    """What every arena dialogue of a run shares: rules, prompts, actors and backends."""
+
+    rules: ArenaRules
+    prompts: PromptSet
+    refiner: RefinerRules
+    terminator: TerminatorRules
+    client: ClientActor
+    bots: dict[str, ChatBackend]
+    judge: PairwiseJudge
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One dialogue to play: a role card and the two bots that compete in it."""
+
+    id: str
+    card: RoleCard
+    bot_a: Bot
+    bot_b: Bot
+
+
+async def bot_candidate(
+    bot: Bot,
+    backend: ChatBackend,
+    turns: tuple[Turn, ...],
+    refiner: RefinerRules,
+    *,
+    attempts: int,
+    seed: int,
+    labels: tuple[str, ...] = (),
+) -> tuple[Candidate, Usage]:
+    """A bot's reply that passes the refiner; after ``attempts`` the last one, repaired.
+
+    Shared with the annotation platform, where the same rule applies to human battles.
+    """
+    history = perspective(ChatMessage("system", ""), turns, "counselor")[1:]
+    rejected: list[Rejection] = []
+    usage = Usage()
+    for attempt in range(attempts):
+        completion = await backend.complete(
+            bot.messages(history), bot.sampling, seed=derive_seed(seed, attempt)
+        )
+        usage += completion.usage
+        text = clean_reply(completion.content, labels)
+        verdict = refiner.check(text)
+        if verdict.accepted:
+            return Candidate(bot.name, text, tuple(rejected)), usage
+        rejected.append(Rejection(text, verdict.reason))
+    repaired = refiner.repair(rejected[-1].content)
+    if not repaired:
+        raise SessionError(f"bot {bot.name} gave no usable reply ({rejected[-1].reason})")
+    return Candidate(bot.name, repaired, tuple(rejected), refiner_gave_up=True), usage
+
+
+class ArenaSession(DialogueLoop[ArenaDialogue]):
+    """One arena dialogue: the shared transcript plus its selections and battles."""
+
+    def __init__(self, match: Match, context: ArenaContext) -> None:
+        rules = context.rules
+        super().__init__(
+            match.card,
+            dialogue_id=match.id,
+            prompts=context.prompts,
+            client=context.client,
+            max_turns=rules.max_turns,
+            attempts=rules.refiner_attempts,
+            seed=derive_seed(rules.seed, match.id),
+            priority=0,
+        )
+        self.match = match
+        self.context = context
+        self.rng = random.Random(self.seed)
+        self.selections: list[Selection] = []
+        self.battles: list[Battle] = []
+
+    async def ends(self, reply: str) -> Termination | None:
+        return self.context.terminator.check(reply)
+
+    async def _candidates(self, turn: int) -> tuple[Candidate, Candidate]:
+        context = self.context
+        history = tuple(self.turns)
+        found: dict[str, Candidate] = {}
+
+        async def one(bot: Bot) -> None:
+            candidate, usage = await bot_candidate(
+                bot,
+                context.bots[bot.name],
+                history,
+                context.refiner,
+                attempts=context.rules.refiner_attempts,
+                seed=derive_seed(self.seed, "bot", bot.name, turn),
+                labels=context.prompts.counselor.speaker_labels,
+            )
+            self.usage += usage
+            found[bot.name] = candidate
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(one, self.match.bot_a)
+            group.start_soon(one, self.match.bot_b)
+        return found[self.match.bot_a.name], found[self.match.bot_b.name]
+
+    async def _judge(
+        self, turn: int, a: Candidate, b: Candidate, orders: tuple[ShownOrder, ...]
+    ) -> tuple[PairwiseJudgement, ...]:
+        judge = self.context.judge
+        history = tuple(self.turns)
+        found: dict[ShownOrder, PairwiseJudgement] = {}
+
+        async def one(order: ShownOrder) -> None:
+            first, second = (a, b) if order == "ab" else (b, a)
+            verdict = await judge.judge(
+                history,
+                first.content,
+                second.content,
+                seed=derive_seed(self.seed, "judge", turn, order),
+            )
+            self.usage += verdict.usage
+            choice = side_of(verdict.label, order) if verdict.label is not None else None
+            found[order] = PairwiseJudgement(order, choice, verdict.reasoning, verdict.attempts)
+
+        async with anyio.create_task_group() as group:
+            for order in orders:
+                group.start_soon(one, order)
+        return tuple(found[order] for order in orders)
+
+    async def counselor_turn(self, turn: int) -> Turn:
+        """Both bots answer, the judge picks; the selected reply joins the history."""
+        rules = self.context.rules
+        a, b = await self._candidates(turn)
+        first: ShownOrder = self.rng.choice(("ab", "ba"))
+        orders: tuple[ShownOrder, ...] = (first,)
+        if rules.both_orders:
+            orders = (first, "ba" if first == "ab" else "ab")
+        judgements = await self._judge(turn, a, b, orders)
+        winner = outcome([j.choice for j in judgements], rules.disagreement)
+        selected, rule = select(winner, first, rules.undecided, self.rng)
+        self.selections.append(Selection(turn, a, b, judgements, winner, selected, rule))
+        self.battles.append(
+            Battle(
+                dialogue_id=self.match.id,
+                turn=turn,
+                bot_a=a.bot,
+                bot_b=b.bot,
+                shown_order=first,
+                winner=winner,
+                judge=self.context.judge.name,
+                reasoning="\n\n".join(f"[{j.shown_order}] {j.reasoning}" for j in judgements),
+                timestamp=time.time(),
+            )
+        )
+        chosen = a if selected == "a" else b
+        return Turn("counselor", chosen.content, None, chosen.rejected, chosen.refiner_gave_up)
+
+    def models(self) -> dict[str, str]:
+        context = self.context
+        return {
+            "client": context.client.backend.model,
+            "bot_a": self.match.bot_a.endpoint.model,
+            "bot_b": self.match.bot_b.endpoint.model,
+            "judge": context.judge.backend.model,
+        }
+
+    def record(self, termination: Termination, started: float) -> ArenaDialogue:
+        match = self.match
+        return ArenaDialogue(
+            id=match.id,
+            card_id=match.card.id,
+            card=match.card.to_dict(),
+            language=self.context.rules.language,
+            bot_a=match.bot_a.name,
+            bot_b=match.bot_b.name,
+            judge=self.context.judge.name,
+            turns=tuple(self.turns),
+            selections=tuple(self.selections),
+            termination=termination,
+            usage=self.usage,
+            models=self.models(),
+            seed=self.seed,
+            timings=timings(started),
+        )

@@ -1,0 +1,29 @@
+"""Corpora of dialogues, read the same way by evaluation and training: run directories,
+ShareGPT and OpenAI files, the raw reference dialogues; and the vocabulary of a text.
+
+Imports nothing heavy at import time: jieba is loaded when Chinese text is first split.
+"""
+
+from __future__ import annotations
+
+from interactive_agents.corpora.readers import (
+    Corpus,
+    Dialogue,
+    Utterance,
+    card_text,
+    corpus_name,
+    load_corpus,
+)
+from interactive_agents.corpora.vocabulary import detect_language, read_stopwords, vocabulary
+
+__all__ = [
+    "Corpus",
+    "Dialogue",
+    "Utterance",
+    "card_text",
+    "corpus_name",
+    "detect_language",
+    "load_corpus",
+    "read_stopwords",
+    "vocabulary",
+]

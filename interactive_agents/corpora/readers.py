@@ -1,0 +1,335 @@
+"""Dialogue corpora for evaluation, read from the three layouts sessions come in.
+
+* an engine run directory (a folder holding ``dialogues.jsonl``), or that file itself;
+* ShareGPT / OpenAI ``messages`` records (a JSON list or JSON Lines; ``system`` is
+  ignored, ``user`` is the client, ``assistant`` the counselor);
+* the reference's raw layout: one JSON list of ``{"role", "content"}`` per dialogue.
+
+The layout is detected per file (a list of ``role`` objects is one raw dialogue) and per
+record (``turns`` means an engine record, ``messages`` a ShareGPT one), so a folder may
+mix them. Every problem raises :class:`~interactive_agents.errors.InputError` naming
+file, record (line number in JSON Lines, index in a JSON list) and field; with
+``skip_invalid`` the bad record is left out and its message kept in ``Corpus.skipped``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from interactive_agents.errors import InputError
+from interactive_agents.method.cards import BIG_FIVE, PLAIN_FIELDS
+from interactive_agents.method.records import Role
+
+CardLanguage = Literal["zh", "en"]
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """One thing one party said."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dialogue:
+    """One session; ``card_text`` is the role card as text, when it is known."""
+
+    id: str
+    turns: tuple[Utterance, ...]
+    card_text: str | None = None
+    card_id: str | None = None
+
+    def client_text(self) -> str:
+        """S of SPEC §7: every client utterance, one per line."""
+        return "\n".join(u.content for u in self.turns if u.role == "client")
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    """A named set of dialogues and the messages of the records skipped as invalid."""
+
+    name: str
+    dialogues: tuple[Dialogue, ...]
+    skipped: tuple[str, ...] = ()
+
+
+# Labels of the reference's card layout (zh) and their English equivalents.
+_LABELS: dict[CardLanguage, dict[str, str]] = {
+    "zh": {
+        "gender": "性别",
+        "age": "年龄",
+        "education": "教育程度",
+        "occupation": "职业",
+        "marital_status": "婚恋情况",
+        "family_relationships": "家庭关系",
+        "personality": "大五人格",
+        "openness": "开放性",
+        "conscientiousness": "尽责性",
+        "extraversion": "外向性",
+        "agreeableness": "宜人性",
+        "neuroticism": "神经质",
+        "resistance": "对心理咨询的阻抗程度",
+        "chief_complaint": "来访者的主诉问题",
+    },
+    "en": {
+        "gender": "Gender",
+        "age": "Age",
+        "education": "Education",
+        "occupation": "Occupation",
+        "marital_status": "Marital status",
+        "family_relationships": "Family relationships",
+        "personality": "Big Five personality",
+        "openness": "Openness",
+        "conscientiousness": "Conscientiousness",
+        "extraversion": "Extraversion",
+        "agreeableness": "Agreeableness",
+        "neuroticism": "Neuroticism",
+        "resistance": "Resistance to counseling",
+        "chief_complaint": "Chief complaint",
+    },
+}
+_SEPARATORS: dict[CardLanguage, tuple[str, str]] = {"zh": ("：", "，"), "en": (": ", ", ")}
+
+
+def card_text(card: dict[str, Any], language: CardLanguage = "zh") -> str:
+    """Render a card's non-null fields as R of SPEC §7, in the reference's layout.
+
+    For ``zh`` this is exactly the reference's full card (``性别：…`` lines, the Big
+    Five as `` - 开放性：level，explanation`` sub-lines, then ``来访者的主诉问题：``), so
+    overlap and similarity are measured against the same text the paper used. The id
+    is not content and is left out.
+    """
+    labels = _LABELS[language]
+    colon, comma = _SEPARATORS[language]
+    lines = [
+        f"{labels[name]}{colon}{_string(card, name)}"
+        for name in PLAIN_FIELDS
+        if card.get(name) is not None
+    ]
+    personality = card.get("personality")
+    if personality is not None:
+        if not isinstance(personality, dict):
+            raise InputError("expected an object or null", field="card.personality")
+        traits = [
+            f" - {labels[name]}{colon}{_trait(personality, name, comma, 'card.personality.')}"
+            for name in BIG_FIVE
+            if personality.get(name) is not None
+        ]
+        lines += [f"{labels['personality']}{colon.rstrip()}", *traits] if traits else []
+    if card.get("resistance") is not None:
+        lines.append(f"{labels['resistance']}{colon}{_trait(card, 'resistance', comma, 'card.')}")
+    lines.append(f"{labels['chief_complaint']}{colon}{_string(card, 'chief_complaint')}")
+    return "\n".join(lines)
+
+
+def _string(card: dict[str, Any], name: str) -> str:
+    value = card.get(name)
+    if not isinstance(value, str):
+        raise InputError(f"expected a string, got {type(value).__name__}", field=f"card.{name}")
+    return value
+
+
+def _trait(owner: dict[str, Any], name: str, comma: str, prefix: str) -> str:
+    """``level，explanation`` (or the level alone) of a ``{"level", "explanation"}`` object."""
+    trait = owner[name]
+    level = trait.get("level") if isinstance(trait, dict) else None
+    explanation = trait.get("explanation") if isinstance(trait, dict) else None
+    if not isinstance(level, str) or not isinstance(explanation, str | None):
+        raise InputError("expected {level, explanation} strings", field=f"{prefix}{name}")
+    return f"{level}{comma}{explanation}" if explanation else level
+
+
+def load_corpus(path: str | Path, *, name: str | None = None, skip_invalid: bool = False) -> Corpus:
+    """Read every dialogue of a run directory, a file, or a folder of files."""
+    source = Path(path)
+    if not source.exists():
+        raise InputError("no such file or folder", file=str(source))
+    dialogues: list[Dialogue] = []
+    skipped: list[str] = []
+    for file in _files(source):
+        for item in _dialogues(file):
+            if isinstance(item, Dialogue):
+                dialogues.append(item)
+            elif skip_invalid:
+                skipped.append(str(item))
+            else:
+                raise item
+    return Corpus(name or corpus_name(source), tuple(dialogues), tuple(skipped))
+
+
+def corpus_name(path: str | Path) -> str:
+    """The default name: the run directory's for ``…/run/dialogues.jsonl``, else the stem."""
+    source = Path(path).resolve()
+    return source.parent.name if source.name == "dialogues.jsonl" else source.stem
+
+
+def _files(source: Path) -> list[Path]:
+    """The files that make up a corpus: the run's ``dialogues.jsonl`` or every JSON file."""
+    if not source.is_dir():
+        return [source]
+    run_file = source / "dialogues.jsonl"
+    if run_file.is_file():
+        return [run_file]
+    files = sorted(
+        (p for p in source.iterdir() if p.is_file() and p.suffix.lower() in {".json", ".jsonl"}),
+        key=_natural_key,
+    )
+    if not files:
+        raise InputError("no dialogues.jsonl and no .json or .jsonl files", file=str(source))
+    return files
+
+
+def _natural_key(path: Path) -> tuple[tuple[int, str], ...]:
+    """Sort ``raw_dialogue_2`` before ``raw_dialogue_10``."""
+    return tuple(
+        (int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"(\d+)", path.name)
+    )
+
+
+_PARTY_ROLES: dict[str, Role | None] = {"client": "client", "counselor": "counselor"}
+_SHAREGPT_ROLES: dict[str, Role | None] = {
+    "system": None,
+    "user": "client",
+    "assistant": "counselor",
+}
+
+
+def _dialogues(file: Path) -> Iterator[Dialogue | InputError]:
+    """Each dialogue of one file, or the located error that stands in for a bad record."""
+    if file.suffix.lower() == ".jsonl":
+        records: Iterable[tuple[int, Any]] = _lines(file)
+    else:
+        data = _parse(file.read_bytes(), file, None)
+        if _is_raw_layout(data):
+            yield _located(partial(_raw_dialogue, data, file.stem), file, file.stem)
+            return
+        records = enumerate(data) if isinstance(data, list) else [(0, data)]
+    for number, raw in records:
+        if isinstance(raw, InputError):
+            yield raw
+        else:
+            yield _located(partial(_dialogue, raw, f"{file.stem}-{number}"), file, number)
+
+
+def _lines(file: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed line) of a JSON Lines file, blank lines left out."""
+    with file.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield number, _parse(line, file, number)
+
+
+def _parse(text: bytes, file: Path, number: int | None) -> Any:
+    """The JSON value, or an InputError standing in for it."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        return InputError(f"not valid JSON: {exc}", file=str(file), record=number)
+
+
+def _is_raw_layout(data: Any) -> bool:
+    return isinstance(data, list) and bool(data) and isinstance(data[0], dict) and "role" in data[0]
+
+
+def _located(make: Callable[[], Dialogue], file: Path, record: int | str) -> Dialogue | InputError:
+    """Build a dialogue, or return its error completed with file and record."""
+    try:
+        return make()
+    except InputError as error:
+        return InputError(error.reason, file=str(file), record=record, field=error.field)
+
+
+def _raw_dialogue(data: Any, name: str) -> Dialogue:
+    return Dialogue(name, _utterances(data, "", _PARTY_ROLES))
+
+
+def _dialogue(raw: Any, default_id: str) -> Dialogue:
+    """Validate one engine or ShareGPT record."""
+    if not isinstance(raw, dict):
+        raise InputError(f"expected an object, got {type(raw).__name__}")
+    if "turns" in raw:
+        return _engine_dialogue(raw)
+    if "messages" in raw:
+        return _sharegpt_dialogue(raw, default_id)
+    raise InputError("neither an engine record ('turns') nor a ShareGPT record ('messages')")
+
+
+def _engine_dialogue(raw: dict[str, Any]) -> Dialogue:
+    turns = _utterances(raw["turns"], "turns", _PARTY_ROLES)
+    language: CardLanguage = "en" if raw.get("language") == "en" else "zh"
+    card = raw.get("card")
+    if card is not None and not isinstance(card, dict):
+        raise InputError("expected an object or null", field="card")
+    return Dialogue(
+        _required_id(raw, "id"),
+        turns,
+        card_text(card, language) if card is not None else None,
+        _optional_id(raw, "card_id"),
+    )
+
+
+def _sharegpt_dialogue(raw: dict[str, Any], default_id: str) -> Dialogue:
+    """A ``messages`` record; an optional ``card`` (object or text) and ``id`` are kept."""
+    turns = _utterances(raw["messages"], "messages", _SHAREGPT_ROLES)
+    card = raw.get("card")
+    if card is not None and not isinstance(card, dict | str):
+        raise InputError("expected an object, a string or null", field="card")
+    return Dialogue(
+        _optional_id(raw, "id") or default_id,
+        turns,
+        card_text(card) if isinstance(card, dict) else card,
+        _optional_id(raw, "card_id"),
+    )
+
+
+def _optional_id(raw: dict[str, Any], key: str) -> str | None:
+    """An id given as a non-empty string or an integer, or None when absent."""
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value
+    raise InputError("expected a non-empty string", field=key)
+
+
+def _required_id(raw: dict[str, Any], key: str) -> str:
+    value = _optional_id(raw, key)
+    if value is None:
+        raise InputError("missing", field=key)
+    return value
+
+
+def _utterances(items: Any, field: str, roles: dict[str, Role | None]) -> tuple[Utterance, ...]:
+    """Map each message's role through ``roles``; a role mapped to None is dropped."""
+    if not isinstance(items, list):
+        raise InputError(f"expected a list, got {type(items).__name__}", field=field or None)
+    turns = []
+    for index, item in enumerate(items):
+        where = f"{field}[{index}]"  # "turns[3]", or "[3]" in a raw-layout file
+        if not isinstance(item, dict):
+            raise InputError(f"expected an object, got {type(item).__name__}", field=where)
+        role = item.get("role")
+        if role not in roles:
+            raise InputError(
+                f"unknown role {role!r} (expected one of: {', '.join(roles)})",
+                field=f"{where}.role",
+            )
+        content = item.get("content")
+        if not isinstance(content, str):
+            raise InputError(
+                f"expected a string, got {type(content).__name__}", field=f"{where}.content"
+            )
+        mapped = roles[role]
+        if mapped is not None:
+            turns.append(Utterance(mapped, content))
+    return tuple(turns)

@@ -1,0 +1,36 @@
+"""Talking to models: the backend protocol and endpoint, the scheduler, the HTTP seam,
+and the supervised child-process servers (the embedded llama.cpp model).
+
+Built on :mod:`interactive_agents.method` (endpoint configuration, chat messages,
+completions); knows nothing of dialogues.
+"""
+
+from __future__ import annotations
+
+from interactive_agents.llm.call_counters import CallCounters
+from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
+from interactive_agents.llm.local import LocalServer, LocalServerOptions, default_model_path
+from interactive_agents.llm.scheduler import EndpointGate, PriorityLimiter
+from interactive_agents.llm.transport import (
+    AiohttpClient,
+    HttpClient,
+    HttpClientFactory,
+    HttpResponse,
+    HttpxClient,
+)
+
+__all__ = [
+    "AiohttpClient",
+    "CallCounters",
+    "ChatBackend",
+    "ChatEndpoint",
+    "EndpointGate",
+    "HttpClient",
+    "HttpClientFactory",
+    "HttpResponse",
+    "HttpxClient",
+    "LocalServer",
+    "LocalServerOptions",
+    "PriorityLimiter",
+    "default_model_path",
+]

@@ -1,0 +1,33 @@
+"""Exec a command that dies with its parent.
+
+Usage: ``python -m interactive_agents.llm._orphan_guard PARENT_PID -- COMMAND...``.
+
+Linux's parent-death signal survives ``exec``: once set, the kernel kills the command
+when the process that started it dies, even by SIGKILL, so a local model server never
+outlives the engine. Elsewhere the command just runs (the engine still stops it on exit).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+
+PR_SET_PDEATHSIG = 1
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 3 or argv[1] != "--":
+        sys.exit("usage: python -m interactive_agents.llm._orphan_guard PARENT_PID -- COMMAND...")
+    parent, command = int(argv[0]), argv[2:]
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            sys.exit(1)
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

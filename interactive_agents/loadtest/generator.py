@@ -1,0 +1,330 @@
+"""Load generation against an OpenAI-compatible server with realistic counseling traffic.
+
+Each request continues a simulated conversation: the bundled client and counselor
+prompts, a role card, and a history that grows with the server's own replies, alternating
+the two sides as :mod:`interactive_agents.runtime.roles` does. Successive requests of one
+conversation therefore share their prefix, as they do in a real run, so a server's prefix
+cache is exercised. Traffic is closed-loop (``concurrency`` requests always outstanding)
+or open-loop (Poisson arrivals at ``request_rate`` per second). Nothing is retried: a
+429, a 5xx, a timeout is an error of its kind in the report, and the conversation tries
+the same step again later.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import numpy as np
+import orjson
+from anyio.abc import TaskGroup
+
+from interactive_agents.errors import ConfigError
+from interactive_agents.llm.transport import (
+    AiohttpClient,
+    HttpClient,
+    HttpResponse,
+    json_body,
+    json_headers,
+)
+from interactive_agents.method.cards import RoleCard
+from interactive_agents.method.config import StageConfig
+from interactive_agents.method.prompts import PromptSet
+from interactive_agents.method.records import ChatMessage, Role, Turn
+from interactive_agents.runtime.roles import perspective
+
+PERCENTILES = (50, 90, 99)
+MAX_OUTSTANDING = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOptions:
+    """What traffic to send, where, and for how long (``duration`` s or ``requests``)."""
+
+    base_urls: tuple[str, ...]
+    model: str
+    api_key_env: str | None = None
+    concurrency: int | None = None
+    request_rate: float | None = None
+    duration: float | None = None
+    requests: int | None = None
+    stream: bool = False
+    max_turns: int = 10
+    max_tokens: int = 128
+    temperature: float = 0.7
+    top_p: float = 0.8
+    timeout: float = 60.0
+    seed: int = 0
+
+    def check(self) -> None:
+        """Refuse settings that would send nothing or never stop."""
+        if not self.base_urls or not self.model:
+            raise ConfigError("a base URL and a model are required", field="base_url")
+        if self.duration is None and self.requests is None:
+            raise ConfigError("give a duration or a number of requests", field="duration")
+        if self.concurrency is None and self.request_rate is None:
+            raise ConfigError("give a concurrency or a request rate", field="concurrency")
+        for name in ("concurrency", "request_rate", "duration", "requests", "max_turns"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError("must be positive", field=name)
+
+
+class TrafficConversation:
+    """One simulated session, from both sides, growing with every answer."""
+
+    def __init__(self, card: RoleCard, prompts: PromptSet, max_turns: int) -> None:
+        self.prompts = prompts
+        self.max_turns = max_turns
+        self.systems: dict[Role, ChatMessage] = {
+            "client": prompts.client.system_message(card, max_turns),
+            "counselor": prompts.counselor.system_message(),
+        }
+        self.turns = [Turn("client", prompts.client.opening)]
+        self.turn = 1
+
+    @property
+    def speaker(self) -> Role:
+        return "counselor" if self.turns[-1].role == "client" else "client"
+
+    @property
+    def over(self) -> bool:
+        return self.turn > self.max_turns
+
+    def messages(self) -> list[ChatMessage]:
+        """The next request, from the side of whoever speaks next."""
+        speaker = self.speaker
+        messages = perspective(self.systems[speaker], self.turns, speaker)
+        if speaker == "counselor":
+            stage = StageConfig().stage(self.turn, self.max_turns)
+            messages.append(self.prompts.counselor.cue(stage, self.turn, self.max_turns))
+        return messages
+
+    def answer(self, text: str) -> None:
+        speaker = self.speaker
+        self.turns.append(Turn(speaker, text.strip() or "..."))
+        if speaker == "counselor":
+            self.turn += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One request: its latency, time to first token (streaming), tokens, or its error."""
+
+    latency: float
+    ttft: float | None = None
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    error: str | None = None
+
+
+def error_kind(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, ConnectionError):
+        return "connection"
+    return "bad_response"
+
+
+def summarize(values: list[float]) -> dict[str, float] | None:
+    """Mean and percentiles in seconds, or None without values."""
+    if not values:
+        return None
+    points = np.percentile(np.asarray(values), PERCENTILES)
+    summary = {"mean": round(float(np.mean(values)), 6)}
+    summary.update({f"p{p}": round(float(v), 6) for p, v in zip(PERCENTILES, points, strict=True)})
+    return summary
+
+
+class LoadGenerator:
+    """Sends the traffic; live counters (``sent``, ``completed``, ``failed``) for progress."""
+
+    def __init__(self, options: LoadOptions, cards: list[RoleCard], prompts: PromptSet) -> None:
+        options.check()
+        if not cards:
+            raise ConfigError("no role cards to build conversations from", field="cards")
+        self.options = options
+        self.prompts = prompts
+        self.sent = self.completed = self.failed = 0
+        self.started = 0.0
+        self.outcomes: list[Outcome] = []
+        self._cards = itertools.cycle(cards)
+        self._idle: deque[TrafficConversation] = deque()
+        self._clients: list[HttpClient] = []
+        self._headers = json_headers(options.api_key_env)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started if self.started else 0.0
+
+    def _may_send(self) -> bool:
+        """Reserve the next request if the budget (count or time) allows it."""
+        options = self.options
+        if options.requests is not None and self.sent >= options.requests:
+            return False
+        if options.duration is not None and self.elapsed >= options.duration:
+            return False
+        self.sent += 1
+        return True
+
+    def _conversation(self) -> TrafficConversation:
+        if self._idle:
+            return self._idle.popleft()
+        return TrafficConversation(next(self._cards), self.prompts, self.options.max_turns)
+
+    async def run(self) -> dict[str, Any]:
+        """Send the traffic, wait for the last answer, and return the report."""
+        self._clients = [AiohttpClient(url, self.options.timeout) for url in self.options.base_urls]
+        self.started = time.monotonic()
+        try:
+            async with anyio.create_task_group() as group:
+                if self.options.request_rate is not None:
+                    group.start_soon(self._arrivals, group)
+                else:
+                    for worker in range(self.options.concurrency or 1):
+                        group.start_soon(self._closed_loop, worker)
+        finally:
+            wall = self.elapsed
+            for client in self._clients:
+                await client.aclose()
+        return self.report(wall)
+
+    async def _closed_loop(self, worker: int) -> None:
+        while self._may_send():
+            await self._one(self._clients[worker % len(self._clients)])
+
+    async def _arrivals(self, group: TaskGroup) -> None:
+        """Poisson arrivals; at most ``concurrency`` (or 1,000) outstanding at once."""
+        rate = self.options.request_rate
+        assert rate is not None
+        rng = random.Random(self.options.seed)
+        outstanding = anyio.Semaphore(self.options.concurrency or MAX_OUTSTANDING)
+        due = time.monotonic()
+        for number in itertools.count():
+            due += rng.expovariate(rate)
+            await anyio.sleep(max(0.0, due - time.monotonic()))
+            await outstanding.acquire()
+            if not self._may_send():
+                outstanding.release()
+                return
+            group.start_soon(self._released, outstanding, number)
+
+    async def _released(self, outstanding: anyio.Semaphore, number: int) -> None:
+        try:
+            await self._one(self._clients[number % len(self._clients)])
+        finally:
+            outstanding.release()
+
+    async def _one(self, client: HttpClient) -> None:
+        conversation = self._conversation()
+        outcome, text = await self._request(client, conversation.messages())
+        self.outcomes.append(outcome)
+        if outcome.error is None:
+            self.completed += 1
+            conversation.answer(text)
+        else:
+            self.failed += 1
+        if not conversation.over:
+            self._idle.append(conversation)
+
+    def _body(self, messages: list[ChatMessage]) -> bytes:
+        options = self.options
+        body: dict[str, Any] = {
+            "model": options.model,
+            "messages": messages,
+            "max_tokens": options.max_tokens,
+            "temperature": options.temperature,
+            "top_p": options.top_p,
+        }
+        if options.stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return json_body(body)
+
+    async def _request(
+        self, client: HttpClient, messages: list[ChatMessage]
+    ) -> tuple[Outcome, str]:
+        payload, start = self._body(messages), time.perf_counter()
+        try:
+            async with client.post("/chat/completions", payload, self._headers) as response:
+                if response.status != 200:
+                    await response.read()
+                    kind = f"http_{response.status}"
+                    return Outcome(time.perf_counter() - start, error=kind), ""
+                if self.options.stream:
+                    return await _read_stream(response, start)
+                return _read_whole(await response.read(), start)
+        except (TimeoutError, ConnectionError, ValueError, LookupError, TypeError) as exc:
+            return Outcome(time.perf_counter() - start, error=error_kind(exc)), ""
+
+    def report(self, wall: float) -> dict[str, Any]:
+        """The JSON report: rates, token throughput, latency and TTFT percentiles, errors."""
+        good = [o for o in self.outcomes if o.error is None]
+        output_tokens = sum(o.output_tokens for o in good)
+        ttfts = [o.ttft for o in good if o.ttft is not None]
+        options = self.options
+        return {
+            "target": {"base_urls": list(options.base_urls), "model": options.model},
+            "load": {
+                "mode": "poisson" if options.request_rate is not None else "closed_loop",
+                "concurrency": options.concurrency,
+                "request_rate": options.request_rate,
+                "duration_s": options.duration,
+                "requests": options.requests,
+                "stream": options.stream,
+                "max_turns": options.max_turns,
+                "max_tokens": options.max_tokens,
+            },
+            "wall_s": round(wall, 3),
+            "sent": self.sent,
+            "completed": len(good),
+            "failed": self.failed,
+            "requests_per_s": round(len(good) / wall, 3) if wall > 0 else 0.0,
+            "prompt_tokens": sum(o.prompt_tokens for o in good),
+            "output_tokens": output_tokens,
+            "output_tokens_per_s": round(output_tokens / wall, 3) if wall > 0 else 0.0,
+            "latency_s": summarize([o.latency for o in good]),
+            "ttft_s": summarize(ttfts) if options.stream else None,
+            "errors": dict(Counter(o.error for o in self.outcomes if o.error is not None)),
+        }
+
+
+def _read_whole(content: bytes, start: float) -> tuple[Outcome, str]:
+    """A ``chat.completion`` document; tokens from its usage (or about 4 bytes each)."""
+    document = orjson.loads(content)
+    text = document["choices"][0]["message"].get("content") or ""
+    usage = document.get("usage") or {}
+    output = int(usage.get("completion_tokens") or len(text.encode()) // 4)
+    prompt = int(usage.get("prompt_tokens") or 0)
+    return Outcome(time.perf_counter() - start, None, prompt, output), text
+
+
+async def _read_stream(response: HttpResponse, start: float) -> tuple[Outcome, str]:
+    """Server-sent ``chat.completion.chunk`` events; TTFT at the first content delta."""
+    ttft: float | None = None
+    pieces: list[str] = []
+    usage: dict[str, Any] = {}
+    async for line in response.lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            break
+        chunk = orjson.loads(data)
+        usage = chunk.get("usage") or usage
+        for choice in chunk.get("choices") or ():
+            content = (choice.get("delta") or {}).get("content")
+            if content:
+                if ttft is None:
+                    ttft = time.perf_counter() - start
+                pieces.append(content)
+    if ttft is None and not usage:
+        raise ValueError("the stream carried no content and no usage")
+    output = int(usage.get("completion_tokens") or len(pieces))
+    prompt = int(usage.get("prompt_tokens") or 0)
+    return Outcome(time.perf_counter() - start, ttft, prompt, output), "".join(pieces)

@@ -1,0 +1,29 @@
+"""Running many dialogues: actors on bounded mailboxes, the roles, the dialogue loop,
+the engine with its run store and live counters.
+
+Built on :mod:`interactive_agents.method` and :mod:`interactive_agents.llm`; the
+capabilities (arena, evaluation, training, ...) are built on it.
+"""
+
+from __future__ import annotations
+
+from interactive_agents.runtime.actor import Actor, Envelope, Reply
+from interactive_agents.runtime.counters import EngineStats
+from interactive_agents.runtime.dialogue_loop import DialogueLoop
+from interactive_agents.runtime.engine import DialogueHandle, Engine, Result
+from interactive_agents.runtime.run_store import RunStore, read_jsonl
+from interactive_agents.runtime.taskgroups import HostedGroup
+
+__all__ = [
+    "Actor",
+    "DialogueHandle",
+    "DialogueLoop",
+    "Engine",
+    "EngineStats",
+    "Envelope",
+    "HostedGroup",
+    "Reply",
+    "Result",
+    "RunStore",
+    "read_jsonl",
+]

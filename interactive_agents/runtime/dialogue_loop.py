@@ -1,0 +1,132 @@
+"""Algorithm 1's loop, shared by the simulation session and the arena (Algorithm 2).
+
+The client opens with the fixed greeting; a counselor turn follows (one counselor with
+the refiner in a simulation, two bots and a judge in the arena); the terminator checks
+the accepted reply; the client speaks again; until a phrase or the turn cap. Subclasses
+say how a counselor turn is made, how termination is checked and what record a finished
+dialogue becomes; the loop, the client's turns and failure records are the same.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from typing import Generic, TypeVar
+
+from interactive_agents.errors import SessionError
+from interactive_agents.method.cards import RoleCard
+from interactive_agents.method.prompts import PromptSet, clean_reply
+from interactive_agents.method.records import (
+    ErrorInfo,
+    FailureRecord,
+    Termination,
+    Timings,
+    Turn,
+    Usage,
+)
+from interactive_agents.method.seeds import derive_seed
+from interactive_agents.runtime.roles import ClientActor, ClientTurnRequest
+
+R = TypeVar("R")
+
+
+def timings(started: float) -> Timings:
+    finished = time.time()
+    return Timings(started, finished, round(finished - started, 3))
+
+
+class DialogueLoop(ABC, Generic[R]):
+    """The transcript, usage and seed of one dialogue, and the loop that grows them."""
+
+    def __init__(
+        self,
+        card: RoleCard,
+        *,
+        dialogue_id: str,
+        prompts: PromptSet,
+        client: ClientActor,
+        max_turns: int,
+        attempts: int,
+        seed: int,
+        priority: int,
+    ) -> None:
+        self.card = card
+        self.dialogue_id = dialogue_id
+        self.prompts = prompts
+        self.client = client
+        self.max_turns = max_turns
+        self.attempts = attempts
+        self.seed = seed
+        self.priority = priority
+        self.turns: list[Turn] = []
+        self.usage = Usage()
+        self._client_system = prompts.client.system_message(card, max_turns)
+
+    @abstractmethod
+    async def counselor_turn(self, turn: int) -> Turn:
+        """The accepted counselor reply of ``turn``."""
+
+    @abstractmethod
+    async def ends(self, reply: str) -> Termination | None:
+        """The termination this reply causes, if any."""
+
+    @abstractmethod
+    def record(self, termination: Termination, started: float) -> R:
+        """The record of a dialogue that ended normally."""
+
+    @abstractmethod
+    def models(self) -> dict[str, str]:
+        """The models that took part, by role."""
+
+    async def run(self) -> R | FailureRecord:
+        """Play the dialogue to its end; an error becomes a failure record, turns kept."""
+        started = time.time()
+        try:
+            termination = await self.converse()
+        except Exception as exc:
+            return self.failure(exc, started)
+        return self.record(termination, started)
+
+    async def converse(self) -> Termination:
+        self.turns.append(Turn("client", self.prompts.client.opening))
+        turn = 1
+        while True:
+            reply = await self.counselor_turn(turn)
+            self.turns.append(reply)
+            ending = await self.ends(reply.content)
+            if ending is not None:
+                return ending
+            if turn >= self.max_turns:
+                return Termination("max_turns")
+            turn += 1
+            self.turns.append(await self.client_utterance(turn))
+
+    async def client_utterance(self, turn: int) -> Turn:
+        """The client's next line; an empty answer is asked again, up to ``attempts``."""
+        labels = self.prompts.client.speaker_labels
+        for attempt in range(self.attempts):
+            request = ClientTurnRequest(
+                self._client_system,
+                tuple(self.turns),
+                derive_seed(self.seed, "client", turn, attempt),
+                self.priority,
+            )
+            completion = await self.client.ask(request)
+            self.usage += completion.usage
+            text = clean_reply(completion.content, labels)
+            if text:
+                return Turn("client", text)
+        raise SessionError(f"the client produced no text at turn {turn}")
+
+    def failure(self, exc: Exception, started: float) -> FailureRecord:
+        return FailureRecord(
+            id=self.dialogue_id,
+            card_id=self.card.id,
+            error=ErrorInfo(type(exc).__name__, str(exc)),
+            turns=tuple(self.turns),
+            termination=Termination("error", detail=f"{type(exc).__name__}: {exc}"),
+            usage=self.usage,
+            models=self.models(),
+            seed=self.seed,
+            timings=timings(started),
+        )

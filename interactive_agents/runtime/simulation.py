@@ -1,0 +1,128 @@
+"""One simulated dialogue (Algorithm 1, SPEC §5): a counselor turn with the refiner.
+
+Each counselor candidate passes the refiner: bounded regeneration, every rejection kept,
+and a configured policy when all attempts are rejected. The loop itself (greeting,
+terminator, client turns, failure records) is :class:`~.dialogue.DialogueLoop`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from interactive_agents.errors import SessionError
+from interactive_agents.method.cards import RoleCard
+from interactive_agents.method.config import RunConfig
+from interactive_agents.method.prompts import PromptSet, clean_reply
+from interactive_agents.method.records import DialogueRecord, Rejection, Stage, Termination, Turn
+from interactive_agents.method.refiner import RefinerRules
+from interactive_agents.method.seeds import derive_seed
+from interactive_agents.runtime.counters import EngineStats
+from interactive_agents.runtime.dialogue_loop import DialogueLoop, timings
+from interactive_agents.runtime.roles import (
+    ClientActor,
+    CounselorActor,
+    CounselorTurnRequest,
+    RefinerActor,
+    TerminatorActor,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionContext:
+    """What every session of one run shares: configuration and the actors."""
+
+    config: RunConfig
+    prompts: PromptSet
+    rules: RefinerRules
+    client: ClientActor
+    counselor: CounselorActor
+    refiner: RefinerActor
+    terminator: TerminatorActor
+    stats: EngineStats
+
+
+class Session(DialogueLoop[DialogueRecord]):
+    """One simulated dialogue: its transcript, rejections and the turns the refiner gave up."""
+
+    def __init__(self, card: RoleCard, context: SessionContext, priority: int) -> None:
+        config = context.config
+        super().__init__(
+            card,
+            dialogue_id=card.id,
+            prompts=context.prompts,
+            client=context.client,
+            max_turns=config.max_turns,
+            attempts=config.refiner.max_attempts,
+            seed=derive_seed(config.seed, card.id),
+            priority=priority,
+        )
+        self.context = context
+        self.gave_up: list[int] = []
+        self.rejections = 0
+
+    async def ends(self, reply: str) -> Termination | None:
+        return await self.context.terminator.ask(reply)
+
+    def models(self) -> dict[str, str]:
+        return self.context.config.models()
+
+    async def counselor_turn(self, turn: int) -> Turn:
+        context = self.context
+        config = context.config
+        stage = config.stages.stage(turn, config.max_turns)
+        labels = context.prompts.counselor.speaker_labels
+        rejected: list[Rejection] = []
+        for attempt in range(self.attempts):
+            request = CounselorTurnRequest(
+                tuple(self.turns),
+                stage,
+                turn,
+                config.max_turns,
+                derive_seed(self.seed, "counselor", turn, attempt),
+                self.priority,
+            )
+            completion = await context.counselor.ask(request)
+            self.usage += completion.usage
+            text = clean_reply(completion.content, labels)
+            verdict = await context.refiner.ask(text)
+            if verdict.accepted:
+                return Turn("counselor", text, stage, tuple(rejected))
+            rejected.append(Rejection(text, verdict.reason))
+            self.rejections += 1
+            context.stats.rejections += 1
+        return self._when_exhausted(turn, stage, rejected)
+
+    def _when_exhausted(self, turn: int, stage: Stage, rejected: list[Rejection]) -> Turn:
+        policy = self.context.config.refiner.on_exhausted
+        last = rejected[-1]
+        if policy == "fail":
+            raise SessionError(
+                f"the refiner rejected {len(rejected)} candidates at turn {turn} "
+                f"(last: {last.reason})"
+            )
+        text = self.context.rules.repair(last.content) if policy == "repair" else last.content
+        if not text:
+            raise SessionError(f"no usable counselor reply at turn {turn} ({last.reason})")
+        self.gave_up.append(turn)
+        return Turn("counselor", text, stage, tuple(rejected), refiner_gave_up=True)
+
+    def record(self, termination: Termination, started: float) -> DialogueRecord:
+        refiner = self.context.config.refiner
+        return DialogueRecord(
+            id=self.dialogue_id,
+            card_id=self.card.id,
+            card=self.card.to_dict(),
+            language=self.context.config.language,
+            turns=tuple(self.turns),
+            termination=termination,
+            usage=self.usage,
+            models=self.models(),
+            seed=self.seed,
+            timings=timings(started),
+            refiner={
+                "rejections": self.rejections,
+                "gave_up_turns": self.gave_up,
+                "policy": refiner.on_exhausted,
+                "max_attempts": refiner.max_attempts,
+            },
+        )
