@@ -6,11 +6,15 @@ EngineError
 │   ├── CardError               a role card that cannot be read or validated
 │   └── ConfigError             a recipe or flag that cannot be used
 ├── RunDirectoryError           a run directory that cannot be resumed as asked
+│   └── RunLockedError          another process is writing to the run directory
 ├── BackendError                an LLM endpoint call that failed for good
 │   ├── RateLimitedError        429 after every retry
 │   ├── EndpointTimeoutError    no answer in time after every retry
 │   ├── ServerError             5xx or a dropped connection after every retry
-│   └── BadResponseError        an answer that is not a chat completion
+│   ├── BadResponseError        an answer that is not a chat completion
+│   └── EndpointUnusableError   the endpoint cannot serve this run at all: the run stops
+│       ├── PermanentEndpointError  401, 403, 404, a 400 naming the model, bad host or URL
+│       └── EndpointDownError       the endpoint stayed unreachable past the outage limit
 ├── SessionError                a session that could not go on (refiner gave up, empty client)
 ├── LocalServerError            the embedded llama.cpp server could not start
 ├── SessionCancelledError       a submitted dialogue that was cancelled before it finished
@@ -63,6 +67,10 @@ class RunDirectoryError(EngineError):
     """A run directory whose manifest does not match the run asked for."""
 
 
+class RunLockedError(RunDirectoryError):
+    """Another live process holds the run directory's lock (one writer per run)."""
+
+
 class BackendError(EngineError):
     """An LLM call that failed for good (after the retries it was allowed)."""
 
@@ -86,6 +94,23 @@ class ServerError(BackendError):
 
 class BadResponseError(BackendError):
     """The endpoint answered, but not with a usable chat completion."""
+
+
+class EndpointUnusableError(BackendError):
+    """No dialogue can succeed on this endpoint now: the whole run stops at once.
+
+    The runner records no card as failed for it, so the corrected re-run (or, for an
+    outage, the resumed one) does every unfinished dialogue.
+    """
+
+
+class PermanentEndpointError(EndpointUnusableError):
+    """An answer no retry can change: 401, 403, 404, a 400 naming the model, an
+    unresolvable host or a malformed URL."""
+
+
+class EndpointDownError(EndpointUnusableError):
+    """The endpoint kept failing (refused, 5xx, timeouts) for longer than the outage limit."""
 
 
 class SessionError(EngineError):
