@@ -6,7 +6,8 @@ EngineError
 │   ├── CardError               a role card that cannot be read or validated
 │   └── ConfigError             a recipe or flag that cannot be used
 ├── RunDirectoryError           a run directory that cannot be resumed as asked
-│   └── RunLockedError          another process is writing to the run directory
+│   ├── RunLockedError          another process is writing to the run directory
+│   └── RunStorageError         the run directory cannot be written (disk full, I/O error)
 ├── BackendError                an LLM endpoint call that failed for good
 │   ├── RateLimitedError        429 after every retry
 │   ├── EndpointTimeoutError    no answer in time after every retry
@@ -69,6 +70,10 @@ class RunDirectoryError(EngineError):
 
 class RunLockedError(RunDirectoryError):
     """Another live process holds the run directory's lock (one writer per run)."""
+
+
+class RunStorageError(RunDirectoryError):
+    """Writing the run directory failed (disk full, permissions, an I/O error)."""
 
 
 class BackendError(EngineError):

@@ -11,6 +11,8 @@ from interactive_agents.errors import EngineError
 
 EXIT_FAILURES = 1  # the run completed, but some items failed (see the failure records)
 EXIT_USAGE = 2  # bad input or configuration, or a part that could not start
+EXIT_STORAGE = 74  # the run directory could not be written (sysexits EX_IOERR)
+EXIT_UNAVAILABLE = 75  # an endpoint stayed down past the outage limit; re-run to resume
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; re-run the same command to resume
 
 
