@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from interactive_agents.errors import ConfigError
-from interactive_agents.method.config import EndpointConfig
+from interactive_agents.method.config import EndpointConfig, check_url
 from interactive_agents.method.records import ChatMessage, Sampling
 from interactive_agents.method.resources import read_toml
 
@@ -77,8 +77,7 @@ def _bot(name: str, raw: Any, default_prompt: str, file: str) -> Bot:
     if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
         fail("base_urls", "must be a non-empty list of URLs")
     for url in urls:
-        if not url.startswith(("http://", "https://")):
-            fail("base_urls", f"{url!r} is not an http(s) URL")
+        check_url(url, field="base_urls", file=file, record=f"bots.{name}")
     model = raw.get("model")
     if not isinstance(model, str) or not model:
         fail("model", "a model name is required")

@@ -24,7 +24,7 @@ from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usag
 from interactive_agents.cli._progress import drive, print_json, run_counters, summary_table
 from interactive_agents.errors import ConfigError
 from interactive_agents.method.cards import load_cards
-from interactive_agents.method.config import EndpointConfig
+from interactive_agents.method.config import EndpointConfig, check_url
 from interactive_agents.method.prompts import load_prompts
 from interactive_agents.method.records import Sampling
 from interactive_agents.method.resources import resolve
@@ -151,8 +151,7 @@ def _endpoint(options: dict[str, Any], role: str) -> EndpointConfig:
             field=f"{role}_base_url",
         )
     for url in urls:
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(f"{url!r} is not an http(s) URL", field=f"--{role}-base-url")
+        check_url(url, field=f"--{role}-base-url")
     return EndpointConfig(
         base_urls=tuple(urls),
         model=model,

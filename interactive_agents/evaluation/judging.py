@@ -40,7 +40,7 @@ from interactive_agents.corpora.readers import Corpus
 from interactive_agents.errors import BackendError, ConfigError, InputError
 from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
 from interactive_agents.llm.local import LocalServer, LocalServerOptions
-from interactive_agents.method.config import EndpointConfig
+from interactive_agents.method.config import EndpointConfig, check_url
 from interactive_agents.method.records import ChatMessage, Sampling, Usage
 from interactive_agents.method.seeds import fingerprint
 from interactive_agents.runtime.counters import EngineStats
@@ -401,8 +401,7 @@ def judge_endpoint(
     """A checked endpoint configuration; no base URL means the embedded local model."""
     urls = tuple(url.rstrip("/") for url in base_urls)
     for url in urls:
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(f"{url!r} is not an http(s) URL", field="base_url")
+        check_url(url, field="base_url")
     if urls and not model:
         raise ConfigError("a model name is required with --base-url", field="model")
     if concurrency is not None and concurrency < 1:
