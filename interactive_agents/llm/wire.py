@@ -138,7 +138,9 @@ def parse_completion(
     ``"reject"``; with ``"truncate"`` the reply text is cut to ``max_bytes`` characters.
     """
     if max_bytes is not None and len(body) > max_bytes and oversize == "reject":
-        raise NotAChatCompletion(f"the body has {len(body):,} bytes, over the limit of {max_bytes:,}")
+        raise NotAChatCompletion(
+            f"the body has {len(body):,} bytes, over the limit of {max_bytes:,}"
+        )
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

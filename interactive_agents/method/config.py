@@ -46,6 +46,15 @@ class EndpointConfig:
     No ``base_urls`` means the embedded local model, started by the engine.
     ``concurrency`` defaults to 1 for the local server (it answers one request at a
     time) and 64 for a remote one; ``rpm``/``tpm`` of 0 mean unlimited.
+
+    Faults: a transient failure (429, 5xx, timeout, reset, a 200 that is not a chat
+    completion) is retried up to ``max_retries`` times, each wait at most
+    ``max_retry_wait`` seconds (a ``Retry-After`` header lengthens a wait, never past
+    that). An endpoint failing (refused, 5xx, timeouts) for ``health_window`` seconds is
+    paused: one probe at a time, no retries spent, until it answers; failing for
+    ``outage_limit`` seconds stops the run (``EndpointDownError``). A reply over
+    ``max_response_bytes`` is refused as transient (``oversize = "reject"``) or cut
+    (``"truncate"``, flagged on the completion); 0 means no limit.
     """
 
     base_urls: tuple[str, ...] = ()
@@ -56,6 +65,11 @@ class EndpointConfig:
     tpm: int = 0
     timeout: float = 120.0
     max_retries: int = 6
+    max_retry_wait: float = 30.0
+    health_window: float = 10.0
+    outage_limit: float = 300.0
+    max_response_bytes: int = 1_000_000
+    oversize: Literal["reject", "truncate"] = "reject"
 
     @property
     def is_local(self) -> bool:
@@ -77,6 +91,11 @@ class EndpointConfig:
             check_url(url, field="base_urls")
         if self.api_key_env is not None:
             check_variable_name(self.api_key_env, field="api_key_env")
+        for name in ("max_retries", "max_retry_wait", "health_window", "outage_limit"):
+            if getattr(self, name) < 0:
+                raise _FieldError("must not be negative", field=name)
+        if self.max_response_bytes < 0:
+            raise _FieldError("must not be negative (0: no limit)", field="max_response_bytes")
 
 
 @dataclass(frozen=True, slots=True)
