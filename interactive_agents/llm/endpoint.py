@@ -46,7 +46,12 @@ from interactive_agents.llm.transport import (
     UnresolvableHostError,
     json_headers,
 )
-from interactive_agents.llm.wire import NotAChatCompletion, Reply, chat_request, parse_completion
+from interactive_agents.llm.wire import (
+    ChatReply,
+    NotAChatCompletion,
+    chat_request,
+    parse_completion,
+)
 from interactive_agents.method.config import EndpointConfig
 from interactive_agents.method.records import ChatMessage, Completion, Sampling, Usage
 
@@ -316,7 +321,7 @@ class ChatEndpoint:
             raise _Transient(self._error(BadResponseError, message, replica, status)) from exc
         return self._counted(reply, replica)
 
-    def _counted(self, reply: Reply, replica: Replica) -> Completion:
+    def _counted(self, reply: ChatReply, replica: Replica) -> Completion:
         self.stats.prompt_tokens += reply.prompt_tokens
         self.stats.completion_tokens += reply.completion_tokens
         self.stats.truncated += reply.truncated

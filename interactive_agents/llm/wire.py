@@ -30,7 +30,7 @@ class NotAChatCompletion(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
+class ChatReply:
     """What a chat completion says, in the engine's terms."""
 
     content: str
@@ -112,14 +112,14 @@ def _finish_reason(choice: dict[str, Any]) -> str | None:
     return value
 
 
-def _limit(reply: Reply, max_chars: int | None, oversize: OversizePolicy) -> Reply:
+def _limit(reply: ChatReply, max_chars: int | None, oversize: OversizePolicy) -> ChatReply:
     if max_chars is None or len(reply.content) <= max_chars:
         return reply
     if oversize == "reject":
         raise NotAChatCompletion(
             f"the reply has {len(reply.content):,} characters, over the limit of {max_chars:,}"
         )
-    return Reply(
+    return ChatReply(
         reply.content[:max_chars],
         reply.reasoning,
         reply.finish_reason,
@@ -131,7 +131,7 @@ def _limit(reply: Reply, max_chars: int | None, oversize: OversizePolicy) -> Rep
 
 def parse_completion(
     body: bytes, *, max_bytes: int | None = None, oversize: OversizePolicy = "reject"
-) -> Reply:
+) -> ChatReply:
     """A whole ``chat.completion`` document.
 
     A body over ``max_bytes`` is refused before it is parsed when ``oversize`` is
@@ -158,7 +158,7 @@ def parse_completion(
     reasoning = text_of(message.get("reasoning_content"), "choices[0].message.reasoning_content")
     spoken, thoughts = split_reasoning(content, reasoning)
     usage = document.get("usage")
-    reply = Reply(
+    reply = ChatReply(
         spoken,
         thoughts,
         _finish_reason(choice),
@@ -169,7 +169,7 @@ def parse_completion(
 
 
 @dataclass(frozen=True, slots=True)
-class Chunk:
+class StreamChunk:
     """One server-sent event of a streamed completion (``done`` at ``[DONE]``)."""
 
     content: str = ""
@@ -178,13 +178,13 @@ class Chunk:
     done: bool = False
 
 
-def parse_event(line: str) -> Chunk | None:
+def parse_event(line: str) -> StreamChunk | None:
     """One line of a ``text/event-stream`` answer; None for lines that carry no data."""
     if not line.startswith("data:"):
         return None
     data = line[5:].strip()
     if data == "[DONE]":
-        return Chunk(done=True)
+        return StreamChunk(done=True)
     try:
         event = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -198,13 +198,15 @@ def parse_event(line: str) -> Chunk | None:
             content.append(text_of(delta.get("content"), "delta.content"))
             reasoning.append(text_of(delta.get("reasoning_content"), "delta.reasoning_content"))
     usage = event.get("usage")
-    return Chunk("".join(content), "".join(reasoning), usage if isinstance(usage, dict) else None)
+    return StreamChunk(
+        "".join(content), "".join(reasoning), usage if isinstance(usage, dict) else None
+    )
 
 
-def stream_reply(pieces: Sequence[str], reasoning: Sequence[str], usage: object) -> Reply:
+def stream_reply(pieces: Sequence[str], reasoning: Sequence[str], usage: object) -> ChatReply:
     """The reply a finished stream adds up to."""
     spoken, thoughts = split_reasoning("".join(pieces), "".join(reasoning) or None)
-    return Reply(
+    return ChatReply(
         spoken,
         thoughts,
         None,
