@@ -208,7 +208,22 @@ def test_bad_input_names_file_bot_and_field(server: ScriptedServer, tmp_path: Pa
         main, ["arena", "--bots", "b.toml", "--cards", "c.json", "--out", str(tmp_path)]
     )
     assert missing.exit_code == 2
-    assert "--client-base-url" in missing.output
+    assert missing.output.startswith("Error: b.toml: cannot read the bots registry")
+    no_model = CliRunner().invoke(
+        main,
+        [
+            "arena",
+            "--bots",
+            "b.toml",
+            "--cards",
+            "c.json",
+            "--out",
+            str(tmp_path),
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+        ],
+    )
+    assert no_model.exit_code == 2 and "--client-model" in no_model.output
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])

@@ -29,7 +29,7 @@ from typing import Any, Generic, Self, TypeVar, cast
 
 import anyio
 from anyio.abc import TaskStatus
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from interactive_agents.errors import (
     EndpointUnusableError,
@@ -135,6 +135,7 @@ class Runner(ABC, Generic[W, R]):
         self._sessions = HostedGroup()
         self._recorder: RecorderActor | None = None
         self._stopped_by: RunStopper | None = None
+        self._streams: dict[MemoryObjectReceiveStream[R], anyio.CancelScope] = {}
 
     # -- what a kind of run defines -------------------------------------------------
 
@@ -234,6 +235,9 @@ class Runner(ABC, Generic[W, R]):
             # The block failed or was cancelled: stop sessions and their LLM calls, let
             # the recorder flush, and re-raise the original error.
             self.cancel()
+        for stream, feeding in self._streams.items():  # a run() left early, not closed yet
+            feeding.cancel()  # sessions in flight finish and are recorded
+            stream.close()
         await stack.__aexit__(None, None, None)
         if exc is None and self._stopped_by is not None:
             raise self._stopped_by
@@ -378,6 +382,8 @@ class Runner(ABC, Generic[W, R]):
         was stopped (an unusable endpoint, a storage failure), the stream raises that
         error once the records finished so far have been yielded.
         """
+        if self.state is not RunnerState.OPENED:
+            raise EngineError(f"the {type(self).__name__} is not running: use it in 'async with'")
         items = list(items)
         self.stats.total += len(items)
         send, receive = anyio.create_memory_object_stream[R](self._max_in_flight)
@@ -401,14 +407,14 @@ class Runner(ABC, Generic[W, R]):
             if self._stopped_by is not None:
                 raise self._stopped_by
 
-        if self.state is not RunnerState.OPENED:
-            raise EngineError(f"the {type(self).__name__} is not running: use it in 'async with'")
+        self._streams[receive] = feeding
         await self._sessions.start(feed)
         with receive:
             try:
                 yield stream()
             finally:
                 feeding.cancel()
+                self._streams.pop(receive, None)
 
     async def run(self, items: Iterable[W]) -> AsyncIterator[R]:
         """``results()`` as a plain async iterator: ``async for r in runner.run(items)``.
