@@ -13,8 +13,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-
-import anyio
+from functools import partial
 
 from interactive_agents.arena.arena_records import (
     ArenaDialogue,
@@ -40,6 +39,7 @@ from interactive_agents.method.seeds import derive_seed
 from interactive_agents.runtime.dialogue_loop import DialogueLoop, timings
 from interactive_agents.runtime.refinement import refined_reply
 from interactive_agents.runtime.roles import ClientActor, RefinerActor, TerminatorActor, perspective
+from interactive_agents.runtime.taskgroups import concurrently
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +158,7 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
             self.usage += usage
             found[bot.name] = candidate
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(one, self.match.bot_a)
-            group.start_soon(one, self.match.bot_b)
+        await concurrently(partial(one, self.match.bot_a), partial(one, self.match.bot_b))
         return found[self.match.bot_a.name], found[self.match.bot_b.name]
 
     async def _judge(
@@ -183,9 +181,7 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
             choice = side_of(verdict.label, order) if verdict.label is not None else None
             found[order] = PairwiseJudgement(order, choice, verdict.reasoning, verdict.attempts)
 
-        async with anyio.create_task_group() as group:
-            for order in orders:
-                group.start_soon(one, order)
+        await concurrently(*(partial(one, order) for order in orders))
         return tuple(found[order] for order in orders)
 
     async def counselor_turn(self, turn: int) -> Turn:

@@ -51,8 +51,9 @@ Examples:
   # Then rank the bots:
   interactive-agents elo runs/arena/battles.jsonl --out runs/arena/ratings
 \b
-  # Offline, on the embedded model (no key, no GPU), from a built-in recipe:
-  interactive-agents arena --recipe arena_quickstart
+  # The paper's arena from the built-in recipe (runners/arena_paper.toml), the client
+  # and the judge on the embedded model when no base URL is given:
+  interactive-agents arena --recipe arena_paper --cards cards.jsonl
 \b
 Running the same command again on the same --out resumes the run. Exit codes: 0 all
 dialogues finished, 1 some failed (see failures.jsonl), 2 bad input or configuration
@@ -177,17 +178,17 @@ def arena(**options: Any) -> None:
 def _with_recipe(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]:
     """Options not given on the command line taken from the recipe, if there is one."""
     raw, source = load_recipe(options["recipe"])
-    flat: dict[str, Any] = {}
+    flat: dict[str, tuple[str, Any]] = {}  # option name: (key in the recipe, value)
     for key, value in raw.items():
         if isinstance(value, dict):  # [client] model = ... is client_model
-            flat.update({f"{key}_{name}": item for name, item in value.items()})
+            flat.update({f"{key}_{name}": (f"{key}.{name}", v) for name, v in value.items()})
         else:
-            flat[key] = value
+            flat[key] = (key, value)
     merged = dict(options)
-    for key, value in flat.items():
+    for key, (dotted, value) in flat.items():
         name = "bots_file" if key == "bots" else key.replace("base_urls", "base_url")
         if name not in options or name in {"recipe", "quiet", "as_json"}:
-            raise ConfigError("not an arena option", file=source, field=key)
+            raise ConfigError("not an arena option", file=source, field=dotted)
         if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
             continue
         if isinstance(value, list):
