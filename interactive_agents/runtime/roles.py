@@ -8,16 +8,15 @@ prompt, so each request extends the previous one (a stable prefix for vLLM's cac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from interactive_agents.errors import RunStorageError
 from interactive_agents.llm.endpoint import ChatBackend
 from interactive_agents.method.prompts import CounselorPrompt
 from interactive_agents.method.records import (
     ChatMessage,
     Completion,
-    DialogueRecord,
-    FailureRecord,
     RefinerVerdict,
     Role,
     Sampling,
@@ -135,8 +134,9 @@ class TerminatorActor(Actor[str, Termination | None]):
         return self.rules.check(message)
 
 
-class RecorderActor(Actor[DialogueRecord | FailureRecord, None]):
-    """The single writer of results; flushes whenever its mailbox runs empty."""
+class RecorderActor(Actor[Callable[[], None], None]):
+    """The single writer of a run directory: performs the writes it is sent in order and
+    flushes whenever its mailbox runs empty. A failed write is a RunStorageError."""
 
     name = "recorder"
 
@@ -144,12 +144,14 @@ class RecorderActor(Actor[DialogueRecord | FailureRecord, None]):
         super().__init__(workers=1, capacity=1024)
         self.store = store
 
-    async def handle(self, message: DialogueRecord | FailureRecord) -> None:
-        if self.store is None:
-            return
-        self.store.write(message)
-        if self.queued == 0:
-            self.store.flush()
+    async def handle(self, message: Callable[[], None]) -> None:
+        try:
+            message()
+            if self.store is not None and self.queued == 0:
+                self.store.flush()
+        except OSError as exc:
+            where = self.store.path if self.store is not None else "the run directory"
+            raise RunStorageError(f"cannot write {where}: {exc}") from exc
 
     async def on_stop(self) -> None:
         if self.store is not None:
