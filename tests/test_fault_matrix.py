@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import orjson
 import pytest
+from click.testing import CliRunner
 
 from interactive_agents import (
     BadResponseError,
@@ -35,6 +36,7 @@ from interactive_agents import (
     RunConfig,
     load_cards,
 )
+from interactive_agents.cli import main
 
 from .helpers import VirtualTime, config_for, read_records
 from .scripted_server import Call, Fault, ScriptedServer, default_script
@@ -337,3 +339,34 @@ async def test_a_fault_free_run_waits_and_retries_nothing(tmp_path: Path) -> Non
     assert (retries, raised, time.waits) == (0, None, [])
     assert len(read_records(tmp_path / "dialogues.jsonl")) == len(CARDS)
     assert read_records(tmp_path / "failures.jsonl") == []
+
+
+def test_a_wrong_key_through_the_cli_is_one_line_exit_2_then_the_fix_does_every_card(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a new user meets it: the server refuses the key (401), which quotes it back."""
+    monkeypatch.setenv("FAULT_MATRIX_KEY", KEY)
+    server = ScriptedServer(script=always(Fault(401, body=f"invalid key {KEY}".encode())))
+    server.start()
+    out = tmp_path / "run"
+    try:
+        args = [
+            *("simulate", "--cards", str(ROOT / "runners" / "cards" / "demo_en.jsonl")),
+            *("--out", str(out), "--base-url", server.base_url, "--model", MODEL),
+            *("--api-key-env", "FAULT_MATRIX_KEY", "--language", "en", "--max-turns", "2"),
+            "--quiet",
+        ]
+        refused = CliRunner().invoke(main, args)
+        assert refused.exit_code == 2, refused.output
+        lines = [line for line in refused.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and "401" in lines[0] and server.base_url in lines[0]
+        assert KEY not in refused.output
+        assert read_records(out / "failures.jsonl") == []
+        server.script = default_script
+        fixed = CliRunner().invoke(main, args)
+    finally:
+        server.stop()
+    assert fixed.exit_code == 0, fixed.output
+    cards = load_cards(ROOT / "runners" / "cards" / "demo_en.jsonl").cards
+    ids = [record["card_id"] for record in read_records(out / "dialogues.jsonl")]
+    assert sorted(ids) == sorted(card.id for card in cards)
