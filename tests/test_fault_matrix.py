@@ -37,6 +37,8 @@ from interactive_agents import (
     load_cards,
 )
 from interactive_agents.cli import main
+from interactive_agents.llm import ChatBackend
+from interactive_agents.method.records import Role
 
 from .helpers import VirtualTime, config_for, read_records
 from .scripted_server import Call, Fault, ScriptedServer, default_script
@@ -258,7 +260,7 @@ async def _run(
 ) -> tuple[int, BaseException | None]:
     """One run through the public API; the retries it counted and what it raised."""
     backend = time.endpoint(config.client.endpoint)
-    roles = {"client": backend, "counselor": backend}
+    roles: dict[Role, ChatBackend] = {"client": backend, "counselor": backend}
     try:
         async with Engine(config, run_dir=run_dir, backends=roles, **options) as engine:
             async for _ in engine.run(cards):
@@ -291,7 +293,7 @@ async def test_fault(row: Row, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             read_records(tmp_path / "failures.jsonl"),
         )
         if row.outcome == "stopped":
-            assert isinstance(raised, row.error), raised
+            assert row.error is not None and isinstance(raised, row.error), raised
             assert result.failures == []  # no card is marked failed for the endpoint's fault
         else:
             assert raised is None
