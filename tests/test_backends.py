@@ -245,6 +245,8 @@ def test_the_wire_format_understands_odd_but_legal_answers() -> None:
     thought = parse_completion(_document("<think>plan</think> Hi.", reasoning_content="why"))
     assert (thought.content, thought.reasoning) == ("Hi.", "why\n\nplan")
     assert parse_completion(_document(None)).content == ""
+    template_opened = parse_completion(_document("plan</think>Hello."))
+    assert (template_opened.content, template_opened.reasoning) == ("Hello.", "plan")
     for odd, reason in [(_document(42), "int"), (b"<html>", "not JSON"), (b"[]", "object")]:
         with pytest.raises(NotAChatCompletion, match=reason):
             parse_completion(odd)

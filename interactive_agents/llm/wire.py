@@ -88,9 +88,14 @@ def text_of(value: object, field: str) -> str:
 
 
 def split_reasoning(content: str, reasoning: str | None) -> tuple[str, str | None]:
-    """The transcript text without ``<think>`` blocks, and all reasoning apart."""
+    """The transcript text without ``<think>`` blocks, and all reasoning apart.
+
+    A lone ``</think>`` ends reasoning whose opening tag was in the chat template.
+    """
     if "<think>" not in content:
-        return content, reasoning or None
+        if "</think>" not in content:
+            return content, reasoning or None
+        content = "<think>" + content
     thoughts = [match.strip() for match in _THINK.findall(content)]
     spoken = _THINK.sub("", content).replace("</think>", "").strip()
     return spoken, "\n\n".join(p for p in (reasoning, *thoughts) if p) or None
@@ -129,6 +134,16 @@ def _limit(reply: ChatReply, max_chars: int | None, oversize: OversizePolicy) ->
     )
 
 
+def _json_object(data: bytes | str, what: str) -> dict[str, Any]:
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise NotAChatCompletion(f"{what} is not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise NotAChatCompletion(f"{what} is not a JSON object")
+    return document
+
+
 def parse_completion(
     body: bytes, *, max_bytes: int | None = None, oversize: OversizePolicy = "reject"
 ) -> ChatReply:
@@ -141,12 +156,7 @@ def parse_completion(
         raise NotAChatCompletion(
             f"the body has {len(body):,} bytes, over the limit of {max_bytes:,}"
         )
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise NotAChatCompletion(f"not JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise NotAChatCompletion("not a JSON object")
+    document = _json_object(body, "the body")
     choices = document.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise NotAChatCompletion("no choices")
@@ -185,12 +195,7 @@ def parse_event(line: str) -> StreamChunk | None:
     data = line[5:].strip()
     if data == "[DONE]":
         return StreamChunk(done=True)
-    try:
-        event = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise NotAChatCompletion(f"a stream event is not JSON: {exc}") from exc
-    if not isinstance(event, dict):
-        raise NotAChatCompletion("a stream event is not a JSON object")
+    event = _json_object(data, "a stream event")
     content, reasoning = [], []
     for choice in event.get("choices") or ():
         delta = choice.get("delta") if isinstance(choice, dict) else None
