@@ -27,3 +27,15 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def write_bots_registry(path: Path, url: str, *, extra: str = "") -> Path:
+    """A ``[bots.NAME]`` registry of bots alpha and beta, both served at ``url``."""
+    path.write_text(
+        "".join(
+            f'[bots.{name}]\nbase_urls = ["{url}"]\nmodel = "{name}"\n{extra}'
+            for name in ("alpha", "beta")
+        ),
+        encoding="utf-8",
+    )
+    return path

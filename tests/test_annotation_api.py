@@ -35,6 +35,7 @@ from interactive_agents.annotation.throttle import LoginThrottle
 from interactive_agents.arena.bots import Bot, load_bots
 from interactive_agents.errors import InputError
 
+from .helpers import write_bots_registry
 from .scripted_server import ScriptedServer
 
 PASSWORD = "a long enough secret"
@@ -68,14 +69,7 @@ def store(accounts: Path, tmp_path: Path) -> AnnotationStore:
 
 
 def bots_at(url: str, tmp_path: Path) -> list[Bot]:
-    registry = tmp_path / "bots.toml"
-    registry.write_text(
-        "".join(
-            f'[bots.{name}]\nbase_urls = ["{url}"]\nmodel = "{name}"\nmax_retries = 0\n'
-            for name in ("alpha", "beta")
-        ),
-        encoding="utf-8",
-    )
+    registry = write_bots_registry(tmp_path / "bots.toml", url, extra="max_retries = 0\n")
     return load_bots(registry, "You are a counselor.")
 
 

@@ -141,3 +141,11 @@ def test_arena_bots_registry_uses_the_same_url_check(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Invalid IPv6 URL") as refused:
         load_bots(registry, "prompt")
     assert (refused.value.file, refused.value.record) == (str(registry), "bots.a")
+    registry.write_text(
+        f'[bots.a]\nbase_urls = ["http://h/v1"]\nmodel = "a"\napi_key_env = "{SECRET}"\n'
+        '[bots.b]\nbase_urls = ["http://h/v1"]\nmodel = "b"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="NAME") as refused:
+        load_bots(registry, "prompt")
+    assert refused.value.field == "api_key_env" and SECRET not in str(refused.value)
