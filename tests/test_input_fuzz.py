@@ -202,3 +202,21 @@ def test_corpora_of_any_structure(tmp_path: Path, records: list[Any]) -> None:
     refused(partial(load_corpus, folder), InputError)
     corpus = load_corpus(folder, skip_invalid=True)
     assert all(isinstance(d.id, str) for d in corpus.dialogues)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\xff\xfe", b"[" * 3000 + b"]" * 3000, b'[{"id": ' + b"9" * 5000 + b"}]", b'[{"role": []}]'],
+)
+def test_evaluate_stats_reports_a_bad_corpus_in_one_line(tmp_path: Path, content: bytes) -> None:
+    from click.testing import CliRunner
+
+    from interactive_agents.cli import main
+
+    corpus = tmp_path / "corpus.json"
+    corpus.write_bytes(content)
+    result = CliRunner().invoke(
+        main, ["evaluate", "stats", str(corpus), "--out", str(tmp_path / "stats")]
+    )
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and str(corpus) in result.output
