@@ -61,3 +61,15 @@ class VirtualTime:
         """The endpoint of ``config`` on this virtual time."""
         retry = RetryPolicy.for_endpoint(config, sleep=self.sleep, clock=self.clock, **policy)
         return ChatEndpoint(config, retry=retry)
+
+
+def write_bots_registry(path: Path, url: str, *, extra: str = "") -> Path:
+    """A ``[bots.NAME]`` registry of bots alpha and beta, both served at ``url``."""
+    path.write_text(
+        "".join(
+            f'[bots.{name}]\nbase_urls = ["{url}"]\nmodel = "{name}"\n{extra}'
+            for name in ("alpha", "beta")
+        ),
+        encoding="utf-8",
+    )
+    return path

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from interactive_agents.errors import ConfigError
-from interactive_agents.method.config import EndpointConfig, check_url
+from interactive_agents.method.config import EndpointConfig, check_url, check_variable_name
 from interactive_agents.method.records import ChatMessage, Sampling
 from interactive_agents.method.resources import read_toml
 
@@ -84,6 +84,10 @@ def _bot(name: str, raw: Any, default_prompt: str, file: str) -> Bot:
     for key in ("api_key_env", "system_prompt"):
         if key in raw and not isinstance(raw[key], str):
             fail(key, "must be a string")
+    if raw.get("api_key_env"):
+        check_variable_name(
+            raw["api_key_env"], field="api_key_env", file=file, record=f"bots.{name}"
+        )
     temperature = _number(raw, "temperature", 0.7, fail)
     top_p = _number(raw, "top_p", 0.8, fail)
     if not 0 <= temperature <= 2:

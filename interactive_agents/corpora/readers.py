@@ -325,9 +325,9 @@ def _utterances(items: Any, field: str, roles: dict[str, Role | None]) -> tuple[
         if not isinstance(item, dict):
             raise InputError(f"expected an object, got {type(item).__name__}", field=where)
         role = item.get("role")
-        if role not in roles:
+        if not isinstance(role, str) or role not in roles:
             raise InputError(
-                f"unknown role {role!r} (expected one of: {', '.join(roles)})",
+                f"unknown role {_shown(role)} (expected one of: {', '.join(roles)})",
                 field=f"{where}.role",
             )
         content = item.get("content")
@@ -339,3 +339,9 @@ def _utterances(items: Any, field: str, roles: dict[str, Role | None]) -> tuple[
         if mapped is not None:
             turns.append(Utterance(mapped, content))
     return tuple(turns)
+
+
+def _shown(value: Any) -> str:
+    """A value quoted in an error message, cut short: it may be anything of any size."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:60]}..."

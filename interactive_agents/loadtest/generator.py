@@ -33,7 +33,7 @@ from interactive_agents.llm.wire import (
     stream_reply,
 )
 from interactive_agents.method.cards import RoleCard
-from interactive_agents.method.config import StageConfig
+from interactive_agents.method.config import StageConfig, check_url, check_variable_name
 from interactive_agents.method.prompts import PromptSet
 from interactive_agents.method.records import ChatMessage, Role, Turn
 from interactive_agents.runtime.roles import perspective
@@ -65,6 +65,10 @@ class LoadOptions:
         """Refuse settings that would send nothing or never stop."""
         if not self.base_urls or not self.model:
             raise ConfigError("a base URL and a model are required", field="base_url")
+        for url in self.base_urls:
+            check_url(url, field="base_url")
+        if self.api_key_env is not None:
+            check_variable_name(self.api_key_env, field="api_key_env")
         if self.duration is None and self.requests is None:
             raise ConfigError("give a duration or a number of requests", field="duration")
         if self.concurrency is None and self.request_rate is None:

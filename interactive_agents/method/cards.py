@@ -348,6 +348,9 @@ def _card_files(folder: Path) -> list[Path]:
     except OSError as exc:
         raise CardError(f"cannot list the folder: {exc.strerror or exc}", file=str(folder)) from exc
     suffixes = {".jsonl", ".json", ".toml", ".txt"}
-    return sorted(
-        (p for p in entries if p.suffix.lower() in suffixes and p.is_file()), key=natural_key
-    )
+    files = [p for p in entries if p.suffix.lower() in suffixes and p.is_file()]
+    if not files:
+        raise CardError(
+            "no card files (.jsonl, .json, .toml, .txt) in the folder", file=str(folder)
+        )
+    return sorted(files, key=natural_key)

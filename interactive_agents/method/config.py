@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -376,6 +377,9 @@ def _check(config: RunConfig, source: str | None) -> None:
     def fail(field_name: str, message: str) -> None:
         raise ConfigError(message, file=source, field=field_name)
 
+    for name, value in _integers(asdict(config)):
+        if not -(2**63) <= value < 2**63:
+            fail(name, "out of range (a 64-bit integer, as the manifest stores it)")
     if config.max_turns < 1:
         fail("max_turns", "must be at least 1")
     if config.max_in_flight < 1:
@@ -390,3 +394,12 @@ def _check(config: RunConfig, source: str | None) -> None:
             fail(f"{role}.endpoint.model", "a model name is required with base_urls")
         if endpoint.max_concurrency < 1:
             fail(f"{role}.endpoint.concurrency", "must be at least 1")
+
+
+def _integers(table: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, int]]:
+    """Every integer setting, by dotted name."""
+    for key, value in table.items():
+        if isinstance(value, dict):
+            yield from _integers(value, f"{prefix}{key}.")
+        elif isinstance(value, int):
+            yield f"{prefix}{key}", value
