@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anyio
 import orjson
 import pytest
+from anyio import wait_all_tasks_blocked
 
 from interactive_agents import (
     DialogueRecord,
@@ -237,7 +237,7 @@ async def test_sessions_in_progress_go_first(server: ScriptedServer) -> None:
 async def fail_mid_run(engine: Engine) -> None:
     async with engine:
         await engine.submit(DEMO[0])
-        await anyio.sleep(0.2)
+        await wait_all_tasks_blocked()  # the dialogue is waiting on its first LLM call
         raise RuntimeError("boom")
 
 

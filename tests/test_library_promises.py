@@ -150,3 +150,33 @@ def test_commands_touch_the_collector_only_after_validating(tmp_path: Path, comm
         assert gc.get_threshold() == (700, 10, 10)
     finally:
         gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize(
+    ("command", "flags", "names"),
+    [
+        ("simulate", ["--base-url", "ftp://x/v1", "--model", "m"], "ftp://x/v1"),
+        ("simulate", ["--base-url", "http://127.0.0.1:9/v1"], "endpoint.model"),
+        ("simulate", ["--max-turns", "0"], "max_turns"),
+        ("arena", ["--client-base-url", "ftp://x/v1", "--model", "m"], "--client-base-url"),
+        ("arena", ["--max-turns", "0"], "--max-turns"),
+    ],
+)
+def test_bad_configuration_is_one_line_exit_2_and_nothing_written(
+    tmp_path: Path, command: str, flags: list[str], names: str
+) -> None:
+    bots = tmp_path / "bots.toml"
+    bots.write_text(
+        '[bots.a]\nbase_urls = ["http://127.0.0.1:9/v1"]\nmodel = "a"\n'
+        '[bots.b]\nbase_urls = ["http://127.0.0.1:9/v1"]\nmodel = "b"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    args = [command, "--cards", str(CARDS), "--out", str(out), *flags]
+    if command == "arena":
+        args += ["--bots", str(bots)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: ") and names in line
+    assert not out.exists()

@@ -28,6 +28,7 @@ from interactive_agents.runtime.run_store import RunStore
 
 from .helpers import config_for, read_records
 from .scripted_server import ScriptedServer
+from .test_cli_simulate import base_args
 
 pytestmark = pytest.mark.anyio
 
@@ -136,25 +137,6 @@ async def test_a_storage_failure_stops_the_run(
     assert engine.stats.failed == 0
 
 
-def _simulate(server: ScriptedServer, out: Path) -> list[str]:
-    return [
-        "simulate",
-        "--cards",
-        str(CARDS),
-        "--out",
-        str(out),
-        "--base-url",
-        server.base_url,
-        "--model",
-        "scripted",
-        "--language",
-        "en",
-        "--max-turns",
-        "3",
-        "--quiet",
-    ]
-
-
 @pytest.mark.parametrize(
     ("error", "code"),
     [
@@ -173,7 +155,7 @@ def test_the_cli_names_the_endpoint_in_one_line_and_exits(
         raise error
 
     monkeypatch.setattr(ChatEndpoint, "complete", unusable)
-    result = CliRunner().invoke(main, _simulate(server, tmp_path / "run"))
+    result = CliRunner().invoke(main, base_args(server, tmp_path / "run"))
     assert result.exit_code == code, result.output
     assert result.output.strip().splitlines() == [f"Error: {error}"]
     assert read_records(tmp_path / "run" / "failures.jsonl") == []
@@ -183,7 +165,7 @@ def test_the_cli_exits_74_when_the_run_directory_cannot_be_written(
     server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(RunStore, "write", _disk_full)
-    result = CliRunner().invoke(main, _simulate(server, tmp_path / "run"))
+    result = CliRunner().invoke(main, base_args(server, tmp_path / "run"))
     assert result.exit_code == 74, result.output
     (line,) = result.output.strip().splitlines()
     assert line.startswith("Error: cannot write") and "No space left" in line

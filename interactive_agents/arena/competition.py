@@ -38,7 +38,12 @@ from interactive_agents.method.refiner import ExhaustedPolicy, RefinerRules
 from interactive_agents.method.seeds import derive_seed
 from interactive_agents.runtime.dialogue_loop import DialogueLoop, timings
 from interactive_agents.runtime.refinement import refined_reply
-from interactive_agents.runtime.roles import ClientActor, RefinerActor, TerminatorActor, perspective
+from interactive_agents.runtime.roles import (
+    ClientActor,
+    RefinerActor,
+    TerminatorActor,
+    counselor_request,
+)
 from interactive_agents.runtime.taskgroups import concurrently
 
 
@@ -96,13 +101,14 @@ async def bot_candidate(
 
     Shared with the annotation platform, where the same rule applies to human battles.
     """
-    history = perspective(ChatMessage("system", ""), turns, "counselor")[1:]
+    system = None if bot.system_prompt is None else ChatMessage("system", bot.system_prompt)
+    messages = counselor_request(system, turns)
     usage = Usage()
 
     async def candidate(attempt: int) -> str:
         nonlocal usage
         completion = await backend.complete(
-            bot.messages(history), bot.sampling, seed=derive_seed(seed, attempt), priority=priority
+            messages, bot.sampling, seed=derive_seed(seed, attempt), priority=priority
         )
         usage += completion.usage
         return clean_reply(completion.content, labels)

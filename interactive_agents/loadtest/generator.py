@@ -36,7 +36,7 @@ from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.config import StageConfig, check_url, check_variable_name
 from interactive_agents.method.prompts import PromptSet
 from interactive_agents.method.records import ChatMessage, Role, Turn
-from interactive_agents.runtime.roles import perspective
+from interactive_agents.runtime.roles import counselor_request, perspective
 
 PERCENTILES = (50, 90, 99)
 MAX_OUTSTANDING = 1000
@@ -103,11 +103,11 @@ class TrafficConversation:
     def messages(self) -> list[ChatMessage]:
         """The next request, from the side of whoever speaks next."""
         speaker = self.speaker
-        messages = perspective(self.systems[speaker], self.turns, speaker)
-        if speaker == "counselor":
-            stage = StageConfig().stage(self.turn, self.max_turns)
-            messages.append(self.prompts.counselor.cue(stage, self.turn, self.max_turns))
-        return messages
+        if speaker == "client":
+            return perspective(self.systems[speaker], self.turns, speaker)
+        stage = StageConfig().stage(self.turn, self.max_turns)
+        cue = self.prompts.counselor.cue(stage, self.turn, self.max_turns)
+        return counselor_request(self.systems[speaker], self.turns, cue)
 
     def answer(self, text: str) -> None:
         speaker = self.speaker

@@ -30,12 +30,25 @@ from interactive_agents.runtime.actor import Actor
 from interactive_agents.runtime.run_store import RunStore
 
 
-def perspective(system: ChatMessage, turns: Sequence[Turn], me: Role) -> list[ChatMessage]:
-    """The transcript as ``me`` sees it: own turns as assistant, the other's as user."""
-    messages = [system]
+def perspective(system: ChatMessage | None, turns: Sequence[Turn], me: Role) -> list[ChatMessage]:
+    """The transcript as ``me`` sees it: own turns as assistant, the other's as user,
+    under ``me``'s system prompt (none for a bot trained without one)."""
+    messages = [] if system is None else [system]
     messages.extend(
         ChatMessage("assistant" if turn.role == me else "user", turn.content) for turn in turns
     )
+    return messages
+
+
+def counselor_request(
+    system: ChatMessage | None, turns: Sequence[Turn], cue: ChatMessage | None = None
+) -> list[ChatMessage]:
+    """The one way a counselor is asked for its next reply, in a simulation, by an arena
+    bot and by the load benchmark: its system prompt, the transcript from its side, and
+    the stage cue when cues are on."""
+    messages = perspective(system, turns, "counselor")
+    if cue is not None:
+        messages.append(cue)
     return messages
 
 
@@ -100,9 +113,8 @@ class CounselorActor(Actor[CounselorTurnRequest, Completion]):
         self.stage_cue = stage_cue
 
     async def handle(self, message: CounselorTurnRequest) -> Completion:
-        messages = perspective(self.system, message.turns, "counselor")
-        if self.stage_cue:
-            messages.append(self.prompt.cue(message.stage, message.turn, message.max_turns))
+        cue = self.prompt.cue(message.stage, message.turn, message.max_turns)
+        messages = counselor_request(self.system, message.turns, cue if self.stage_cue else None)
         return await self.backend.complete(
             messages, self.sampling, seed=message.seed, priority=message.priority
         )
