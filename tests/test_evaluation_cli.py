@@ -76,7 +76,13 @@ def test_overlap_report(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Vocabulary overlap rate" in result.stdout
     payload, markdown = _report(out, "overlap")
-    assert payload["settings"] == {"seed": 4, "language": "en", "stopwords": 0}
+    assert payload["settings"] == {
+        "seed": 4,
+        "test": "student",
+        "draw": "independent",
+        "language": "en",
+        "stopwords": 0,
+    }
     (corpus,) = payload["corpora"]
     assert [s["mapping"] for s in corpus["scores"]] == pytest.approx(HAND_MAPPING)
     assert corpus["mapping"]["mean"] == pytest.approx(sum(HAND_MAPPING) / 3)
@@ -111,7 +117,13 @@ def test_semantic_report_with_the_offline_model(
 
     assert result.exit_code == 0, result.output
     payload, markdown = _report(out, "semantic")
-    assert payload["settings"] == {"seed": 0, "model": "all-MiniLM-L6-v2"}
+    assert payload["settings"] == {
+        "seed": 0,
+        "test": "student",
+        "draw": "independent",
+        "model": "all-MiniLM-L6-v2",
+        "languages": {"run": "en"},
+    }
     (corpus,) = payload["corpora"]
     assert corpus["method"] == "all-MiniLM-L6-v2"
     assert all(s["mapping"] > s["random"] for s in corpus["scores"])

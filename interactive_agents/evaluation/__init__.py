@@ -17,7 +17,16 @@ from interactive_agents.evaluation.consistency import (
     compare_with_cards,
 )
 from interactive_agents.evaluation.corpus_stats import CorpusStats, corpus_stats
-from interactive_agents.evaluation.embedding import DEFAULT_MODEL, ChunkedEmbedder, load_embedder
+from interactive_agents.evaluation.embedding import (
+    DEFAULT_MODEL,
+    MULTILINGUAL_MODEL,
+    ChunkedEmbedder,
+    Embedder,
+    UniversalSentenceEncoder,
+    default_model,
+    english_only,
+    load_embedder,
+)
 from interactive_agents.evaluation.judging import (
     JudgeCache,
     JudgeFailure,
@@ -52,12 +61,14 @@ from interactive_agents.evaluation.wai import (
 
 __all__ = [
     "DEFAULT_MODEL",
+    "MULTILINGUAL_MODEL",
     "ChunkedEmbedder",
     "ConsistencyResult",
     "Corpus",
     "CorpusStats",
     "Dialogue",
     "Embed",
+    "Embedder",
     "GroupSummary",
     "JudgeCache",
     "JudgeFailure",
@@ -70,6 +81,7 @@ __all__ = [
     "TopicRater",
     "TopicResult",
     "TopicSet",
+    "UniversalSentenceEncoder",
     "Utterance",
     "WaiJudge",
     "WaiResult",
@@ -79,7 +91,9 @@ __all__ = [
     "compare_with_cards",
     "corpus_stats",
     "cosine",
+    "default_model",
     "detect_language",
+    "english_only",
     "entropy",
     "judge_endpoint",
     "load_corpus",
