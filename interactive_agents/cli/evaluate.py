@@ -10,13 +10,13 @@ lists them).
 from __future__ import annotations
 
 import sys
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 import numpy as np
@@ -41,13 +41,14 @@ from interactive_agents.evaluation import (
     vocabulary_overlap,
 )
 from interactive_agents.evaluation.consistency import DRAWS, Draw
-from interactive_agents.evaluation.judging import (
-    JudgeCache,
-    JudgeProgress,
-    JudgeSettings,
-    judge_endpoint,
-    open_judge,
+from interactive_agents.evaluation.judged_runs import (
+    JudgedEvaluation,
+    JudgedRun,
+    JudgeOptions,
+    evaluate_topics,
+    evaluate_wai,
 )
+from interactive_agents.evaluation.judging import JudgeProgress
 from interactive_agents.evaluation.overlap import corpus_language
 from interactive_agents.evaluation.report import (
     consistency_report,
@@ -62,21 +63,11 @@ from interactive_agents.evaluation.report import (
     wai_rows,
 )
 from interactive_agents.evaluation.significance import TEST_KINDS, TestKind, TTest
-from interactive_agents.evaluation.topics import (
-    DEFAULT_MAX_TOPICS,
-    DEFAULT_ROUNDS,
-    choose_language,
-    compare_topics,
-    load_topic_rater,
-    rate_topics,
-)
-from interactive_agents.evaluation.wai import compare_wai, load_wai_judge, score_wai
-from interactive_agents.llm.endpoint import ChatBackend
+from interactive_agents.evaluation.topics import DEFAULT_MAX_TOPICS, DEFAULT_ROUNDS
 from interactive_agents.method.records import Sampling
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 Result = TypeVar("Result")
-Result_co = TypeVar("Result_co", covariant=True)
 
 
 CORPUS_HELP = """
@@ -219,98 +210,56 @@ def _judge_snapshot(progress: JudgeProgress) -> Snapshot:
     return progress.total or None, progress.done, details
 
 
-class JudgeWork(Protocol[Result_co]):
-    """A judged evaluation (``rate_topics``, ``score_wai``) with its corpora bound."""
-
-    def __call__(
-        self,
-        backend: ChatBackend,
-        *,
-        cache: JudgeCache,
-        settings: JudgeSettings,
-        progress: JudgeProgress,
-    ) -> Awaitable[Result_co]: ...
-
-
-def _judge(
-    options: dict[str, Any],
-    out: Path,
-    command: str,
-    work: JudgeWork[Result],
-) -> tuple[Result, dict[str, Any]]:
-    """Open the judge and the cache, run ``work`` under a progress bar; return its result
-    and the run's counters."""
-    endpoint = judge_endpoint(
-        options["base_url"],
-        options["model"],
+def _judge_options(options: dict[str, Any]) -> JudgeOptions:
+    """The library's judge options from the command line's."""
+    return JudgeOptions(
+        base_urls=tuple(options["base_url"]),
+        model=options["model"],
         api_key_env=options["api_key_env"],
         concurrency=options["concurrency"],
         rpm=options["rpm"],
         tpm=options["tpm"],
         timeout=options["timeout"],
         max_retries=options["max_retries"],
+        local_model=options["local_model"],
+        sampling=Sampling(options["temperature"], options["top_p"], options["max_tokens"]),
+        attempts=options["attempts"],
+        seed=options["seed"],
+        rounds=options["rounds"],
+        language=options["language"],
+        actors_dir=options["actors_dir"],
     )
-    sampling = Sampling(options["temperature"], options["top_p"], options["max_tokens"])
-    settings = JudgeSettings(sampling, options["attempts"], options["seed"])
+
+
+def _judged(
+    options: dict[str, Any],
+    out: Path,
+    evaluation: Callable[..., Awaitable[JudgedEvaluation[Result]]],
+) -> JudgedEvaluation[Result]:
+    """Run a judged evaluation under a progress bar; Ctrl-C: a summary and exit 130."""
     console = Console(stderr=True, quiet=options["quiet"])
     progress = JudgeProgress()
-    cache_file = out / f"{command}.cache.jsonl"
-    model = endpoint.model
-    started = time.monotonic()
+    run = JudgedRun("")
 
-    async def main() -> Result:
-        nonlocal model
-        if endpoint.is_local:
-            console.print("starting the embedded model (llama.cpp server) ...")
-        async with open_judge(endpoint, local_model=options["local_model"]) as backend:
-            model = backend.model
-            bar = live_progress(
-                "judgements",
-                lambda: _judge_snapshot(progress),
-                console,
-                enabled=not options["quiet"],
-            )
-            async with bar:
-                return await work(backend, cache=cache, settings=settings, progress=progress)
+    def watch(live: JudgeProgress) -> AbstractAsyncContextManager[None]:
+        snapshot = partial(_judge_snapshot, live)
+        return live_progress("judgements", snapshot, console, enabled=not options["quiet"])
 
-    out.mkdir(parents=True, exist_ok=True)
-    with JudgeCache(cache_file) as cache:
-        try:
-            result = runtime.run(main)
-        except KeyboardInterrupt:
-            click.echo(
-                f"interrupted: {cache.written} new answers are kept in {cache_file}; "
-                "run the same command again to go on",
-                err=True,
-            )
-            sys.exit(EXIT_INTERRUPTED)
-    run = {
-        "model": model,
-        "judgements": progress.total,
-        "failed": progress.failed,
-        "calls": progress.calls,
-        "cached": progress.cached,
-        "retries": progress.retries,
-        "prompt_tokens": progress.usage.prompt_tokens,
-        "completion_tokens": progress.usage.completion_tokens,
-        "cache_file": cache_file.name,
-        "elapsed_s": round(time.monotonic() - started, 2),
-    }
-    return result, run
+    def starting() -> None:
+        console.print("starting the embedded model (llama.cpp server) ...")
 
-
-def _judge_settings(options: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
-    """What shaped the judgements, as the report states them."""
-    return {
-        "model": run["model"],
-        "rounds": options["rounds"],
-        "attempts": options["attempts"],
-        "temperature": options["temperature"],
-        "top_p": options["top_p"],
-        "max_tokens": options["max_tokens"],
-        "seed": options["seed"],
-        "language": options["language"],
-    }
+    work = partial(evaluation, progress=progress, run=run, watch=watch, on_local_start=starting)
+    try:
+        return runtime.run(work)
+    except KeyboardInterrupt:
+        click.echo(
+            f"interrupted: {progress.done} of {progress.total} judgements done "
+            f"({progress.calls} calls, {progress.cached} cached, {progress.failed} failed); "
+            f"every answer received is kept in {out / run.cache_file}; "
+            "run the same command again to go on",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def _limited(corpora: list[Corpus], limit: int | None) -> list[Corpus]:
@@ -578,25 +527,19 @@ def topics(
     """
     with usage_errors():
         loaded = _limited(_load(corpora, skip_invalid), options["limit"])
-        raters = [
-            load_topic_rater(
-                choose_language(corpus, options["language"]),
-                actors_dir=options["actors_dir"],
-                topics=topic_set,
-                max_topics=max_topics,
-            )
-            for corpus in loaded
-        ]
-
-        work = partial(rate_topics, loaded, raters=raters, rounds=options["rounds"])
-        results, run = _judge(options, out, "topics", work)
-        tests = compare_topics(results)
-        settings = {
-            **_judge_settings(options, run),
-            "max_topics": max_topics,
-            "topic_set": raters[0].topic_set.name if raters else topic_set,
-        }
-        payload = topics_report(out, loaded, results, tests, settings=settings, run=run)
+        evaluation = partial(
+            evaluate_topics,
+            loaded,
+            _judge_options(options),
+            out,
+            topic_set=topic_set,
+            max_topics=max_topics,
+        )
+        done = _judged(options, out, evaluation)
+        results, tests = done.results, done.tests
+        payload = topics_report(
+            out, loaded, results, tests, settings=done.settings, run=done.run.as_dict()
+        )
     table = topics_rows(loaded, results)
     title = "Client diversity: topic entropy in bits (mean ± std over rounds)"
     _finish_judged(payload, title, table, tests, out / "topics.md", as_json)
@@ -622,17 +565,11 @@ def wai(
     """
     with usage_errors():
         loaded = _limited(_load(corpora, skip_invalid), options["limit"])
-        judges = [
-            load_wai_judge(
-                choose_language(corpus, options["language"]), actors_dir=options["actors_dir"]
-            )
-            for corpus in loaded
-        ]
-
-        work = partial(score_wai, loaded, judges=judges, rounds=options["rounds"])
-        results, run = _judge(options, out, "wai", work)
-        tests = compare_wai(results)
-        settings = _judge_settings(options, run)
-        payload = wai_report(out, loaded, results, tests, settings=settings, run=run)
+        evaluation = partial(evaluate_wai, loaded, _judge_options(options), out)
+        done = _judged(options, out, evaluation)
+        results, tests = done.results, done.tests
+        payload = wai_report(
+            out, loaded, results, tests, settings=done.settings, run=done.run.as_dict()
+        )
     table = wai_rows(loaded, results)
     _finish_judged(payload, "WAI-O-S factors (mean ± std)", table, tests, out / "wai.md", as_json)
