@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from pathlib import Path
 
 import anyio
@@ -12,7 +14,7 @@ from interactive_agents.evaluation.judged_runs import JudgedRun, JudgeOptions, e
 from interactive_agents.evaluation.judging import JudgeProgress
 
 from .conftest_evaluation import engine_record, write_run
-from .scripted_server import ScriptedServer
+from .scripted_server import Call, ScriptedServer
 
 ITEMS = 12
 
@@ -55,24 +57,32 @@ async def test_evaluate_wai_from_python(server: ScriptedServer, tmp_path: Path) 
 async def test_leaving_early_keeps_every_answer_and_a_rerun_asks_only_the_rest(
     server: ScriptedServer, tmp_path: Path
 ) -> None:
-    server.script = lambda call: "Final score: 4"
+    loop = asyncio.get_running_loop()
+    fifth = anyio.Event()
+    served = itertools.count(1)
+
+    def script(call: Call) -> str:
+        if next(served) == 5:
+            loop.call_soon_threadsafe(fifth.set)
+        return "Final score: 4"
+
+    server.script = script
     corpus = _corpus(tmp_path, dialogues=3)
     out = tmp_path / "out"
     progress, run = JudgeProgress(), JudgedRun("")
 
     async with anyio.create_task_group() as group:
 
-        async def stop_after_five() -> None:
-            while progress.done < 5:
-                await anyio.sleep(0)
+        async def stop_at_the_fifth_call() -> None:
+            await fifth.wait()
             group.cancel_scope.cancel()
 
-        group.start_soon(stop_after_five)
+        group.start_soon(stop_at_the_fifth_call)
         await evaluate_wai([corpus], _options(server), out, progress=progress, run=run)
 
     kept = _cache_lines(out)
-    assert 5 <= kept < 3 * ITEMS
-    assert run.calls >= kept and run.judgements == 3 * ITEMS  # counters filled on the way out
+    assert kept < 3 * ITEMS
+    assert run.judgements == 3 * ITEMS and run.calls >= kept  # counters filled on the way out
 
     again = await evaluate_wai([corpus], _options(server), out)
     assert (again.run.cached, again.run.calls) == (kept, 3 * ITEMS - kept)
