@@ -58,8 +58,8 @@ def test_default_chinese_model_prefers_each_sessions_own_card(reference: Path) -
     # Every substantial client utterance: own card against the mean of the other three.
     utterances = [u for session in sessions for u in session if len(u) >= 15]
     similarity = embed(utterances) @ card_vectors.T
-    mapping = similarity[:, own]
-    random = np.delete(similarity, own, axis=1).mean(axis=1)
+    mapping = similarity[:, own].astype(np.float64)
+    random = np.delete(similarity, own, axis=1).mean(axis=1).astype(np.float64)
     t_statistic, p_value = t_test(mapping, random, "paired")
     assert len(utterances) == 20
     assert mapping.mean() > random.mean() + 0.05

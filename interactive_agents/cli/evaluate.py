@@ -25,6 +25,7 @@ from rich.console import Console
 from interactive_agents.cli import _process as runtime
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
 from interactive_agents.cli._progress import Snapshot, live_progress, print_json
+from interactive_agents.cli._recipe import recipe_default_map
 from interactive_agents.corpora.readers import corpus_name
 from interactive_agents.errors import ConfigError
 from interactive_agents.evaluation import (
@@ -317,7 +318,14 @@ def _finish(
 
 
 @click.group()
-def evaluate() -> None:
+@click.option(
+    "--recipe",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML of option values: top-level keys for every subcommand, [topics], [wai]… "
+    "tables for one; the command line wins.",
+)
+@click.pass_context
+def evaluate(ctx: click.Context, recipe: Path | None) -> None:
     """Evaluate dialogue corpora (SPEC §6-§8).
 
     stats, overlap and semantic need no LLM; topics and wai ask an LLM judge.
@@ -331,7 +339,12 @@ def evaluate() -> None:
           --base-url http://localhost:8000/v1 --model Qwen2-72B-Instruct
       interactive-agents evaluate wai runs/a runs/b --out reports/wai \\
           --base-url https://api.openai.com/v1 --model gpt-4o --api-key-env OPENAI_API_KEY
+      interactive-agents evaluate --recipe judge.toml wai runs/a --out reports/wai
     """
+    if recipe is not None:
+        assert isinstance(ctx.command, click.Group)
+        with usage_errors():
+            ctx.default_map = recipe_default_map(ctx.command, recipe)
 
 
 @evaluate.command(epilog=CORPUS_HELP)
