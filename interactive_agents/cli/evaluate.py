@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -288,6 +288,16 @@ def _finish_judged(
         sys.exit(EXIT_FAILURES)
 
 
+@contextmanager
+def _interruptible(command: str) -> Iterator[None]:
+    """Ctrl-C in a command without an answer cache: say so, exit 130 (nothing to resume)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: evaluate {command} stopped before writing its report", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
 def _load(paths: Sequence[Path], skip_invalid: bool) -> list[Corpus]:
     """Load each corpus; equal names get ``#2``, ``#3``… so reports stay apart."""
     names = [corpus_name(path) for path in paths]
@@ -357,7 +367,7 @@ def stats(corpora: tuple[Path, ...], out: Path, skip_invalid: bool, as_json: boo
       interactive-agents evaluate stats runs/a --out reports/stats
       interactive-agents evaluate stats runs/a sharegpt.json raw/ --out reports/stats --json
     """
-    with usage_errors():
+    with _interruptible("stats"), usage_errors():
         loaded = _load(corpora, skip_invalid)
         figures = [corpus_stats(corpus) for corpus in loaded]
         payload = stats_report(out, loaded, figures)
@@ -401,7 +411,7 @@ def overlap(
       interactive-agents evaluate overlap runs/a runs/b --out reports/overlap \\
           --seed 7 --language zh --stopwords stopwords_zh.txt
     """
-    with usage_errors():
+    with _interruptible("overlap"), usage_errors():
         words = read_stopwords(stopwords) if stopwords else frozenset[str]()
         loaded = _load(corpora, skip_invalid)
         results = [
@@ -465,7 +475,7 @@ def semantic(
       interactive-agents evaluate semantic runs/a --out reports/semantic \\
           --model BAAI/bge-m3 --device cuda --seed 7
     """
-    with usage_errors():
+    with _interruptible("semantic"), usage_errors():
         loaded = _load(corpora, skip_invalid)
         languages = {corpus.name: corpus_language(corpus) for corpus in loaded}
         chosen = model or default_model("zh" if "zh" in languages.values() else "en")
