@@ -3,7 +3,8 @@
 Without an LLM: statistics, vocabulary overlap, semantic consistency. With an LLM
 judge: client diversity by topic entropy (:mod:`.topics`) and the counselor's working
 alliance by WAI-O-S (:mod:`.wai`), both on the judge-call runner and answer cache of
-:mod:`.judging`. Reports (JSON, Markdown, PNG) are in :mod:`.report` and :mod:`.plots`,
+:mod:`.judging`, run end to end (judge, embedded fallback, cache, counters) by
+:mod:`.judged_runs`. Reports (JSON, Markdown, PNG) are in :mod:`.report` and :mod:`.plots`,
 which are not re-exported so that the statistics do not import matplotlib.
 """
 
@@ -26,6 +27,14 @@ from interactive_agents.evaluation.embedding import (
     default_model,
     english_only,
     load_embedder,
+)
+from interactive_agents.evaluation.judged_runs import (
+    JudgedEvaluation,
+    JudgedRun,
+    JudgeOptions,
+    evaluate_topics,
+    evaluate_wai,
+    run_judged,
 )
 from interactive_agents.evaluation.judging import (
     JudgeCache,
@@ -72,9 +81,12 @@ __all__ = [
     "GroupSummary",
     "JudgeCache",
     "JudgeFailure",
+    "JudgeOptions",
     "JudgeProgress",
     "JudgeRequest",
     "JudgeSettings",
+    "JudgedEvaluation",
+    "JudgedRun",
     "Judgement",
     "PairedScore",
     "TTest",
@@ -95,6 +107,8 @@ __all__ = [
     "detect_language",
     "english_only",
     "entropy",
+    "evaluate_topics",
+    "evaluate_wai",
     "judge_endpoint",
     "load_corpus",
     "load_embedder",
@@ -105,6 +119,7 @@ __all__ = [
     "overlap_rate",
     "rate_topics",
     "read_stopwords",
+    "run_judged",
     "run_judgements",
     "score_wai",
     "semantic_consistency",
