@@ -11,7 +11,7 @@ import pytest
 
 from interactive_agents.evaluation import Corpus, load_corpus
 from interactive_agents.evaluation.judged_runs import JudgedRun, JudgeOptions, evaluate_wai
-from interactive_agents.evaluation.judging import JudgeProgress
+from interactive_agents.evaluation.judging import JudgeProgress, judge_endpoint
 
 from .conftest_evaluation import engine_record, write_run
 from .scripted_server import Call, ScriptedServer
@@ -20,12 +20,9 @@ ITEMS = 12
 
 
 def _options(server: ScriptedServer) -> JudgeOptions:
+    endpoint = judge_endpoint([server.base_url], "judge", concurrency=2, timeout=5, max_retries=0)
     return JudgeOptions(
-        base_urls=(server.base_url,),
-        model="judge",
-        concurrency=2,
-        timeout=5.0,
-        max_retries=0,
+        endpoint=endpoint,
         rounds=1,
         language="en",
     )

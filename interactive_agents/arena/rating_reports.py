@@ -122,22 +122,14 @@ def write_ratings_report(out: Path, report: RatingReport, payload: dict[str, Any
     _write_csv(out / "battle_counts.csv", report.models, battles)
     rows = report.rows
     models = [r.model for r in rows]
-    plot_ratings(
-        models,
-        [r.bt for r in rows],
-        [r.bt_lower for r in rows],
-        [r.bt_upper for r in rows],
-        out / "ratings_bt.png",
-        title="Bradley-Terry ratings with 95 % bootstrap intervals",
-    )
-    plot_ratings(
-        models,
-        [r.elo for r in rows],
-        [r.elo_lower for r in rows],
-        [r.elo_upper for r in rows],
-        out / "ratings_elo.png",
-        title="Elo ratings (mean over orders) with 95 % bootstrap intervals",
-    )
+    for kind, title in (
+        ("bt", "Bradley-Terry ratings with 95 % bootstrap intervals"),
+        ("elo", "Elo ratings (mean over orders) with 95 % bootstrap intervals"),
+    ):
+        points = [getattr(r, kind) for r in rows]
+        lower = [getattr(r, f"{kind}_lower") for r in rows]
+        upper = [getattr(r, f"{kind}_upper") for r in rows]
+        plot_ratings(models, points, lower, upper, out / f"ratings_{kind}.png", title=title)
     plot_battle_counts(
         report.models,
         report.tables.dialogue_counts.tolist(),

@@ -49,7 +49,7 @@ from interactive_agents.evaluation.judged_runs import (
     evaluate_topics,
     evaluate_wai,
 )
-from interactive_agents.evaluation.judging import JudgeProgress
+from interactive_agents.evaluation.judging import JudgeProgress, judge_endpoint
 from interactive_agents.evaluation.overlap import corpus_language
 from interactive_agents.evaluation.report import (
     consistency_report,
@@ -213,15 +213,18 @@ def _judge_snapshot(progress: JudgeProgress) -> Snapshot:
 
 def _judge_options(options: dict[str, Any]) -> JudgeOptions:
     """The library's judge options from the command line's."""
-    return JudgeOptions(
-        base_urls=tuple(options["base_url"]),
-        model=options["model"],
+    endpoint = judge_endpoint(
+        options["base_url"],
+        options["model"],
         api_key_env=options["api_key_env"],
         concurrency=options["concurrency"],
         rpm=options["rpm"],
         tpm=options["tpm"],
         timeout=options["timeout"],
         max_retries=options["max_retries"],
+    )
+    return JudgeOptions(
+        endpoint=endpoint,
         local_model=options["local_model"],
         sampling=Sampling(options["temperature"], options["top_p"], options["max_tokens"]),
         attempts=options["attempts"],

@@ -25,7 +25,6 @@ from interactive_agents.evaluation.judging import (
     JudgeCache,
     JudgeProgress,
     JudgeSettings,
-    judge_endpoint,
     open_judge,
 )
 from interactive_agents.evaluation.significance import TTest
@@ -40,6 +39,7 @@ from interactive_agents.evaluation.topics import (
 )
 from interactive_agents.evaluation.wai import WaiResult, compare_wai, load_wai_judge, score_wai
 from interactive_agents.llm.endpoint import ChatBackend
+from interactive_agents.method.config import EndpointConfig
 from interactive_agents.method.records import Sampling
 
 Result = TypeVar("Result")
@@ -65,17 +65,11 @@ class JudgeWork(Protocol[Result_co]):
 class JudgeOptions:
     """Where the judge is and how it is asked (the ``evaluate topics|wai`` options).
 
-    No ``base_urls`` means the embedded model (``local_model``, or the cached default).
+    ``endpoint`` comes from :func:`.judging.judge_endpoint`, which checks it; without base
+    URLs it is the embedded model (``local_model``, or the cached default).
     """
 
-    base_urls: tuple[str, ...] = ()
-    model: str | None = None
-    api_key_env: str | None = None
-    concurrency: int | None = None
-    rpm: int = 0
-    tpm: int = 0
-    timeout: float = 120.0
-    max_retries: int = 6
+    endpoint: EndpointConfig = field(default_factory=EndpointConfig)
     local_model: str | None = None
     sampling: Sampling = field(default_factory=lambda: Sampling(0.7, 0.9, 512))
     attempts: int = 3
@@ -134,16 +128,7 @@ async def run_judged(
     in before the exception propagates); ``on_local_start`` is called before the embedded
     model starts (it takes a while).
     """
-    endpoint = judge_endpoint(
-        options.base_urls,
-        options.model,
-        api_key_env=options.api_key_env,
-        concurrency=options.concurrency,
-        rpm=options.rpm,
-        tpm=options.tpm,
-        timeout=options.timeout,
-        max_retries=options.max_retries,
-    )
+    endpoint = options.endpoint
     settings = JudgeSettings(options.sampling, options.attempts, options.seed)
     progress = progress if progress is not None else JudgeProgress()
     cache_file = out / f"{command}.cache.jsonl"
