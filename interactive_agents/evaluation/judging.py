@@ -22,7 +22,6 @@ failures are not cached, so a re-run asks those again.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -42,7 +41,7 @@ from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
 from interactive_agents.llm.local import LocalServer, LocalServerOptions
 from interactive_agents.method.config import EndpointConfig, check_url
 from interactive_agents.method.records import ChatMessage, Sampling, Usage
-from interactive_agents.method.seeds import fingerprint
+from interactive_agents.method.seeds import derive_seed, fingerprint
 from interactive_agents.runtime.counters import EngineStats
 
 T = TypeVar("T")
@@ -145,8 +144,7 @@ def prompt_hash(messages: Sequence[ChatMessage], sampling: Sampling, seed: int) 
 
 def request_seed(seed: int, request: JudgeRequest, attempt: int) -> int:
     """A per-call seed: rounds differ from each other, a re-run repeats itself."""
-    text = f"{seed}\0{request.dialogue_id}\0{request.item}\0{request.round}\0{attempt}"
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") >> 1
+    return derive_seed(seed, request.dialogue_id, request.item, request.round, attempt)
 
 
 _KEY_FIELDS: tuple[tuple[str, type], ...] = (
