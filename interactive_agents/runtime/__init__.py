@@ -11,6 +11,8 @@ from interactive_agents.runtime.actor import Actor, Envelope, Reply
 from interactive_agents.runtime.counters import EngineStats
 from interactive_agents.runtime.dialogue_loop import DialogueLoop
 from interactive_agents.runtime.engine import DialogueHandle, Engine, Result
+from interactive_agents.runtime.run_lock import RunLock
+from interactive_agents.runtime.run_repair import RepairReport, repair_run
 from interactive_agents.runtime.run_store import RunStore, read_jsonl
 from interactive_agents.runtime.taskgroups import HostedGroup
 
@@ -22,8 +24,11 @@ __all__ = [
     "EngineStats",
     "Envelope",
     "HostedGroup",
+    "RepairReport",
     "Reply",
     "Result",
+    "RunLock",
     "RunStore",
     "read_jsonl",
+    "repair_run",
 ]
