@@ -40,7 +40,7 @@ class RepairReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.quarantined or self.removed) or self.manifest != "ok"
+        return bool(self.quarantined or self.removed)
 
 
 def _is_run_directory(path: Path) -> bool:
@@ -78,6 +78,7 @@ def _repair_manifest(directory: Path, report: RepairReport) -> None:
         return
     append_quarantine(directory, [LineProblem(path, 1, f"manifest {problem}", data)])
     path.unlink()
+    report.quarantined.append({"file": MANIFEST, "line": 1, "reason": f"manifest {problem}"})
     report.manifest = (
         f"{problem}: moved to {QUARANTINE}; the next run writes a new one, so re-run "
         "with the same options as before (the configuration check starts afresh)"

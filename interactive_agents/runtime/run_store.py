@@ -227,8 +227,8 @@ class RunStore:
 
     :meth:`open` takes the directory's lock (another live writer gives
     :class:`~interactive_agents.errors.RunLockedError`); :meth:`close` releases it and
-    may be called more than once. After a failed write the store refuses further
-    writes, so nothing is appended after a partial line.
+    may be called more than once. Nothing is written unless it is open, and after a
+    failed write the store refuses further writes, so nothing follows a partial line.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -297,6 +297,8 @@ class RunStore:
         """One JSON line to the file ``name`` of the run directory (buffered; see flush)."""
         if self._broken is not None:
             raise self._broken
+        if not self.lock.held:
+            raise RunDirectoryError(f"{self.path}: the run store is not open (open it first)")
         line = orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
         handle = self._file(name)
         try:
