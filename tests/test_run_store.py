@@ -80,7 +80,7 @@ def test_another_configuration_is_refused_unless_forced(tmp_path: Path) -> None:
     store.append(DIALOGUES, {"id": "a"})
     store.close()
     created = orjson.loads((tmp_path / MANIFEST).read_bytes())["created"]
-    with pytest.raises(RunDirectoryError, match="another configuration.*--force"):
+    with pytest.raises(RunDirectoryError, match=r"another configuration.*--force"):
         RunStore(tmp_path).open(manifest("f2"))
     forced = RunStore(tmp_path)
     assert forced.open(manifest("f2"), force=True) == {"a"}
