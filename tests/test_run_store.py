@@ -18,9 +18,11 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+from interactive_agents.arena.battle_store import ArenaStore
 from interactive_agents.cli import main
 from interactive_agents.cli._errors import EXIT_STORAGE, EXIT_USAGE
 from interactive_agents.errors import RunDirectoryError, RunLockedError
+from interactive_agents.evaluation.judging import JudgeCache
 from interactive_agents.runtime import RunStore, repair_run
 from interactive_agents.runtime.run_store import DIALOGUES, FAILURES, MANIFEST, new_manifest
 
@@ -346,3 +348,21 @@ def test_simulate_on_a_full_disk_prints_one_line_and_no_traceback(
     # 74 (EXIT_STORAGE) once the CLI maps RunStorageError; never 0, nor 1 ("some failed").
     assert done.returncode in (EXIT_USAGE, EXIT_STORAGE)
     assert not list(out.glob("*.tmp"))
+
+
+def test_the_arena_and_judge_caches_have_one_writer_too(tmp_path: Path) -> None:
+    arena = ArenaStore(tmp_path / "arena")
+    arena.open(manifest())
+    try:
+        with pytest.raises(RunLockedError, match=f"pid {os.getpid()} "):
+            ArenaStore(tmp_path / "arena").open(manifest())
+    finally:
+        arena.close()
+    cache_file = tmp_path / "judge" / "cache.jsonl"
+    with (
+        JudgeCache(cache_file),
+        pytest.raises(RunLockedError, match=f"{cache_file} is being written by pid "),
+    ):
+        JudgeCache(cache_file)
+    with JudgeCache(cache_file) as again:  # released on close
+        assert len(again) == 0

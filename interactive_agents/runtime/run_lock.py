@@ -57,6 +57,7 @@ class RunLock:
 
     def __init__(self, directory: str | Path, *, name: str = LOCK) -> None:
         self.lock_file = Path(directory) / name
+        self.target = self.lock_file.parent if name == LOCK else self.lock_file.with_suffix("")
         self._lock = FileLock(self.lock_file, thread_local=False)
 
     @classmethod
@@ -78,9 +79,9 @@ class RunLock:
             self._lock.acquire(blocking=False)
         except Timeout:
             raise RunLockedError(
-                f"{self.lock_file.parent} is being written by "
-                f"{_describe(read_holder(self.lock_file))}: wait for it to finish, stop it, "
-                "or use another --out (one writer per run directory)"
+                f"{self.target} is being written by {_describe(read_holder(self.lock_file))}: "
+                "wait for it to finish, stop it, or write elsewhere (another --out); "
+                "one writer at a time"
             ) from None
         except OSError as exc:
             raise RunStorageError(f"{self.lock_file}: cannot take the lock ({exc})") from exc
