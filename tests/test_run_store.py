@@ -28,7 +28,7 @@ from interactive_agents.runtime.run_store import DIALOGUES, FAILURES, MANIFEST, 
 
 from .helpers import read_records
 from .scripted_server import Call, ScriptedServer, default_script
-from .test_cli_simulate import base_args, many_cards, wait_for_records
+from .test_cli_simulate import base_args, many_cards, start_cli, wait_for_records
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -215,24 +215,23 @@ def test_two_simulate_processes_on_one_out_give_one_record_per_card(
     server: ScriptedServer, tmp_path: Path
 ) -> None:
     server.delay = 0.02
-    cards = many_cards(tmp_path, 12)
+    cards = many_cards(tmp_path, 30)
     out = tmp_path / "run"
-    first = subprocess.Popen(
-        [sys.executable, "-m", "interactive_agents", *base_args(server, out, cards)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-    )
+    args = [*base_args(server, out, cards), "--max-in-flight", "1"]
+    first = start_cli(args)
     try:
-        wait_for_records(out / DIALOGUES, 1, first)  # the first run is surely under way
-        second = CliRunner().invoke(main, base_args(server, out, cards))
+        wait_for_records(out / DIALOGUES, 1, first)
+        first.send_signal(signal.SIGSTOP)  # frozen mid-run, holding the lock
+        assert first.poll() is None and len(read_records(out / DIALOGUES)) < 30
+        second = CliRunner().invoke(main, args)
         assert second.exit_code == EXIT_USAGE
-        assert f"is being written by pid {first.pid} " in second.output
+        assert f"{out} is being written by pid {first.pid} " in second.output
     finally:
+        first.send_signal(signal.SIGCONT)
         _, stderr = first.communicate(timeout=120)
     assert first.returncode == 0, stderr
     ids = [record["id"] for record in read_records(out / DIALOGUES)]
-    assert sorted(ids) == [f"c{i:03d}" for i in range(12)]
+    assert sorted(ids) == [f"c{i:03d}" for i in range(30)]
 
 
 # -- retry-failed through the CLI ---------------------------------------------------------

@@ -97,15 +97,18 @@ def repair_run(directory: str | Path) -> RepairReport:
             f"{path}: not a run directory (no {MANIFEST}, {' or '.join(RESULT_FILES)})"
         )
     report = RepairReport(str(path))
-    with RunLock(path):
-        try:
-            for temporary in sorted(path.glob("*.tmp")):
-                temporary.unlink()
-                report.removed.append(temporary.name)
-            _repair_manifest(path, report)
-            for file in sorted(path.glob("*.jsonl")):
-                if file.name != QUARANTINE:
-                    _repair_lines(file, report)
-        except OSError as exc:
-            raise storage_error(path, exc) from exc
+    lock = RunLock(path)
+    lock.acquire()
+    try:
+        for temporary in sorted(path.glob("*.tmp")):
+            temporary.unlink()
+            report.removed.append(temporary.name)
+        _repair_manifest(path, report)
+        for file in sorted(path.glob("*.jsonl")):
+            if file.name != QUARANTINE:
+                _repair_lines(file, report)
+    except OSError as exc:
+        raise storage_error(path, exc) from exc
+    finally:
+        lock.release()
     return report
