@@ -365,3 +365,22 @@ def test_the_arena_and_judge_caches_have_one_writer_too(tmp_path: Path) -> None:
         JudgeCache(cache_file)
     with JudgeCache(cache_file) as again:  # released on close
         assert len(again) == 0
+
+
+def test_repair_on_a_full_disk_exits_74_and_leaves_the_file_whole(tmp_path: Path) -> None:
+    records = [{"id": f"d{n:03d}", "text": "y" * 300} for n in range(30)]
+    damaged = lines(*records[:10]) + b"{oops\n" + lines(*records[10:])
+    (tmp_path / DIALOGUES).write_bytes(damaged)
+    command = FULL_DISK + "from interactive_agents.cli import main\nmain(sys.argv[2:])\n"
+    done = subprocess.run(
+        [sys.executable, "-c", command, "4096", "repair", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == EXIT_STORAGE
+    assert done.stderr.startswith(f"Error: {tmp_path / DIALOGUES}: cannot write (File too large)")
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / DIALOGUES).read_bytes() == damaged
+    assert not list(tmp_path.glob("*.tmp"))
