@@ -43,6 +43,7 @@ from interactive_agents.method.config import EndpointConfig, check_url
 from interactive_agents.method.records import ChatMessage, Sampling, Usage
 from interactive_agents.method.seeds import derive_seed, fingerprint
 from interactive_agents.runtime.counters import EngineStats
+from interactive_agents.runtime.run_lock import RunLock
 
 T = TypeVar("T")
 
@@ -163,7 +164,8 @@ class JudgeCache:
 
     ``path=None`` keeps answers in memory only. Lines that cannot be read (the torn
     last line of a killed run, say) are skipped and counted in ``unreadable``; the
-    first new answer then starts on a fresh line.
+    first new answer then starts on a fresh line. One writer per cache file: it is
+    locked (``<file>.lock``) until :meth:`close`, a second one gets ``RunLockedError``.
     """
 
     def __init__(self, path: str | Path | None) -> None:
@@ -173,6 +175,9 @@ class JudgeCache:
         self.unreadable = 0
         self.loaded = 0
         self.written = 0
+        self._lock = RunLock.beside(self.path) if self.path is not None else None
+        if self._lock is not None:
+            self._lock.acquire()
         if self.path is not None and self.path.is_file():
             self._load(self.path)
 
@@ -224,6 +229,8 @@ class JudgeCache:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> JudgeCache:
         return self
