@@ -344,8 +344,7 @@ def test_simulate_on_a_full_disk_prints_one_line_and_no_traceback(
     assert "Traceback" not in done.stderr
     (line,) = [text for text in done.stderr.splitlines() if text.strip()]
     assert "cannot write (File too large)" in line and str(out) in line
-    # 74 (EXIT_STORAGE) once the CLI maps RunStorageError; never 0, nor 1 ("some failed").
-    assert done.returncode in (EXIT_USAGE, EXIT_STORAGE)
+    assert done.returncode == EXIT_STORAGE  # never 0, nor 1 ("some failed")
     assert not list(out.glob("*.tmp"))
 
 

@@ -203,6 +203,9 @@ class Runner(ABC, Generic[W, R]):
             self._done = self._store.open(
                 self.manifest, force=self._force, retry_failed=self._retry_failed
             )
+            # The recorder closes the store when it stops; this also releases the run's
+            # lock when start-up fails after the store opened (close is idempotent).
+            stack.callback(self._store.close)
 
         # Exit runs in reverse: sessions finish, then the actors drain and stop, then
         # the recorder flushes and closes the files, then backends and the local server.
