@@ -1,0 +1,75 @@
+"""Replica routing: streams stay on their replica, loads stay bounded, health is honoured."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from interactive_agents.llm.routing import (
+    FewestInFlight,
+    ReplicaLoad,
+    SessionAffinity,
+    routing_policy,
+)
+
+
+def test_a_stream_stays_on_its_replica_while_loads_are_even() -> None:
+    policy = SessionAffinity(4)
+    loads = [ReplicaLoad() for _ in range(4)]
+    for stream in (f"dialogue-{i}/counselor" for i in range(50)):
+        first = policy.choose(stream, loads)
+        assert all(policy.choose(stream, loads) == first for _ in range(5))
+        assert first == policy.home(stream)
+
+
+def test_streams_spread_over_every_replica() -> None:
+    policy = SessionAffinity(4)
+    homes = [policy.home(f"dialogue-{i}/client") for i in range(400)]
+    counts = [homes.count(index) for index in range(4)]
+    assert min(counts) > 0.5 * 100 and max(counts) < 1.5 * 100
+
+
+@pytest.mark.parametrize("epsilon", [0.1, 0.25, 1.0])
+def test_no_replica_exceeds_the_load_bound(epsilon: float) -> None:
+    """Place 1,000 concurrent calls one by one: every placement respects ceil((1+e)·mean)."""
+    policy = SessionAffinity(8, epsilon)
+    loads = [ReplicaLoad() for _ in range(8)]
+    rng = random.Random(0)
+    for call in range(1000):
+        stream = f"dialogue-{rng.randrange(300)}/counselor"
+        index = policy.choose(stream, loads)
+        loads[index].in_flight += 1
+        placed = call + 1
+        assert loads[index].in_flight <= math.ceil((1 + epsilon) * placed / 8)
+
+
+def test_a_full_or_unhealthy_replica_is_passed_over_and_the_stream_returns() -> None:
+    policy = SessionAffinity(3)
+    stream = "dialogue-7/counselor"
+    loads = [ReplicaLoad() for _ in range(3)]
+    home = policy.choose(stream, loads)
+    loads[home].healthy = False
+    moved = policy.choose(stream, loads)
+    assert moved != home
+    loads[home].healthy = True
+    assert policy.choose(stream, loads) == home
+    loads[home].in_flight = 10  # far above (1 + e) x the mean
+    assert policy.choose(stream, loads) != home
+
+
+def test_adding_a_replica_moves_few_streams() -> None:
+    streams = [f"dialogue-{i}/client" for i in range(2000)]
+    before = SessionAffinity(4)
+    after = SessionAffinity(5)
+    moved = sum(before.home(s) != after.home(s) for s in streams) / len(streams)
+    assert moved < 0.35  # about 1/5 expected; a modulo hash would move 4/5
+
+
+def test_fewest_in_flight_ignores_streams_and_skips_the_unhealthy() -> None:
+    policy = FewestInFlight()
+    loads = [ReplicaLoad(3), ReplicaLoad(1), ReplicaLoad(0, healthy=False)]
+    assert policy.choose("any", loads) == 1
+    assert isinstance(routing_policy("fewest", 3), FewestInFlight)
+    assert isinstance(routing_policy("affinity", 3), SessionAffinity)
