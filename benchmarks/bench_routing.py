@@ -75,10 +75,10 @@ def replica_stats(urls: Sequence[str]) -> list[dict[str, float]]:
 
 def ideal_seconds(args: argparse.Namespace, count: int, calls: int) -> float:
     """The critical path with every prefix cached, or the work spread over every slot."""
-    per_call = args.output_tokens * args.decode_per_token
+    per_call = float(args.output_tokens * args.decode_per_token)
     chain = (2 * args.turns - 1) * per_call  # the greeting is not a call
     spread = calls * per_call / (count * args.capacity)
-    return max(chain, spread)
+    return float(max(chain, spread))
 
 
 async def run(policy: str, urls: list[str], args: argparse.Namespace) -> tuple[float, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,11 @@ from interactive_agents.llm.routing import (
     SessionAffinity,
     routing_policy,
 )
+from interactive_agents.method.cards import RoleCard
+from interactive_agents.method.config import build_config
+from interactive_agents.runtime.engine import Engine
+
+from .scripted_server import ScriptedServer
 
 
 def test_a_stream_stays_on_its_replica_while_loads_are_even() -> None:
@@ -73,3 +79,39 @@ def test_fewest_in_flight_ignores_streams_and_skips_the_unhealthy() -> None:
     assert policy.choose("any", loads) == 1
     assert isinstance(routing_policy("fewest", 3), FewestInFlight)
     assert isinstance(routing_policy("affinity", 3), SessionAffinity)
+
+
+@pytest.mark.anyio
+async def test_the_engine_keeps_each_dialogue_role_on_one_replica(tmp_path: Path) -> None:
+    """Two real replicas on loopback; with the cache hint on, every request names its
+    stream, and each stream's requests all reached the same replica (the load bound is
+    set loose: at 8 dialogues a tight one would rightly move streams off a busy replica)."""
+    servers = [ScriptedServer(), ScriptedServer()]
+    for server in servers:
+        server.start()
+    try:
+        config = build_config(
+            None,
+            {
+                "language": "en",
+                "max_turns": 4,
+                "endpoint.base_urls": [s.base_url for s in servers],
+                "endpoint.model": "scripted",
+                "endpoint.cache_hint": True,
+                "endpoint.routing_epsilon": 4.0,
+            },
+        )
+        cards = [RoleCard(id=f"c{i}", chief_complaint="I cannot sleep.") for i in range(8)]
+        async with Engine(config, run_dir=tmp_path) as engine:
+            records = [result async for result in engine.run(cards)]
+        assert len(records) == 8
+        homes: dict[str, set[int]] = {}
+        for index, server in enumerate(servers):
+            for call in server.calls:
+                homes.setdefault(call.body["prompt_cache_key"], set()).add(index)
+        assert set(homes) == {f"c{i}/{role}" for i in range(8) for role in ("client", "counselor")}
+        assert all(len(replicas) == 1 for replicas in homes.values())
+        assert {next(iter(r)) for r in homes.values()} == {0, 1}  # both replicas served
+    finally:
+        for server in servers:
+            server.stop()

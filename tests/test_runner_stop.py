@@ -53,6 +53,7 @@ class BreaksAfter:
         *,
         seed: int | None = None,
         priority: int = 0,
+        stream: str | None = None,
     ) -> Completion:
         if self.left == 0:
             raise self.error

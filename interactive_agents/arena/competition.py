@@ -96,6 +96,7 @@ async def bot_candidate(
     policy: ExhaustedPolicy = "repair",
     priority: int = 0,
     speaker: str | None = None,
+    stream: str | None = None,
 ) -> tuple[Candidate, Usage]:
     """A bot's reply through the refiner, as the simulation's counselor makes its own.
 
@@ -108,7 +109,11 @@ async def bot_candidate(
     async def candidate(attempt: int) -> str:
         nonlocal usage
         completion = await backend.complete(
-            messages, bot.sampling, seed=derive_seed(seed, attempt), priority=priority
+            messages,
+            bot.sampling,
+            seed=derive_seed(seed, attempt),
+            priority=priority,
+            stream=stream,
         )
         usage += completion.usage
         return clean_reply(completion.content, labels)
@@ -156,6 +161,7 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
                 context.refiner,
                 attempts=context.rules.refiner_attempts,
                 seed=derive_seed(self.seed, "bot", bot.name, turn),
+                stream=f"{self.dialogue_id}/{bot.name}",
                 labels=context.prompts.counselor.speaker_labels,
                 policy=context.rules.on_exhausted,
                 priority=self.priority,

@@ -22,6 +22,7 @@ from interactive_agents.arena import (
     plan_matches,
 )
 from interactive_agents.cli import _process as runtime
+from interactive_agents.cli._endpoint_options import endpoint_options, endpoint_settings
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
 from interactive_agents.cli._progress import drive, print_json, run_counters, summary_table
 from interactive_agents.errors import ConfigError
@@ -78,6 +79,7 @@ endpoint stayed down (re-run to resume), 130 interrupted.
 @click.option("--tpm", type=int, default=0, help="Tokens-per-minute limit per endpoint.")
 @click.option("--timeout", type=float, default=120.0, show_default=True)
 @click.option("--max-retries", type=int, default=6, show_default=True)
+@endpoint_options
 @click.option("--client-base-url", multiple=True, help="Endpoint(s) of the client model.")
 @click.option("--client-model", help="Model playing the client.")
 @click.option("--client-api-key-env", help="Variable holding the client endpoint's key.")
@@ -224,6 +226,7 @@ def _endpoint(options: dict[str, Any], role: str) -> EndpointConfig:
         tpm=options["tpm"],
         timeout=options["timeout"],
         max_retries=options["max_retries"],
+        **endpoint_settings(options),
     )
 
 

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from interactive_agents.cli import _process as runtime
+from interactive_agents.cli._endpoint_options import endpoint_options, endpoint_settings
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
 from interactive_agents.cli._progress import drive, print_json, run_counters, summary_table
 from interactive_agents.errors import InputError
@@ -86,6 +87,7 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
         "endpoint.tpm": options["tpm"],
         "endpoint.timeout": options["timeout"],
         "endpoint.max_retries": options["max_retries"],
+        **{f"endpoint.{name}": value for name, value in endpoint_settings(options).items()},
         "refiner.max_attempts": options["refiner_attempts"],
         "refiner.on_exhausted": options["on_exhausted"],
         "terminator.mode": options["terminator"],
@@ -112,6 +114,7 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
 @click.option("--tpm", type=int, help="Tokens-per-minute limit per endpoint.")
 @click.option("--timeout", type=float, help="Seconds before a request is retried.")
 @click.option("--max-retries", type=int, help="Retries on 429, 5xx, timeouts.")
+@endpoint_options
 @click.option("--max-turns", type=int, help="Turn cap T (default 50).")
 @click.option("--seed", type=int, help="Run seed; every request gets a seed derived from it.")
 @click.option("--language", type=click.Choice(["zh", "en"]), help="Prompt language.")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
@@ -38,6 +38,7 @@ from interactive_agents.llm.call_counters import CallCounters
 from interactive_agents.llm.health import EndpointHealth
 from interactive_agents.llm.redaction import redact
 from interactive_agents.llm.retry_policy import RetryPolicy
+from interactive_agents.llm.routing import ReplicaLoad, routing_policy
 from interactive_agents.llm.scheduler import EndpointGate
 from interactive_agents.llm.transport import (
     AiohttpClient,
@@ -56,6 +57,10 @@ from interactive_agents.method.config import EndpointConfig
 from interactive_agents.method.records import ChatMessage, Completion, Sampling, Usage
 
 PERMANENT_STATUSES = {401: "unauthorized", 403: "forbidden", 404: "not found"}
+REPLICA_FAILURES = 3
+"""Failures in a row (refused, timeout, 5xx) after which routing passes a replica over."""
+REPLICA_COOLDOWN = 5.0
+"""Seconds a failing replica is passed over before one call tries it again."""
 
 
 class ChatBackend(Protocol):
@@ -70,6 +75,7 @@ class ChatBackend(Protocol):
         *,
         seed: int | None = None,
         priority: int = 0,
+        stream: str | None = None,
     ) -> Completion: ...
 
     async def aclose(self) -> None: ...
@@ -112,11 +118,17 @@ def parse_retry_after(value: str | None) -> float | None:
 
 @dataclass(slots=True)
 class Replica:
-    """One base URL of an endpoint and its HTTP client."""
+    """One base URL of an endpoint, its HTTP client and what routing knows of it."""
 
     base_url: str
     client: HttpClient
-    in_flight: int = 0
+    load: ReplicaLoad = field(default_factory=ReplicaLoad)
+    failures: int = 0
+    avoid_until: float = 0.0
+
+    @property
+    def in_flight(self) -> int:
+        return self.load.in_flight
 
 
 class ChatEndpoint:
@@ -144,14 +156,29 @@ class ChatEndpoint:
         self.health = EndpointHealth(", ".join(r.base_url for r in self.replicas), self.retry)
         self._headers = json_headers(config.api_key_env)
         self._max_bytes = config.max_response_bytes or None
-        self._turn = 0
+        self.routing = routing_policy(config.routing, len(self.replicas), config.routing_epsilon)
+        self._loads = [replica.load for replica in self.replicas]
+        self._avoided = 0
 
-    def _pick(self) -> Replica:
-        """Fewest requests in flight; round-robin among equals."""
-        self._turn += 1
-        count = len(self.replicas)
-        order = [self.replicas[(self._turn + i) % count] for i in range(count)]
-        return min(order, key=lambda replica: replica.in_flight)
+    def _pick(self, stream: str | None) -> Replica:
+        """The replica of this call's stream (:mod:`interactive_agents.llm.routing`)."""
+        if self._avoided:
+            now = time.monotonic()
+            for replica in self.replicas:
+                if not replica.load.healthy and replica.avoid_until <= now:
+                    replica.load.healthy = True  # one more chance; a failure ends it
+                    self._avoided -= 1
+        return self.replicas[self.routing.choose(stream, self._loads)]
+
+    def _replica_failed(self, replica: Replica) -> None:
+        replica.failures += 1
+        if replica.failures >= REPLICA_FAILURES and replica.load.healthy:
+            replica.load.healthy = False
+            replica.avoid_until = time.monotonic() + REPLICA_COOLDOWN
+            self._avoided += 1
+
+    def _replica_answered(self, replica: Replica) -> None:
+        replica.failures = 0
 
     async def complete(
         self,
@@ -160,7 +187,10 @@ class ChatEndpoint:
         *,
         seed: int | None = None,
         priority: int = 0,
+        stream: str | None = None,
     ) -> Completion:
+        """One chat completion; ``stream`` names the dialogue role it continues, so
+        routing can keep it on the replica that holds its history."""
         payload = chat_request(
             self.model,
             messages,
@@ -168,18 +198,19 @@ class ChatEndpoint:
             top_p=sampling.top_p,
             max_tokens=sampling.max_tokens,
             seed=seed,
+            cache_key=stream if self.config.cache_hint else None,
         )
         estimate = estimate_tokens(messages) if self.gate.limits_tokens else 0
         try:
-            return await self._attempt(payload, estimate, priority)
+            return await self._attempt(payload, estimate, priority, stream)
         except _Transient as failure:
-            return await self._retry(failure, payload, estimate, priority)
+            return await self._retry(failure, payload, estimate, priority, stream)
         except BackendError:
             self.stats.errors += 1
             raise
 
     async def _retry(
-        self, failure: _Transient, payload: bytes, estimate: int, priority: int
+        self, failure: _Transient, payload: bytes, estimate: int, priority: int, stream: str | None
     ) -> Completion:
         """Attempts after a failed first one, under tenacity.
 
@@ -195,7 +226,7 @@ class ChatEndpoint:
             try:
                 if pending:
                     raise pending.pop()
-                return await self._attempt(payload, estimate, priority)
+                return await self._attempt(payload, estimate, priority, stream)
             except _Transient as transient:
                 spent[0] += transient.counted
                 raise
@@ -233,12 +264,14 @@ class ChatEndpoint:
             usage=Usage(usage.prompt_tokens, usage.completion_tokens, usage.calls, retries),
         )
 
-    async def _attempt(self, payload: bytes, estimate: int, priority: int) -> Completion:
+    async def _attempt(
+        self, payload: bytes, estimate: int, priority: int, stream: str | None
+    ) -> Completion:
         probe = await self.health.admit()
         try:
             async with self.gate.slot(priority, estimate):
-                replica = self._pick()
-                status, body, retry_after = await self._post(replica, payload)
+                replica = self._pick(stream)
+                status, body, retry_after = await self._send(replica, payload)
         except _Transient as failure:
             self.health.failed(probe)
             failure.counted = not probe
@@ -263,7 +296,7 @@ class ChatEndpoint:
 
     async def _post(self, replica: Replica, payload: bytes) -> tuple[int, bytes, float | None]:
         """One request on the wire: status, body and ``Retry-After`` of its answer."""
-        replica.in_flight += 1
+        replica.load.in_flight += 1
         self.stats.calls_in_flight += 1
         try:
             async with replica.client.post("/chat/completions", payload, self._headers) as response:
@@ -273,6 +306,22 @@ class ChatEndpoint:
                     if status == 429 or status >= 500
                     else None
                 )
+        except (TimeoutError, ConnectionError):
+            self._replica_failed(replica)
+            raise
+        finally:
+            replica.load.in_flight -= 1
+            self.stats.calls_in_flight -= 1
+        if status >= 500:
+            self._replica_failed(replica)
+        else:
+            self._replica_answered(replica)
+        return status, body, retry_after
+
+    async def _send(self, replica: Replica, payload: bytes) -> tuple[int, bytes, float | None]:
+        """:meth:`_post` with transport failures mapped to the engine's errors."""
+        try:
+            return await self._post(replica, payload)
         except TimeoutError as exc:
             message = f"timed out after {self.config.timeout:g} s"
             raise _Transient(self._error(EndpointTimeoutError, message, replica)) from exc
@@ -282,10 +331,6 @@ class ChatEndpoint:
         except ConnectionError as exc:
             message = f"connection failed: {exc}"
             raise _Transient(self._error(ServerError, message, replica)) from exc
-        finally:
-            replica.in_flight -= 1
-            self.stats.calls_in_flight -= 1
-        return status, body, retry_after
 
     def _error(
         self, kind: type[BackendError], message: str, replica: Replica, status: int | None = None

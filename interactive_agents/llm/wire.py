@@ -50,6 +50,7 @@ def chat_request(
     max_tokens: int,
     seed: int | None = None,
     stream: bool = False,
+    cache_key: str | None = None,
 ) -> bytes:
     """The JSON body of one ``POST /chat/completions``."""
     body: dict[str, Any] = {
@@ -61,6 +62,8 @@ def chat_request(
     }
     if seed is not None:
         body["seed"] = seed
+    if cache_key is not None:
+        body["prompt_cache_key"] = cache_key
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

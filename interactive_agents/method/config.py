@@ -56,6 +56,12 @@ class EndpointConfig:
     ``outage_limit`` seconds stops the run (``EndpointDownError``). A reply over
     ``max_response_bytes`` is refused as transient (``oversize = "reject"``) or cut
     (``"truncate"``, flagged on the completion); 0 means no limit.
+
+    Routing over replicas: ``affinity`` (default) keeps each stream (one role of one
+    dialogue) on one replica, where its history is in the prefix cache, by consistent
+    hashing with bounded load (no replica above ``1 + routing_epsilon`` times the mean);
+    ``fewest`` sends each call to the replica with the fewest in flight. ``cache_hint``
+    sends the stream as ``prompt_cache_key``, which hosted APIs use the same way.
     """
 
     base_urls: tuple[str, ...] = ()
@@ -71,6 +77,9 @@ class EndpointConfig:
     outage_limit: float = 300.0
     max_response_bytes: int = 1_000_000
     oversize: Literal["reject", "truncate"] = "reject"
+    routing: Literal["affinity", "fewest"] = "affinity"
+    routing_epsilon: float = 0.25
+    cache_hint: bool = False
 
     @property
     def is_local(self) -> bool:
@@ -97,6 +106,8 @@ class EndpointConfig:
                 raise _FieldError("must not be negative", field=name)
         if self.max_response_bytes < 0:
             raise _FieldError("must not be negative (0: no limit)", field="max_response_bytes")
+        if self.routing_epsilon <= 0:
+            raise _FieldError("must be positive", field="routing_epsilon")
 
 
 @dataclass(frozen=True, slots=True)

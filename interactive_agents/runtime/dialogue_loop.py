@@ -112,6 +112,7 @@ class DialogueLoop(ABC, Generic[R]):
                 tuple(self.turns),
                 derive_seed(self.seed, "client", turn, attempt),
                 self.priority,
+                stream=f"{self.dialogue_id}/client",
             )
             completion = await self.client.ask(request)
             self.usage += completion.usage

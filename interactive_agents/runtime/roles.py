@@ -60,6 +60,7 @@ class ClientTurnRequest:
     turns: tuple[Turn, ...]
     seed: int
     priority: int
+    stream: str | None = None  # routing keeps a stream on one replica (prefix cache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class CounselorTurnRequest:
     max_turns: int
     seed: int
     priority: int
+    stream: str | None = None
 
 
 class ClientActor(Actor[ClientTurnRequest, Completion]):
@@ -87,7 +89,11 @@ class ClientActor(Actor[ClientTurnRequest, Completion]):
     async def handle(self, message: ClientTurnRequest) -> Completion:
         messages = perspective(message.system, message.turns, "client")
         return await self.backend.complete(
-            messages, self.sampling, seed=message.seed, priority=message.priority
+            messages,
+            self.sampling,
+            seed=message.seed,
+            priority=message.priority,
+            stream=message.stream,
         )
 
 
@@ -116,7 +122,11 @@ class CounselorActor(Actor[CounselorTurnRequest, Completion]):
         cue = self.prompt.cue(message.stage, message.turn, message.max_turns)
         messages = counselor_request(self.system, message.turns, cue if self.stage_cue else None)
         return await self.backend.complete(
-            messages, self.sampling, seed=message.seed, priority=message.priority
+            messages,
+            self.sampling,
+            seed=message.seed,
+            priority=message.priority,
+            stream=message.stream,
         )
 
 

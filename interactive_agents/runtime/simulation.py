@@ -81,6 +81,7 @@ class Session(DialogueLoop[DialogueRecord]):
                 config.max_turns,
                 derive_seed(self.seed, "counselor", turn, attempt),
                 self.priority,
+                stream=f"{self.dialogue_id}/counselor",
             )
             completion = await context.counselor.ask(request)
             self.usage += completion.usage
