@@ -67,6 +67,8 @@ def replicas(count: int, options: Sequence[str]) -> Iterator[list[str]]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def replica_stats(urls: Sequence[str]) -> list[dict[str, float]]:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 import random
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from interactive_agents.llm.routing import (
@@ -19,6 +23,8 @@ from interactive_agents.method.config import build_config
 from interactive_agents.runtime.engine import Engine
 
 from .scripted_server import ScriptedServer
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_stream_stays_on_its_replica_while_loads_are_even() -> None:
@@ -115,3 +121,58 @@ async def test_the_engine_keeps_each_dialogue_role_on_one_replica(tmp_path: Path
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.fixture
+def prefix_cache_replicas() -> Iterator[list[str]]:
+    """Two replicas of ``benchmarks/prefix_cache_server.py`` (4-token blocks, no delay)."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / "prefix_cache_server.py"), "--replicas", "2",
+         "--decode-per-token", "0", "--prefill-per-token", "0", "--block-tokens", "4"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        ready = process.stdout.readline().split()
+        assert ready and ready[0] == "READY"
+        yield ready[1:]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@pytest.mark.anyio
+async def test_cached_tokens_are_counted_per_call_dialogue_and_run(
+    tmp_path: Path, prefix_cache_replicas: list[str]
+) -> None:
+    """Replicas that model a prefix cache report ``cached_tokens``; records and counters
+    add them up exactly, and with affinity most of a dialogue's prompt comes from cache."""
+    config = build_config(
+        None,
+        {
+            "language": "en",
+            "max_turns": 5,
+            "terminator.mode": "closing",
+            "endpoint.base_urls": prefix_cache_replicas,
+            "endpoint.model": "prefix-mock",
+            "endpoint.routing_epsilon": 4.0,
+        },
+    )
+    cards = [RoleCard(id=f"c{i}", chief_complaint="I cannot sleep.") for i in range(4)]
+    async with Engine(config, run_dir=tmp_path) as engine:
+        records = [result async for result in engine.run(cards)]
+    async with httpx.AsyncClient() as client:
+        served = [
+            (await client.get(url.removesuffix("/v1") + "/stats")).json()["cached_tokens"]
+            for url in prefix_cache_replicas
+        ]
+    assert len(records) == 4
+    per_dialogue = [record.usage.cached_tokens for record in records]
+    assert sum(per_dialogue) == engine.stats.cached_tokens == sum(served) > 0
+    prompt = sum(record.usage.prompt_tokens for record in records)
+    assert engine.stats.cached_tokens / prompt > 0.5
+    lines = (tmp_path / "dialogues.jsonl").read_bytes().splitlines()
+    assert all(b'"cached_tokens":' in line for line in lines)

@@ -68,8 +68,11 @@ async def live_progress(
 def engine_snapshot(stats: EngineStats) -> Snapshot:
     """Dialogues of this run (not those a resumed run found done) and the live counters."""
     tokens = stats.prompt_tokens + stats.completion_tokens
+    cached = (
+        f" ({stats.cached_tokens / stats.prompt_tokens:.0%} cached)" if stats.cached_tokens else ""
+    )
     details = (
-        f"in flight {stats.in_flight} · calls {stats.calls} · tokens {tokens:,} · "
+        f"in flight {stats.in_flight} · calls {stats.calls} · tokens {tokens:,}{cached} · "
         f"retries {stats.retries} · errors {stats.errors} · failed {stats.failed} · "
         f"{stats.rate():.1f}/min"
     )
@@ -85,6 +88,7 @@ def run_counters(stats: EngineStats) -> dict[str, object]:
         "calls": stats.calls,
         "prompt_tokens": stats.prompt_tokens,
         "completion_tokens": stats.completion_tokens,
+        "cached_tokens": stats.cached_tokens,
         "retries": stats.retries,
         "errors": stats.errors,
         "elapsed_s": round(stats.elapsed, 2),

@@ -20,4 +20,5 @@ class CallCounters:
     errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
     truncated: int = 0

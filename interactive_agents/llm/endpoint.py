@@ -258,11 +258,7 @@ class ChatEndpoint:
             self.stats.errors += 1
             raise
         retries = retrying.statistics.get("attempt_number", 1) - 1
-        usage = completion.usage
-        return replace(
-            completion,
-            usage=Usage(usage.prompt_tokens, usage.completion_tokens, usage.calls, retries),
-        )
+        return replace(completion, usage=replace(completion.usage, retries=retries))
 
     async def _attempt(
         self, payload: bytes, estimate: int, priority: int, stream: str | None
@@ -369,10 +365,11 @@ class ChatEndpoint:
     def _counted(self, reply: ChatReply, replica: Replica) -> Completion:
         self.stats.prompt_tokens += reply.prompt_tokens
         self.stats.completion_tokens += reply.completion_tokens
+        self.stats.cached_tokens += reply.cached_tokens
         self.stats.truncated += reply.truncated
         return Completion(
             content=reply.content,
-            usage=Usage(reply.prompt_tokens, reply.completion_tokens, 1, 0),
+            usage=Usage(reply.prompt_tokens, reply.completion_tokens, 1, 0, reply.cached_tokens),
             finish_reason=reply.finish_reason,
             base_url=replica.base_url,
             reasoning=reply.reasoning,

@@ -39,6 +39,7 @@ class ChatReply:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     truncated: bool = False
+    cached_tokens: int = 0
 
 
 def chat_request(
@@ -113,6 +114,13 @@ def _tokens(usage: object, name: str) -> int:
     return int(value)
 
 
+def _cached_tokens(usage: object) -> int:
+    """``usage.prompt_tokens_details.cached_tokens``: prompt tokens the server's prefix
+    cache served (vLLM, SGLang, OpenAI); 0 where the server does not say."""
+    details = usage.get("prompt_tokens_details") if isinstance(usage, dict) else None
+    return _tokens(details, "cached_tokens")
+
+
 def _finish_reason(choice: dict[str, Any]) -> str | None:
     value = choice.get("finish_reason")
     if value is not None and not isinstance(value, str):
@@ -134,6 +142,7 @@ def _limit(reply: ChatReply, max_chars: int | None, oversize: OversizePolicy) ->
         reply.prompt_tokens,
         reply.completion_tokens,
         truncated=True,
+        cached_tokens=reply.cached_tokens,
     )
 
 
@@ -177,6 +186,7 @@ def parse_completion(
         _finish_reason(choice),
         _tokens(usage, "prompt_tokens"),
         _tokens(usage, "completion_tokens"),
+        cached_tokens=_cached_tokens(usage),
     )
     return _limit(reply, max_bytes, oversize)
 
@@ -220,4 +230,5 @@ def stream_reply(pieces: Sequence[str], reasoning: Sequence[str], usage: object)
         None,
         _tokens(usage, "prompt_tokens"),
         _tokens(usage, "completion_tokens"),
+        cached_tokens=_cached_tokens(usage),
     )

@@ -40,6 +40,7 @@ class Usage:
     completion_tokens: int = 0
     calls: int = 0
     retries: int = 0
+    cached_tokens: int = 0  # of prompt_tokens, served by the server's prefix cache
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -47,6 +48,7 @@ class Usage:
             self.completion_tokens + other.completion_tokens,
             self.calls + other.calls,
             self.retries + other.retries,
+            self.cached_tokens + other.cached_tokens,
         )
 
 
