@@ -167,7 +167,7 @@ class Engine:
             config.counselor.sampling,
             prompts.counselor,
             workers=workers,
-            stage_cue=config.stages.cue == "system",
+            stage_cue=config.stages.tells_counselor,
         )
         refiner = RefinerActor(rules)
         terminator = TerminatorActor(TerminatorRules(tuple(phrases), config.terminator.mode))

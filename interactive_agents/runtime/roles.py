@@ -55,7 +55,7 @@ class CounselorTurnRequest:
     """Ask the counselor for a reply to the last client utterance, in a given stage."""
 
     turns: tuple[Turn, ...]
-    stage: Stage
+    stage: Stage | None
     turn: int
     max_turns: int
     seed: int
@@ -102,7 +102,7 @@ class CounselorActor(Actor[CounselorTurnRequest, Completion]):
 
     async def handle(self, message: CounselorTurnRequest) -> Completion:
         messages = perspective(self.system, message.turns, "counselor")
-        if self.stage_cue:
+        if self.stage_cue and message.stage is not None:
             messages.append(self.prompt.cue(message.stage, message.turn, message.max_turns))
         return await self.backend.complete(
             messages, self.sampling, seed=message.seed, priority=message.priority

@@ -61,6 +61,9 @@ class Session(DialogueLoop[DialogueRecord]):
         self.rejections = 0
 
     async def ends(self, reply: str) -> Termination | None:
+        turn = sum(t.role == "counselor" for t in self.turns)
+        if not self.context.config.terminator.applies(turn):
+            return None
         return await self.context.terminator.ask(reply)
 
     def models(self) -> dict[str, str]:
@@ -69,7 +72,7 @@ class Session(DialogueLoop[DialogueRecord]):
     async def counselor_turn(self, turn: int) -> Turn:
         context = self.context
         config = context.config
-        stage = config.stages.stage(turn, config.max_turns)
+        stage, source = config.stages.for_turn(turn, config.max_turns), config.stages.source
         labels = context.prompts.counselor.speaker_labels
         rejected: list[Rejection] = []
         for attempt in range(self.attempts):
@@ -86,13 +89,13 @@ class Session(DialogueLoop[DialogueRecord]):
             text = clean_reply(completion.content, labels)
             verdict = await context.refiner.ask(text)
             if verdict.accepted:
-                return Turn("counselor", text, stage, tuple(rejected))
+                return Turn("counselor", text, stage, tuple(rejected), stage_source=source)
             rejected.append(Rejection(text, verdict.reason))
             self.rejections += 1
             context.stats.rejections += 1
         return self._when_exhausted(turn, stage, rejected)
 
-    def _when_exhausted(self, turn: int, stage: Stage, rejected: list[Rejection]) -> Turn:
+    def _when_exhausted(self, turn: int, stage: Stage | None, rejected: list[Rejection]) -> Turn:
         policy = self.context.config.refiner.on_exhausted
         last = rejected[-1]
         if policy == "fail":
@@ -104,7 +107,8 @@ class Session(DialogueLoop[DialogueRecord]):
         if not text:
             raise SessionError(f"no usable counselor reply at turn {turn} ({last.reason})")
         self.gave_up.append(turn)
-        return Turn("counselor", text, stage, tuple(rejected), refiner_gave_up=True)
+        source = self.context.config.stages.source
+        return Turn("counselor", text, stage, tuple(rejected), True, source)
 
     def record(self, termination: Termination, started: float) -> DialogueRecord:
         refiner = self.context.config.refiner
