@@ -148,6 +148,13 @@ class StageConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PromptOptions:
+    """Optional rules of the prompt cards; the paper's prompts have none of them."""
+
+    client_resistance: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class RunConfig:
     """Everything that defines a simulation run."""
 
@@ -167,6 +174,7 @@ class RunConfig:
     refiner: RefinerConfig = field(default_factory=RefinerConfig)
     terminator: TerminatorConfig = field(default_factory=TerminatorConfig)
     stages: StageConfig = field(default_factory=StageConfig)
+    prompts: PromptOptions = field(default_factory=PromptOptions)
 
     def with_endpoints(self, client: EndpointConfig, counselor: EndpointConfig) -> RunConfig:
         """A copy whose roles use the given (e.g. resolved local) endpoints."""
@@ -197,6 +205,7 @@ class RunConfig:
             "refiner": asdict(self.refiner),
             "terminator": asdict(self.terminator),
             "stages": asdict(self.stages),
+            "prompt_options": asdict(self.prompts),
             "prompts": prompts_fingerprint,
         }
         return fingerprint(shaping)

@@ -131,7 +131,9 @@ class Engine:
     async def _start(self, stack: AsyncExitStack) -> None:
         config = await self._resolve_endpoints(stack)
         self.config = config
-        prompts = load_prompts(config.language, config.actors_dir)
+        prompts = load_prompts(
+            config.language, config.actors_dir, client_resistance=config.prompts.client_resistance
+        )
         rules = config.refiner.rules(config.language)
         self.manifest = new_manifest(
             fingerprint=config.fingerprint(prompts.fingerprint),
