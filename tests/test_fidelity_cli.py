@@ -8,6 +8,7 @@ checked in the requests the server saw and in the records and manifest written.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 from click.testing import CliRunner
@@ -36,7 +37,7 @@ def recipe(folder: Path, text: str) -> str:
     return str(path)
 
 
-def counselor_turns(run: Path) -> list[dict[str, object]]:
+def counselor_turns(run: Path) -> list[dict[str, Any]]:
     [record] = read_records(run / "dialogues.jsonl")
     return [t for t in record["turns"] if t["role"] == "counselor"]
 
