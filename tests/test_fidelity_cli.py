@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from click.testing import CliRunner
 
 from interactive_agents import load_cards
@@ -18,7 +19,7 @@ from interactive_agents.cli import main
 from interactive_agents.evaluation import card_text
 
 from .helpers import read_records
-from .scripted_server import Call, ScriptedServer
+from .scripted_server import Call, Script, ScriptedServer
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "runners" / "cards" / "demo_en.jsonl"
@@ -112,43 +113,38 @@ def keep_it_up_first(call: Call) -> str:
     return "What has been weighing on you most this week?"
 
 
-def test_the_terminator_checks_from_turn_two_by_default(
-    server: ScriptedServer, tmp_path: Path
+def goodbye_at_two(call: Call) -> str:
+    if call.role == "client":
+        return "Thanks, that helps."
+    return "Take care, and see you soon." if call.turn == 2 else "What brings you here?"
+
+
+@pytest.mark.parametrize(
+    ("first_turn", "script", "phrase", "turns"),
+    [
+        (None, keep_it_up_first, None, 3),  # default 2: the greeting reply is not checked
+        (1, keep_it_up_first, "Keep it up", 1),  # Algorithm 1 as printed
+        (None, goodbye_at_two, "Take care", 2),  # from turn 2 on, a phrase ends it
+    ],
+)
+def test_where_the_terminator_starts_checking(
+    server: ScriptedServer,
+    tmp_path: Path,
+    first_turn: int | None,
+    script: Script,
+    phrase: str | None,
+    turns: int,
 ) -> None:
-    server.script = keep_it_up_first
+    server.script = script
     run = tmp_path / "run"
-    simulate(server, run, "--language", "en")
+    option = "" if first_turn is None else f"[terminator]\nfirst_turn = {first_turn}\n"
+    simulate(server, run, "--recipe", recipe(tmp_path, f'language = "en"\n{option}'))
     [record] = read_records(run / "dialogues.jsonl")
-    assert record["termination"]["reason"] == "max_turns"
-    assert len(counselor_turns(run)) == 3
-
-
-def test_first_turn_one_is_algorithm_one(server: ScriptedServer, tmp_path: Path) -> None:
-    server.script = keep_it_up_first
-    run = tmp_path / "run"
-    algorithm_1 = recipe(tmp_path, 'language = "en"\n[terminator]\nfirst_turn = 1\n')
-    simulate(server, run, "--recipe", algorithm_1)
-    [record] = read_records(run / "dialogues.jsonl")
-    assert record["termination"] == {"reason": "phrase", "phrase": "Keep it up", "detail": None}
-    assert len(counselor_turns(run)) == 1
+    assert record["termination"]["phrase"] == phrase
+    assert record["termination"]["reason"] == ("max_turns" if phrase is None else "phrase")
+    assert len(counselor_turns(run)) == turns
     manifest = orjson.loads((run / "manifest.json").read_bytes())
-    assert manifest["config"]["terminator"]["first_turn"] == 1
-
-
-def test_a_phrase_from_turn_two_on_still_ends_the_session(
-    server: ScriptedServer, tmp_path: Path
-) -> None:
-    def goodbye_at_two(call: Call) -> str:
-        if call.role == "client":
-            return "Thanks, that helps."
-        return "Take care, and see you soon." if call.turn == 2 else "What brings you here?"
-
-    server.script = goodbye_at_two
-    run = tmp_path / "run"
-    simulate(server, run, "--language", "en")
-    [record] = read_records(run / "dialogues.jsonl")
-    assert record["termination"]["phrase"] == "Take care"
-    assert len(counselor_turns(run)) == 2
+    assert manifest["config"]["terminator"]["first_turn"] == (first_turn or 2)
 
 
 def test_a_bad_first_turn_names_the_field(tmp_path: Path) -> None:
