@@ -105,6 +105,8 @@ ORDINARY_REPLIES = [
     "在1，000个人里面，你觉得自己是特别的吗？",
     "你上次说的第二个原因，我们可以聊聊吗？",
     "嗯，我在听，你慢慢说。",
+    "你一直不是第一就是第二，总没考过别人，那时你是什么感受？",
+    "他考了第一，你考了第二，这让你怎么想？",
     # English
     "It was 2 years ago, in 2019.",
     "On a scale from 1 to 10, how anxious do you feel right now?",

@@ -94,7 +94,7 @@ _FAMILIES = (
         re.compile(
             rf"{_OPEN}\s*(\d{{1,2}})\s*{_CLOSE}"  # (1) （1） [1] 【1】, after any character
             rf"|{_NOT_ALNUM}(?<![(（\[【\d])(\d{{1,2}}){_SEP}(?!\d)"  # 1. 1、 1) 1: 1, 1;
-            rf"|第(\d{{1,2}})(?:[点步条项]|个?方面|{_SEP})"  # 第1点 第1，
+            rf"|第(\d{{1,2}})(?:[点步条项]|个?方面)|{_BOUNDARY}第(\d{{1,2}}){_SEP}"  # 第1点 第1，
         ),
         _numeral,
     ),
@@ -103,7 +103,8 @@ _FAMILIES = (
         re.compile(
             rf"{_OPEN}\s*([{_NUMERALS}])\s*{_CLOSE}"  # （一）
             rf"|{_BOUNDARY}([{_NUMERALS}]){_SEP}"  # 一、 一，
-            rf"|第([{_NUMERALS}])(?:[点步条项]|个?方面|{_SEP}|是)"  # 第一点 第一，第一是
+            rf"|第([{_NUMERALS}])(?:[点步条项]|个?方面|是)"  # 第一点 第一是
+            rf"|{_BOUNDARY}第([{_NUMERALS}]){_SEP}"  # 第一， (not a rank: "考了第一，")
         ),
         _numeral,
     ),
