@@ -21,6 +21,9 @@ from rich.table import Table
 
 from interactive_agents.runtime.counters import EngineStats
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""What interrupts a run: Ctrl-C, a kill, a closed terminal (flush, summary, exit 130)."""
+
 Snapshot = tuple[int | None, int, str]
 """What a bar shows: the total (None while unknown), how many are done, a details line."""
 
@@ -111,7 +114,7 @@ async def drive(
     *,
     show_progress: bool,
 ) -> bool:
-    """Consume ``results`` under a progress bar; on SIGINT/SIGTERM call ``cancel``.
+    """Consume ``results`` under a progress bar; on SIGINT/SIGTERM/SIGHUP call ``cancel``.
 
     Returns whether the run was interrupted. The runner then exits normally: what had
     finished is flushed, and the dialogues in flight are redone by a resumed run.
@@ -124,7 +127,7 @@ async def drive(
 
         async def on_signal() -> None:
             nonlocal interrupted
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
                 async for _ in signals:
                     interrupted = True
                     cancel()

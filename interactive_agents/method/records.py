@@ -53,12 +53,19 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """One chat completion: the text, what it cost and which replica served it."""
+    """One chat completion: the text, what it cost and which replica served it.
+
+    ``reasoning`` is the model's reasoning output (``reasoning_content`` or ``<think>``
+    blocks), kept out of ``content`` so it never enters the transcript; ``truncated``
+    says the reply was cut to the endpoint's ``max_response_bytes``.
+    """
 
     content: str
     usage: Usage
     finish_reason: str | None = None
     base_url: str = ""
+    reasoning: str | None = None
+    truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
