@@ -138,13 +138,15 @@ def _string(card: dict[str, Any], name: str) -> str:
 
 
 def _trait(owner: dict[str, Any], name: str, comma: str, prefix: str) -> str:
-    """``level，explanation`` (or the level alone) of a ``{"level", "explanation"}`` object."""
-    trait = owner[name]
-    level = trait.get("level") if isinstance(trait, dict) else None
-    explanation = trait.get("explanation") if isinstance(trait, dict) else None
-    if not isinstance(level, str) or not isinstance(explanation, str | None):
+    """``level，explanation`` (or the level alone) of a ``{"level", "explanation"}`` object,
+    joined by the card's own ``separator`` when it has one."""
+    trait = owner[name] if isinstance(owner[name], dict) else {}
+    level, explanation, separator = (trait.get(k) for k in ("level", "explanation", "separator"))
+    if not isinstance(level, str) or not all(
+        isinstance(s, str | None) for s in (explanation, separator)
+    ):
         raise InputError("expected {level, explanation} strings", field=f"{prefix}{name}")
-    return f"{level}{comma}{explanation}" if explanation else level
+    return f"{level}{separator or comma}{explanation}" if explanation else level
 
 
 def load_corpus(path: str | Path, *, name: str | None = None, skip_invalid: bool = False) -> Corpus:

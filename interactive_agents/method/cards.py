@@ -36,10 +36,15 @@ PLAIN_FIELDS = (
 
 @dataclass(frozen=True, slots=True)
 class Trait:
-    """A level such as 低/中等/高 (or low/high), with an optional explanation."""
+    """A level such as 低/中等/高 (or low/high), with an optional explanation.
+
+    ``separator`` is what stood between them in the source when it was not a comma
+    (``中等。来访者…``), so the card renders back as its source; empty means a comma.
+    """
 
     level: str
     explanation: str = ""
+    separator: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +74,12 @@ class RoleCard:
     resistance: Trait | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready form, as stored in every dialogue record."""
-        return asdict(self)
+        """Plain JSON-ready form, as stored in every dialogue record (no empty separators)."""
+        return asdict(self, dict_factory=_without_default_separator)
+
+
+def _without_default_separator(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {key: value for key, value in items if (key, value) != ("separator", "")}
 
 
 CARD_FIELDS = frozenset(f.name for f in fields(RoleCard))
@@ -93,11 +102,18 @@ def _trait(value: Any) -> Any:
 
 
 def split_level(text: str) -> dict[str, str]:
-    """Split ``"中等，愿意接受…"`` or ``"high - likes novelty"`` into level and explanation."""
-    parts = re.split(r"\s*[，,;；:：。(（]\s*|\s+-\s+", text.strip(), maxsplit=1)
-    level = parts[0].strip()
-    explanation = parts[1].strip().rstrip(")）") if len(parts) > 1 else ""
-    return {"level": level, "explanation": explanation}
+    """Split ``"中等，愿意接受…"`` or ``"high - likes novelty"`` into level and explanation.
+
+    A separator other than a comma is kept (see :class:`Trait`).
+    """
+    stripped = text.strip()
+    match = re.search(r"\s*[，,;；:：。(（]\s*|\s+-\s+", stripped)
+    if match is None:
+        return {"level": stripped, "explanation": ""}
+    explanation = stripped[match.end() :].strip().rstrip(")）")
+    parts = {"level": stripped[: match.start()].strip(), "explanation": explanation}
+    separator = match.group()
+    return parts if separator.strip() in ("，", ",") else {**parts, "separator": separator}
 
 
 def card_from_mapping(data: Any, *, file: str, record: int | str, default_id: str) -> RoleCard:

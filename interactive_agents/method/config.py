@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from interactive_agents.errors import ConfigError
-from interactive_agents.method.records import Sampling, Stage
+from interactive_agents.method.records import Sampling, Stage, StageSource
 from interactive_agents.method.refiner import ExhaustedPolicy, LengthUnit, RefinerRules
 from interactive_agents.method.resources import read_toml, resolve
 from interactive_agents.method.seeds import fingerprint
@@ -126,7 +126,10 @@ class RoleConfig:
 
 @dataclass(frozen=True, slots=True)
 class RefinerConfig:
-    """Refiner limits; length defaults per language (200 chars zh, 120 words en)."""
+    """Refiner limits; length defaults per language (200 chars zh, 120 words en).
+
+    ``length_unit = "han"`` counts Han characters only, the paper's wording.
+    """
 
     max_length: int | None = None
     length_unit: LengthUnit | None = None
@@ -139,25 +142,58 @@ class RefinerConfig:
 
 @dataclass(frozen=True, slots=True)
 class TerminatorConfig:
-    """Termination mode; ``phrases`` replaces the bundled list when given."""
+    """Termination mode; ``phrases`` replaces the bundled list when given.
+
+    ``first_turn`` is the first counselor turn whose reply may end the session: 1 is
+    Algorithm 1 as printed, 2 (the default) is the reference code, which never ends a
+    session on the reply to the client's greeting (a "你好，…加油" would make it one turn).
+    """
 
     mode: TerminatorMode = "substring"
     phrases: tuple[str, ...] | None = None
+    first_turn: int = 2
+
+    def applies(self, turn: int) -> bool:
+        """Whether the reply of counselor turn ``turn`` is checked at all."""
+        return turn >= self.first_turn
 
 
 @dataclass(frozen=True, slots=True)
 class StageConfig:
-    """When the counselor moves to the middle and late stages, as fractions of max turns."""
+    """How the counselor's stage of each turn is obtained.
+
+    ``source = "schedule"``: derived from the turn number (middle and late from these
+    fractions of max turns) and, with ``cue = "system"``, told to the counselor on every
+    turn. ``source = "inferred"`` is the paper's convention: no cue, the counselor infers
+    the stage from its prompt and the record's stage is null.
+    """
 
     middle_from: float = 0.3
     late_from: float = 0.8
     cue: Literal["system", "none"] = "system"
+    source: StageSource = "schedule"
+
+    @property
+    def tells_counselor(self) -> bool:
+        return self.source == "schedule" and self.cue == "system"
+
+    def for_turn(self, turn: int, max_turns: int) -> Stage | None:
+        """The stage a counselor turn is recorded (and cued) with; None when inferred."""
+        return None if self.source == "inferred" else self.stage(turn, max_turns)
 
     def stage(self, turn: int, max_turns: int) -> Stage:
+        """The scheduled stage of ``turn``."""
         progress = (turn - 1) / max_turns
         if progress < self.middle_from:
             return "early"
         return "middle" if progress < self.late_from else "late"
+
+
+@dataclass(frozen=True, slots=True)
+class PromptOptions:
+    """Optional rules of the prompt cards; the paper's prompts have none of them."""
+
+    client_resistance: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +216,7 @@ class RunConfig:
     refiner: RefinerConfig = field(default_factory=RefinerConfig)
     terminator: TerminatorConfig = field(default_factory=TerminatorConfig)
     stages: StageConfig = field(default_factory=StageConfig)
+    prompts: PromptOptions = field(default_factory=PromptOptions)
 
     def with_endpoints(self, client: EndpointConfig, counselor: EndpointConfig) -> RunConfig:
         """A copy whose roles use the given (e.g. resolved local) endpoints."""
@@ -210,13 +247,20 @@ class RunConfig:
             "refiner": asdict(self.refiner),
             "terminator": asdict(self.terminator),
             "stages": asdict(self.stages),
+            "prompt_options": asdict(self.prompts),
             "prompts": prompts_fingerprint,
         }
         return fingerprint(shaping)
 
     def public_dict(self) -> dict[str, Any]:
-        """The configuration as recorded in the manifest (names of key variables, no keys)."""
-        return asdict(self)
+        """The configuration as recorded in the manifest (names of key variables, no keys).
+
+        The refiner's limit and unit are the effective ones, language defaults filled in.
+        """
+        public = asdict(self)
+        rules = self.refiner.rules(self.language)
+        public["refiner"] |= {"max_length": rules.max_length, "length_unit": rules.unit}
+        return public
 
 
 _ROLES = ("client", "counselor")
@@ -397,6 +441,8 @@ def _check(config: RunConfig, source: str | None) -> None:
         fail("max_in_flight", "must be at least 1")
     if config.refiner.max_attempts < 1:
         fail("refiner.max_attempts", "must be at least 1")
+    if config.terminator.first_turn not in (1, 2):
+        fail("terminator.first_turn", "must be 1 (Algorithm 1) or 2 (the reference code)")
     if not 0 <= config.stages.middle_from <= config.stages.late_from <= 1:
         fail("stages", "need 0 <= middle_from <= late_from <= 1")
     for role in _ROLES:

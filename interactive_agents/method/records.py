@@ -11,6 +11,7 @@ from typing import Literal
 
 Role = Literal["client", "counselor"]
 Stage = Literal["early", "middle", "late"]
+StageSource = Literal["schedule", "inferred"]
 ChatRole = Literal["system", "user", "assistant"]
 TerminationReason = Literal["phrase", "max_turns", "error", "cancelled"]
 
@@ -92,6 +93,7 @@ class Turn:
     Counselor turns carry the stage they were produced in, the candidates the refiner
     rejected before this one, and ``refiner_gave_up`` when attempts ran out and the
     configured policy produced this text instead of an accepted candidate.
+    ``stage_source`` says how the stage was obtained (null on client turns).
     """
 
     role: Role
@@ -99,6 +101,7 @@ class Turn:
     stage: Stage | None = None
     rejected: tuple[Rejection, ...] = ()
     refiner_gave_up: bool = False
+    stage_source: StageSource | None = None
 
 
 @dataclass(frozen=True, slots=True)

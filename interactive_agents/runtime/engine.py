@@ -87,7 +87,9 @@ class Engine(Runner[RoleCard, Result]):
                 local(config.client.endpoint), local(config.counselor.endpoint)
             )
         self.config = config
-        prompts = load_prompts(config.language, config.actors_dir)
+        prompts = load_prompts(
+            config.language, config.actors_dir, client_resistance=config.prompts.client_resistance
+        )
         rules = config.refiner.rules(config.language)
         backends = self._backends(config)
         for backend in {id(b): b for b in backends.values()}.values():
@@ -104,7 +106,7 @@ class Engine(Runner[RoleCard, Result]):
                 config.counselor.sampling,
                 prompts.counselor,
                 workers=workers,
-                stage_cue=config.stages.cue == "system",
+                stage_cue=config.stages.tells_counselor,
             ),
             RefinerActor(rules),
             TerminatorActor(TerminatorRules(tuple(phrases), config.terminator.mode)),

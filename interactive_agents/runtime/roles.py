@@ -68,7 +68,7 @@ class CounselorTurnRequest:
     """Ask the counselor for a reply to the last client utterance, in a given stage."""
 
     turns: tuple[Turn, ...]
-    stage: Stage
+    stage: Stage | None
     turn: int
     max_turns: int
     seed: int
@@ -119,8 +119,11 @@ class CounselorActor(Actor[CounselorTurnRequest, Completion]):
         self.stage_cue = stage_cue
 
     async def handle(self, message: CounselorTurnRequest) -> Completion:
-        cue = self.prompt.cue(message.stage, message.turn, message.max_turns)
-        messages = counselor_request(self.system, message.turns, cue if self.stage_cue else None)
+        stage = message.stage
+        cue = None
+        if self.stage_cue and stage is not None:
+            cue = self.prompt.cue(stage, message.turn, message.max_turns)
+        messages = counselor_request(self.system, message.turns, cue)
         return await self.backend.complete(
             messages,
             self.sampling,

@@ -62,6 +62,9 @@ class Session(DialogueLoop[DialogueRecord]):
         self.rejections = 0
 
     async def ends(self, reply: str) -> Termination | None:
+        turn = sum(t.role == "counselor" for t in self.turns)
+        if not self.context.config.terminator.applies(turn):
+            return None
         return await self.context.terminator.ask(reply)
 
     def models(self) -> dict[str, str]:
@@ -70,7 +73,7 @@ class Session(DialogueLoop[DialogueRecord]):
     async def counselor_turn(self, turn: int) -> Turn:
         context = self.context
         config = context.config
-        stage = config.stages.stage(turn, config.max_turns)
+        stage, source = config.stages.for_turn(turn, config.max_turns), config.stages.source
         labels = context.prompts.counselor.speaker_labels
 
         async def candidate(attempt: int) -> str:
@@ -98,7 +101,7 @@ class Session(DialogueLoop[DialogueRecord]):
         context.stats.rejections += len(reply.rejected)
         if reply.gave_up:
             self.gave_up.append(turn)
-        return Turn("counselor", reply.text, stage, reply.rejected, refiner_gave_up=reply.gave_up)
+        return Turn("counselor", reply.text, stage, reply.rejected, reply.gave_up, source)
 
     def record(self, termination: Termination, started: float) -> DialogueRecord:
         refiner = self.context.config.refiner
