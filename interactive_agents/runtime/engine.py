@@ -179,7 +179,15 @@ class Engine:
         stack.callback(self._stop_actors)
 
         self._context = SessionContext(
-            config, prompts, rules, client, counselor, refiner, terminator, self.stats
+            config,
+            prompts,
+            rules,
+            client,
+            counselor,
+            refiner,
+            terminator,
+            self.stats,
+            config.client_guard.guard(prompts, config.actors_dir),
         )
         await root.start(self._sessions.host)
         stack.push_async_callback(self._sessions.aclose)
