@@ -13,7 +13,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
@@ -43,6 +43,11 @@ from interactive_agents.evaluation.judging import (
     judge_endpoint,
     open_judge,
 )
+from interactive_agents.evaluation.quality_report import (
+    corpus_quality,
+    quality_report,
+    quality_rows,
+)
 from interactive_agents.evaluation.report import (
     consistency_report,
     consistency_rows,
@@ -66,6 +71,8 @@ from interactive_agents.evaluation.topics import (
 )
 from interactive_agents.evaluation.wai import compare_wai, load_wai_judge, score_wai
 from interactive_agents.llm.endpoint import ChatBackend
+from interactive_agents.method.prompts import load_prompts
+from interactive_agents.method.quality import QualityThresholds, load_quality_rules
 from interactive_agents.method.records import Sampling
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -559,3 +566,71 @@ def wai(
         payload = wai_report(out, loaded, results, tests, settings=settings, run=run)
     table = wai_rows(loaded, results)
     _finish_judged(payload, "WAI-O-S factors (mean ± std)", table, tests, out / "wai.md", as_json)
+
+
+def _thresholds(pairs: tuple[str, ...]) -> QualityThresholds:
+    """``--threshold echo=0.5`` pairs as thresholds; an unknown name is a usage error."""
+    known = {f.name: f.type for f in fields(QualityThresholds)}
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, _, text = pair.partition("=")
+        if name not in known or not text:
+            raise click.BadParameter(
+                f"{pair!r}: expected NAME=VALUE with NAME one of {', '.join(known)}",
+                param_hint="--threshold",
+            )
+        try:
+            values[name] = float(text) if "float" in str(known[name]) else int(text)
+        except ValueError as exc:
+            raise click.BadParameter(f"{pair!r}: not a number", param_hint="--threshold") from exc
+    return QualityThresholds(**values)
+
+
+@evaluate.command(epilog=CORPUS_HELP)
+@_corpus_command
+@click.option(
+    "--language",
+    type=click.Choice(["zh", "en", "auto"]),
+    default="auto",
+    show_default=True,
+    help="The runs' language (prompts, phrase lists, drift); detected per corpus by default.",
+)
+@click.option("--actors-dir", help="A folder of custom prompt cards and quality phrase lists.")
+@click.option(
+    "--threshold",
+    "threshold_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a flag threshold (e.g. echo=0.5, closure_turns=5); repeatable.",
+)
+def quality(
+    corpora: tuple[Path, ...],
+    out: Path,
+    skip_invalid: bool,
+    as_json: bool,
+    language: str,
+    actors_dir: str | None,
+    threshold_pairs: tuple[str, ...],
+) -> None:
+    """Quality flags per session: echo, repetition, role flip, prompt leakage, language
+    drift, premature disclosure and premature closure (definitions: docs/quality.md).
+
+    \b
+    Examples:
+      interactive-agents evaluate quality runs/a runs/b --out reports/quality
+      interactive-agents evaluate quality runs/a --out reports/quality \\
+          --language zh --threshold echo=0.5 --threshold closure_turns=5
+    """
+    thresholds = _thresholds(threshold_pairs)
+    with usage_errors():
+        loaded = _load(corpora, skip_invalid)
+        results = []
+        for corpus in loaded:
+            prompts = load_prompts(choose_language(corpus, language), actors_dir)
+            rules = load_quality_rules(prompts, actors_dir, thresholds)
+            results.append(corpus_quality(corpus, rules))
+        payload = quality_report(out, results, loaded)
+    table = quality_rows(results)
+    _finish(
+        payload, "Session quality: share of sessions flagged", table, out / "quality.md", as_json
+    )
