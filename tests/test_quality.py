@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -23,7 +24,7 @@ from interactive_agents.method.quality import (
 from interactive_agents.method.records import Turn
 
 
-def _rules(language: str, **thresholds: float) -> QualityRules:
+def _rules(language: str, **thresholds: Any) -> QualityRules:
     return load_quality_rules(load_prompts(language), thresholds=QualityThresholds(**thresholds))
 
 
