@@ -36,7 +36,7 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
 ``premature_closure``
     The counselor-turn number at which either party first says a closing phrase (the
     terminator's phrases, or the client's closing phrases of the phrase file). Flagged
-    when that is before counselor turn ``closure_turns`` (10); None when nobody closes.
+    when that is before counselor turn ``closure_turns`` (8); None when nobody closes.
 
 A turn shorter than ``min_shingles`` bigrams (3) is too short to echo or repeat
 ("Yes.", "嗯嗯") and is left out of those two flags.
@@ -131,7 +131,7 @@ class QualityThresholds:
     drift: float = 0.1
     disclosure: float = 0.5
     disclosure_turns: int = 3
-    closure_turns: int = 10
+    closure_turns: int = 8
 
 
 @dataclass(frozen=True, slots=True)
