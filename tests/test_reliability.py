@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score  # type: ignore[import-untyped]
 
-from interactive_agents.arena.reliability import (
+from interactive_agents.arena.judge_bias import (
     JudgedPair,
     cohen_kappa,
     judged_pairs,
@@ -19,7 +19,7 @@ from interactive_agents.arena.reliability import (
     position_bias,
 )
 from interactive_agents.errors import InputError
-from interactive_agents.evaluation.reliability import AlphaLevel, krippendorff_alpha, wai_alpha
+from interactive_agents.evaluation.wai_reliability import AlphaLevel, krippendorff_alpha, wai_alpha
 from interactive_agents.evaluation.wai import DialogueWai, ItemScore, WaiResult
 
 
