@@ -19,8 +19,8 @@ from interactive_agents.arena.judge_bias import (
     position_bias,
 )
 from interactive_agents.errors import InputError
-from interactive_agents.evaluation.wai_reliability import AlphaLevel, krippendorff_alpha, wai_alpha
 from interactive_agents.evaluation.wai import DialogueWai, ItemScore, WaiResult
+from interactive_agents.evaluation.wai_reliability import AlphaLevel, krippendorff_alpha, wai_alpha
 
 
 def test_alpha_by_hand() -> None:

@@ -74,6 +74,7 @@ from interactive_agents.llm.endpoint import ChatBackend
 from interactive_agents.method.prompts import load_prompts
 from interactive_agents.method.quality import QualityThresholds, load_quality_rules
 from interactive_agents.method.records import Sampling
+from interactive_agents.method.rubrics import require_one_rubric, rubric_fingerprint
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 Result = TypeVar("Result")
@@ -142,6 +143,11 @@ def _judge_command(command: Command) -> Command:
         click.option("--timeout", type=float, default=120.0, show_default=True),
         click.option(
             "--max-retries", type=int, default=6, show_default=True, help="On 429, 5xx, timeouts."
+        ),
+        click.option(
+            "--force-mix-rubrics",
+            is_flag=True,
+            help="Compare corpora scored with different judge cards or models anyway.",
         ),
         click.option(
             "--rounds",
@@ -520,9 +526,11 @@ def topics(
 
         work = partial(rate_topics, loaded, raters=raters, rounds=options["rounds"])
         results, run = _judge(options, out, "topics", work)
+        rubrics = _rubrics(loaded, raters, run, options["force_mix_rubrics"])
         tests = compare_topics(results)
         settings = {
             **_judge_settings(options, run),
+            "rubrics": rubrics,
             "max_topics": max_topics,
             "topic_set": raters[0].topic_set.name if raters else topic_set,
         }
@@ -561,8 +569,9 @@ def wai(
 
         work = partial(score_wai, loaded, judges=judges, rounds=options["rounds"])
         results, run = _judge(options, out, "wai", work)
+        rubrics = _rubrics(loaded, judges, run, options["force_mix_rubrics"])
         tests = compare_wai(results)
-        settings = _judge_settings(options, run)
+        settings = {**_judge_settings(options, run), "rubrics": rubrics}
         payload = wai_report(out, loaded, results, tests, settings=settings, run=run)
     table = wai_rows(loaded, results)
     _finish_judged(payload, "WAI-O-S factors (mean ± std)", table, tests, out / "wai.md", as_json)
@@ -634,3 +643,14 @@ def quality(
     _finish(
         payload, "Session quality: share of sessions flagged", table, out / "quality.md", as_json
     )
+
+
+def _rubrics(
+    corpora: Sequence[Corpus], judges: Sequence[object], run: dict[str, Any], force: bool
+) -> dict[str, str]:
+    """Each corpus's rubric fingerprint (judge card and model); refuse to compare mixed ones."""
+    rubrics = {
+        c.name: rubric_fingerprint(j, run["model"]) for c, j in zip(corpora, judges, strict=True)
+    }
+    require_one_rubric(rubrics, force=force)
+    return rubrics
