@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -23,16 +24,14 @@ from .test_cli_simulate import base_args
 COUNSELOR = "What goes through your mind when the deadline gets close, part {turn}?"
 
 
-def _guarded_recipe(tmp_path: Path, enabled: bool = True, attempts: int = 3) -> Path:
-    recipe = tmp_path / "guard.toml"
-    recipe.write_text(
-        f"[client_guard]\nenabled = {str(enabled).lower()}\nmax_attempts = {attempts}\n"
-    )
-    return recipe
+def _simulate(
+    server: ScriptedServer, tmp_path: Path, bad_lines: int, guard: str | None
+) -> tuple[Counter[int], dict[str, Any]]:
+    """One dialogue against a client that misbehaves ``bad_lines`` times per turn.
 
-
-def _script(bad_lines: int) -> tuple[Counter[int], object]:
-    """A client that echoes, then speaks as the counselor, then behaves (per turn)."""
+    The client echoes the counselor, then speaks as the counselor, alternately, and then
+    behaves. ``guard`` is the recipe's ``[client_guard]`` table body (None: no recipe).
+    """
     asked: Counter[int] = Counter()
 
     def script(call: Call) -> str:
@@ -46,19 +45,23 @@ def _script(bad_lines: int) -> tuple[Counter[int], object]:
             return "As your counselor, I think we should look at your sleep first."
         return f"My chest gets tight and I stare at the screen, part {call.turn}."
 
-    return asked, script
+    server.script = script
+    out = tmp_path / "run"
+    args = [*base_args(server, out), "--limit", "1"]
+    if guard is not None:
+        recipe = tmp_path / "guard.toml"
+        recipe.write_text(f"[client_guard]\n{guard}\n")
+        args += ["--recipe", str(recipe)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    (record,) = read_records(out / "dialogues.jsonl")
+    return asked, record
 
 
 def test_the_guard_rejects_echo_and_role_flip_and_keeps_them(
     server: ScriptedServer, tmp_path: Path
 ) -> None:
-    asked, script = _script(bad_lines=2)
-    server.script = script  # type: ignore[assignment]
-    out = tmp_path / "run"
-    args = [*base_args(server, out), "--limit", "1", "--recipe", str(_guarded_recipe(tmp_path))]
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    (record,) = read_records(out / "dialogues.jsonl")
+    asked, record = _simulate(server, tmp_path, 2, "enabled = true\nmax_attempts = 3")
     clients = [t for t in record["turns"] if t["role"] == "client"][1:]
     assert len(clients) == 2 and all(asked[turn] == 3 for turn in (2, 3))
     for turn in clients:
@@ -74,15 +77,7 @@ def test_the_guard_rejects_echo_and_role_flip_and_keeps_them(
 def test_when_attempts_run_out_the_last_line_is_kept_and_flagged(
     server: ScriptedServer, tmp_path: Path
 ) -> None:
-    asked, script = _script(bad_lines=10)
-    server.script = script  # type: ignore[assignment]
-    out = tmp_path / "run"
-    recipe = _guarded_recipe(tmp_path, attempts=2)
-    result = CliRunner().invoke(
-        main, [*base_args(server, out), "--limit", "1", "--recipe", str(recipe)]
-    )
-    assert result.exit_code == 0, result.output
-    (record,) = read_records(out / "dialogues.jsonl")
+    asked, record = _simulate(server, tmp_path, 10, "enabled = true\nmax_attempts = 2")
     last_client = [t for t in record["turns"] if t["role"] == "client"][-1]
     assert asked[3] == 2 and last_client["refiner_gave_up"] is True
     assert len(last_client["rejected"]) == 2
@@ -90,15 +85,13 @@ def test_when_attempts_run_out_the_last_line_is_kept_and_flagged(
 
 
 def test_off_by_default_nothing_is_rejected(server: ScriptedServer, tmp_path: Path) -> None:
-    asked, script = _script(bad_lines=1)
-    server.script = script  # type: ignore[assignment]
-    out = tmp_path / "run"
-    result = CliRunner().invoke(main, [*base_args(server, out), "--limit", "1"])
-    assert result.exit_code == 0, result.output
-    (record,) = read_records(out / "dialogues.jsonl")
+    asked, record = _simulate(server, tmp_path, 1, None)
     echoed = record["turns"][2]
     assert echoed["content"] == record["turns"][1]["content"] and echoed["rejected"] == []
     assert set(asked.values()) == {1}
+    (tmp_path / "off").mkdir()
+    _, disabled = _simulate(server, tmp_path / "off", 1, "enabled = false")
+    assert disabled["turns"][2]["rejected"] == []
 
 
 def test_the_guard_changes_the_fingerprint_only_when_on() -> None:
