@@ -28,7 +28,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str]) -> None:
+def _serve_forever(argv: list[str]) -> None:
     options = _arguments(argv)
     import xllamacpp  # the `local` extra; imported here so --help needs nothing
 
@@ -50,4 +50,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    _serve_forever(sys.argv[1:])
