@@ -9,7 +9,7 @@ samples into labelled tokens, :mod:`.convert` makes a GGUF model trainable,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing
 
 from interactive_agents.training.convert import cached_checkpoint, convert_gguf
 from interactive_agents.training.encoding import (
@@ -20,7 +20,7 @@ from interactive_agents.training.encoding import (
 )
 from interactive_agents.training.train_config import TrainConfig, build_train_config
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from interactive_agents.training.trainer import TrainResult, train
 
 __all__ = [
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     """The names of :mod:`.trainer`, imported (with torch) only when asked for."""
     if name in ("TrainResult", "train"):
         from interactive_agents.training import trainer
