@@ -81,7 +81,7 @@ smoke_local() {
     grep -q "interactive_agents.llm.llama_server" "$WORK/local.out" || fail local "serve --dry-run"
 }
 smoke_eval() {
-    run eval evaluate stats "$SAMPLE" --json
+    run eval evaluate stats "$SAMPLE" --out "$WORK/eval-stats" --json
     grep -q '"conversations"' "$WORK/eval.out" || fail eval "evaluate stats: $(cat "$WORK/eval.out")"
 }
 smoke_train() { run train train --help; }
