@@ -8,6 +8,11 @@ is the client, not the target. Run it as its own process:
 
 It prints one line ``READY http://127.0.0.1:PORT`` once it listens, and stops on
 SIGTERM or SIGINT. ``GET /stats`` reports what it served and injected, and its CPU time.
+
+This module is also the one fault-injecting OpenAI fake of the tests: :class:`Fault`
+(the fault table: a status, ``Retry-After``, a hang, a dropped connection, or any raw
+body such as truncated JSON, HTML or an odd completion), :func:`fault_response` and
+:func:`completion_document` serve both this server and ``tests/scripted_server.py``.
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ HOST = "127.0.0.1"
 WORD = "ok"
 LATENCY_DISTS = ("fixed", "uniform", "exponential", "lognormal")
 JSON = "application/json"
-# Injectable faults, in the order they are drawn, and the OpenAI error type each reports.
-FAULTS = {"429": "rate_limit_error", "500": "server_error", "503": "server_error", "timeout": ""}
+# Injectable faults, in the order they are drawn.
+FAULTS = ("429", "500", "503", "timeout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,73 @@ class Stats:
     injected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULTS, 0))
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One injected failure or odd answer, in place of a normal completion.
+
+    ``status`` with an OpenAI error document (or ``body`` verbatim), after ``hang``
+    seconds; ``retry_after`` adds the header; ``reset`` drops the connection unanswered.
+    """
+
+    status: int = 500
+    retry_after: float | None = None
+    hang: float = 0.0
+    reset: bool = False
+    body: bytes | None = None
+    content_type: str = JSON
+
+
+def error_kind(status: int) -> str:
+    """The OpenAI error ``type`` of a status."""
+    if status == 429:
+        return "rate_limit_error"
+    if status in (401, 403):
+        return "authentication_error"
+    return "server_error" if status >= 500 else "invalid_request_error"
+
+
+async def fault_response(request: web.Request, fault: Fault) -> web.Response:
+    """Answer ``request`` as ``fault`` says (a reset answers nothing at all)."""
+    if fault.hang:
+        await asyncio.sleep(fault.hang)
+    if fault.reset:
+        request.protocol.force_close()
+        return web.Response(status=fault.status)  # never sent: the connection is closed
+    headers = {}
+    if fault.retry_after is not None:
+        headers = {
+            "Retry-After": f"{fault.retry_after:g}",
+            "retry-after-ms": f"{fault.retry_after * 1e3:g}",
+        }
+    body = fault.body
+    if body is None:
+        body = error_body(f"injected {fault.status}", error_kind(fault.status))
+    return web.Response(
+        status=fault.status, body=body, content_type=fault.content_type, headers=headers
+    )
+
+
+def completion_document(
+    model: str, content: object, usage: dict[str, int], **message: object
+) -> dict[str, Any]:
+    """A ``chat.completion`` with one choice; ``message`` adds fields such as
+    ``reasoning_content``; ``content`` may be anything, to test odd answers."""
+    return {
+        "id": "chatcmpl-mock",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, **message},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": usage,
+    }
 
 
 def sample_latency(rng: random.Random, options: Options) -> float:
@@ -177,22 +249,17 @@ class MockServer:
 
     async def inject_fault(self, request: web.Request) -> web.Response | None:
         """Answer with an error at once, or hang and then drop the connection unanswered."""
-        fault = self.draw_fault()
-        if fault is None:
+        kind = self.draw_fault()
+        if kind is None:
             return None
-        self.stats.injected[fault] += 1
-        if fault == "timeout":
-            await asyncio.sleep(self.options.hang_seconds)
-            request.protocol.force_close()
-            return web.Response(status=504)  # never sent: the connection is already closed
-        retry = self.options.retry_after
-        headers = {"Retry-After": f"{retry:g}", "retry-after-ms": f"{retry * 1e3:g}"}
-        return web.Response(
-            status=int(fault),
-            body=error_body(f"injected {fault}", FAULTS[fault]),
-            content_type=JSON,
-            headers=headers if fault == "429" else None,
-        )
+        self.stats.injected[kind] += 1
+        options = self.options
+        if kind == "timeout":
+            fault = Fault(504, hang=options.hang_seconds, reset=True)
+        else:
+            retry_after = options.retry_after if kind == "429" else None
+            fault = Fault(int(kind), retry_after=retry_after)
+        return await fault_response(request, fault)
 
     async def generate(
         self, request: web.Request, body: dict[str, Any], n_prompt: int

@@ -24,6 +24,7 @@ from interactive_agents import (
     CardError,
     DialogueHandle,
     Engine,
+    Result,
     SessionCancelledError,
     build_config,
 )
@@ -45,7 +46,7 @@ async def submit(request: web.Request) -> web.Response:
         )
     except (orjson.JSONDecodeError, CardError) as exc:
         return json_response({"error": str(exc)}, status=400)
-    handles: dict[str, DialogueHandle] = request.app[HANDLES]
+    handles: dict[str, DialogueHandle[Result]] = request.app[HANDLES]
     if card.id in handles:
         return json_response({"error": f"dialogue {card.id} exists"}, status=409)
     handles[card.id] = await engine.submit(card)

@@ -49,7 +49,8 @@ from interactive_agents.method.records import (
     Usage,
 )
 from interactive_agents.runtime.counters import EngineStats
-from interactive_agents.runtime.engine import DialogueHandle, Engine, Result
+from interactive_agents.runtime.engine import Engine, Result
+from interactive_agents.runtime.runner import DialogueHandle, RunnerState
 
 __all__ = [
     "ActorStoppedError",
@@ -91,6 +92,7 @@ __all__ = [
     "RunDirectoryError",
     "RunLockedError",
     "RunStorageError",
+    "RunnerState",
     "Sampling",
     "ServerError",
     "SessionCancelledError",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import orjson
 
-from interactive_agents import RunConfig, build_config
+from interactive_agents import ChatEndpoint, EndpointConfig, RunConfig, build_config
+from interactive_agents.llm.retry_policy import RetryPolicy
 
 
 def config_for(*urls: str, **overrides: Any) -> RunConfig:
@@ -27,3 +31,45 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+class VirtualTime:
+    """A clock and a sleep for :class:`RetryPolicy`: every wait is recorded and passes at
+    once (the clock jumps), and actions can be scheduled at a virtual instant, such as a
+    server coming back after an outage."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.waits: list[float] = []
+        self._due: list[tuple[float, Callable[[], object]]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += max(0.0, seconds)
+        while self._due and self._due[0][0] <= self.now:
+            _, action = self._due.pop(0)
+            action()
+        await anyio.lowlevel.checkpoint()
+
+    def at(self, when: float, action: Callable[[], object]) -> None:
+        self._due = sorted([*self._due, (when, action)], key=lambda item: item[0])
+
+    def endpoint(self, config: EndpointConfig, **policy: Any) -> ChatEndpoint:
+        """The endpoint of ``config`` on this virtual time."""
+        retry = RetryPolicy.for_endpoint(config, sleep=self.sleep, clock=self.clock, **policy)
+        return ChatEndpoint(config, retry=retry)
+
+
+def write_bots_registry(path: Path, url: str, *, extra: str = "") -> Path:
+    """A ``[bots.NAME]`` registry of bots alpha and beta, both served at ``url``."""
+    path.write_text(
+        "".join(
+            f'[bots.{name}]\nbase_urls = ["{url}"]\nmodel = "{name}"\n{extra}'
+            for name in ("alpha", "beta")
+        ),
+        encoding="utf-8",
+    )
+    return path

@@ -2,32 +2,32 @@
 
 It plays both roles from scripts: a request whose history (after the system prompt)
 starts with an ``assistant`` message comes from the client (its own greeting), one that
-starts with ``user`` from the counselor. Faults can be queued (429 with Retry-After,
-5xx, a hang longer than the client's timeout), every request is recorded, and the
-server runs in its own thread and event loop, so a test can drive the engine in-process
-or as a separate CLI process.
+starts with ``user`` from the counselor. Faults can be queued or returned by a script;
+they are the benchmarks' fault table (``benchmarks/mock_server.py``: any status with
+Retry-After, a hang, a reset, any raw body), answered by the same code as there. Every
+request is recorded, and the server runs in its own thread and event loop, so a test can
+drive the engine in-process or as a separate CLI process; :meth:`ScriptedServer.stop`
+then :meth:`ScriptedServer.start` brings it back on the same port (an outage).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from mock_server import Fault, completion_document, fault_response
 
-@dataclass(frozen=True)
-class Fault:
-    """An injected failure for one request."""
-
-    status: int = 500
-    retry_after: float | None = None
-    hang: float = 0.0
+__all__ = ["Call", "Fault", "Script", "ScriptedServer", "default_script"]
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class ScriptedServer:
         app.router.add_get("/v1/models", self._models)
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=4096)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, backlog=4096, reuse_address=True)
         self._loop.run_until_complete(site.start())
         server = site._server
         assert server is not None
@@ -104,9 +104,11 @@ class ScriptedServer:
         self._loop.close()
 
     def stop(self) -> None:
+        """Stop listening; connections then fail as refused until :meth:`start`."""
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
+            self._loop = self._thread = None
 
     def fail_next(self, *faults: Fault) -> None:
         with self._lock:
@@ -134,30 +136,12 @@ class ScriptedServer:
             await asyncio.sleep(self.delay)
         outcome = fault if fault is not None else self.script(call)
         if isinstance(outcome, Fault):
-            if outcome.hang:
-                await asyncio.sleep(outcome.hang)
-            headers = {}
-            if outcome.retry_after is not None:
-                headers["Retry-After"] = str(outcome.retry_after)
-            return web.json_response(
-                {"error": {"message": "injected"}}, status=outcome.status, headers=headers
-            )
-        return web.json_response(
-            {
-                "id": "chatcmpl-scripted",
-                "object": "chat.completion",
-                "model": body.get("model"),
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": outcome},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": sum(len(m["content"]) for m in messages) // 4,
-                    "completion_tokens": len(outcome) // 4 + 1,
-                },
-            },
-            dumps=lambda data: orjson.dumps(data).decode(),
+            return await fault_response(request, outcome)
+        usage = {
+            "prompt_tokens": sum(len(m["content"]) for m in messages) // 4,
+            "completion_tokens": len(outcome) // 4 + 1,
+        }
+        document = completion_document(body.get("model"), outcome, usage)
+        return web.Response(
+            body=orjson.dumps(document), content_type="application/json", charset="utf-8"
         )

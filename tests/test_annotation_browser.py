@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from interactive_agents.arena.battles import read_battles
 from interactive_agents.cli import main
 
+from .helpers import write_bots_registry
 from .scripted_server import Call, ScriptedServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -77,14 +78,7 @@ class Platform:
 @pytest.fixture
 def platform(server: ScriptedServer, tmp_path: Path) -> Iterator[Platform]:
     server.script = bot_script
-    bots = tmp_path / "bots.toml"
-    bots.write_text(
-        "".join(
-            f'[bots.{name}]\nbase_urls = ["{server.base_url}"]\nmodel = "{name}"\n'
-            for name in ("alpha", "beta")
-        ),
-        encoding="utf-8",
-    )
+    bots = write_bots_registry(tmp_path / "bots.toml", server.base_url)
     db = tmp_path / "annotation.db"
     for name, flags in (("ana", []), ("bob", []), ("boss", ["--admin"])):
         made = CliRunner().invoke(

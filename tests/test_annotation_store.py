@@ -52,3 +52,27 @@ def test_dialogues_belong_to_their_annotator_and_survive_reopening(tmp_path: Pat
     assert [t.content for t in reopened.dialogue(ana, dialogue).turns] == ["hello", "from beta"]
     with pytest.raises(InputError, match="changed meanwhile"):  # a stale second tab
         reopened.add_exchange(ana, dialogue, 0, "again", Pending("x", "y", "ab"))
+
+
+def test_add_user_and_export_report_bad_input_in_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from interactive_agents.annotation.auth import MAX_PASSWORD
+    from interactive_agents.cli import main
+
+    db = tmp_path / "a.db"
+    for password in ("short", "x" * (MAX_PASSWORD + 1)):
+        made = CliRunner().invoke(
+            main,
+            ["annotate", "add-user", "ana", "--db", str(db), "--password-stdin"],
+            input=password + "\n",
+        )
+        assert made.exit_code == 2 and f"8 to {MAX_PASSWORD} characters" in made.output
+        assert password not in made.output
+    assert oct(db.stat().st_mode & 0o777) == oct(0o600)
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_bytes(b"this is not SQLite" * 100)
+    exported = CliRunner().invoke(
+        main, ["annotate", "export", "--db", str(not_a_db), "--out", str(tmp_path / "b.jsonl")]
+    )
+    assert exported.exit_code == 2 and "not an annotation database" in exported.output

@@ -208,7 +208,22 @@ def test_bad_input_names_file_bot_and_field(server: ScriptedServer, tmp_path: Pa
         main, ["arena", "--bots", "b.toml", "--cards", "c.json", "--out", str(tmp_path)]
     )
     assert missing.exit_code == 2
-    assert "--client-base-url" in missing.output
+    assert missing.output.startswith("Error: b.toml: cannot read the bots registry")
+    no_model = CliRunner().invoke(
+        main,
+        [
+            "arena",
+            "--bots",
+            "b.toml",
+            "--cards",
+            "c.json",
+            "--out",
+            str(tmp_path),
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+        ],
+    )
+    assert no_model.exit_code == 2 and "--client-model" in no_model.output
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -256,3 +271,85 @@ def test_the_bundled_registry_has_the_papers_sampling() -> None:
         0.7,
     )
     assert bots["simpsybot_Q"].system_prompt == "prompt" and bots["SoulChat"].system_prompt is None
+
+
+def test_a_recipe_sets_the_arena_and_options_override_it(tmp_path: Path) -> None:
+    server = ScriptedServer(script=scripted(prefer_alpha))
+    server.start()
+    try:
+        write_bots(tmp_path / "bots.toml", server.base_url)
+        recipe = tmp_path / "arena.toml"
+        recipe.write_text(
+            f"""
+bots = "bots.toml"
+cards = "{DEMO}"
+out = "{tmp_path / "run"}"
+language = "en"
+max_turns = 5
+limit = 1
+base_url = ["{server.base_url}"]
+both_orders = false
+[client]
+model = "client"
+[judge]
+model = "judge"
+""",
+            encoding="utf-8",
+        )
+        result = CliRunner().invoke(
+            main, ["arena", "--recipe", str(recipe), "--max-turns", "2", "--quiet", "--json"]
+        )
+        bad = CliRunner().invoke(main, ["arena", "--recipe", str(recipe), "--no-such", "1"])
+        recipe.write_text("colour = 1\n" + recipe.read_text(), encoding="utf-8")
+        unknown = CliRunner().invoke(main, ["arena", "--recipe", str(recipe)])
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    (dialogue,) = read_records(tmp_path / "run" / "dialogues.jsonl")
+    assert len(dialogue["selections"]) == 2  # --max-turns beat the recipe's 5
+    assert all(len(s["judgements"]) == 1 for s in dialogue["selections"])  # one order
+    assert bad.exit_code == 2
+    assert unknown.exit_code == 2 and "arena.toml" in unknown.output
+    assert "'colour'" in unknown.output
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        ("repair", "beta asks question 1?"),
+        ("accept_last", "beta\nasks question 1?"),
+        ("fail", None),
+    ],
+)
+def test_the_arena_honours_the_exhausted_policy(
+    tmp_path: Path, policy: str, expected: str | None
+) -> None:
+    """beta's replies always break a line: the refiner rejects every one of them."""
+
+    def judge_beta(call: Call) -> str:
+        text = call.messages[-1]["content"]
+        label = "A" if re.search(r"Candidate reply A:\s*beta", text) else "B"
+        return f"Final choice: {label}"
+
+    def script(call: Call) -> str:
+        reply = scripted(judge_beta)(call)
+        return reply.replace(" ", "\n", 1) if call.body["model"] == "beta" else reply
+
+    server = ScriptedServer(script=script)
+    server.start()
+    try:
+        result = run_arena(server, tmp_path, "--on-exhausted", policy, "--limit", "1")
+    finally:
+        server.stop()
+    dialogues = read_records(tmp_path / "run" / "dialogues.jsonl")
+    failures = read_records(tmp_path / "run" / "failures.jsonl")
+    if expected is None:
+        assert result.exit_code == 1 and dialogues == []
+        assert "the refiner rejected 3 candidates of bot beta" in failures[0]["error"]["message"]
+        return
+    assert result.exit_code == 0, result.output
+    first = dialogues[0]["selections"][0]
+    a, b = first["candidate_a"], first["candidate_b"]
+    beta = a if a["bot"] == "beta" else b
+    assert beta["content"] == expected and beta["refiner_gave_up"]
+    assert len(beta["rejected"]) == 3

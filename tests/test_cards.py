@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from interactive_agents import CardError, load_cards
+from interactive_agents.cli import main
 
 
 def write(path: Path, text: str) -> Path:
@@ -119,3 +121,76 @@ def test_missing_file_and_unknown_format(tmp_path: Path) -> None:
         load_cards(tmp_path / "nope.jsonl")
     with pytest.raises(CardError, match="unsupported"):
         load_cards(write(tmp_path / "cards.csv", "a,b\n"))
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        ('{"id": true, "chief_complaint": "ok"}', "id"),
+        ('{"id": 1.5, "chief_complaint": "ok"}', "id"),
+        ('{"id": "x", "chief_complaint": "ok", "age": false}', "age"),
+        ('{"chief_complaint": "ok", "personality": {"opennes": "high"}}', "personality.opennes"),
+        (
+            '{"chief_complaint": "ok", "personality": {"openness": {"level": "high", "why": "x"}}}',
+            "personality.openness.why",
+        ),
+        (
+            '{"chief_complaint": "ok", "resistance": {"level": "low", "note": "x"}}',
+            "resistance.note",
+        ),
+    ],
+)
+def test_ids_and_traits_are_never_guessed(tmp_path: Path, record: str, field: str) -> None:
+    """True is not the id "True", and a misspelt trait is refused, not dropped."""
+    with pytest.raises(CardError) as caught:
+        load_cards(write(tmp_path / "c.json", f"[{record}]"))
+    assert (caught.value.record, caught.value.field) == (0, field)
+
+
+def test_integer_ids_are_accepted_as_text(tmp_path: Path) -> None:
+    (card,) = load_cards(write(tmp_path / "c.json", '[{"id": 7, "chief_complaint": "ok"}]')).cards
+    assert card.id == "7"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "why"),
+    [
+        ("cards.toml", b"\xff\xfe[[cards]]", "not UTF-8"),
+        ("train_0.txt", "性别：女".encode("gbk"), "not UTF-8"),
+        ("cards.jsonl", b'{"chief_complaint": "\xff"}', "not valid JSON"),
+        ("cards.toml", b"a = " + b"[" * 3000 + b"]" * 3000, "nested too deeply"),
+        ("cards.toml", b"[[cards]]\nid = " + b"9" * 5000 + b'\nchief_complaint = "x"', "TOML"),
+        ("cards.json", b'[{"id": ' + b"9" * 5000 + b', "chief_complaint": "x"}]', "JSON"),
+        ("cards.json", b"[" * 3000 + b"]" * 3000, "not valid JSON"),
+        ("train_" + "9" * 150 + ".txt", "性别：女".encode(), "SPLIT_INDEX"),
+    ],
+)
+def test_unreadable_card_files_are_one_line_and_exit_2(
+    tmp_path: Path, name: str, content: bytes, why: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(CardError, match=why) as caught:
+        load_cards(path)
+    assert caught.value.file == str(path)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        main, ["simulate", "--cards", str(path), "--out", str(out), "--model", "m",
+               "--base-url", "http://127.0.0.1:9/v1"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and str(path) in result.output
+
+
+def test_a_folder_with_odd_names_and_subfolders(tmp_path: Path) -> None:
+    write(tmp_path / "1²2.json", '[{"id": "sup", "chief_complaint": "one"}]')
+    write(tmp_path / "a10.json", '[{"id": "a10", "chief_complaint": "two"}]')
+    write(tmp_path / "a2.json", '[{"id": "a2", "chief_complaint": "three"}]')
+    write(tmp_path / "٣.json", '[{"id": "arabic", "chief_complaint": "four"}]')
+    (tmp_path / "nested.json").mkdir()
+    write(tmp_path / "notes.md", "not a card")
+    ids = [c.id for c in load_cards(tmp_path).cards]
+    assert sorted(ids) == ["a10", "a2", "arabic", "sup"]
+    assert ids.index("a2") < ids.index("a10")
+    with pytest.raises(CardError, match="no card files"):
+        load_cards(tmp_path / "nested.json")

@@ -28,6 +28,9 @@ ROW_FIELDS = {
     "upvotes",
     "occurrences",
     "average_upvotes",
+    "battles",
+    "battle_upvotes",
+    "battle_upvote_rate",
 }
 
 
@@ -98,7 +101,7 @@ def test_battle_counts_csv_and_report_agree_with_the_json(tmp_path: Path) -> Non
 def test_elo_table_names_every_model(tmp_path: Path) -> None:
     result = _run(elo, [str(_arena(tmp_path / "b.jsonl")), *FAST])
     assert result.exit_code == 0
-    assert "Arena ratings: 114 battles, 6 unparsable excluded" in result.stdout
+    assert "Arena ratings: 20 dialogues, 114 battles, 6 unparsable excluded" in result.stdout
     for header in ("Rank", "BT 95 % CI", "Occurrences", "Avg upvotes"):
         assert header in result.stdout
     assert all(f" {model} " in result.stdout for model in "ABC")

@@ -153,14 +153,17 @@ def test_sigkill_mid_run_then_resume_gives_one_record_per_card(
 
 
 @pytest.mark.slow
-def test_ctrl_c_flushes_and_exits_130_then_resumes(server: ScriptedServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGHUP])
+def test_ctrl_c_flushes_and_exits_130_then_resumes(
+    server: ScriptedServer, tmp_path: Path, stop: signal.Signals
+) -> None:
     server.delay = 0.03
     cards = many_cards(tmp_path, 80)
     out = tmp_path / "run"
     args = [*base_args(server, out, cards), "--max-in-flight", "5"]
     process = start_cli([*args, "--json"])
     wait_for_records(out / "dialogues.jsonl", 5, process)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     stdout, _ = process.communicate(timeout=30)
     assert process.returncode == 130
     summary = orjson.loads(stdout)

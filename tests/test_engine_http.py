@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anyio
 import orjson
 import pytest
+from anyio import wait_all_tasks_blocked
 
 from interactive_agents import (
     DialogueRecord,
@@ -18,7 +18,7 @@ from interactive_agents import (
     load_cards,
 )
 
-from .helpers import config_for, read_records
+from .helpers import VirtualTime, config_for, read_records
 from .scripted_server import Call, Fault, ScriptedServer
 
 pytestmark = pytest.mark.anyio
@@ -136,12 +136,14 @@ async def test_policy_when_every_candidate_is_rejected(server: ScriptedServer, p
 
 
 async def test_429_500_and_timeouts_are_retried(server: ScriptedServer) -> None:
-    server.fail_next(Fault(429, retry_after=0.05), Fault(500), Fault(502), Fault(200, hang=3.0))
+    server.fail_next(Fault(429, retry_after=0.05), Fault(500), Fault(502), Fault(200, hang=1.0))
     config = config_for(server.base_url, max_turns=2, **{"endpoint.timeout": 0.5})
-    async with Engine(config) as engine:
+    backend = VirtualTime().endpoint(config.client.endpoint)  # no backoff really waited
+    async with Engine(config, backends={"client": backend, "counselor": backend}) as engine:
         (record,) = await collect(engine, DEMO[:1])
+    await backend.aclose()
     assert isinstance(record, DialogueRecord)
-    assert record.usage.retries == 4 and engine.stats.retries == 4
+    assert record.usage.retries == 4 and backend.stats.retries == 4
     assert len(server.calls) == 3 + 4
 
 
@@ -235,7 +237,7 @@ async def test_sessions_in_progress_go_first(server: ScriptedServer) -> None:
 async def fail_mid_run(engine: Engine) -> None:
     async with engine:
         await engine.submit(DEMO[0])
-        await anyio.sleep(0.2)
+        await wait_all_tasks_blocked()  # the dialogue is waiting on its first LLM call
         raise RuntimeError("boom")
 
 

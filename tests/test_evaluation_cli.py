@@ -76,7 +76,13 @@ def test_overlap_report(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Vocabulary overlap rate" in result.stdout
     payload, markdown = _report(out, "overlap")
-    assert payload["settings"] == {"seed": 4, "language": "en", "stopwords": 0}
+    assert payload["settings"] == {
+        "seed": 4,
+        "test": "student",
+        "draw": "independent",
+        "language": "en",
+        "stopwords": 0,
+    }
     (corpus,) = payload["corpora"]
     assert [s["mapping"] for s in corpus["scores"]] == pytest.approx(HAND_MAPPING)
     assert corpus["mapping"]["mean"] == pytest.approx(sum(HAND_MAPPING) / 3)
@@ -111,7 +117,13 @@ def test_semantic_report_with_the_offline_model(
 
     assert result.exit_code == 0, result.output
     payload, markdown = _report(out, "semantic")
-    assert payload["settings"] == {"seed": 0, "model": "all-MiniLM-L6-v2"}
+    assert payload["settings"] == {
+        "seed": 0,
+        "test": "student",
+        "draw": "independent",
+        "model": "all-MiniLM-L6-v2",
+        "languages": {"run": "en"},
+    }
     (corpus,) = payload["corpora"]
     assert corpus["method"] == "all-MiniLM-L6-v2"
     assert all(s["mapping"] > s["random"] for s in corpus["scores"])
@@ -177,3 +189,45 @@ def test_group_help_lists_the_subcommands() -> None:
     assert result.exit_code == 0
     for command in ("stats", "overlap", "semantic"):
         assert command in result.stdout
+
+
+def test_ctrl_c_in_a_judged_command_summarises_and_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interactive_agents.cli import evaluate as command
+
+    async def interrupted(*args: Any, progress: Any, run: Any, **kwargs: Any) -> None:
+        progress.total, progress.done, progress.calls = 24, 7, 7
+        run.cache_file = "wai.cache.jsonl"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "evaluate_wai", interrupted)
+    out = tmp_path / "out"
+    result = _run(
+        "wai",
+        str(hand_run(tmp_path / "run")),
+        "--out",
+        str(out),
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--model",
+        "judge",
+        "--quiet",
+    )
+    assert result.exit_code == 130
+    assert "interrupted: 7 of 24 judgements done (7 calls" in result.stderr
+    assert str(out / "wai.cache.jsonl") in result.stderr
+
+
+def test_ctrl_c_in_a_local_command_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interactive_agents.cli import evaluate as command
+
+    def interrupted(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "corpus_stats", interrupted)
+    result = _run("stats", str(hand_run(tmp_path / "run")), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 130
+    assert "interrupted: evaluate stats stopped before writing its report" in result.stderr

@@ -24,7 +24,7 @@ from interactive_agents.evaluation import (
     vocabulary,
     vocabulary_overlap,
 )
-from interactive_agents.evaluation.consistency import draw_other
+from interactive_agents.evaluation.consistency import draw_other, permute_others
 
 from .conftest_evaluation import HAND_MAPPING, HAND_RANDOM, hand_run
 
@@ -142,3 +142,29 @@ def test_reference_dialogue_matches_its_own_card(reference: Path) -> None:
     assert int(np.argmax(rates)) == 0
     own_card = card_text({"id": "train-0", "chief_complaint": posts[0]})
     assert overlap_rate(client, vocabulary(own_card, "zh")) > float(np.mean(rates[1:]))
+
+
+def test_permutation_uses_every_card_once_and_never_its_own() -> None:
+
+    own = np.array([0, 1, 2, 3, 4, 0, 1], dtype=np.intp)
+    for seed in range(20):
+        shuffled = permute_others(own, np.random.default_rng(seed))
+        assert sorted(shuffled.tolist()) == sorted(own.tolist())
+        assert not np.any(shuffled == own)
+
+
+def test_permutation_is_refused_when_one_card_holds_most_dialogues() -> None:
+
+    with pytest.raises(InputError, match="permutation"):
+        permute_others(np.array([0, 0, 0, 1], dtype=np.intp), np.random.default_rng(0))
+
+
+def test_paired_test_on_the_hand_corpus(tmp_path: Path) -> None:
+    corpus = load_corpus(hand_run(tmp_path / "run"))
+    result = vocabulary_overlap(corpus, np.random.default_rng(0), test="paired")
+    # Differences 3/9, 4/7, 5/9 (random group all 0): t = mean / (sd / sqrt(3)).
+    differences = np.array(HAND_MAPPING)
+    expected = differences.mean() / (differences.std(ddof=1) / np.sqrt(3))
+    assert result.test == "paired"
+    assert result.t_statistic == pytest.approx(expected)
+    assert result.p_value == pytest.approx(2 * scipy_stats.t.sf(expected, df=2))

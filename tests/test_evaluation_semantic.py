@@ -68,7 +68,9 @@ def model() -> Iterator[ChunkedEmbedder]:
     """The real offline model, loaded with the hub switched off."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HF_HUB_OFFLINE", "1")
-        yield load_embedder(device="cpu")
+        embedder = load_embedder(device="cpu")
+        assert isinstance(embedder, ChunkedEmbedder)
+        yield embedder
 
 
 def test_default_model_is_the_bundled_one(model: ChunkedEmbedder) -> None:

@@ -27,6 +27,7 @@ LAYER_PACKAGES = [
     "interactive_agents.llm",
     "interactive_agents.runtime",
     "interactive_agents.corpora",
+    "interactive_agents.reporting",
     "interactive_agents.loadtest",
     "interactive_agents.arena",
     "interactive_agents.evaluation",

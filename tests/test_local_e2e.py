@@ -18,6 +18,9 @@ import orjson
 import pytest
 
 from .helpers import read_records
+from .scripted_server import ScriptedServer
+from .test_arena import DEMO as DEMO_CARDS
+from .test_arena import write_bots
 
 pytestmark = pytest.mark.e2e
 
@@ -134,3 +137,27 @@ def test_models_reports_the_installed_embedded_model() -> None:
     assert facts["installed"] and facts["llama_cpp_server"]
     assert facts["path"].endswith(".gguf") and Path(facts["path"]).is_file()
     assert facts["size_mb"] > 50 and "--base-url" in facts["advice"]
+
+
+def test_the_arena_plays_client_and_judge_on_the_embedded_model(tmp_path: Path) -> None:
+    server = ScriptedServer()
+    server.start()
+    try:
+        bots = write_bots(tmp_path / "bots.toml", server.base_url)
+        result = subprocess.run(
+            [sys.executable, "-m", "interactive_agents", "arena", "--bots", str(bots),
+             "--cards", str(DEMO_CARDS), "--out", str(tmp_path / "run"), "--language", "en",
+             "--max-turns", "1", "--limit", "1", "--one-order", "--judge-attempts", "1",
+             "--json", "--quiet"],
+            capture_output=True,
+            check=False,
+            timeout=600,
+        )  # fmt: skip
+    finally:
+        server.stop()
+    assert result.returncode in (0, 1), result.stderr.decode()[-2000:]
+    summary = orjson.loads(result.stdout)
+    assert summary["models"] == {"client": ALIAS, "judge": ALIAS}
+    assert summary["local_server"].startswith("http://127.0.0.1:")
+    assert summary["finished"] + summary["failed"] == 1
+    assert {call.body["model"] for call in server.calls} == {"alpha", "beta"}  # only the bots

@@ -21,7 +21,7 @@ CLIENT_RULES = {
         "一点一点",
         "一到两句话",
         "不要跳出角色",
-        "不要提前道谢",
+        "不要过早地道谢或说再见",
         "{max_turns}",
     ],
     "en": [
@@ -30,7 +30,7 @@ CLIENT_RULES = {
         "little by little",
         "one or two sentences",
         "never step out of the role",
-        "don't say goodbye",
+        "say goodbye too early",
         "{max_turns}",
     ],
 }
@@ -53,6 +53,11 @@ COUNSELOR_RULES = {
         "后期",
         "不要做共情式的反映、复述或肯定",
         "制定具体可行的计划",
+        "经验丰富的人类咨询师为榜样",
+        "缓解来访者的症状",
+        "社会功能",
+        "始终保持小天这个角色",
+        "自己判断当前处于哪个阶段",
     ],
     "en": [
         "Xiaotian",
@@ -72,8 +77,15 @@ COUNSELOR_RULES = {
         "Late stage",
         "do not reflect feelings, restate or affirm",
         "concrete plan",
+        "seasoned human counselors as your model",
+        "easing their symptoms",
+        "manage daily life",
+        "Stay in character",
+        "Judge which one the session has reached",
     ],
 }
+# Guideline 1's autonomy is qualified: the client decides, as long as no one is harmed.
+JUDGE_AUTONOMY = {"zh": "在不伤害任何人的前提下", "en": "as long as that harms no one"}
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -84,6 +96,22 @@ def test_prompts_express_every_rule(language: str) -> None:
         assert phrase in client, phrase
     for phrase in COUNSELOR_RULES[language]:
         assert phrase in counselor, phrase
+    judge = (ROOT / "actors" / f"judge_pairwise.{language}.toml").read_text(encoding="utf-8")
+    assert JUDGE_AUTONOMY[language] in judge
+
+
+@pytest.mark.parametrize(
+    ("language", "rule"), [("zh", "你对咨询的抵触程度如档案所写"), ("en", "Show the resistance")]
+)
+def test_resistance_rule_is_an_option(reference: Path, language: str, rule: str) -> None:
+    card = next(c for c in load_cards(reference / "role_cards").cards if c.id == "train_0")
+    acting = load_prompts(language).client.system_message(card, 50).content
+    plain = load_prompts(language, client_resistance=False).client.system_message(card, 50)
+    assert rule in acting and acting.endswith(load_prompts(language).client.resistance_rule)
+    assert rule not in plain.content and "{" not in plain.content
+    assert (
+        plain.content == acting.removesuffix(load_prompts(language).client.resistance_rule).strip()
+    )
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])

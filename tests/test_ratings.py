@@ -16,6 +16,7 @@ from interactive_agents.arena.ratings import (
     EloConfig,
     Matchups,
     battle_counts,
+    battle_upvotes,
     bootstrap_bt,
     bootstrap_elo,
     bradley_terry,
@@ -25,7 +26,6 @@ from interactive_agents.arena.ratings import (
     ranks,
     rate,
     shuffled_elo,
-    upvotes,
     win_fractions,
 )
 from interactive_agents.errors import ConfigError, InputError
@@ -216,8 +216,8 @@ def test_win_fractions_count_ties_half_and_leave_unmet_pairs_empty() -> None:
     assert np.isnan(fractions[1, 1])
 
 
-def test_upvotes_count_choices_and_occurrences_count_battles() -> None:
-    chosen, seen = upvotes(matchups(TABLE_BATTLES))
+def test_battle_upvotes_count_choices_and_battles_fought() -> None:
+    chosen, seen = battle_upvotes(matchups(TABLE_BATTLES))
     assert chosen.tolist() == [2, 1, 0]  # the tie chooses neither
     assert seen.tolist() == [4, 3, 1]
 
@@ -227,8 +227,10 @@ def test_rate_builds_the_leaderboard() -> None:
     report = rate(battles, np.random.default_rng(0), shuffles=10, rounds=100)
     assert [row.model for row in report.rows] == ["A", "B"]
     top = report.rows[0]
-    assert (top.rank, top.upvotes, top.occurrences) == (1, 30, 40)
-    assert top.average_upvotes == pytest.approx(0.75)
+    assert (top.rank, top.battle_upvotes, top.battles) == (1, 30, 40)
+    assert top.battle_upvote_rate == pytest.approx(0.75)
+    # All 40 battles are one selection (dialogue d, turn 0) that disagrees: no upvote.
+    assert (top.upvotes, top.occurrences, top.average_upvotes) == (0, 1, 0.0)
     assert top.bt == pytest.approx(1000 + 200 * math.log10(3))
     assert top.bt_lower < top.bt < top.bt_upper
     assert top.elo_lower < top.elo < top.elo_upper

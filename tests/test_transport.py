@@ -58,7 +58,7 @@ async def test_a_silent_server_is_a_timeout(
     server: ScriptedServer, make: HttpClientFactory
 ) -> None:
     client = make(server.base_url, 0.3)
-    server.fail_next(Fault(hang=5.0))
+    server.fail_next(Fault(hang=1.0))
     try:
         with pytest.raises(TimeoutError):
             async with client.post("/chat/completions", BODY, HEADERS) as response:

@@ -3,11 +3,16 @@
 Every change is one transaction on its own connection (WAL journal, so readers never
 wait for the writer), so the platform survives a restart with nothing half-written.
 Queries about dialogues always filter on the owner: an annotator cannot read or change
-another annotator's dialogue even by guessing its id.
+another annotator's dialogue even by guessing its id. A new database file is created
+readable by its owner only (0600): it holds password hashes and every conversation.
+Password hashing happens outside any transaction, so a slow scrypt never holds the lock.
 """
 
 from __future__ import annotations
 
+import hmac
+import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -16,7 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from interactive_agents.annotation.auth import (
+    CURRENT_COST,
+    LEGACY_COST,
+    MAX_PASSWORD,
     MIN_PASSWORD,
+    ScryptCost,
     hash_password,
     new_token,
     token_key,
@@ -48,6 +57,9 @@ CREATE TABLE IF NOT EXISTS battles (
     shown_order TEXT NOT NULL, winner TEXT NOT NULL, judge TEXT NOT NULL,
     timestamp REAL NOT NULL, UNIQUE (dialogue_id, turn));
 """
+# Databases made before the hash cost was stored hold hashes at the legacy cost.
+ADD_COST_COLUMN = f"ALTER TABLE users ADD COLUMN kdf TEXT NOT NULL DEFAULT '{LEGACY_COST}'"
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id names no dialogue
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +104,19 @@ class AnnotationStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise InputError(f"cannot open the database: {exc}", file=str(self.path)) from exc
         try:
             db.execute("PRAGMA journal_mode=WAL")  # persistent: kept in the file
             db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(users)")}
+            if "kdf" not in columns:
+                db.execute(ADD_COST_COLUMN)
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"not an annotation database: {exc}", file=str(self.path)) from exc
         finally:
             db.close()
 
@@ -120,32 +141,55 @@ class AnnotationStore:
         name = name.strip()
         if not name or len(name) > 64 or not name.isprintable():
             raise InputError("must be 1 to 64 printable characters", field="name")
-        if len(password) < MIN_PASSWORD:
-            raise InputError(f"must have at least {MIN_PASSWORD} characters", field="password")
+        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise InputError(
+                f"must have {MIN_PASSWORD} to {MAX_PASSWORD} characters", field="password"
+            )
         salt, digest = hash_password(password)
         with self._connect() as db:
             try:
                 cursor = db.execute(
-                    "INSERT INTO users (name, salt, hash, admin, created) VALUES (?, ?, ?, ?, ?)",
-                    (name, salt, digest, int(admin), time.time()),
+                    "INSERT INTO users (name, salt, hash, admin, created, kdf) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (name, salt, digest, int(admin), time.time(), str(CURRENT_COST)),
                 )
             except sqlite3.IntegrityError as exc:
                 raise InputError(f"the user {name!r} exists already", field="name") from exc
             return User(int(cursor.lastrowid or 0), name, admin)
 
     def sign_in(self, name: str, password: str, lifetime: float) -> str | None:
-        """A new session token, or None if the name or password is wrong."""
+        """A new session token, or None if the name or password is wrong.
+
+        An unknown name costs one scrypt at the current cost like a known one, so the
+        time taken does not tell which names exist. A hash at an older cost is
+        replaced by one at the current cost once the password is known to be right.
+        """
+        if len(password) > MAX_PASSWORD:
+            return None
         with self._connect() as db:
-            row = db.execute("SELECT id, salt, hash FROM users WHERE name = ?", (name,)).fetchone()
-            if row is None or not verify_password(password, row[1], row[2]):
-                return None
-            token = new_token()
-            now = time.time()
+            row = db.execute(
+                "SELECT id, salt, hash, kdf FROM users WHERE name = ?", (name,)
+            ).fetchone()
+        if row is None:
+            hmac.compare_digest(hash_password(password)[1], secrets.token_bytes(32))
+            return None
+        cost = ScryptCost.parse(row[3])
+        if not verify_password(password, row[1], row[2], cost):
+            return None
+        upgrade = hash_password(password) if cost != CURRENT_COST else None
+        token = new_token()
+        now = time.time()
+        with self._connect() as db:
+            if upgrade is not None:
+                db.execute(
+                    "UPDATE users SET salt = ?, hash = ?, kdf = ? WHERE id = ?",
+                    (*upgrade, str(CURRENT_COST), row[0]),
+                )
             db.execute("DELETE FROM sessions WHERE expires < ?", (now,))
             db.execute(
                 "INSERT INTO sessions VALUES (?, ?, ?)", (token_key(token), row[0], now + lifetime)
             )
-            return token
+        return token
 
     def sign_out(self, token: str) -> None:
         with self._connect() as db:
@@ -187,6 +231,8 @@ class AnnotationStore:
 
     @staticmethod
     def _dialogue(db: sqlite3.Connection, user: User, dialogue_id: int) -> AnnotationDialogue:
+        if not 0 < dialogue_id <= MAX_ID:
+            raise NotFound(dialogue_id)
         row = db.execute(
             "SELECT bot_a, bot_b FROM dialogues WHERE id = ? AND user_id = ?",
             (dialogue_id, user.id),

@@ -9,7 +9,6 @@ counted twice.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,8 +16,15 @@ import orjson
 
 from interactive_agents.arena.arena_records import ArenaDialogue
 from interactive_agents.arena.battles import Battle
+from interactive_agents.errors import RunStorageError
 from interactive_agents.method.records import FailureRecord
-from interactive_agents.runtime.run_store import DIALOGUES, FAILURES, RunStore, read_jsonl
+from interactive_agents.runtime.run_store import (
+    DIALOGUES,
+    FAILURES,
+    RunStore,
+    read_jsonl,
+    write_atomic,
+)
 
 BATTLES = "battles.jsonl"
 
@@ -36,9 +42,11 @@ class ArenaStore(RunStore):
             for record in read_jsonl(path)
             if record.get("dialogue_id") in done
         )
-        temporary = path.with_suffix(".jsonl.tmp")
-        temporary.write_bytes(kept)
-        os.replace(temporary, path)
+        try:
+            write_atomic(path, kept)
+        except RunStorageError:
+            self.close()
+            raise
         return done
 
     def write_result(

@@ -13,8 +13,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-
-import anyio
+from functools import partial
 
 from interactive_agents.arena.arena_records import (
     ArenaDialogue,
@@ -26,22 +25,26 @@ from interactive_agents.arena.battles import Battle, ShownOrder
 from interactive_agents.arena.bots import Bot
 from interactive_agents.arena.judge import PairwiseJudge
 from interactive_agents.arena.selection import Disagreement, Undecided, outcome, select, side_of
-from interactive_agents.errors import SessionError
 from interactive_agents.llm.endpoint import ChatBackend
 from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.prompts import PromptSet, clean_reply
 from interactive_agents.method.records import (
     ChatMessage,
-    Rejection,
     Termination,
     Turn,
     Usage,
 )
-from interactive_agents.method.refiner import RefinerRules
+from interactive_agents.method.refiner import ExhaustedPolicy, RefinerRules
 from interactive_agents.method.seeds import derive_seed
-from interactive_agents.method.terminator import TerminatorRules
 from interactive_agents.runtime.dialogue_loop import DialogueLoop, timings
-from interactive_agents.runtime.roles import ClientActor, perspective
+from interactive_agents.runtime.refinement import refined_reply
+from interactive_agents.runtime.roles import (
+    ClientActor,
+    RefinerActor,
+    TerminatorActor,
+    counselor_request,
+)
+from interactive_agents.runtime.taskgroups import concurrently
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class ArenaRules:
     disagreement: Disagreement
     undecided: Undecided
     refiner_attempts: int
+    on_exhausted: ExhaustedPolicy = "repair"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +67,8 @@ class ArenaContext:
 
     rules: ArenaRules
     prompts: PromptSet
-    refiner: RefinerRules
-    terminator: TerminatorRules
+    refiner: RefinerActor
+    terminator: TerminatorActor
     client: ClientActor
     bots: dict[str, ChatBackend]
     judge: PairwiseJudge
@@ -84,39 +88,46 @@ async def bot_candidate(
     bot: Bot,
     backend: ChatBackend,
     turns: tuple[Turn, ...],
-    refiner: RefinerRules,
+    refiner: RefinerActor | RefinerRules,
     *,
     attempts: int,
     seed: int,
     labels: tuple[str, ...] = (),
+    policy: ExhaustedPolicy = "repair",
+    priority: int = 0,
+    speaker: str | None = None,
+    stream: str | None = None,
 ) -> tuple[Candidate, Usage]:
-    """A bot's reply that passes the refiner; after ``attempts`` the last one, repaired.
+    """A bot's reply through the refiner, as the simulation's counselor makes its own.
 
     Shared with the annotation platform, where the same rule applies to human battles.
     """
-    history = perspective(ChatMessage("system", ""), turns, "counselor")[1:]
-    rejected: list[Rejection] = []
+    system = None if bot.system_prompt is None else ChatMessage("system", bot.system_prompt)
+    messages = counselor_request(system, turns)
     usage = Usage()
-    for attempt in range(attempts):
+
+    async def candidate(attempt: int) -> str:
+        nonlocal usage
         completion = await backend.complete(
-            bot.messages(history), bot.sampling, seed=derive_seed(seed, attempt)
+            messages,
+            bot.sampling,
+            seed=derive_seed(seed, attempt),
+            priority=priority,
+            stream=stream,
         )
         usage += completion.usage
-        text = clean_reply(completion.content, labels)
-        verdict = refiner.check(text)
-        if verdict.accepted:
-            return Candidate(bot.name, text, tuple(rejected)), usage
-        rejected.append(Rejection(text, verdict.reason))
-    repaired = refiner.repair(rejected[-1].content)
-    if not repaired:
-        raise SessionError(f"bot {bot.name} gave no usable reply ({rejected[-1].reason})")
-    return Candidate(bot.name, repaired, tuple(rejected), refiner_gave_up=True), usage
+        return clean_reply(completion.content, labels)
+
+    reply = await refined_reply(
+        candidate, refiner, attempts=attempts, policy=policy, speaker=speaker or f"bot {bot.name}"
+    )
+    return Candidate(bot.name, reply.text, reply.rejected, reply.gave_up), usage
 
 
 class ArenaSession(DialogueLoop[ArenaDialogue]):
     """One arena dialogue: the shared transcript plus its selections and battles."""
 
-    def __init__(self, match: Match, context: ArenaContext) -> None:
+    def __init__(self, match: Match, context: ArenaContext, priority: int = 0) -> None:
         rules = context.rules
         super().__init__(
             match.card,
@@ -126,7 +137,7 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
             max_turns=rules.max_turns,
             attempts=rules.refiner_attempts,
             seed=derive_seed(rules.seed, match.id),
-            priority=0,
+            priority=priority,
         )
         self.match = match
         self.context = context
@@ -135,7 +146,7 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
         self.battles: list[Battle] = []
 
     async def ends(self, reply: str) -> Termination | None:
-        return self.context.terminator.check(reply)
+        return await self.context.terminator.ask(reply)
 
     async def _candidates(self, turn: int) -> tuple[Candidate, Candidate]:
         context = self.context
@@ -150,14 +161,16 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
                 context.refiner,
                 attempts=context.rules.refiner_attempts,
                 seed=derive_seed(self.seed, "bot", bot.name, turn),
+                stream=f"{self.dialogue_id}/{bot.name}",
                 labels=context.prompts.counselor.speaker_labels,
+                policy=context.rules.on_exhausted,
+                priority=self.priority,
+                speaker=f"bot {bot.name} at turn {turn}",
             )
             self.usage += usage
             found[bot.name] = candidate
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(one, self.match.bot_a)
-            group.start_soon(one, self.match.bot_b)
+        await concurrently(partial(one, self.match.bot_a), partial(one, self.match.bot_b))
         return found[self.match.bot_a.name], found[self.match.bot_b.name]
 
     async def _judge(
@@ -174,14 +187,13 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
                 first.content,
                 second.content,
                 seed=derive_seed(self.seed, "judge", turn, order),
+                priority=self.priority,
             )
             self.usage += verdict.usage
             choice = side_of(verdict.label, order) if verdict.label is not None else None
             found[order] = PairwiseJudgement(order, choice, verdict.reasoning, verdict.attempts)
 
-        async with anyio.create_task_group() as group:
-            for order in orders:
-                group.start_soon(one, order)
+        await concurrently(*(partial(one, order) for order in orders))
         return tuple(found[order] for order in orders)
 
     async def counselor_turn(self, turn: int) -> Turn:

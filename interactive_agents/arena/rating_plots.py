@@ -55,13 +55,14 @@ def plot_battle_counts(
     path: str | Path,
     *,
     title: str = "Battles per pair of models",
+    unit: str = "battles",
 ) -> Path:
-    """Heatmap of the battle-count matrix with the count written in each cell."""
+    """Heatmap of a count matrix per pair (battles or dialogues), counts in the cells."""
     matrix = np.asarray(counts)
     figure = _figure(max(4.0, 0.8 * len(models) + 2.5), max(3.5, 0.7 * len(models) + 2.0))
     axes = figure.add_subplot()
     image = axes.imshow(matrix, cmap="Blues")
-    figure.colorbar(image, ax=axes, label="battles")
+    figure.colorbar(image, ax=axes, label=unit)
     ticks = np.arange(len(models))
     axes.set_xticks(ticks, list(models), rotation=30, ha="right")
     axes.set_yticks(ticks, list(models))

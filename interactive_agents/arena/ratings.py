@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from scipy.special import expit
 
 from interactive_agents.arena.battles import Battle
+from interactive_agents.arena.dialogue_tables import DialogueTables, dialogue_tables
 from interactive_agents.errors import ConfigError, InputError
 
 FloatArray = NDArray[np.float64]
@@ -262,7 +263,7 @@ def ranks(lower: FloatArray, upper: FloatArray) -> IntArray:
 
 
 def battle_counts(m: Matchups) -> IntArray:
-    """Symmetric matrix of battles per pair of models (the paper's Figure 14)."""
+    """Symmetric matrix of battles per pair of models (Figure 14 counts dialogues instead)."""
     n = len(m.models)
     counts = np.zeros((n, n), dtype=np.int64)
     np.add.at(counts, (m.a, m.b), 1)
@@ -281,10 +282,10 @@ def win_fractions(m: Matchups) -> FloatArray:
     return fractions
 
 
-def upvotes(m: Matchups) -> tuple[IntArray, IntArray]:
-    """Times each model was chosen, and battles it took part in (the paper's Table 4).
+def battle_upvotes(m: Matchups) -> tuple[IntArray, IntArray]:
+    """Battles each model won, and battles it took part in (Table 4 counts dialogues).
 
-    A tie chooses neither bot, so it adds an occurrence and no upvote.
+    A tie chooses neither bot, so it adds a battle and no win.
     """
     n = len(m.models)
     chosen = np.concatenate([m.a[m.score == 1.0], m.b[m.score == 0.0]])
@@ -297,7 +298,12 @@ def upvotes(m: Matchups) -> tuple[IntArray, IntArray]:
 
 @dataclass(frozen=True, slots=True)
 class ModelRating:
-    """One row of the leaderboard; ``rank`` comes from the BT intervals."""
+    """One row of the leaderboard; ``rank`` comes from the BT intervals.
+
+    ``upvotes``, ``occurrences`` (dialogues) and ``average_upvotes`` (per dialogue) are
+    the paper's Table 4 (:mod:`.dialogue_tables`); ``battles``, ``battle_upvotes`` and
+    ``battle_upvote_rate`` are the same counted per battle record.
+    """
 
     model: str
     rank: int
@@ -311,16 +317,23 @@ class ModelRating:
     upvotes: int
     occurrences: int
     average_upvotes: float
+    battles: int
+    battle_upvotes: int
+    battle_upvote_rate: float
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class RatingReport:
-    """Leaderboard rows (best first) plus the pairwise tables, indexed by ``models``."""
+    """Leaderboard rows (best first) plus the pairwise tables, indexed by ``models``.
+
+    ``dialogue_counts`` (Figure 14) counts dialogues per pair, ``battle_counts`` battles.
+    """
 
     rows: tuple[ModelRating, ...]
     models: tuple[str, ...]
     battle_counts: IntArray
     win_fractions: FloatArray
+    tables: DialogueTables
     battles: int
     excluded: int
 
@@ -339,7 +352,8 @@ def rate(
     The displayed Elo is the mean over ``shuffles`` orders; the Elo interval comes from
     bootstrapping online Elo, the BT interval (and the rank) from bootstrapping BT.
     """
-    m = matchups(battles)
+    recorded = list(battles)
+    m = matchups(recorded)
     if len(m) == 0:
         raise InputError(f"no usable battles to rate ({m.excluded} unparsable)")
     elo_mean = shuffled_elo(m, rng, shuffles, elo)
@@ -348,7 +362,8 @@ def rate(
     bt_lower, bt_upper = interval(bootstrap_bt(m, rng, rounds, bt))
     rank = ranks(bt_lower, bt_upper)
     time_order = online_elo(m, elo)
-    chosen, seen = upvotes(m)
+    chosen, seen = battle_upvotes(m)
+    tables = dialogue_tables(recorded, m.models)
     rows = [
         ModelRating(
             model=model,
@@ -360,9 +375,12 @@ def rate(
             elo_time_order=float(time_order[i]),
             elo_lower=float(elo_lower[i]),
             elo_upper=float(elo_upper[i]),
-            upvotes=int(chosen[i]),
-            occurrences=int(seen[i]),
-            average_upvotes=float(chosen[i] / seen[i]),
+            upvotes=int(tables.upvotes[i]),
+            occurrences=int(tables.occurrences[i]),
+            average_upvotes=tables.average_upvotes(i),
+            battles=int(seen[i]),
+            battle_upvotes=int(chosen[i]),
+            battle_upvote_rate=float(chosen[i] / seen[i]),
         )
         for i, model in enumerate(m.models)
     ]
@@ -372,6 +390,7 @@ def rate(
         models=m.models,
         battle_counts=battle_counts(m),
         win_fractions=win_fractions(m),
+        tables=tables,
         battles=len(m),
         excluded=m.excluded,
     )

@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "serve": ("serve:serve", "local", "Serve counselor bots with vLLM or llama.cpp."),
     "arena": ("arena_command:arena", None, "Rank counselor bots: Algorithm 2 with an LLM judge."),
     "annotate": ("annotate:annotate", "web", "The human annotation platform for arena battles."),
+    "repair": ("repair:repair", None, "Quarantine damaged lines of a run directory, then resume."),
 }
 
 

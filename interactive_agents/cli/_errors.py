@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import click
 
-from interactive_agents.errors import EngineError
+from interactive_agents.errors import EndpointDownError, EngineError, RunStorageError
 
 EXIT_FAILURES = 1  # the run completed, but some items failed (see the failure records)
 EXIT_USAGE = 2  # bad input or configuration, or a part that could not start
@@ -22,11 +22,45 @@ class UsageFailure(click.ClickException):
     exit_code = EXIT_USAGE
 
 
+class StorageFailure(UsageFailure):
+    """The run directory could not be written: exit code 74."""
+
+    exit_code = EXIT_STORAGE
+
+
+class UnavailableFailure(UsageFailure):
+    """An endpoint stayed down past the outage limit: exit code 75 (re-run to resume)."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+
+def failure_of(error: BaseException) -> UsageFailure:
+    """The one-line failure, with its exit code, of an error that stopped a command."""
+    if isinstance(error, EndpointDownError):
+        return UnavailableFailure(str(error))
+    if isinstance(error, RunStorageError):
+        return StorageFailure(str(error))
+    return UsageFailure(str(error))
+
+
+def _single(error: BaseException) -> BaseException:
+    """The one error inside (nested) task-group exception groups, if there is just one."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
+
+
 @contextmanager
 def usage_errors() -> Iterator[None]:
-    """Turn the engine's errors (InputError naming file, record and field included)
-    and unreadable files into a clean message and exit code 2."""
+    """Turn the engine's errors (InputError naming file, record and field included),
+    unreadable files and a run stopped by its endpoint or its storage into one clean
+    line and the matching exit code, also when a task group wrapped the error."""
     try:
         yield
     except (EngineError, OSError) as exc:
-        raise UsageFailure(str(exc)) from exc
+        raise failure_of(exc) from exc
+    except BaseExceptionGroup as group:
+        error = _single(group)
+        if not isinstance(error, EngineError | OSError):
+            raise
+        raise failure_of(error) from error

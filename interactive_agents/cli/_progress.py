@@ -21,6 +21,9 @@ from rich.table import Table
 
 from interactive_agents.runtime.counters import EngineStats
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""What interrupts a run: Ctrl-C, a kill, a closed terminal (flush, summary, exit 130)."""
+
 Snapshot = tuple[int | None, int, str]
 """What a bar shows: the total (None while unknown), how many are done, a details line."""
 
@@ -65,8 +68,11 @@ async def live_progress(
 def engine_snapshot(stats: EngineStats) -> Snapshot:
     """Dialogues of this run (not those a resumed run found done) and the live counters."""
     tokens = stats.prompt_tokens + stats.completion_tokens
+    cached = (
+        f" ({stats.cached_tokens / stats.prompt_tokens:.0%} cached)" if stats.cached_tokens else ""
+    )
     details = (
-        f"in flight {stats.in_flight} · calls {stats.calls} · tokens {tokens:,} · "
+        f"in flight {stats.in_flight} · calls {stats.calls} · tokens {tokens:,}{cached} · "
         f"retries {stats.retries} · errors {stats.errors} · failed {stats.failed} · "
         f"{stats.rate():.1f}/min"
     )
@@ -82,6 +88,7 @@ def run_counters(stats: EngineStats) -> dict[str, object]:
         "calls": stats.calls,
         "prompt_tokens": stats.prompt_tokens,
         "completion_tokens": stats.completion_tokens,
+        "cached_tokens": stats.cached_tokens,
         "retries": stats.retries,
         "errors": stats.errors,
         "elapsed_s": round(stats.elapsed, 2),
@@ -111,7 +118,7 @@ async def drive(
     *,
     show_progress: bool,
 ) -> bool:
-    """Consume ``results`` under a progress bar; on SIGINT/SIGTERM call ``cancel``.
+    """Consume ``results`` under a progress bar; on SIGINT/SIGTERM/SIGHUP call ``cancel``.
 
     Returns whether the run was interrupted. The runner then exits normally: what had
     finished is flushed, and the dialogues in flight are redone by a resumed run.
@@ -124,7 +131,7 @@ async def drive(
 
         async def on_signal() -> None:
             nonlocal interrupted
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
                 async for _ in signals:
                     interrupted = True
                     cancel()

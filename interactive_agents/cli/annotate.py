@@ -11,6 +11,7 @@ import click
 from interactive_agents.arena.battles import write_battles
 from interactive_agents.cli._errors import EXIT_USAGE
 from interactive_agents.errors import EngineError, InputError
+from interactive_agents.method.config import check_url
 from interactive_agents.method.prompts import load_prompts
 
 EXAMPLES = """
@@ -19,6 +20,8 @@ Examples:
   interactive-agents annotate add-user admin --admin          # password prompted
   echo "$PASSWORD" | interactive-agents annotate add-user ana --db arena.db --password-stdin
   interactive-agents annotate serve --db arena.db --bots bots.toml --port 8080
+  interactive-agents annotate serve --db arena.db --bots bots.toml --secure-cookie \
+      --allowed-origin https://annotate.example.org           # behind a TLS proxy
   interactive-agents annotate export --db arena.db --out battles.jsonl
   interactive-agents elo battles.jsonl --out ratings
 """
@@ -51,8 +54,26 @@ def annotate() -> None:
 @click.option(
     "--session-hours", type=float, default=12.0, show_default=True, help="Sign-in lifetime."
 )
+@click.option(
+    "--secure-cookie",
+    is_flag=True,
+    help="Mark the session cookie Secure: serve over HTTPS or behind a TLS proxy.",
+)
+@click.option(
+    "--allowed-origin",
+    "allowed_origins",
+    multiple=True,
+    help="Another origin the pages are served at (a proxy's public https://host); repeatable.",
+)
 def serve(
-    db: str, bots_file: str, language: str, host: str, port: int, session_hours: float
+    db: str,
+    bots_file: str,
+    language: str,
+    host: str,
+    port: int,
+    session_hours: float,
+    secure_cookie: bool,
+    allowed_origins: tuple[str, ...],
 ) -> None:
     """Serve the annotation platform."""
     import uvicorn
@@ -68,6 +89,8 @@ def serve(
             load_bots(bots_file, prompt),
             language=language,
             session_hours=session_hours,
+            secure_cookie=secure_cookie,
+            allowed_origins=[check_url(o, field="--allowed-origin") for o in allowed_origins],
         )
     except EngineError as exc:
         _fail(exc)
@@ -103,5 +126,9 @@ def export(db: str, out: str) -> None:
 
     if not Path(db).is_file():
         _fail(InputError("no such database", file=db))
-    count = write_battles(out, AnnotationStore(db).battles())
+    try:
+        battles = AnnotationStore(db).battles()
+    except EngineError as exc:
+        _fail(exc)
+    count = write_battles(out, battles)
     click.echo(f"wrote {count} battles to {out}", err=True)

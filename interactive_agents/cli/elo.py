@@ -1,20 +1,19 @@
 """``interactive-agents elo`` and ``agreement``: arena ratings and judge reliability.
 
-Thin click shells over :mod:`interactive_agents.arena.ratings` and
-:mod:`interactive_agents.arena.agreement`: read the battles, call the library once, print a
-table or JSON, write the report files. Bad input becomes one line and exit code 2.
+Thin click shells over :mod:`interactive_agents.arena.ratings`,
+:mod:`interactive_agents.arena.rating_reports` and :mod:`interactive_agents.arena.agreement`:
+read the battles, call the library once, print a table or JSON, write the report files.
+Bad input becomes one line and exit code 2.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
-import orjson
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -22,8 +21,13 @@ from rich.table import Table
 from interactive_agents.arena.agreement import AgreementReport, JudgeAgreement
 from interactive_agents.arena.agreement import agreement as judge_agreement
 from interactive_agents.arena.battles import read_battles
-from interactive_agents.arena.rating_plots import plot_battle_counts, plot_ratings
-from interactive_agents.arena.ratings import BTConfig, EloConfig, ModelRating, RatingReport, rate
+from interactive_agents.arena.rating_reports import (
+    RATING_HEADERS,
+    rating_cells,
+    ratings_payload,
+    write_ratings_report,
+)
+from interactive_agents.arena.ratings import BTConfig, EloConfig, rate
 from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._progress import print_json
 from interactive_agents.errors import InputError
@@ -43,37 +47,6 @@ _JSON = click.option(
     "--json", "as_json", is_flag=True, help="Print the JSON result instead of a table."
 )
 
-RATING_HEADERS = [
-    "Rank",
-    "Model",
-    "BT",
-    "BT 95 % CI",
-    "Elo",
-    "Elo 95 % CI",
-    "Upvotes",
-    "Occurrences",
-    "Avg upvotes",
-]
-
-
-def _margin(point: float, lower: float, upper: float) -> str:
-    """The arena leaderboard's ``+upper/-lower`` form (signed: a point may lie outside)."""
-    return f"{upper - point:+.0f}/{lower - point:+.0f}"
-
-
-def _rating_cells(row: ModelRating) -> list[str]:
-    return [
-        str(row.rank),
-        row.model,
-        f"{row.bt:.0f}",
-        _margin(row.bt, row.bt_lower, row.bt_upper),
-        f"{row.elo:.0f}",
-        _margin(row.elo, row.elo_lower, row.elo_upper),
-        str(row.upvotes),
-        str(row.occurrences),
-        f"{row.average_upvotes:.3f}",
-    ]
-
 
 def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD)
@@ -82,11 +55,6 @@ def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) ->
     for row in rows:
         table.add_row(*row)
     return table
-
-
-def _markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def _emit(payload: dict[str, Any], table: Table, as_json: bool) -> None:
@@ -188,94 +156,17 @@ def elo(
         "anchor": anchor,
     }
     _warn_skipped(batch.invalid)
-    payload = _ratings_payload(report, settings, skipped=len(batch.invalid))
+    payload = ratings_payload(report, settings, skipped=len(batch.invalid))
     if out is not None:
         with usage_errors():
-            _write_ratings(out, report, payload)
-    title = f"Arena ratings: {report.battles} battles, {report.excluded} unparsable excluded"
-    _emit(payload, _table(title, RATING_HEADERS, [_rating_cells(r) for r in report.rows]), as_json)
+            write_ratings_report(out, report, payload)
+    title = (
+        f"Arena ratings: {report.tables.dialogues} dialogues, {report.battles} battles, "
+        f"{report.excluded} unparsable excluded"
+    )
+    _emit(payload, _table(title, RATING_HEADERS, [rating_cells(r) for r in report.rows]), as_json)
     if not as_json and out is not None:
         click.echo(f"Report: {out / 'report.md'}")
-
-
-def _ratings_payload(
-    report: RatingReport, settings: dict[str, Any], *, skipped: int
-) -> dict[str, Any]:
-    return {
-        "settings": settings,
-        "battles": report.battles,
-        "excluded_unparsable": report.excluded,
-        "skipped_invalid": skipped,
-        "models": report.rows,
-        "pairs": {
-            "models": report.models,
-            "battle_counts": report.battle_counts,
-            "win_fractions": report.win_fractions,
-        },
-    }
-
-
-def _write_ratings(out: Path, report: RatingReport, payload: dict[str, Any]) -> None:
-    """ratings.json, battle_counts.csv, the plots, and report.md that shows them all."""
-    out.mkdir(parents=True, exist_ok=True)
-    options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2
-    (out / "ratings.json").write_bytes(orjson.dumps(payload, option=options))
-    counts = _count_rows(report)
-    with (out / "battle_counts.csv").open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([["model", *report.models], *counts])
-    rows = report.rows
-    models = [r.model for r in rows]
-    plot_ratings(
-        models,
-        [r.bt for r in rows],
-        [r.bt_lower for r in rows],
-        [r.bt_upper for r in rows],
-        out / "ratings_bt.png",
-        title="Bradley-Terry ratings with 95 % bootstrap intervals",
-    )
-    plot_ratings(
-        models,
-        [r.elo for r in rows],
-        [r.elo_lower for r in rows],
-        [r.elo_upper for r in rows],
-        out / "ratings_elo.png",
-        title="Elo ratings (mean over orders) with 95 % bootstrap intervals",
-    )
-    plot_battle_counts(report.models, report.battle_counts.tolist(), out / "battle_counts.png")
-    (out / "report.md").write_text(_markdown(report, payload, counts), encoding="utf-8")
-
-
-def _count_rows(report: RatingReport) -> list[list[str]]:
-    """The battle-count matrix as labelled rows, for the CSV and the Markdown table."""
-    matrix = report.battle_counts.tolist()
-    return [[model, *map(str, row)] for model, row in zip(report.models, matrix, strict=True)]
-
-
-def _markdown(report: RatingReport, payload: dict[str, Any], counts: list[list[str]]) -> str:
-    settings = payload["settings"]
-    lines = [
-        "# Arena ratings",
-        "",
-        f"{report.battles} battles rated; {report.excluded} unparsable battles excluded; "
-        f"{payload['skipped_invalid']} invalid lines skipped.",
-        f"Elo: K = {settings['k']}, mean over {settings['shuffles']} random orders. "
-        f"Intervals: {settings['bootstrap']} bootstrap rounds, seed {settings['seed']}. "
-        "Rank: 1 + the number of models whose BT lower bound is above this model's upper "
-        "bound. A tie scores half in the ratings and is no upvote.",
-        "",
-        *_markdown_table(RATING_HEADERS, [_rating_cells(r) for r in report.rows]),
-        "",
-        "![Bradley-Terry ratings](ratings_bt.png)",
-        "![Elo ratings](ratings_elo.png)",
-        "",
-        "## Battles per pair",
-        "",
-        *_markdown_table(["", *report.models], counts),
-        "",
-        "![Battles per pair](battle_counts.png)",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 AGREEMENT_HEADERS = [

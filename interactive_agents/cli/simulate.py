@@ -10,10 +10,11 @@ import click
 from rich.console import Console
 
 from interactive_agents.cli import _process as runtime
+from interactive_agents.cli._endpoint_options import endpoint_options, endpoint_settings
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
 from interactive_agents.cli._progress import drive, print_json, run_counters, summary_table
 from interactive_agents.errors import InputError
-from interactive_agents.method.cards import load_cards
+from interactive_agents.method.cards import CardBatch, RoleCard, load_cards
 from interactive_agents.method.config import RunConfig, build_config
 from interactive_agents.method.resources import resolve
 from interactive_agents.runtime.engine import Engine
@@ -37,7 +38,9 @@ Examples:
 \b
 Running the same command again on the same --out resumes the run: finished
 dialogues are kept, unfinished ones are done. Exit codes: 0 all dialogues finished,
-1 some failed (see failures.jsonl), 2 bad input or configuration, 130 interrupted.
+1 some failed (see failures.jsonl), 2 bad input or configuration (or an endpoint
+refusing the run), 74 the run directory cannot be written, 75 an endpoint stayed
+down (re-run to resume), 130 interrupted.
 """
 
 
@@ -84,6 +87,7 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
         "endpoint.tpm": options["tpm"],
         "endpoint.timeout": options["timeout"],
         "endpoint.max_retries": options["max_retries"],
+        **{f"endpoint.{name}": value for name, value in endpoint_settings(options).items()},
         "refiner.max_attempts": options["refiner_attempts"],
         "refiner.on_exhausted": options["on_exhausted"],
         "terminator.mode": options["terminator"],
@@ -110,6 +114,7 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
 @click.option("--tpm", type=int, help="Tokens-per-minute limit per endpoint.")
 @click.option("--timeout", type=float, help="Seconds before a request is retried.")
 @click.option("--max-retries", type=int, help="Retries on 429, 5xx, timeouts.")
+@endpoint_options
 @click.option("--max-turns", type=int, help="Turn cap T (default 50).")
 @click.option("--seed", type=int, help="Run seed; every request gets a seed derived from it.")
 @click.option("--language", type=click.Choice(["zh", "en"]), help="Prompt language.")
@@ -138,17 +143,19 @@ def simulate(**options: Any) -> None:
     base URL, the embedded local model is started and used.
     """
     console = Console(stderr=True, quiet=options["quiet"])
-    runtime.tune_garbage_collector()
     with usage_errors():
         config = build_config(options["recipe"], _overrides(options))
-        code = runtime.run(_simulate, config, options, console)
+        batch, cards = _cards(config, console)
+        runtime.tune_garbage_collector()
+        code = runtime.run(_simulate, config, cards, len(batch.invalid), options, console)
     sys.exit(code)
 
 
 simulate.params.extend(_role_options("client") + _role_options("counselor"))
 
 
-async def _simulate(config: RunConfig, options: dict[str, Any], console: Console) -> int:
+def _cards(config: RunConfig, console: Console) -> tuple[CardBatch, list[RoleCard]]:
+    """The cards to play; all input is read and checked here, before the run starts."""
     if not config.cards:
         raise InputError("no role cards: pass --cards or set cards in the recipe")
     if not config.out:
@@ -157,7 +164,16 @@ async def _simulate(config: RunConfig, options: dict[str, Any], console: Console
     batch = load_cards(cards_path, skip_invalid=config.skip_invalid, pool=config.pool)
     for error in batch.invalid:
         console.print(f"[yellow]skipped:[/yellow] {error}", highlight=False)
-    cards = batch.cards[: config.limit] if config.limit is not None else batch.cards
+    return batch, batch.cards[: config.limit] if config.limit is not None else batch.cards
+
+
+async def _simulate(
+    config: RunConfig,
+    cards: list[RoleCard],
+    invalid: int,
+    options: dict[str, Any],
+    console: Console,
+) -> int:
     engine = Engine(
         config, run_dir=config.out, force=options["force"], retry_failed=options["retry_failed"]
     )
@@ -171,7 +187,7 @@ async def _simulate(config: RunConfig, options: dict[str, Any], console: Console
             console,
             show_progress=not options["quiet"],
         )
-    summary = _summary(engine, config, len(batch.invalid), interrupted)
+    summary = _summary(engine, config, invalid, interrupted)
     _report(summary, console, options["as_json"])
     if interrupted:
         return EXIT_INTERRUPTED

@@ -14,7 +14,6 @@ file, record (line number in JSON Lines, index in a JSON list) and field; with
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -26,6 +25,7 @@ import orjson
 from interactive_agents.errors import InputError
 from interactive_agents.method.cards import BIG_FIVE, PLAIN_FIELDS
 from interactive_agents.method.records import Role
+from interactive_agents.method.resources import natural_key
 
 CardLanguage = Literal["zh", "en"]
 
@@ -138,13 +138,15 @@ def _string(card: dict[str, Any], name: str) -> str:
 
 
 def _trait(owner: dict[str, Any], name: str, comma: str, prefix: str) -> str:
-    """``level，explanation`` (or the level alone) of a ``{"level", "explanation"}`` object."""
-    trait = owner[name]
-    level = trait.get("level") if isinstance(trait, dict) else None
-    explanation = trait.get("explanation") if isinstance(trait, dict) else None
-    if not isinstance(level, str) or not isinstance(explanation, str | None):
+    """``level，explanation`` (or the level alone) of a ``{"level", "explanation"}`` object,
+    joined by the card's own ``separator`` when it has one."""
+    trait = owner[name] if isinstance(owner[name], dict) else {}
+    level, explanation, separator = (trait.get(k) for k in ("level", "explanation", "separator"))
+    if not isinstance(level, str) or not all(
+        isinstance(s, str | None) for s in (explanation, separator)
+    ):
         raise InputError("expected {level, explanation} strings", field=f"{prefix}{name}")
-    return f"{level}{comma}{explanation}" if explanation else level
+    return f"{level}{separator or comma}{explanation}" if explanation else level
 
 
 def load_corpus(path: str | Path, *, name: str | None = None, skip_invalid: bool = False) -> Corpus:
@@ -178,20 +180,19 @@ def _files(source: Path) -> list[Path]:
     run_file = source / "dialogues.jsonl"
     if run_file.is_file():
         return [run_file]
+    try:
+        entries = list(source.iterdir())
+    except OSError as exc:
+        raise InputError(
+            f"cannot list the folder: {exc.strerror or exc}", file=str(source)
+        ) from exc
     files = sorted(
-        (p for p in source.iterdir() if p.is_file() and p.suffix.lower() in {".json", ".jsonl"}),
-        key=_natural_key,
+        (p for p in entries if p.suffix.lower() in {".json", ".jsonl"} and p.is_file()),
+        key=natural_key,
     )
     if not files:
         raise InputError("no dialogues.jsonl and no .json or .jsonl files", file=str(source))
     return files
-
-
-def _natural_key(path: Path) -> tuple[tuple[int, str], ...]:
-    """Sort ``raw_dialogue_2`` before ``raw_dialogue_10``."""
-    return tuple(
-        (int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"(\d+)", path.name)
-    )
 
 
 _PARTY_ROLES: dict[str, Role | None] = {"client": "client", "counselor": "counselor"}
@@ -204,10 +205,18 @@ _SHAREGPT_ROLES: dict[str, Role | None] = {
 
 def _dialogues(file: Path) -> Iterator[Dialogue | InputError]:
     """Each dialogue of one file, or the located error that stands in for a bad record."""
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        yield InputError(f"cannot read the file: {exc.strerror or exc}", file=str(file))
+        return
     if file.suffix.lower() == ".jsonl":
-        records: Iterable[tuple[int, Any]] = _lines(file)
+        records: Iterable[tuple[int, Any]] = _lines(content, file)
     else:
-        data = _parse(file.read_bytes(), file, None)
+        data = _parse(content, file, None)
+        if isinstance(data, InputError):
+            yield data
+            return
         if _is_raw_layout(data):
             yield _located(partial(_raw_dialogue, data, file.stem), file, file.stem)
             return
@@ -219,12 +228,11 @@ def _dialogues(file: Path) -> Iterator[Dialogue | InputError]:
             yield _located(partial(_dialogue, raw, f"{file.stem}-{number}"), file, number)
 
 
-def _lines(file: Path) -> Iterator[tuple[int, Any]]:
+def _lines(content: bytes, file: Path) -> Iterator[tuple[int, Any]]:
     """(line number, parsed line) of a JSON Lines file, blank lines left out."""
-    with file.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, _parse(line, file, number)
+    for number, line in enumerate(content.split(b"\n"), start=1):
+        if line.strip():
+            yield number, _parse(line, file, number)
 
 
 def _parse(text: bytes, file: Path, number: int | None) -> Any:
@@ -319,9 +327,9 @@ def _utterances(items: Any, field: str, roles: dict[str, Role | None]) -> tuple[
         if not isinstance(item, dict):
             raise InputError(f"expected an object, got {type(item).__name__}", field=where)
         role = item.get("role")
-        if role not in roles:
+        if not isinstance(role, str) or role not in roles:
             raise InputError(
-                f"unknown role {role!r} (expected one of: {', '.join(roles)})",
+                f"unknown role {_shown(role)} (expected one of: {', '.join(roles)})",
                 field=f"{where}.role",
             )
         content = item.get("content")
@@ -333,3 +341,9 @@ def _utterances(items: Any, field: str, roles: dict[str, Role | None]) -> tuple[
         if mapped is not None:
             turns.append(Utterance(mapped, content))
     return tuple(turns)
+
+
+def _shown(value: Any) -> str:
+    """A value quoted in an error message, cut short: it may be anything of any size."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:60]}..."

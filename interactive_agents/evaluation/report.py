@@ -31,6 +31,7 @@ from interactive_agents.evaluation.plots import (
 from interactive_agents.evaluation.significance import GroupSummary, TTest
 from interactive_agents.evaluation.topics import TopicResult
 from interactive_agents.evaluation.wai import FACTORS, REVERSED, WaiResult
+from interactive_agents.reporting import markdown_table
 
 Rows = list[list[str]]
 
@@ -55,7 +56,7 @@ def stats_report(
     markdown = [
         "# Dataset statistics (SPEC §6)",
         "",
-        _markdown_table(headers, rows),
+        *markdown_table(headers, rows),
         "",
         "A turn is one client utterance plus one counselor reply (utterances / 2); "
         "lengths are characters.",
@@ -98,7 +99,7 @@ def consistency_report(
         "group: against a randomly drawn other card; both as mean ± sample std; two-tailed "
         "Student's t-test.",
         "",
-        _markdown_table(headers, rows),
+        *markdown_table(headers, rows),
     ]
     for result, plot in zip(results, plots, strict=True):
         markdown += ["", f"## {result.corpus}", "", f"![{result.corpus}]({plot.name})"]
@@ -131,7 +132,7 @@ def topics_report(
         "rounds; corpora compared by a two-tailed Student's t-test of the per-round "
         "entropies.",
         "",
-        _markdown_table(headers, rows),
+        *markdown_table(headers, rows),
         *_tests_markdown(tests),
         "",
         f"![Topic distribution]({plot.name})",
@@ -142,10 +143,10 @@ def topics_report(
             ((share, topic) for topic, share in result.distribution.items() if share > 0),
             reverse=True,
         )[:10]
-        markdown.append(
-            _markdown_table(["topic", "share"], [[topic, f"{share:.3f}"] for share, topic in top])
+        markdown += (
+            markdown_table(["topic", "share"], [[topic, f"{share:.3f}"] for share, topic in top])
             if top
-            else "No topic could be assigned."
+            else ["No topic could be assigned."]
         )
     markdown += _judged_tail(corpora, results, run)
     _write(out, "topics", payload, markdown)
@@ -180,7 +181,7 @@ def wai_report(
         f"({factors}). Mean ± sample std over dialogues; corpora compared per factor by a "
         "two-tailed Student's t-test.",
         "",
-        _markdown_table(headers, rows),
+        *markdown_table(headers, rows),
         *_tests_markdown(tests),
         "",
         f"![WAI-O-S factors]({plot.name})",
@@ -189,7 +190,7 @@ def wai_report(
         "",
         "Item scores per dialogue, after reversal, as they enter the factors.",
         "",
-        _markdown_table(*wai_item_rows(results)),
+        *markdown_table(*wai_item_rows(results)),
     ]
     markdown += _judged_tail(corpora, results, run)
     _write(out, "wai", payload, markdown)
@@ -347,7 +348,7 @@ def _summary(summary: GroupSummary) -> str:
 def _tests_markdown(tests: Sequence[TTest]) -> list[str]:
     if not tests:
         return []
-    return ["", "## t-tests between corpora", "", _markdown_table(*tests_rows(tests))]
+    return ["", "## t-tests between corpora", "", *markdown_table(*tests_rows(tests))]
 
 
 def _judged_payload(
@@ -407,13 +408,6 @@ def _skipped(corpus: Corpus) -> dict[str, Any]:
 def _skipped_markdown(corpora: Sequence[Corpus]) -> list[str]:
     lines = [f"- {c.name}: {message}" for c in corpora for message in c.skipped]
     return ["", "## Records skipped as invalid", "", *lines] if lines else []
-
-
-def _markdown_table(headers: list[str], rows: Rows) -> str:
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-
-    return "\n".join([line(headers), line(["---"] * len(headers)), *map(line, rows)])
 
 
 def _write(out: Path, command: str, payload: dict[str, Any], markdown: list[str]) -> None:

@@ -15,7 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from interactive_agents.corpora.readers import Corpus
-from interactive_agents.evaluation.consistency import ConsistencyResult, compare_with_cards
+from interactive_agents.evaluation.consistency import ConsistencyResult, Draw, compare_with_cards
+from interactive_agents.evaluation.significance import TestKind
 
 Vector = npt.NDArray[np.floating]
 Embed = Callable[[list[str]], Vector]
@@ -28,9 +29,18 @@ def cosine(a: Vector, b: Vector) -> float:
 
 
 def semantic_consistency(
-    corpus: Corpus, embed: Embed, rng: np.random.Generator, *, method: str
+    corpus: Corpus,
+    embed: Embed,
+    rng: np.random.Generator,
+    *,
+    method: str,
+    test: TestKind = "student",
+    draw: Draw = "independent",
 ) -> ConsistencyResult:
-    """Eq. 2 for the mapping and random groups of one corpus; ``method`` names the model."""
+    """Eq. 2 for the mapping and random groups; ``method`` names the model.
+
+    ``test`` and ``draw`` choose the t-test and the random cards (see :mod:`.consistency`).
+    """
     return compare_with_cards(
         corpus,
         lambda texts: list(embed(texts)),
@@ -38,4 +48,6 @@ def semantic_consistency(
         rng,
         metric="semantic",
         method=method,
+        test=test,
+        draw=draw,
     )

@@ -1,8 +1,11 @@
-"""Summaries and comparisons of per-dialogue scores: n, mean, std, Student's t-tests.
+"""Summaries and comparisons of per-dialogue scores: n, mean, std, t-tests.
 
 Every evaluation reports the same statistics: a group's size, mean and sample standard
-deviation (``ddof=1``), and two-tailed Student's t-tests (``scipy.stats.ttest_ind``,
-equal variances) between groups, as the paper reports them.
+deviation (``ddof=1``), and two-tailed t-tests between groups. The paper reports
+Student's test (``scipy.stats.ttest_ind``, equal variances, ``test="student"``); groups
+that pair the same sessions (mapping and random) may use the paired test instead
+(``scipy.stats.ttest_rel``, ``test="paired"``). :func:`t_test` is the one place both are
+computed.
 """
 
 from __future__ import annotations
@@ -11,10 +14,14 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
+
+TestKind = Literal["student", "paired"]
+TEST_KINDS: tuple[TestKind, ...] = ("student", "paired")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +62,27 @@ def student_t(
 
     NaN when a group has fewer than two values or both groups are constant.
     """
-    t_statistic = p_value = math.nan
-    if len(values_a) >= 2 and len(values_b) >= 2:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            test = stats.ttest_ind(
-                np.asarray(values_a, dtype=np.float64), np.asarray(values_b, dtype=np.float64)
-            )
-        t_statistic, p_value = float(test.statistic), float(test.pvalue)
+    t_statistic, p_value = t_test(values_a, values_b, "student")
     return TTest(metric, a, b, len(values_a), len(values_b), t_statistic, p_value)
+
+
+def t_test(
+    values_a: Sequence[float] | npt.NDArray[np.float64],
+    values_b: Sequence[float] | npt.NDArray[np.float64],
+    kind: TestKind,
+) -> tuple[float, float]:
+    """Two-tailed t statistic and p-value; ``paired`` needs equal lengths (same sessions).
+
+    NaN when a group has fewer than two values or the test is undefined (constant data).
+    """
+    a = np.asarray(values_a, dtype=np.float64)
+    b = np.asarray(values_b, dtype=np.float64)
+    if a.size < 2 or b.size < 2:
+        return math.nan, math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        test = stats.ttest_rel(a, b) if kind == "paired" else stats.ttest_ind(a, b)
+    return float(test.statistic), float(test.pvalue)
 
 
 def pairs(names: Sequence[str]) -> list[tuple[int, int]]:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from interactive_agents.llm.call_counters import CallCounters
 from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
+from interactive_agents.llm.health import EndpointHealth
 from interactive_agents.llm.local import LocalServer, LocalServerOptions, default_model_path
+from interactive_agents.llm.redaction import redact
+from interactive_agents.llm.retry_policy import RetryPolicy
 from interactive_agents.llm.scheduler import EndpointGate, PriorityLimiter
 from interactive_agents.llm.transport import (
     AiohttpClient,
@@ -17,6 +20,13 @@ from interactive_agents.llm.transport import (
     HttpClientFactory,
     HttpResponse,
     HttpxClient,
+    UnresolvableHostError,
+)
+from interactive_agents.llm.wire import (
+    ChatReply,
+    NotAChatCompletion,
+    chat_request,
+    parse_completion,
 )
 
 __all__ = [
@@ -24,13 +34,21 @@ __all__ = [
     "CallCounters",
     "ChatBackend",
     "ChatEndpoint",
+    "ChatReply",
     "EndpointGate",
+    "EndpointHealth",
     "HttpClient",
     "HttpClientFactory",
     "HttpResponse",
     "HttpxClient",
     "LocalServer",
     "LocalServerOptions",
+    "NotAChatCompletion",
     "PriorityLimiter",
+    "RetryPolicy",
+    "UnresolvableHostError",
+    "chat_request",
     "default_model_path",
+    "parse_completion",
+    "redact",
 ]

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 @dataclass(slots=True)
 class CallCounters:
-    """Calls, retries, errors and tokens since the counters were made."""
+    """Calls, retries, errors and tokens since the counters were made (``truncated``:
+    replies cut to an endpoint's ``max_response_bytes``)."""
 
     calls: int = 0
     calls_in_flight: int = 0
@@ -19,3 +20,5 @@ class CallCounters:
     errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
+    truncated: int = 0

@@ -7,13 +7,15 @@ is what lets one process keep thousands of dialogues on the wire. :class:`HttpxC
 ``httpx.AsyncClient``, so tests can use ``httpx.MockTransport`` and users their own
 proxies, certificates or event hooks.
 
-Implementations report a timeout as :class:`TimeoutError` and a failed connection or a
-broken read as :class:`ConnectionError`; anything else is the caller's to judge.
+Implementations report a timeout as :class:`TimeoutError`, a host name that does not
+resolve as :class:`UnresolvableHostError` and any other failed connection or broken read
+as :class:`ConnectionError`; anything else is the caller's to judge.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
@@ -25,6 +27,21 @@ import orjson
 from yarl import URL
 
 from interactive_agents.errors import ConfigError
+from interactive_agents.llm.redaction import remember_secret
+
+
+class UnresolvableHostError(ConnectionError):
+    """The base URL's host name does not resolve: no retry will reach it."""
+
+
+def _connection_error(exc: BaseException) -> ConnectionError:
+    """``exc`` as the seam reports it: unresolvable host or another connection failure."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror | aiohttp.ClientConnectorDNSError):
+            return UnresolvableHostError(str(exc) or type(exc).__name__)
+        cause = cause.__cause__ or cause.__context__
+    return ConnectionError(str(exc) or type(exc).__name__)
 
 
 class HttpResponse(Protocol):
@@ -64,6 +81,7 @@ def json_headers(api_key_env: str | None) -> dict[str, str]:
             raise ConfigError(
                 f"the environment variable {api_key_env} is not set", field="api_key_env"
             )
+        remember_secret(key)
         headers["authorization"] = f"Bearer {key}"
     return headers
 
@@ -131,7 +149,7 @@ class AiohttpClient:
         except TimeoutError:
             raise
         except aiohttp.ClientError as exc:
-            raise ConnectionError(str(exc) or type(exc).__name__) from exc
+            raise _connection_error(exc) from exc
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -180,7 +198,7 @@ class HttpxClient:
         except httpx.TimeoutException as exc:
             raise TimeoutError(str(exc)) from exc
         except httpx.TransportError as exc:
-            raise ConnectionError(str(exc) or type(exc).__name__) from exc
+            raise _connection_error(exc) from exc
 
     async def aclose(self) -> None:
         await self._client.aclose()

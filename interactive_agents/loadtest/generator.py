@@ -21,22 +21,22 @@ from typing import Any
 
 import anyio
 import numpy as np
-import orjson
 from anyio.abc import TaskGroup
 
 from interactive_agents.errors import ConfigError
-from interactive_agents.llm.transport import (
-    AiohttpClient,
-    HttpClient,
-    HttpResponse,
-    json_body,
-    json_headers,
+from interactive_agents.llm.transport import AiohttpClient, HttpClient, HttpResponse, json_headers
+from interactive_agents.llm.wire import (
+    NotAChatCompletion,
+    chat_request,
+    parse_completion,
+    parse_event,
+    stream_reply,
 )
 from interactive_agents.method.cards import RoleCard
-from interactive_agents.method.config import StageConfig
+from interactive_agents.method.config import StageConfig, check_url, check_variable_name
 from interactive_agents.method.prompts import PromptSet
 from interactive_agents.method.records import ChatMessage, Role, Turn
-from interactive_agents.runtime.roles import perspective
+from interactive_agents.runtime.roles import counselor_request, perspective
 
 PERCENTILES = (50, 90, 99)
 MAX_OUTSTANDING = 1000
@@ -65,6 +65,10 @@ class LoadOptions:
         """Refuse settings that would send nothing or never stop."""
         if not self.base_urls or not self.model:
             raise ConfigError("a base URL and a model are required", field="base_url")
+        for url in self.base_urls:
+            check_url(url, field="base_url")
+        if self.api_key_env is not None:
+            check_variable_name(self.api_key_env, field="api_key_env")
         if self.duration is None and self.requests is None:
             raise ConfigError("give a duration or a number of requests", field="duration")
         if self.concurrency is None and self.request_rate is None:
@@ -99,11 +103,11 @@ class TrafficConversation:
     def messages(self) -> list[ChatMessage]:
         """The next request, from the side of whoever speaks next."""
         speaker = self.speaker
-        messages = perspective(self.systems[speaker], self.turns, speaker)
-        if speaker == "counselor":
-            stage = StageConfig().stage(self.turn, self.max_turns)
-            messages.append(self.prompts.counselor.cue(stage, self.turn, self.max_turns))
-        return messages
+        if speaker == "client":
+            return perspective(self.systems[speaker], self.turns, speaker)
+        stage = StageConfig().stage(self.turn, self.max_turns)
+        cue = self.prompts.counselor.cue(stage, self.turn, self.max_turns)
+        return counselor_request(self.systems[speaker], self.turns, cue)
 
     def answer(self, text: str) -> None:
         speaker = self.speaker
@@ -234,17 +238,14 @@ class LoadGenerator:
 
     def _body(self, messages: list[ChatMessage]) -> bytes:
         options = self.options
-        body: dict[str, Any] = {
-            "model": options.model,
-            "messages": messages,
-            "max_tokens": options.max_tokens,
-            "temperature": options.temperature,
-            "top_p": options.top_p,
-        }
-        if options.stream:
-            body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
-        return json_body(body)
+        return chat_request(
+            options.model,
+            messages,
+            temperature=options.temperature,
+            top_p=options.top_p,
+            max_tokens=options.max_tokens,
+            stream=options.stream,
+        )
 
     async def _request(
         self, client: HttpClient, messages: list[ChatMessage]
@@ -259,7 +260,7 @@ class LoadGenerator:
                 if self.options.stream:
                     return await _read_stream(response, start)
                 return _read_whole(await response.read(), start)
-        except (TimeoutError, ConnectionError, ValueError, LookupError, TypeError) as exc:
+        except (TimeoutError, ConnectionError, NotAChatCompletion) as exc:
             return Outcome(time.perf_counter() - start, error=error_kind(exc)), ""
 
     def report(self, wall: float) -> dict[str, Any]:
@@ -296,35 +297,32 @@ class LoadGenerator:
 
 def _read_whole(content: bytes, start: float) -> tuple[Outcome, str]:
     """A ``chat.completion`` document; tokens from its usage (or about 4 bytes each)."""
-    document = orjson.loads(content)
-    text = document["choices"][0]["message"].get("content") or ""
-    usage = document.get("usage") or {}
-    output = int(usage.get("completion_tokens") or len(text.encode()) // 4)
-    prompt = int(usage.get("prompt_tokens") or 0)
-    return Outcome(time.perf_counter() - start, None, prompt, output), text
+    reply = parse_completion(content)
+    output = reply.completion_tokens or len(reply.content.encode()) // 4
+    outcome = Outcome(time.perf_counter() - start, None, reply.prompt_tokens, output)
+    return outcome, reply.content
 
 
 async def _read_stream(response: HttpResponse, start: float) -> tuple[Outcome, str]:
     """Server-sent ``chat.completion.chunk`` events; TTFT at the first content delta."""
     ttft: float | None = None
     pieces: list[str] = []
-    usage: dict[str, Any] = {}
+    reasoning: list[str] = []
+    usage: dict[str, Any] | None = None
     async for line in response.lines():
-        if not line.startswith("data:"):
+        chunk = parse_event(line)
+        if chunk is None:
             continue
-        data = line[5:].strip()
-        if data == "[DONE]":
+        if chunk.done:
             break
-        chunk = orjson.loads(data)
-        usage = chunk.get("usage") or usage
-        for choice in chunk.get("choices") or ():
-            content = (choice.get("delta") or {}).get("content")
-            if content:
-                if ttft is None:
-                    ttft = time.perf_counter() - start
-                pieces.append(content)
+        usage = chunk.usage or usage
+        reasoning.append(chunk.reasoning)
+        if chunk.content:
+            if ttft is None:
+                ttft = time.perf_counter() - start
+            pieces.append(chunk.content)
     if ttft is None and not usage:
-        raise ValueError("the stream carried no content and no usage")
-    output = int(usage.get("completion_tokens") or len(pieces))
-    prompt = int(usage.get("prompt_tokens") or 0)
-    return Outcome(time.perf_counter() - start, ttft, prompt, output), "".join(pieces)
+        raise NotAChatCompletion("the stream carried no content and no usage")
+    reply = stream_reply(pieces, reasoning, usage)
+    output = reply.completion_tokens or len(pieces)
+    return Outcome(time.perf_counter() - start, ttft, reply.prompt_tokens, output), reply.content

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from interactive_agents.errors import ConfigError
-from interactive_agents.method.config import EndpointConfig
+from interactive_agents.method.config import EndpointConfig, check_url, check_variable_name
 from interactive_agents.method.records import Sampling
 
 BOT_ENDPOINT_KEYS = frozenset(
@@ -86,14 +86,17 @@ def parse_bot_endpoint(name: str, raw: Any, file: str | None = None) -> BotEndpo
     if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
         fail("base_urls", "must be a non-empty list of URLs")
     for url in urls:
-        if not url.startswith(("http://", "https://")):
-            fail("base_urls", f"{url!r} is not an http(s) URL")
+        check_url(url, field="base_urls", file=file, record=f"bots.{name}")
     model = raw.get("model")
     if not isinstance(model, str) or not model:
         fail("model", "a model name is required")
     for key in ("api_key_env", "system_prompt"):
         if key in raw and not isinstance(raw[key], str):
             fail(key, "must be a string")
+    if raw.get("api_key_env"):
+        check_variable_name(
+            raw["api_key_env"], field="api_key_env", file=file, record=f"bots.{name}"
+        )
     temperature = _number(raw, "temperature", 0.7, fail)
     top_p = _number(raw, "top_p", 0.8, fail)
     if not 0 <= temperature <= 2:

@@ -10,7 +10,6 @@ same index) or a bare list of chief complaints (posts). Every problem is reporte
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from functools import partial
@@ -21,6 +20,7 @@ import msgspec
 import orjson
 
 from interactive_agents.errors import CardError
+from interactive_agents.method.resources import natural_key, read_toml
 
 BIG_FIVE = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 # The card's plain-text elements, in the order a profile lists them.
@@ -36,10 +36,15 @@ PLAIN_FIELDS = (
 
 @dataclass(frozen=True, slots=True)
 class Trait:
-    """A level such as 低/中等/高 (or low/high), with an optional explanation."""
+    """A level such as 低/中等/高 (or low/high), with an optional explanation.
+
+    ``separator`` is what stood between them in the source when it was not a comma
+    (``中等。来访者…``), so the card renders back as its source; empty means a comma.
+    """
 
     level: str
     explanation: str = ""
+    separator: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +74,16 @@ class RoleCard:
     resistance: Trait | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready form, as stored in every dialogue record."""
-        return asdict(self)
+        """Plain JSON-ready form, as stored in every dialogue record (no empty separators)."""
+        return asdict(self, dict_factory=_without_default_separator)
+
+
+def _without_default_separator(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {key: value for key, value in items if (key, value) != ("separator", "")}
 
 
 CARD_FIELDS = frozenset(f.name for f in fields(RoleCard))
+TRAIT_FIELDS = frozenset(f.name for f in fields(Trait))
 
 
 @dataclass(slots=True)
@@ -92,11 +102,18 @@ def _trait(value: Any) -> Any:
 
 
 def split_level(text: str) -> dict[str, str]:
-    """Split ``"中等，愿意接受…"`` or ``"high - likes novelty"`` into level and explanation."""
-    parts = re.split(r"\s*[，,;；:：。(（]\s*|\s+-\s+", text.strip(), maxsplit=1)
-    level = parts[0].strip()
-    explanation = parts[1].strip().rstrip(")）") if len(parts) > 1 else ""
-    return {"level": level, "explanation": explanation}
+    """Split ``"中等，愿意接受…"`` or ``"high - likes novelty"`` into level and explanation.
+
+    A separator other than a comma is kept (see :class:`Trait`).
+    """
+    stripped = text.strip()
+    match = re.search(r"\s*[，,;；:：。(（]\s*|\s+-\s+", stripped)
+    if match is None:
+        return {"level": stripped, "explanation": ""}
+    explanation = stripped[match.end() :].strip().rstrip(")）")
+    parts = {"level": stripped[: match.start()].strip(), "explanation": explanation}
+    separator = match.group()
+    return parts if separator.strip() in ("，", ",") else {**parts, "separator": separator}
 
 
 def card_from_mapping(data: Any, *, file: str, record: int | str, default_id: str) -> RoleCard:
@@ -117,15 +134,19 @@ def card_from_mapping(data: Any, *, file: str, record: int | str, default_id: st
         )
     data = dict(data)
     data.setdefault("id", default_id)
-    if isinstance(data["id"], int):
-        data["id"] = str(data["id"])
-    if isinstance(data.get("age"), int):
-        data["age"] = str(data["age"])
+    for name in ("id", "age"):  # integers are welcome; True is not the id "True"
+        value = data.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            data[name] = str(value)
     if "resistance" in data:
         data["resistance"] = _trait(data["resistance"])
+        _refuse_unknown(data["resistance"], TRAIT_FIELDS, "resistance", file, record)
     personality = data.get("personality")
     if isinstance(personality, dict):
+        _refuse_unknown(personality, frozenset(BIG_FIVE), "personality", file, record)
         data["personality"] = {k: _trait(v) for k, v in personality.items()}
+        for name, trait in data["personality"].items():
+            _refuse_unknown(trait, TRAIT_FIELDS, f"personality.{name}", file, record)
     try:
         card = msgspec.convert(data, RoleCard)
     except msgspec.ValidationError as exc:
@@ -138,6 +159,20 @@ def card_from_mapping(data: Any, *, file: str, record: int | str, default_id: st
     if not card.id.strip():
         raise CardError("must not be empty", file=file, record=record, field="id")
     return card
+
+
+def _refuse_unknown(
+    value: Any, known: frozenset[str], where: str, file: str, record: int | str
+) -> None:
+    """msgspec ignores unknown keys of a dataclass; a card must not lose them silently."""
+    unknown = sorted(set(value) - known, key=str) if isinstance(value, dict) else []
+    if unknown:
+        raise CardError(
+            f"unknown field (known: {', '.join(sorted(known))})",
+            file=file,
+            record=record,
+            field=f"{where}.{unknown[0]}",
+        )
 
 
 # The reference's plain-text layout.
@@ -190,7 +225,7 @@ def parse_reference_text(text: str, *, file: str) -> dict[str, Any]:
 
 def _pool_for(path: Path, pool: Path | None) -> tuple[Path, int]:
     """Find the pool file and index for ``train_3.txt`` → ``client_pool_train.json``[3]."""
-    match = re.fullmatch(r"(.+?)_(\d+)", path.stem)
+    match = re.fullmatch(r"(.+?)_([0-9]{1,9})", path.stem, flags=re.ASCII)
     if match is None:
         raise CardError("name must look like SPLIT_INDEX.txt (e.g. train_0.txt)", file=str(path))
     split, index = match.group(1), int(match.group(2))
@@ -207,7 +242,11 @@ def _pool_for(path: Path, pool: Path | None) -> tuple[Path, int]:
 
 
 def _load_text_card(path: Path, pool: Path | None, pools: dict[Path, list[Any]]) -> RoleCard:
-    data = parse_reference_text(path.read_text(encoding="utf-8"), file=str(path))
+    try:
+        text = _read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CardError(f"not UTF-8 text: {exc}", file=str(path)) from exc
+    data = parse_reference_text(text, file=str(path))
     if "chief_complaint" not in data:
         pool_path, index = _pool_for(path, pool)
         if pool_path not in pools:
@@ -225,32 +264,35 @@ def _load_text_card(path: Path, pool: Path | None, pools: dict[Path, list[Any]])
 
 def _read_json(path: Path) -> Any:
     try:
-        return orjson.loads(path.read_bytes())
+        return orjson.loads(_read_bytes(path))
     except orjson.JSONDecodeError as exc:
         raise CardError(f"not valid JSON: {exc}", file=str(path)) from exc
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CardError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from exc
 
 
 def _records(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield (record number, raw record) from a JSONL, JSON or TOML file."""
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        with path.open("rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield number, orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    yield number, CardError(f"not valid JSON: {exc}", file=str(path), record=number)
+        for number, line in enumerate(_read_bytes(path).splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                yield number, CardError(f"not valid JSON: {exc}", file=str(path), record=number)
     elif suffix == ".json":
         data = _read_json(path)
         items = data if isinstance(data, list) else [data]
         yield from enumerate(items)
     elif suffix == ".toml":
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise CardError(f"not valid TOML: {exc}", file=str(path)) from exc
+        data = read_toml(path, "card file", CardError)
         cards = data.get("cards")
         if not isinstance(cards, list):
             raise CardError("expected an array of tables [[cards]]", file=str(path), field="cards")
@@ -272,7 +314,7 @@ def load_cards(
     batch = CardBatch()
     pools: dict[Path, list[Any]] = {}
     pool_path = Path(pool) if pool is not None else None
-    files = sorted(source.iterdir(), key=_natural_key) if source.is_dir() else [source]
+    files = _card_files(source) if source.is_dir() else [source]
     seen: dict[str, str] = {}
 
     def accept(make: Callable[[], RoleCard], file: str, record: int | str) -> None:
@@ -296,8 +338,6 @@ def load_cards(
         if file.suffix.lower() == ".txt":
             accept(partial(_load_text_card, file, pool_path, pools), str(file), 1)
             continue
-        if source.is_dir() and file.suffix.lower() not in {".jsonl", ".json", ".toml"}:
-            continue
         for number, raw in _records(file):
             if isinstance(raw, CardError):
                 accept(partial(_raise, raw), str(file), number)
@@ -317,6 +357,16 @@ def _raise(error: CardError) -> RoleCard:
     raise error
 
 
-def _natural_key(path: Path) -> tuple[Any, ...]:
-    """Sort ``train_2`` before ``train_10``."""
-    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name))
+def _card_files(folder: Path) -> list[Path]:
+    """The card files of a folder in natural order; subfolders and other files are ignored."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError as exc:
+        raise CardError(f"cannot list the folder: {exc.strerror or exc}", file=str(folder)) from exc
+    suffixes = {".jsonl", ".json", ".toml", ".txt"}
+    files = [p for p in entries if p.suffix.lower() in suffixes and p.is_file()]
+    if not files:
+        raise CardError(
+            "no card files (.jsonl, .json, .toml, .txt) in the folder", file=str(folder)
+        )
+    return sorted(files, key=natural_key)

@@ -49,6 +49,8 @@ class ClientPrompt:
     trait_labels: dict[str, str]
     separator: str
     comma: str
+    resistance_rule: str
+    act_resistance: bool = True
 
     def render_profile(self, card: RoleCard) -> str:
         """The card as the labelled lines the client reads about itself."""
@@ -73,10 +75,14 @@ class ClientPrompt:
     def _trait_text(self, trait: Trait) -> str:
         if not trait.explanation:
             return trait.level
-        return f"{trait.level}{self.comma}{trait.explanation}"
+        return f"{trait.level}{trait.separator or self.comma}{trait.explanation}"
 
     def system_message(self, card: RoleCard, max_turns: int) -> ChatMessage:
-        text = self.system.format(profile=self.render_profile(card), max_turns=max_turns)
+        text = self.system.format(
+            profile=self.render_profile(card),
+            max_turns=max_turns,
+            resistance_rule=self.resistance_rule if self.act_resistance else "",
+        )
         return ChatMessage("system", text.strip())
 
 
@@ -110,8 +116,13 @@ class PromptSet:
     fingerprint: str
 
 
-def load_prompts(language: str, actors_dir: str | Path | None = None) -> PromptSet:
-    """Load ``client.<lang>.toml``, ``counselor.<lang>.toml`` and ``terminator.toml``."""
+def load_prompts(
+    language: str, actors_dir: str | Path | None = None, *, client_resistance: bool = True
+) -> PromptSet:
+    """Load ``client.<lang>.toml``, ``counselor.<lang>.toml`` and ``terminator.toml``.
+
+    ``client_resistance`` adds the client's rule to act out the card's resistance.
+    """
     folder = Path(actors_dir) if actors_dir is not None else bundled_dir("actors")
     client_path = folder / f"client.{language}.toml"
     counselor_path = folder / f"counselor.{language}.toml"
@@ -139,6 +150,8 @@ def load_prompts(language: str, actors_dir: str | Path | None = None) -> PromptS
             trait_labels=_require(client, "trait_labels", client_path),
             separator=client.get("separator", ": "),
             comma=client.get("comma", ", "),
+            resistance_rule=client.get("resistance_rule", ""),
+            act_resistance=client_resistance,
         ),
         counselor=CounselorPrompt(
             system=_require(counselor, "system", counselor_path),

@@ -11,6 +11,7 @@ from typing import Literal
 
 Role = Literal["client", "counselor"]
 Stage = Literal["early", "middle", "late"]
+StageSource = Literal["schedule", "inferred"]
 ChatRole = Literal["system", "user", "assistant"]
 TerminationReason = Literal["phrase", "max_turns", "error", "cancelled"]
 
@@ -40,6 +41,7 @@ class Usage:
     completion_tokens: int = 0
     calls: int = 0
     retries: int = 0
+    cached_tokens: int = 0  # of prompt_tokens, served by the server's prefix cache
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -47,17 +49,25 @@ class Usage:
             self.completion_tokens + other.completion_tokens,
             self.calls + other.calls,
             self.retries + other.retries,
+            self.cached_tokens + other.cached_tokens,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """One chat completion: the text, what it cost and which replica served it."""
+    """One chat completion: the text, what it cost and which replica served it.
+
+    ``reasoning`` is the model's reasoning output (``reasoning_content`` or ``<think>``
+    blocks), kept out of ``content`` so it never enters the transcript; ``truncated``
+    says the reply was cut to the endpoint's ``max_response_bytes``.
+    """
 
     content: str
     usage: Usage
     finish_reason: str | None = None
     base_url: str = ""
+    reasoning: str | None = None
+    truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +93,7 @@ class Turn:
     Counselor turns carry the stage they were produced in, the candidates the refiner
     rejected before this one, and ``refiner_gave_up`` when attempts ran out and the
     configured policy produced this text instead of an accepted candidate.
+    ``stage_source`` says how the stage was obtained (null on client turns).
     """
 
     role: Role
@@ -90,6 +101,7 @@ class Turn:
     stage: Stage | None = None
     rejected: tuple[Rejection, ...] = ()
     refiner_gave_up: bool = False
+    stage_source: StageSource | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Where the bundled ``actors/`` and ``runners/`` folders are.
+"""Where the bundled ``actors/`` and ``runners/`` folders are, and how input files are read.
 
 In a wheel they are package data under ``interactive_agents/_bundled``; in a checkout
 (editable install) they are the top-level folders of the repository. A user names a
@@ -7,11 +7,12 @@ built-in card or recipe by name (``quickstart``) and a custom one by path.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from interactive_agents.errors import ConfigError
+from interactive_agents.errors import ConfigError, InputError
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -44,13 +45,41 @@ def resolve(name_or_path: str | Path, folder: str, suffixes: tuple[str, ...]) ->
     )
 
 
-def read_toml(path: str | Path, what: str = "file") -> dict[str, Any]:
-    """A TOML file as a table, or a ConfigError naming the file and saying why."""
+def read_toml(
+    path: str | Path, what: str = "file", error: type[InputError] = ConfigError
+) -> dict[str, Any]:
+    """A TOML file as a table, or an ``error`` naming the file and saying why.
+
+    Besides unreadable files and bad syntax, tomllib lets through two errors of its own
+    that must not become tracebacks: RecursionError for tables nested thousands deep and
+    ValueError for an integer longer than Python converts (``sys.set_int_max_str_digits``).
+    """
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        return parse_toml(Path(path).read_bytes().decode("utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot read the {what}: {exc.strerror or exc}", file=str(path)) from exc
+        raise error(f"cannot read the {what}: {exc.strerror or exc}", file=str(path)) from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"the {what} is not UTF-8 text: {exc}", file=str(path)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"the {what} is not valid TOML: {exc}", file=str(path)) from exc
+        raise error(f"the {what} is not UTF-8 text: {exc}", file=str(path)) from exc
+    except ValueError as exc:  # TOMLDecodeError is a ValueError
+        raise error(f"the {what} is not valid TOML: {exc}", file=str(path)) from exc
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads``, with nesting too deep reported as the ValueError it is."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+
+
+def natural_key(path: Path) -> tuple[tuple[int, str], ...]:
+    """Sort ``train_2`` before ``train_10``; any file name at all is a valid key.
+
+    Only ASCII digits count as numbers (``"²".isdigit()`` is true, ``int("²")`` fails),
+    and every part is an (int, str) pair, so names never compare an int with a str.
+    """
+    return tuple(
+        (int(part), "") if part.isascii() and part.isdigit() else (-1, part)
+        for part in re.split(r"([0-9]{1,18})", path.name, flags=re.ASCII)
+        if part
+    )

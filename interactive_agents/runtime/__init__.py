@@ -10,8 +10,11 @@ from __future__ import annotations
 from interactive_agents.runtime.actor import Actor, Envelope, Reply
 from interactive_agents.runtime.counters import EngineStats
 from interactive_agents.runtime.dialogue_loop import DialogueLoop
-from interactive_agents.runtime.engine import DialogueHandle, Engine, Result
+from interactive_agents.runtime.engine import Engine, Result
+from interactive_agents.runtime.run_lock import RunLock
+from interactive_agents.runtime.run_repair import RepairReport, repair_run
 from interactive_agents.runtime.run_store import RunStore, read_jsonl
+from interactive_agents.runtime.runner import DialogueHandle, Runner, RunnerState, package_version
 from interactive_agents.runtime.taskgroups import HostedGroup
 
 __all__ = [
@@ -22,8 +25,14 @@ __all__ = [
     "EngineStats",
     "Envelope",
     "HostedGroup",
+    "RepairReport",
     "Reply",
     "Result",
+    "RunLock",
     "RunStore",
+    "Runner",
+    "RunnerState",
+    "package_version",
     "read_jsonl",
+    "repair_run",
 ]

@@ -98,6 +98,11 @@ class Actor(Generic[M, R]):
         """Stop accepting messages; workers finish what is queued, then exit."""
         self._send.close()
 
+    def close(self) -> None:
+        """Release the mailbox of an actor that may never have run (idempotent)."""
+        self._send.close()
+        self._receive.close()
+
     @property
     def queued(self) -> int:
         return self._receive.statistics().current_buffer_used

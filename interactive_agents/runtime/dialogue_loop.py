@@ -13,7 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from typing import Generic, TypeVar
 
-from interactive_agents.errors import SessionError
+from interactive_agents.errors import EndpointUnusableError, SessionError
 from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.prompts import PromptSet, clean_reply
 from interactive_agents.method.records import (
@@ -83,6 +83,8 @@ class DialogueLoop(ABC, Generic[R]):
         started = time.time()
         try:
             termination = await self.converse()
+        except EndpointUnusableError:
+            raise  # the whole run stops; this dialogue stays unfinished, not failed
         except Exception as exc:
             return self.failure(exc, started)
         return self.record(termination, started)
@@ -110,6 +112,7 @@ class DialogueLoop(ABC, Generic[R]):
                 tuple(self.turns),
                 derive_seed(self.seed, "client", turn, attempt),
                 self.priority,
+                stream=f"{self.dialogue_id}/client",
             )
             completion = await self.client.ask(request)
             self.usage += completion.usage

@@ -8,16 +8,15 @@ prompt, so each request extends the previous one (a stable prefix for vLLM's cac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from interactive_agents.errors import RunStorageError
 from interactive_agents.llm.endpoint import ChatBackend
 from interactive_agents.method.prompts import CounselorPrompt
 from interactive_agents.method.records import (
     ChatMessage,
     Completion,
-    DialogueRecord,
-    FailureRecord,
     RefinerVerdict,
     Role,
     Sampling,
@@ -31,12 +30,25 @@ from interactive_agents.runtime.actor import Actor
 from interactive_agents.runtime.run_store import RunStore
 
 
-def perspective(system: ChatMessage, turns: Sequence[Turn], me: Role) -> list[ChatMessage]:
-    """The transcript as ``me`` sees it: own turns as assistant, the other's as user."""
-    messages = [system]
+def perspective(system: ChatMessage | None, turns: Sequence[Turn], me: Role) -> list[ChatMessage]:
+    """The transcript as ``me`` sees it: own turns as assistant, the other's as user,
+    under ``me``'s system prompt (none for a bot trained without one)."""
+    messages = [] if system is None else [system]
     messages.extend(
         ChatMessage("assistant" if turn.role == me else "user", turn.content) for turn in turns
     )
+    return messages
+
+
+def counselor_request(
+    system: ChatMessage | None, turns: Sequence[Turn], cue: ChatMessage | None = None
+) -> list[ChatMessage]:
+    """The one way a counselor is asked for its next reply, in a simulation, by an arena
+    bot and by the load benchmark: its system prompt, the transcript from its side, and
+    the stage cue when cues are on."""
+    messages = perspective(system, turns, "counselor")
+    if cue is not None:
+        messages.append(cue)
     return messages
 
 
@@ -48,6 +60,7 @@ class ClientTurnRequest:
     turns: tuple[Turn, ...]
     seed: int
     priority: int
+    stream: str | None = None  # routing keeps a stream on one replica (prefix cache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +68,12 @@ class CounselorTurnRequest:
     """Ask the counselor for a reply to the last client utterance, in a given stage."""
 
     turns: tuple[Turn, ...]
-    stage: Stage
+    stage: Stage | None
     turn: int
     max_turns: int
     seed: int
     priority: int
+    stream: str | None = None
 
 
 class ClientActor(Actor[ClientTurnRequest, Completion]):
@@ -75,7 +89,11 @@ class ClientActor(Actor[ClientTurnRequest, Completion]):
     async def handle(self, message: ClientTurnRequest) -> Completion:
         messages = perspective(message.system, message.turns, "client")
         return await self.backend.complete(
-            messages, self.sampling, seed=message.seed, priority=message.priority
+            messages,
+            self.sampling,
+            seed=message.seed,
+            priority=message.priority,
+            stream=message.stream,
         )
 
 
@@ -101,11 +119,17 @@ class CounselorActor(Actor[CounselorTurnRequest, Completion]):
         self.stage_cue = stage_cue
 
     async def handle(self, message: CounselorTurnRequest) -> Completion:
-        messages = perspective(self.system, message.turns, "counselor")
-        if self.stage_cue:
-            messages.append(self.prompt.cue(message.stage, message.turn, message.max_turns))
+        stage = message.stage
+        cue = None
+        if self.stage_cue and stage is not None:
+            cue = self.prompt.cue(stage, message.turn, message.max_turns)
+        messages = counselor_request(self.system, message.turns, cue)
         return await self.backend.complete(
-            messages, self.sampling, seed=message.seed, priority=message.priority
+            messages,
+            self.sampling,
+            seed=message.seed,
+            priority=message.priority,
+            stream=message.stream,
         )
 
 
@@ -135,8 +159,9 @@ class TerminatorActor(Actor[str, Termination | None]):
         return self.rules.check(message)
 
 
-class RecorderActor(Actor[DialogueRecord | FailureRecord, None]):
-    """The single writer of results; flushes whenever its mailbox runs empty."""
+class RecorderActor(Actor[Callable[[], None], None]):
+    """The single writer of a run directory: performs the writes it is sent in order and
+    flushes whenever its mailbox runs empty. A failed write is a RunStorageError."""
 
     name = "recorder"
 
@@ -144,12 +169,14 @@ class RecorderActor(Actor[DialogueRecord | FailureRecord, None]):
         super().__init__(workers=1, capacity=1024)
         self.store = store
 
-    async def handle(self, message: DialogueRecord | FailureRecord) -> None:
-        if self.store is None:
-            return
-        self.store.write(message)
-        if self.queued == 0:
-            self.store.flush()
+    async def handle(self, message: Callable[[], None]) -> None:
+        try:
+            message()
+            if self.store is not None and self.queued == 0:
+                self.store.flush()
+        except OSError as exc:
+            where = self.store.path if self.store is not None else "the run directory"
+            raise RunStorageError(f"cannot write {where}: {exc}") from exc
 
     async def on_stop(self) -> None:
         if self.store is not None:

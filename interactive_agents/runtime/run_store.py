@@ -1,10 +1,19 @@
 """The run directory: manifest, ``dialogues.jsonl`` and ``failures.jsonl``.
 
-Files are only ever appended to, one JSON line per finished session, by one writer.
-A process killed mid-write leaves at most a torn last line, which is cut off when the
-run is resumed; every id already present counts as done, so nothing is redone or
-duplicated. The manifest fingerprints what shapes the dialogues, and a resume with a
-different fingerprint is refused unless forced.
+Files are only ever appended to, one JSON line per finished session, by one writer:
+opening the store takes the directory's lock (:mod:`.run_lock`) and closing it gives
+the lock back. A process killed mid-write leaves at most a torn last line, which is cut
+off when the run is resumed (its bytes are kept in ``quarantine.jsonl``); every id
+already present counts as done, so nothing is redone or duplicated. The manifest
+fingerprints what shapes the dialogues, and a resume with a different fingerprint is
+refused unless forced.
+
+Anything else that is wrong with the files (a corrupt line in the middle, a record
+without an id, an id recorded twice, a manifest that is not a JSON object) is not
+guessed at: opening fails with :class:`RunDirectoryError` naming the file and line and
+``interactive-agents repair RUN_DIR`` (:mod:`.run_repair`), which moves such lines to
+the quarantine file. A failed write (disk full, an I/O error) raises
+:class:`RunStorageError` with one line and leaves no temporary file behind.
 """
 
 from __future__ import annotations
@@ -12,97 +21,290 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from interactive_agents.errors import RunDirectoryError
+from interactive_agents.errors import RunDirectoryError, RunStorageError
 from interactive_agents.method.records import DialogueRecord, FailureRecord
+from interactive_agents.runtime.run_lock import RunLock
 
 DIALOGUES = "dialogues.jsonl"
 FAILURES = "failures.jsonl"
 MANIFEST = "manifest.json"
+QUARANTINE = "quarantine.jsonl"
+# The files whose records are finished dialogues, keyed by a unique string ``id``.
+RESULT_FILES = (DIALOGUES, FAILURES)
 
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _cut_torn_tail(path: Path) -> None:
-    """Drop a last line that has no newline (a write interrupted by a kill)."""
-    if not path.exists() or path.stat().st_size == 0:
+def storage_error(path: Path, exc: OSError) -> RunStorageError:
+    """One line for a failed write: which file, and what the system said."""
+    reason = exc.strerror or str(exc)
+    return RunStorageError(
+        f"{path}: cannot write ({reason}); free space or fix the directory, then re-run "
+        "the same command to resume"
+    )
+
+
+def repair_hint(directory: Path) -> str:
+    return f"run `interactive-agents repair {directory}` to move it to {QUARANTINE}, then re-run"
+
+
+@dataclass(frozen=True, slots=True)
+class LineProblem:
+    """A line of a run file that cannot be used as it is."""
+
+    file: Path
+    line: int
+    reason: str
+    raw: bytes
+    torn: bool = False  # the last line, without its newline: an interrupted write
+
+
+def scan_jsonl(
+    path: Path, *, keyed: bool = False
+) -> Iterator[tuple[int, dict[str, Any] | LineProblem]]:
+    """Each line of ``path`` by number: its record, or what is wrong with it.
+
+    Blank lines are skipped. With ``keyed`` (dialogues and failures) every record must
+    hold a non-empty string ``id`` that no earlier line holds.
+    """
+    if not path.exists():
         return
-    with path.open("rb+") as handle:
-        handle.seek(-1, os.SEEK_END)
-        if handle.read(1) == b"\n":
-            return
-        handle.seek(0)
-        data = handle.read()
-        handle.truncate(data.rfind(b"\n") + 1)
+    seen: dict[str, int] = {}
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            if not raw.endswith(b"\n"):
+                yield number, LineProblem(path, number, "torn last line", raw, torn=True)
+                return
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                yield number, LineProblem(path, number, f"not JSON ({exc})", raw)
+                continue
+            if not isinstance(record, dict):
+                yield number, LineProblem(path, number, "not a JSON object", raw)
+                continue
+            if keyed:
+                key = record.get("id")
+                if not isinstance(key, str) or not key:
+                    yield number, LineProblem(path, number, "no string 'id'", raw)
+                    continue
+                if key in seen:
+                    reason = f"id {key!r} already recorded on line {seen[key]}"
+                    yield number, LineProblem(path, number, reason, raw)
+                    continue
+                seen[key] = number
+            yield number, record
+
+
+def _damaged(problem: LineProblem) -> RunDirectoryError:
+    return RunDirectoryError(
+        f"{problem.file}, line {problem.line}: {problem.reason}; {repair_hint(problem.file.parent)}"
+    )
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Records of a JSON Lines file of ours (a torn last line is ignored)."""
-    if not path.exists():
+    """Records of a JSON Lines file of ours (a torn last line is ignored).
+
+    A damaged line raises :class:`RunDirectoryError` naming the file and line.
+    """
+    for _, item in scan_jsonl(path):
+        if isinstance(item, LineProblem):
+            if item.torn:
+                return
+            raise _damaged(item)
+        yield item
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest of the run directory ``path`` (None when there is none yet)."""
+    manifest_path = path / MANIFEST
+    try:
+        data = manifest_path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise RunDirectoryError(f"{manifest_path}: cannot be read ({exc.strerror})") from exc
+    problem = manifest_problem(data)
+    if problem is not None:
+        raise RunDirectoryError(f"{manifest_path}: {problem}; {repair_hint(path)}")
+    manifest: dict[str, Any] = orjson.loads(data)
+    return manifest
+
+
+def manifest_problem(data: bytes) -> str | None:
+    """What makes ``data`` unusable as a manifest, or None."""
+    if not data.strip():
+        return "empty"
+    try:
+        manifest = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return f"not JSON ({exc})"
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    if not isinstance(manifest.get("fingerprint"), str):
+        return "no string 'fingerprint'"
+    return None
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` by ``data`` all at once; on failure nothing is left behind."""
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        with temporary.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        with suppress(OSError):
+            temporary.unlink()
+        raise storage_error(path, exc) from exc
+
+
+def append_quarantine(directory: Path, problems: list[LineProblem]) -> None:
+    """Keep the raw text of unusable lines, with where they came from and why."""
+    if not problems:
         return
-    with path.open("rb") as handle:
-        for line in handle:
-            if line.endswith(b"\n"):
-                yield orjson.loads(line)
+    path = directory / QUARANTINE
+    data = b"".join(
+        orjson.dumps(
+            {
+                "file": problem.file.name,
+                "line": problem.line,
+                "reason": problem.reason,
+                "raw": problem.raw.decode("utf-8", "replace"),
+                "time": _now(),
+            },
+            option=orjson.OPT_APPEND_NEWLINE,
+        )
+        for problem in problems
+    )
+    try:
+        with path.open("ab") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise storage_error(path, exc) from exc
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+def _cut_torn_tail(path: Path) -> None:
+    """Drop a last line that has no newline (a write interrupted by a kill), keeping
+    its bytes in the quarantine file."""
+    try:
+        if not path.exists() or path.stat().st_size == 0:
+            return
+        with path.open("rb+") as handle:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) == b"\n":
+                return
+            handle.seek(0)
+            data = handle.read()
+            end = data.rfind(b"\n") + 1
+            line = data.count(b"\n", 0, end) + 1
+            append_quarantine(
+                path.parent,
+                [LineProblem(path, line, "torn last line, cut on resume", data[end:], torn=True)],
+            )
+            handle.truncate(end)
+    except OSError as exc:
+        raise storage_error(path, exc) from exc
 
 
 class RunStore:
-    """Reads what a run directory already holds and appends new results to it."""
+    """Reads what a run directory already holds and appends new results to it.
+
+    :meth:`open` takes the directory's lock (another live writer gives
+    :class:`~interactive_agents.errors.RunLockedError`); :meth:`close` releases it and
+    may be called more than once. Nothing is written unless it is open, and after a
+    failed write the store refuses further writes, so nothing follows a partial line.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.done: set[str] = set()
+        self.lock = RunLock(self.path)
         self._files: dict[str, IO[bytes]] = {}
+        self._broken: RunStorageError | None = None
 
     def open(
         self, manifest: dict[str, Any], *, force: bool = False, retry_failed: bool = False
     ) -> set[str]:
-        """Prepare the directory; returns the ids already finished (or failed)."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        manifest_path = self.path / MANIFEST
-        if manifest_path.exists():
-            previous = orjson.loads(manifest_path.read_bytes())
-            if previous.get("fingerprint") != manifest["fingerprint"] and not force:
+        """Lock and prepare the directory; returns the ids already finished (or failed)."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(self.path, exc) from exc
+        self.lock.acquire()
+        try:
+            self.done = self._prepare(manifest, force=force, retry_failed=retry_failed)
+        except BaseException:
+            self.lock.release()
+            raise
+        self._broken = None
+        return self.done
+
+    def _prepare(self, manifest: dict[str, Any], *, force: bool, retry_failed: bool) -> set[str]:
+        previous = read_manifest(self.path)
+        if previous is not None:
+            if previous["fingerprint"] != manifest["fingerprint"] and not force:
                 raise RunDirectoryError(
                     f"{self.path} holds a run with another configuration (fingerprint "
-                    f"{previous.get('fingerprint')}, now {manifest['fingerprint']}): "
+                    f"{previous['fingerprint']}, now {manifest['fingerprint']}): "
                     "use another --out, or --force to continue it anyway"
                 )
             manifest = {**manifest, "created": previous.get("created", manifest["created"])}
             manifest["resumed"] = [*previous.get("resumed", []), _now()]
-        _write_atomic(manifest_path, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-        for name in (DIALOGUES, FAILURES):
+        done: set[str] = set()
+        for name in RESULT_FILES:
             _cut_torn_tail(self.path / name)
+            for _, item in scan_jsonl(self.path / name, keyed=True):
+                if isinstance(item, LineProblem):
+                    raise _damaged(item)
+                if not (retry_failed and name == FAILURES):
+                    done.add(item["id"])
+        write_atomic(self.path / MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
         if retry_failed:
-            _write_atomic(self.path / FAILURES, b"")
-        self.done = {
-            record["id"]
-            for name in (DIALOGUES, FAILURES)
-            for record in read_jsonl(self.path / name)
-        }
-        return self.done
+            write_atomic(self.path / FAILURES, b"")
+        return done
+
+    def _guard(self, path: Path, exc: OSError) -> RunStorageError:
+        self._broken = storage_error(path, exc)
+        return self._broken
 
     def _file(self, name: str) -> IO[bytes]:
         handle = self._files.get(name)
         if handle is None:
-            handle = self._files[name] = (self.path / name).open("ab")
+            path = self.path / name
+            try:
+                handle = self._files[name] = path.open("ab")
+            except OSError as exc:
+                raise self._guard(path, exc) from exc
         return handle
 
     def append(self, name: str, document: object) -> None:
         """One JSON line to the file ``name`` of the run directory (buffered; see flush)."""
-        self._file(name).write(orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE))
+        if self._broken is not None:
+            raise self._broken
+        if not self.lock.held:
+            raise RunDirectoryError(f"{self.path}: the run store is not open (open it first)")
+        line = orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
+        handle = self._file(name)
+        try:
+            handle.write(line)
+        except OSError as exc:
+            raise self._guard(self.path / name, exc) from exc
 
     def write(self, record: DialogueRecord | FailureRecord) -> None:
         """A finished dialogue's record, or its failure; either marks it done."""
@@ -110,15 +312,37 @@ class RunStore:
         self.done.add(record.id)
 
     def flush(self) -> None:
-        for handle in self._files.values():
-            handle.flush()
+        if self._broken is not None:
+            raise self._broken
+        for name, handle in self._files.items():
+            try:
+                handle.flush()
+            except OSError as exc:
+                raise self._guard(self.path / name, exc) from exc
 
     def close(self) -> None:
-        for handle in self._files.values():
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-        self._files.clear()
+        """Flush, sync and close the files, then release the lock.
+
+        The lock is released even when the last write fails; that failure is raised
+        (once) as :class:`RunStorageError`.
+        """
+        failure: RunStorageError | None = None
+        try:
+            for name, handle in self._files.items():
+                try:
+                    if self._broken is None:
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                except OSError as exc:
+                    failure = failure or self._guard(self.path / name, exc)
+                finally:
+                    with suppress(OSError):
+                        handle.close()
+            self._files.clear()
+        finally:
+            self.lock.release()
+        if failure is not None:
+            raise failure
 
 
 def new_manifest(

@@ -1,7 +1,8 @@
 """One simulated dialogue (Algorithm 1, SPEC §5): a counselor turn with the refiner.
 
-Each counselor candidate passes the refiner: bounded regeneration, every rejection kept,
-and a configured policy when all attempts are rejected. The loop itself (greeting,
+Each counselor candidate passes the refiner (:mod:`.refinement`, as in the arena):
+bounded regeneration, every rejection kept, and a configured policy when all attempts
+are rejected. The loop itself (greeting,
 terminator, client turns, failure records) is :class:`~.dialogue.DialogueLoop`.
 """
 
@@ -9,15 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interactive_agents.errors import SessionError
 from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.config import RunConfig
 from interactive_agents.method.prompts import PromptSet, clean_reply
-from interactive_agents.method.records import DialogueRecord, Rejection, Stage, Termination, Turn
+from interactive_agents.method.records import DialogueRecord, Termination, Turn
 from interactive_agents.method.refiner import RefinerRules
 from interactive_agents.method.seeds import derive_seed
 from interactive_agents.runtime.counters import EngineStats
 from interactive_agents.runtime.dialogue_loop import DialogueLoop, timings
+from interactive_agents.runtime.refinement import refined_reply
 from interactive_agents.runtime.roles import (
     ClientActor,
     CounselorActor,
@@ -61,6 +62,9 @@ class Session(DialogueLoop[DialogueRecord]):
         self.rejections = 0
 
     async def ends(self, reply: str) -> Termination | None:
+        turn = sum(t.role == "counselor" for t in self.turns)
+        if not self.context.config.terminator.applies(turn):
+            return None
         return await self.context.terminator.ask(reply)
 
     def models(self) -> dict[str, str]:
@@ -69,10 +73,10 @@ class Session(DialogueLoop[DialogueRecord]):
     async def counselor_turn(self, turn: int) -> Turn:
         context = self.context
         config = context.config
-        stage = config.stages.stage(turn, config.max_turns)
+        stage, source = config.stages.for_turn(turn, config.max_turns), config.stages.source
         labels = context.prompts.counselor.speaker_labels
-        rejected: list[Rejection] = []
-        for attempt in range(self.attempts):
+
+        async def candidate(attempt: int) -> str:
             request = CounselorTurnRequest(
                 tuple(self.turns),
                 stage,
@@ -80,31 +84,24 @@ class Session(DialogueLoop[DialogueRecord]):
                 config.max_turns,
                 derive_seed(self.seed, "counselor", turn, attempt),
                 self.priority,
+                stream=f"{self.dialogue_id}/counselor",
             )
             completion = await context.counselor.ask(request)
             self.usage += completion.usage
-            text = clean_reply(completion.content, labels)
-            verdict = await context.refiner.ask(text)
-            if verdict.accepted:
-                return Turn("counselor", text, stage, tuple(rejected))
-            rejected.append(Rejection(text, verdict.reason))
-            self.rejections += 1
-            context.stats.rejections += 1
-        return self._when_exhausted(turn, stage, rejected)
+            return clean_reply(completion.content, labels)
 
-    def _when_exhausted(self, turn: int, stage: Stage, rejected: list[Rejection]) -> Turn:
-        policy = self.context.config.refiner.on_exhausted
-        last = rejected[-1]
-        if policy == "fail":
-            raise SessionError(
-                f"the refiner rejected {len(rejected)} candidates at turn {turn} "
-                f"(last: {last.reason})"
-            )
-        text = self.context.rules.repair(last.content) if policy == "repair" else last.content
-        if not text:
-            raise SessionError(f"no usable counselor reply at turn {turn} ({last.reason})")
-        self.gave_up.append(turn)
-        return Turn("counselor", text, stage, tuple(rejected), refiner_gave_up=True)
+        reply = await refined_reply(
+            candidate,
+            context.refiner,
+            attempts=self.attempts,
+            policy=config.refiner.on_exhausted,
+            speaker=f"the counselor at turn {turn}",
+        )
+        self.rejections += len(reply.rejected)
+        context.stats.rejections += len(reply.rejected)
+        if reply.gave_up:
+            self.gave_up.append(turn)
+        return Turn("counselor", reply.text, stage, reply.rejected, reply.gave_up, source)
 
     def record(self, termination: Termination, started: float) -> DialogueRecord:
         refiner = self.context.config.refiner

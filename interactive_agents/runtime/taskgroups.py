@@ -8,11 +8,13 @@ cancelling it (to stop the sessions on Ctrl-C, say) would cancel the caller too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
+
+from interactive_agents.errors import EndpointUnusableError
 
 
 class HostedGroup:
@@ -53,3 +55,25 @@ class HostedGroup:
         """Let the tasks finish, then wait for the group to end."""
         self._closing.set()
         await self._done.wait()
+
+
+async def concurrently(*steps: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run ``steps`` at once; if one fails, the others are cancelled and its error is
+    raised as itself (a run-stopping EndpointUnusableError first), not as a group, so
+    that a dialogue's failure record names the real cause."""
+    try:
+        async with anyio.create_task_group() as group:
+            for step in steps:
+                group.start_soon(step)
+    except BaseExceptionGroup as errors:
+        leaves = list(_leaves(errors))
+        stopping = [e for e in leaves if isinstance(e, EndpointUnusableError)]
+        raise (stopping or leaves)[0] from None
+
+
+def _leaves(error: BaseException) -> Iterator[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield error

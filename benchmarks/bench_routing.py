@@ -1,0 +1,190 @@
+"""Routing policies against replicas with a prefix cache: hit rate, wall time, imbalance.
+
+    python benchmarks/bench_routing.py [--replicas 1,2,4,8] [--dialogues 64] [--turns 8]
+
+For each replica count and policy (``affinity``: consistent hashing with bounded load,
+``fewest``: fewest requests in flight), N dialogues run through the engine against
+``prefix_cache_server.py`` replicas (a fresh set per run, so no cache carries over). The
+hit rate is cached / prompt tokens as the replicas counted them; ``ideal`` is the
+longest dialogue's chain of calls with every history prefix cached and no queueing,
+or the total work spread evenly over every slot, whichever is longer; imbalance is the
+busiest replica's busy time over the mean. Figures are printed; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from interactive_agents.method.cards import RoleCard
+from interactive_agents.method.config import build_config
+from interactive_agents.runtime.engine import Engine
+
+SERVER = Path(__file__).with_name("prefix_cache_server.py")
+COMPLAINT = (
+    "Since the reorganisation at work I sleep badly, replay every meeting at night and "
+    "feel I am failing both my team and my family; I would like to find some calm again."
+)
+console = Console(stderr=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    policy: str
+    replicas: int
+    wall: float
+    ideal: float
+    hit_rate: float
+    imbalance: float
+    calls: int
+
+
+@contextmanager
+def replicas(count: int, options: Sequence[str]) -> Iterator[list[str]]:
+    process = subprocess.Popen(
+        [sys.executable, str(SERVER), "--replicas", str(count), *options],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().split()
+        if not line or line[0] != "READY":
+            raise RuntimeError("the prefix-cache server did not start")
+        yield line[1:]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def replica_stats(urls: Sequence[str]) -> list[dict[str, float]]:
+    return [httpx.get(url.removesuffix("/v1") + "/stats").json() for url in urls]
+
+
+def ideal_seconds(args: argparse.Namespace, count: int, calls: int) -> float:
+    """The critical path with every prefix cached, or the work spread over every slot."""
+    per_call = float(args.output_tokens * args.decode_per_token)
+    chain = (2 * args.turns - 1) * per_call  # the greeting is not a call
+    spread = calls * per_call / (count * args.capacity)
+    return float(max(chain, spread))
+
+
+async def run(policy: str, urls: list[str], args: argparse.Namespace) -> tuple[float, int]:
+    config = build_config(
+        None,
+        {
+            "language": "en",
+            "max_turns": args.turns,
+            "max_in_flight": args.dialogues,
+            "endpoint.base_urls": urls,
+            "endpoint.model": "prefix-mock",
+            "endpoint.concurrency": args.dialogues,
+            "endpoint.routing": policy,
+            "endpoint.timeout": 120.0,
+            "terminator.mode": "closing",
+        },
+    )
+    cards = [
+        RoleCard(id=f"route-{i:04d}", chief_complaint=COMPLAINT) for i in range(args.dialogues)
+    ]
+    with tempfile.TemporaryDirectory() as run_dir:
+        started = time.perf_counter()
+        async with Engine(config, run_dir=run_dir) as engine:
+            async for _ in engine.run(cards):
+                pass
+        return time.perf_counter() - started, engine.stats.calls
+
+
+def measure(policy: str, count: int, args: argparse.Namespace) -> Outcome:
+    server_options = [
+        "--cache-blocks", str(args.cache_blocks),
+        "--capacity", str(args.capacity),
+        "--prefill-per-token", str(args.prefill_per_token),
+        "--decode-per-token", str(args.decode_per_token),
+        "--output-tokens", str(args.output_tokens),
+    ]  # fmt: skip
+    with replicas(count, server_options) as urls:
+        wall, calls = anyio.run(run, policy, urls, args)
+        stats = replica_stats(urls)
+    prompt = sum(s["prompt_tokens"] for s in stats)
+    cached = sum(s["cached_tokens"] for s in stats)
+    busy = [s["busy_seconds"] for s in stats]
+    mean = sum(busy) / len(busy)
+    return Outcome(
+        policy,
+        count,
+        wall,
+        ideal_seconds(args, count, calls),
+        cached / prompt if prompt else 0.0,
+        max(busy) / mean if mean else 1.0,
+        calls,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add = parser.add_argument
+    add("--replicas", default="1,2,4,8", help="replica counts, comma-separated")
+    add("--policies", default="affinity,fewest")
+    add("--dialogues", type=int, default=64)
+    add("--turns", type=int, default=8)
+    add("--cache-blocks", type=int, default=2048, help="LRU blocks per replica")
+    add("--capacity", type=int, default=16, help="requests a replica serves at once")
+    add("--prefill-per-token", type=float, default=0.0004)
+    add("--decode-per-token", type=float, default=0.001)
+    add("--output-tokens", type=int, default=24)
+    add("--markdown", action="store_true", help="print a Markdown table on stdout")
+    args = parser.parse_args()
+    outcomes = [
+        measure(policy, int(count), args)
+        for count in args.replicas.split(",")
+        for policy in args.policies.split(",")
+    ]
+    single = {o.policy: o.hit_rate for o in outcomes if o.replicas == 1}
+    best_wall = {
+        n: min(o.wall for o in outcomes if o.replicas == n) for n in {o.replicas for o in outcomes}
+    }
+    headers = ["replicas", "policy", "hit rate", "hit / 1-replica", "wall s", "wall / ideal",
+               "wall / best policy", "imbalance", "calls"]  # fmt: skip
+    rows = [
+        [
+            str(o.replicas),
+            o.policy,
+            f"{o.hit_rate:.1%}",
+            f"{o.hit_rate / single[o.policy]:.2f}" if single.get(o.policy) else "",
+            f"{o.wall:.2f}",
+            f"{o.wall / o.ideal:.2f}",
+            f"{o.wall / best_wall[o.replicas]:.2f}",
+            f"{o.imbalance:.2f}",
+            str(o.calls),
+        ]
+        for o in outcomes
+    ]
+    if args.markdown:
+        print("| " + " | ".join(headers) + " |")
+        print("|" + "---|" * len(headers))
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+        return
+    table = Table(*headers, title="routing policies over replicas with a prefix cache")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

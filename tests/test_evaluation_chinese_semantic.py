@@ -1,0 +1,131 @@
+"""Semantic consistency on Chinese: the offline default separates own from other cards.
+
+Measured on the real reference data: the two reference sessions (both played from
+``train_0``) against the four reference cards, rendered as the engine renders them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from interactive_agents import load_cards
+from interactive_agents.cli import main
+from interactive_agents.evaluation import (
+    MULTILINGUAL_MODEL,
+    card_text,
+    default_model,
+    english_only,
+    load_embedder,
+)
+from interactive_agents.evaluation.significance import t_test
+
+from .conftest_evaluation import engine_record, write_run
+
+
+def _reference_sessions(reference: Path) -> list[list[str]]:
+    """The client utterances of the raw dialogue and of the ShareGPT record."""
+    raw = json.loads((reference / "dialogues/raw_dialogue_0.json").read_text(encoding="utf-8"))
+    record = json.loads(
+        (reference / "dialogues/sharegpt_record_0.json").read_text(encoding="utf-8")
+    )[0]["messages"]
+    return [
+        [u["content"] for u in raw if u["role"] == "client"],
+        [m["content"] for m in record if m["role"] == "user"],
+    ]
+
+
+def _reference_cards(reference: Path) -> dict[str, str]:
+    batch = load_cards(reference / "role_cards")
+    return {card.id: card_text(card.to_dict(), "zh") for card in batch.cards}
+
+
+def test_default_chinese_model_prefers_each_sessions_own_card(reference: Path) -> None:
+    assert default_model("zh") == MULTILINGUAL_MODEL
+    assert english_only(default_model("en")) and not english_only(MULTILINGUAL_MODEL)
+    cards = _reference_cards(reference)
+    own = list(cards).index("train_0")
+    embed = load_embedder(default_model("zh"))
+    card_vectors = embed(list(cards.values()))
+    sessions = _reference_sessions(reference)
+
+    whole = embed(["\n".join(session) for session in sessions]) @ card_vectors.T
+    assert [int(np.argmax(row)) for row in whole] == [own, own]
+
+    # Every substantial client utterance: own card against the mean of the other three.
+    utterances = [u for session in sessions for u in session if len(u) >= 15]
+    similarity = embed(utterances) @ card_vectors.T
+    mapping = similarity[:, own].astype(np.float64)
+    random = np.delete(similarity, own, axis=1).mean(axis=1).astype(np.float64)
+    t_statistic, p_value = t_test(mapping, random, "paired")
+    assert len(utterances) == 20
+    assert mapping.mean() > random.mean() + 0.05
+    assert t_statistic > 0 and p_value < 0.001
+
+
+def _chinese_run(folder: Path, reference: Path) -> Path:
+    cards = {card.id: card.to_dict() for card in load_cards(reference / "role_cards").cards}
+    session = _reference_sessions(reference)[0]
+    turns = [text for client in session for text in (client, "嗯，请继续说。")]
+    records = [engine_record(f"d{i}", cards[name], turns, "zh") for i, name in enumerate(cards)]
+    return write_run(folder, records)
+
+
+def test_english_only_model_is_refused_on_a_chinese_corpus(tmp_path: Path, reference: Path) -> None:
+    run = _chinese_run(tmp_path / "run", reference)
+    out = str(tmp_path / "out")
+    refused = CliRunner().invoke(
+        main, ["evaluate", "semantic", str(run), "--out", out, "--model", "all-MiniLM-L6-v2"]
+    )
+    assert refused.exit_code == 2
+    assert f"pass --model {MULTILINGUAL_MODEL}" in refused.output
+    assert "English-only" in refused.output
+    assert not (tmp_path / "out").exists()
+
+    forced = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "semantic",
+            str(run),
+            "--out",
+            out,
+            "--model",
+            "all-MiniLM-L6-v2",
+            "--force",
+            "--device",
+            "cpu",
+            "--json",
+        ],
+    )
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(forced.stdout)["settings"]["model"] == "all-MiniLM-L6-v2"
+
+
+def test_semantic_default_on_a_chinese_corpus_is_the_multilingual_model(
+    tmp_path: Path, reference: Path
+) -> None:
+    run = _chinese_run(tmp_path / "run", reference)
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "semantic",
+            str(run),
+            "--out",
+            str(tmp_path / "out"),
+            "--json",
+            "--test",
+            "paired",
+            "--draw",
+            "permutation",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["settings"]["model"] == MULTILINGUAL_MODEL
+    assert payload["settings"]["languages"] == {"run": "zh"}
+    assert (payload["settings"]["test"], payload["settings"]["draw"]) == ("paired", "permutation")
