@@ -98,7 +98,8 @@ def sessions(model: str, cards: str) -> dict[str, float]:
                        "--out", out, "--language", language, "--limit", "1", "--max-turns", "4",
                        "--local-model", model, "--quiet"]  # fmt: skip
             subprocess.run(command, check=False, capture_output=True)
-            records = [orjson.loads(x) for x in Path(out, "dialogues.jsonl").read_bytes().split()]
+            lines = Path(out, "dialogues.jsonl").read_bytes().splitlines()
+            records = [orjson.loads(line) for line in lines]
         turns = [t for r in records for t in r["turns"]]
         replies = [t for t in turns if t["role"] == "counselor"]
         previous = {id(t): turns[i - 1]["content"] for i, t in enumerate(turns) if i}
