@@ -65,7 +65,7 @@ def tiny(tmp_path: Path) -> tuple[Path, Path]:
     return actors, cards
 
 
-def tiny_config(actors: Path, **overrides: object) -> RunConfig:
+def tiny_config(actors: Path, overrides: dict[str, object]) -> RunConfig:
     """3 turns, replies of 10 (client) and 20 (counselor) tokens, one shared endpoint."""
     return build_config(
         overrides={
@@ -82,9 +82,12 @@ def tiny_config(actors: Path, **overrides: object) -> RunConfig:
 
 
 def tiny_plan(
-    actors: Path, cards: Path, assumptions: PlanAssumptions | None = None, **overrides: object
+    tiny: tuple[Path, Path],
+    assumptions: PlanAssumptions | None = None,
+    overrides: dict[str, object] | None = None,
 ) -> RunPlan:
-    config = tiny_config(actors, **overrides)
+    actors, cards = tiny
+    config = tiny_config(actors, overrides or {})
     prompts = load_prompts("en", actors)
     return plan_run(config, prompts, load_cards(cards).cards, assumptions)
 
@@ -94,7 +97,7 @@ def test_calls_and_tokens_match_the_hand_computation(tiny: tuple[Path, Path]) ->
     24 + 14 tokens): 25, 65, 103; cached 0, 19 and 57 (all but the previous cue).
     Client requests after turns 1 and 2, card a (system 8): 37, 75 with 37 cached;
     card b (system 12): 41, 79 with 41 cached."""
-    plan = tiny_plan(*tiny)
+    plan = tiny_plan(tiny)
     assert plan.counselor.calls == 6 and plan.client.calls == 4
     assert plan.counselor.prompt_tokens == 2 * (25 + 65 + 103)
     assert plan.counselor.cacheable_tokens == 2 * (19 + 57)
@@ -114,7 +117,7 @@ def test_calls_and_tokens_match_the_hand_computation(tiny: tuple[Path, Path]) ->
 def test_without_stage_cues_the_whole_previous_request_is_cacheable(
     tiny: tuple[Path, Path],
 ) -> None:
-    plan = tiny_plan(*tiny, **{"stages.cue": "none"})
+    plan = tiny_plan(tiny, overrides={"stages.cue": "none"})
     # Counselor requests 19, 57, 95: each repeats the previous one whole.
     assert plan.counselor.prompt_tokens == 2 * (19 + 57 + 95)
     assert plan.counselor.cacheable_tokens == 2 * (19 + 57)
@@ -123,11 +126,11 @@ def test_without_stage_cues_the_whole_previous_request_is_cacheable(
 def test_reply_lengths_and_refiner_rejections_are_assumptions(tiny: tuple[Path, Path]) -> None:
     """Half of all candidates rejected, 3 attempts: 1 + 0.5 + 0.25 candidates a turn;
     a regenerated candidate repeats its whole prompt."""
-    plan = tiny_plan(*tiny, PlanAssumptions(rejection_rate=0.5))
+    plan = tiny_plan(tiny, PlanAssumptions(rejection_rate=0.5))
     assert plan.counselor.calls == 2 * 3 * 1.75
     assert plan.counselor.prompt_tokens == 2 * 1.75 * (25 + 65 + 103)
     assert plan.counselor.cacheable_tokens == 2 * ((19 + 57) + 0.75 * (25 + 65 + 103))
-    shorter = tiny_plan(*tiny, PlanAssumptions(client_reply_tokens=2, counselor_reply_tokens=4))
+    shorter = tiny_plan(tiny, PlanAssumptions(client_reply_tokens=2, counselor_reply_tokens=4))
     # Exchanges of (4 + 4) + (2 + 4) tokens: counselor 25, 14 + 5 + 14 + 8 = 41, 55.
     assert shorter.counselor.prompt_tokens == 2 * (25 + 41 + 55)
     assert shorter.counselor.completion_tokens == 6 * 4
@@ -140,13 +143,13 @@ def test_wall_time_is_the_binding_limit_and_cost_bills_the_cache(
     assumptions = PlanAssumptions(
         latency=1.0, tokens_per_second=10.0, price_input=1.0, price_output=2.0, price_cached=0.5
     )
-    overrides = {
+    overrides: dict[str, object] = {
         "max_in_flight": 1,
         "endpoint.concurrency": 2,
         "endpoint.rpm": 20,
         "endpoint.tpm": 2000,
     }
-    plan = tiny_plan(*tiny, assumptions, **overrides)
+    plan = tiny_plan(tiny, assumptions, overrides)
     assert plan.bounds == pytest.approx(
         {
             "dialogues": 2 * (3 * 3 + 2 * 2),  # one at a time, 13 s each
@@ -158,15 +161,13 @@ def test_wall_time_is_the_binding_limit_and_cost_bills_the_cache(
     assert plan.bound == "client+counselor rpm" and plan.wall_s == pytest.approx(30.0)
     assert plan.cost == pytest.approx(((618 - 230) * 1.0 + 230 * 0.5 + 160 * 2.0) / 1e6)
     assert plan.cost_without_cache == pytest.approx((618 * 1.0 + 160 * 2.0) / 1e6)
-    assert tiny_plan(*tiny).cost is None  # no prices, no cost
+    assert tiny_plan(tiny).cost is None  # no prices, no cost
 
 
 def test_roles_on_separate_endpoints_have_their_own_limits(tiny: tuple[Path, Path]) -> None:
-    plan = tiny_plan(
-        *tiny,
-        PlanAssumptions(latency=1.0, tokens_per_second=10.0),
-        **{"counselor.endpoint.base_urls": ["http://127.0.0.1:9/v1"], "endpoint.concurrency": 1},
-    )
+    separate = {"counselor.endpoint.base_urls": ["http://127.0.0.1:9/v1"]}
+    assumptions = PlanAssumptions(latency=1.0, tokens_per_second=10.0)
+    plan = tiny_plan(tiny, assumptions, {**separate, "endpoint.concurrency": 1})
     assert plan.bounds["client concurrency"] == pytest.approx(4 * 2)
     assert plan.bounds["counselor concurrency"] == pytest.approx(6 * 3)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import astuple
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import click
 from rich.console import Console
@@ -39,16 +40,16 @@ Examples:
       --counselor-base-url https://api.openai.com/v1 --counselor-model gpt-4o \\
       --counselor-api-key-env OPENAI_API_KEY
 \b
+  # Predict calls, tokens, wall time and cost first, without calling any model:
+  interactive-agents simulate --recipe paper_zh --cards cards.jsonl --plan \\
+      --counselor-reply-tokens 120 --client-reply-tokens 40 \\
+      --price-input 0.5 --price-output 1.5 --price-cached 0.05
+\b
 Running the same command again on the same --out resumes the run: finished
 dialogues are kept, unfinished ones are done. Exit codes: 0 all dialogues finished,
 1 some failed (see failures.jsonl), 2 bad input or configuration (or an endpoint
 refusing the run), 74 the run directory cannot be written, 75 an endpoint stayed
 down (re-run to resume), 130 interrupted.
-\b
-  # Predict calls, tokens, wall time and cost first, without calling any model:
-  interactive-agents simulate --recipe paper_zh --cards cards.jsonl --plan \\
-      --counselor-reply-tokens 120 --client-reply-tokens 40 \\
-      --price-input 0.5 --price-output 1.5 --price-cached 0.05
 """
 
 
@@ -112,7 +113,7 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
 def _plan_options() -> list[click.Option]:
     """The assumptions of the plan (``runtime/planner.py``); a run's summary uses them too."""
     count, positive = click.IntRange(min=0), click.FloatRange(min=0, min_open=True)
-    price = {"type": click.FloatRange(min=0), "default": None}
+    price = click.FloatRange(min=0)
     defaults = PlanAssumptions()
     return [
         click.Option(["--plan"], is_flag=True, help="Only predict the run's load; call no model."),
@@ -124,23 +125,26 @@ def _plan_options() -> list[click.Option]:
             ["--rejection-rate"],
             type=click.FloatRange(0, 1),
             default=defaults.rejection_rate,
+            show_default=True,
             help="Plan: chance the refiner rejects a candidate.",
         ),
         click.Option(
             ["--call-latency"],
             type=click.FloatRange(min=0),
             default=defaults.latency,
+            show_default=True,
             help="Plan: seconds per call before decoding.",
         ),
         click.Option(
             ["--tokens-per-second"],
             type=positive,
             default=defaults.tokens_per_second,
+            show_default=True,
             help="Plan: decode speed of one request.",
         ),
-        click.Option(["--price-input"], **price, help="Plan: $ per million prompt tokens."),
-        click.Option(["--price-output"], **price, help="Plan: $ per million completion tokens."),
-        click.Option(["--price-cached"], **price, help="Plan: $ per million cached tokens."),
+        click.Option(["--price-input"], type=price, help="Plan: $ per million prompt tokens."),
+        click.Option(["--price-output"], type=price, help="Plan: $ per million completion tokens."),
+        click.Option(["--price-cached"], type=price, help="Plan: $ per million cached tokens."),
     ]
 
 
@@ -294,11 +298,11 @@ def _beside_plan(plan: RunPlan, engine: Engine) -> dict[str, Any]:
         "completion_tokens": stats.completion_tokens,
         "cached_share": round(actual_share, 4),
     }
-    predicted["cached_share"] = predicted["cacheable_share"]
+    expected = predicted | {"cached_share": predicted["cacheable_share"]}
     return {
-        "plan": plan.to_dict(),
+        "plan": predicted,
         "plan_vs_actual": {
-            name: {"predicted": predicted[name], "actual": value} for name, value in actual.items()
+            name: {"predicted": expected[name], "actual": value} for name, value in actual.items()
         },
     }
 
@@ -307,24 +311,21 @@ def _report_plan(plan: RunPlan, as_json: bool) -> None:
     if as_json:
         print_json(plan.to_dict())
         return
-    document = plan.to_dict()
     table = Table(title=f"Plan: {plan.dialogues} dialogues x {plan.max_turns} turns")
     for column in ("", "calls", "prompt tokens", "completion tokens", "cacheable tokens"):
         table.add_column(column, justify="left" if not column else "right")
-    roles = cast(dict[str, dict[str, int]], document["roles"])
-    total = {name: document[name] for name in roles["client"]}
-    for name, load in (*roles.items(), ("total", total)):
-        table.add_row(name, *(f"{value:,}" for value in load.values()))
-    console = Console()
-    console.print(table)
-    bounds = cast(dict[str, float], document["bounds_s"])
+    for name, load in (("client", plan.client), ("counselor", plan.counselor)):
+        table.add_row(name, *(f"{round(value):,}" for value in astuple(load)))
+    table.add_row("total", *(f"{round(value):,}" for value in astuple(plan.total)))
     rows: dict[str, object] = {
         "cacheable share": f"{plan.cacheable_share:.1%}",
         "wall time": f"{plan.wall_s:,.1f} s (bound: {plan.bound})",
-        **{f"  {name}": f"{value:,.1f} s" for name, value in bounds.items()},
+        **{f"  {name}": f"{value:,.1f} s" for name, value in plan.bounds.items()},
         "cost": _money(plan.cost),
         "cost without cache": _money(plan.cost_without_cache),
     }
+    console = Console()
+    console.print(table)
     console.print(summary_table("Wall time and cost", rows))
 
 
