@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 
 from interactive_agents.llm.endpoint import estimate_tokens
 from interactive_agents.method.cards import RoleCard
@@ -82,12 +82,7 @@ class StreamLoad:
     cacheable_tokens: float = 0.0
 
     def __add__(self, other: StreamLoad) -> StreamLoad:
-        return StreamLoad(
-            self.calls + other.calls,
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-            self.cacheable_tokens + other.cacheable_tokens,
-        )
+        return StreamLoad(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
     def with_system(self, system_tokens: int) -> StreamLoad:
         """This load of a stream's history plus its system prompt, which opens every
@@ -100,12 +95,7 @@ class StreamLoad:
         )
 
     def scaled(self, factor: float) -> StreamLoad:
-        return StreamLoad(
-            self.calls * factor,
-            self.prompt_tokens * factor,
-            self.completion_tokens * factor,
-            self.cacheable_tokens * factor,
-        )
+        return StreamLoad(*(value * factor for value in astuple(self)))
 
 
 @dataclass(frozen=True, slots=True)
