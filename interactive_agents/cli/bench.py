@@ -200,21 +200,25 @@ TABLE_FIELDS = (
     "output_throughput",
 )
 DISTRIBUTIONS = ("ttft", "tpot", "itl", "e2el")
-SWEEP_FIELDS = (
-    "completed",
-    "failed",
-    "request_throughput",
-    "request_goodput",
-    "output_throughput",
-    "mean_ttft_ms",
-    "mean_tpot_ms",
-    "p99_e2el_ms",
-    "cache_hit_rate",
-)
+SWEEP_COLUMNS = {  # report field: column heading
+    "completed": "ok",
+    "failed": "err",
+    "request_throughput": "req/s",
+    "request_goodput": "good/s",
+    "output_throughput": "tok/s",
+    "mean_ttft_ms": "ttft ms",
+    "mean_tpot_ms": "tpot ms",
+    "p99_e2el_ms": "p99 e2el ms",
+    "cache_hit_rate": "hit",
+}
 
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:,}"
+
+
+def _short(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
 
 
 def _table(report: dict[str, Any]) -> Table:
@@ -250,8 +254,8 @@ def _sweep_table(report: dict[str, Any]) -> Table:
     """One row per level of the sweep."""
     over = report["sweep_over"]
     table = Table(title=f"bench sweep over {over}", title_justify="left")
-    for name in (over, *SWEEP_FIELDS):
-        table.add_column(name, justify="right")
+    for heading in ("level", *SWEEP_COLUMNS.values()):
+        table.add_column(heading, justify="right")
     for level, run in zip(report["levels"], report["runs"], strict=True):
-        table.add_row(_number(level), *(_number(run[key]) for key in SWEEP_FIELDS))
+        table.add_row(_number(level), *(_short(run[key]) for key in SWEEP_COLUMNS))
     return table
