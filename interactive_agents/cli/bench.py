@@ -71,19 +71,12 @@ Exit codes: 0 the run finished (errors included), 2 bad options or input.
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the arrivals.")
 @click.option("--warmup", type=int, default=0, show_default=True, help="Requests left out.")
-@click.option(
-    "--think-time",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="Seconds a conversation waits before its next request.",
-)
+@click.option("--think-time", type=float, default=0.0, help="Seconds before a next turn.")
 @click.option(
     "--think-dist",
     type=click.Choice(["fixed", "exponential"]),
     default="fixed",
-    show_default=True,
-    help="Think time exactly --think-time, or exponential with that mean.",
+    help="Think time exactly --think-time, or exponential with that mean (default fixed).",
 )
 @click.option(
     "--slo",

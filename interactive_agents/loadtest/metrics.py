@@ -46,8 +46,8 @@ class Outcome:
 
     def meets(self, slo: Mapping[str, float]) -> bool:
         """Every target met (a target on a figure the request lacks is not met)."""
-        figures = {"ttft": self.ttft, "tpot": self.tpot, "e2el": self.latency}
-        return all((figures[k] is not None and figures[k] <= v) for k, v in slo.items())  # type: ignore[operator]
+        measured = {"ttft": self.ttft, "tpot": self.tpot, "e2el": self.latency}
+        return all((value := measured[k]) is not None and value <= v for k, v in slo.items())
 
 
 def parse_slo(items: Iterable[str]) -> dict[str, float]:
