@@ -137,8 +137,8 @@ def test_streamed_report_has_vllm_fields_consistent_with_the_pacing(paced: str) 
     assert report["total_output_tokens"] == TOKENS * 30
     assert all(ordered(report, name) for name in DISTRIBUTIONS)
     # Each answer's tokens are paced 1/200 s apart, so no TPOT can be below that pacing
-    # (less a margin for clock granularity); the upper bound only catches a wrong formula.
-    assert 0.8 * 1000 / PACE <= report["mean_tpot_ms"] <= 25 * 1000 / PACE
+    # (less a margin for a late first chunk); the upper bound only catches a wrong formula.
+    assert 0.5 * 1000 / PACE <= report["mean_tpot_ms"] <= 25 * 1000 / PACE
     # Within one answer the gaps between chunks add up to at most the time after the
     # first token, and every answer has the same length: mean ITL <= mean TPOT.
     assert report["mean_itl_ms"] <= report["mean_tpot_ms"] + 0.01
