@@ -91,3 +91,26 @@ def test_a_judge_with_nothing_matched_has_no_accuracy() -> None:
     (row,) = agreement(HUMAN, {"g": [_b("d9", 1, "A", "B", "a", "g")]}).judges
     assert (row.matched, row.accuracy, row.unmatched) == (0, None, 1)
     assert (row.lower, row.upper) == (0.0, 1.0)
+
+
+def test_kappa_corrects_the_hand_made_agreement_for_chance() -> None:
+    """Matched labels (judge, human): (A, A), (A, B), (unparsable, A), (tie, tie), (tie, C).
+    Observed 2/5; chance (2·2 + 2·1) / 25 = 0.24; kappa = (0.4 - 0.24) / 0.76."""
+    judge = [
+        _b("d1", 1, "A", "B", "a", "g1"),
+        _b("d1", 2, "A", "B", "a", "g1"),
+        _b("d1", 3, "A", "B", "unparsable", "g1"),
+        _b("d2", 1, "A", "C", "tie", "g1"),
+        _b("d2", 2, "A", "C", "tie", "g1"),
+    ]
+    (row,) = agreement(HUMAN, {"g1": judge}).judges
+    assert row.kappa == pytest.approx(0.16 / 0.76)
+    from sklearn.metrics import cohen_kappa_score  # type: ignore[import-untyped]
+
+    expected = cohen_kappa_score(
+        ["A", "A", "unparsable", "tie", "tie"], ["A", "B", "A", "tie", "C"]
+    )
+    assert row.kappa == pytest.approx(expected)
+    assert row.kappa_lower <= row.kappa_upper
+    again = agreement(HUMAN, {"g1": judge}).judges[0]
+    assert (again.kappa_lower, again.kappa_upper) == (row.kappa_lower, row.kappa_upper)

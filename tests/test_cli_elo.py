@@ -76,6 +76,7 @@ def test_elo_writes_every_file_and_prints_json(tmp_path: Path) -> None:
         "seed": 0,
         "l2": 0.0,
         "anchor": None,
+        "rubrics": [],
     }
     assert [row["model"] for row in printed["models"]] == ["A", "B", "C"]
     assert all(set(row) == ROW_FIELDS for row in printed["models"])
@@ -197,3 +198,20 @@ def test_agreement_malformed_judge_file_exits_2(tmp_path: Path) -> None:
     result = _run(agreement, ["--human", str(human), "--judge", str(judge)])
     assert result.exit_code == 2
     assert f"{judge}, record 1, field 'bot_a': missing required field" in result.stderr
+
+
+def test_elo_refuses_battles_of_different_rubrics_unless_forced(tmp_path: Path) -> None:
+    """Battles judged with another judge card or model are not rated together silently."""
+    first = _arena(tmp_path / "first.jsonl")
+    second = tmp_path / "second.jsonl"
+    records = [orjson.loads(line) for line in first.read_bytes().splitlines()]
+    write_battles(first, [Battle(**{**r, "rubric": "aaaa1111"}) for r in records])
+    write_battles(second, [Battle(**{**r, "rubric": "bbbb2222"}) for r in records])
+    refused = CliRunner().invoke(elo, [str(first), str(second), *FAST])
+    assert refused.exit_code == 2
+    assert "different rubrics" in refused.output and "--force-mix-rubrics" in refused.output
+    forced = _run(elo, [str(first), str(second), "--force-mix-rubrics", "--json", *FAST])
+    assert forced.exit_code == 0, forced.output
+    assert orjson.loads(forced.stdout)["settings"]["rubrics"] == ["aaaa1111", "bbbb2222"]
+    same = _run(elo, [str(first), "--json", *FAST])
+    assert orjson.loads(same.stdout)["settings"]["rubrics"] == ["aaaa1111"]

@@ -25,7 +25,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
 
+import numpy as np
+
 from interactive_agents.arena.battles import Battle
+from interactive_agents.arena.judge_bias import cohen_kappa, kappa_interval
 
 Key = tuple[str, int, str, str]
 _SWAPPED = {"a": "b", "b": "a"}
@@ -64,6 +67,9 @@ class JudgeAgreement:
     ties: int
     unparsable: int
     unmatched: int
+    kappa: float = math.nan  # Cohen's kappa on the matched labels: chance-corrected
+    kappa_lower: float = math.nan  # seeded percentile bootstrap interval of kappa
+    kappa_upper: float = math.nan
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +82,14 @@ class AgreementReport:
 
 
 def agreement(
-    human: Iterable[Battle], judges: Mapping[str, Iterable[Battle]], level: float = 0.95
+    human: Iterable[Battle],
+    judges: Mapping[str, Iterable[Battle]],
+    level: float = 0.95,
+    rng: np.random.Generator | None = None,
 ) -> AgreementReport:
-    """Agreement of each judge (by label) with the human battles, with its interval."""
+    """Agreement of each judge (by label) with the human battles, with its interval, and
+    Cohen's kappa with a bootstrap interval (``rng`` seeds it; default seed 0)."""
+    rng = rng if rng is not None else np.random.default_rng(0)
     labels: defaultdict[Key, list[str]] = defaultdict(list)
     human_unparsable = 0
     for battle in human:
@@ -90,14 +101,20 @@ def agreement(
     return AgreementReport(
         human_labels=sum(map(len, labels.values())),
         human_unparsable=human_unparsable,
-        judges=tuple(_judge(name, battles, labels, level) for name, battles in judges.items()),
+        judges=tuple(_judge(name, battles, labels, level, rng) for name, battles in judges.items()),
     )
 
 
 def _judge(
-    name: str, battles: Iterable[Battle], labels: Mapping[Key, list[str]], level: float
+    name: str,
+    battles: Iterable[Battle],
+    labels: Mapping[Key, list[str]],
+    level: float,
+    rng: np.random.Generator,
 ) -> JudgeAgreement:
     matched = agreed = ties = unparsable = unmatched = 0
+    judged: list[str] = []
+    humans: list[str] = []
     for battle in battles:
         key, choice = selection(battle)
         human_choices = labels.get(key, [])
@@ -105,10 +122,16 @@ def _judge(
             unmatched += 1
             continue
         matched += len(human_choices)
+        judged.extend([choice] * len(human_choices))
+        humans.extend(human_choices)
         agreed += sum(choice == human for human in human_choices)
         ties += len(human_choices) * (choice == "tie")
         unparsable += len(human_choices) * (choice == "unparsable")
     lower, upper = wilson_interval(agreed, matched, level)
+    kappa = cohen_kappa(judged, humans)
+    k_lower, k_upper = (
+        kappa_interval(judged, humans, rng, level=level) if judged else (math.nan, math.nan)
+    )
     return JudgeAgreement(
         judge=name,
         matched=matched,
@@ -119,4 +142,7 @@ def _judge(
         ties=ties,
         unparsable=unparsable,
         unmatched=unmatched,
+        kappa=kappa,
+        kappa_lower=k_lower,
+        kappa_upper=k_upper,
     )

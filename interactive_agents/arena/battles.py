@@ -168,3 +168,13 @@ def write_battles(path: str | Path, battles: Iterable[Battle], *, append: bool =
             handle.write(orjson.dumps(battle, option=orjson.OPT_APPEND_NEWLINE))
             count += 1
     return count
+
+
+def battle_rubrics(battles: Iterable[Battle]) -> dict[str, str]:
+    """Which rubric (judge card and model) judged which battles, as ``{"judge=model,
+    rubric=…": rubric}``; human battles carry no rubric and are left out."""
+    found: dict[str, str] = {}
+    for battle in battles:
+        if battle.rubric:
+            found.setdefault(f"judge {battle.judge}, rubric {battle.rubric}", battle.rubric)
+    return found

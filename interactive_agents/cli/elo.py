@@ -8,6 +8,7 @@ Bad input becomes one line and exit code 2.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from rich.table import Table
 
 from interactive_agents.arena.agreement import AgreementReport, JudgeAgreement
 from interactive_agents.arena.agreement import agreement as judge_agreement
-from interactive_agents.arena.battles import read_battles
+from interactive_agents.arena.battles import battle_rubrics, read_battles
 from interactive_agents.arena.rating_reports import (
     RATING_HEADERS,
     rating_cells,
@@ -31,6 +32,7 @@ from interactive_agents.arena.ratings import BTConfig, EloConfig, rate
 from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._progress import print_json
 from interactive_agents.errors import InputError
+from interactive_agents.method.rubrics import require_one_rubric
 
 
 def _warn_skipped(invalid: Sequence[InputError]) -> None:
@@ -110,6 +112,11 @@ def _emit(payload: dict[str, Any], table: Table, as_json: bool) -> None:
     metavar="MODEL",
     help="Pin this model's BT rating at 1000 (default: the mean is 1000).",
 )
+@click.option(
+    "--force-mix-rubrics",
+    is_flag=True,
+    help="Rate battles judged with different rubrics (judge card or model) together.",
+)
 @_SKIP_INVALID
 @_JSON
 def elo(
@@ -121,6 +128,7 @@ def elo(
     seed: int,
     l2: float,
     anchor: str | None,
+    force_mix_rubrics: bool,
     skip_invalid: bool,
     as_json: bool,
 ) -> None:
@@ -138,6 +146,8 @@ def elo(
     """
     with usage_errors():
         batch = read_battles(battles, skip_invalid=skip_invalid)
+        rubrics = battle_rubrics(batch.battles)
+        require_one_rubric(rubrics, force=force_mix_rubrics)
         report = rate(
             batch.battles,
             np.random.default_rng(seed),
@@ -154,6 +164,7 @@ def elo(
         "seed": seed,
         "l2": l2,
         "anchor": anchor,
+        "rubrics": sorted(set(rubrics.values())),
     }
     _warn_skipped(batch.invalid)
     payload = ratings_payload(report, settings, skipped=len(batch.invalid))
@@ -175,6 +186,7 @@ AGREEMENT_HEADERS = [
     "Agreed",
     "Accuracy",
     "95 % CI (Wilson)",
+    "Cohen's kappa (95 % CI)",
     "Ties",
     "Unparsable",
     "Unmatched",
@@ -189,6 +201,9 @@ def _agreement_cells(row: JudgeAgreement) -> list[str]:
         str(row.agreed),
         accuracy,
         f"{row.lower:.1%} – {row.upper:.1%}",
+        "–"
+        if math.isnan(row.kappa)
+        else f"{row.kappa:.2f} ({row.kappa_lower:.2f} – {row.kappa_upper:.2f})",
         str(row.ties),
         str(row.unparsable),
         str(row.unmatched),
@@ -205,15 +220,19 @@ def _agreement_cells(row: JudgeAgreement) -> list[str]:
     type=_FILE,
     help="Battles of one judge on the same histories (JSONL); repeat for more judges.",
 )
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
 @_SKIP_INVALID
 @_JSON
-def agreement(human: Path, judges: tuple[Path, ...], skip_invalid: bool, as_json: bool) -> None:
+def agreement(
+    human: Path, judges: tuple[Path, ...], seed: int, skip_invalid: bool, as_json: bool
+) -> None:
     """Agreement of LLM judges with human choices on the same selections (SPEC §10).
 
     A judge battle matches a human one with the same dialogue_id, turn and pair of bots
     (in either order). Ties agree only with ties; an unparsable judge verdict counts as
     a disagreement; unparsable human labels and unmatched judge battles are left out and
-    counted. The interval is the 95 % Wilson score interval.
+    counted. The interval is the 95 % Wilson score interval; Cohen's kappa corrects the
+    agreement for chance, with a seeded bootstrap interval (--seed).
 
     \b
     Examples:
@@ -225,7 +244,9 @@ def agreement(human: Path, judges: tuple[Path, ...], skip_invalid: bool, as_json
         labels = read_battles(human, skip_invalid=skip_invalid)
         verdicts = {str(path): read_battles(path, skip_invalid=skip_invalid) for path in judges}
     result: AgreementReport = judge_agreement(
-        labels.battles, {name: batch.battles for name, batch in verdicts.items()}
+        labels.battles,
+        {name: batch.battles for name, batch in verdicts.items()},
+        rng=np.random.default_rng(seed),
     )
     invalid = [*labels.invalid, *(error for batch in verdicts.values() for error in batch.invalid)]
     _warn_skipped(invalid)
