@@ -43,7 +43,7 @@ for _ in $(seq 600); do
     kill -0 $SERVER 2>/dev/null || { echo "serve exited early" >&2; exit 1; }
     sleep 0.5
 done
-URL=$(python -c 'import sys, tomllib; d = tomllib.load(open(sys.argv[1], "rb")); print(d["bots"]["closed_loop_bot"]["base_url"])' "$OUT/bots.endpoints.toml")
+URL=$(python -c 'import sys, tomllib; d = tomllib.load(open(sys.argv[1], "rb")); print(d["bots"]["closed_loop_bot"]["base_urls"][0])' "$OUT/bots.endpoints.toml")
 
 echo "5/5 simulate again: the embedded client talks to the trained bot at $URL"
 $IA simulate --recipe quickstart --out "$OUT/with-bot" --limit 1 \
