@@ -40,11 +40,21 @@ def without_timings(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(({**r, "timings": None} for r in records), key=lambda r: r["id"])
 
 
-async def play(server: ScriptedServer, run_dir: Path, cards: list[RoleCard]) -> None:
+async def play(
+    server: ScriptedServer, run_dir: Path, cards: list[RoleCard]
+) -> list[dict[str, Any]]:
+    """Run ``cards``; returns the journal as it stood when the last record was made (a
+    run that records every dialogue it journaled removes the journal on closing)."""
     config = config_for(server.base_url, max_turns=MAX_TURNS)
     async with Engine(config, run_dir=run_dir) as engine:
         async for _ in engine.run(cards):
             pass
+        return read_records(run_dir / "journal.jsonl")
+
+
+def write_journal(run_dir: Path, lines: list[dict[str, Any]], tail: bytes = b"") -> None:
+    data = b"".join(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE) for line in lines)
+    (run_dir / "journal.jsonl").write_bytes(data + tail)
 
 
 @pytest.mark.anyio
@@ -55,7 +65,8 @@ async def test_a_journaled_dialogue_continues_after_its_last_turn(
     server.script = rejecting_script
     cards = DEMO[:3]
     whole = tmp_path / "whole"
-    await play(server, whole, cards)
+    lines = await play(server, whole, cards)
+    assert not (whole / "journal.jsonl").exists()
     expected = read_records(whole / "dialogues.jsonl")
     assert any(r["refiner"]["rejections"] for r in expected)  # the script did reject
 
@@ -63,13 +74,10 @@ async def test_a_journaled_dialogue_continues_after_its_last_turn(
     cut = tmp_path / "cut"
     cut.mkdir()
     shutil.copy(whole / "manifest.json", cut / "manifest.json")
-    lines = read_records(whole / "journal.jsonl")
     journal: list[dict[str, Any]] = []
     for card in cards:
         journal.extend([line for line in lines if line["id"] == card.id][:kept])
-    (cut / "journal.jsonl").write_bytes(
-        b"".join(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE) for line in journal)
-    )
+    write_journal(cut, journal)
     server.calls.clear()
     await play(server, cut, cards)
 
@@ -84,20 +92,18 @@ async def test_the_journal_keeps_only_unrecorded_dialogues_and_cuts_a_torn_line(
     server: ScriptedServer, tmp_path: Path
 ) -> None:
     cards = DEMO[:2]
-    await play(server, tmp_path, cards)
-    journal = tmp_path / "journal.jsonl"
-    lines = read_records(journal)
+    lines = await play(server, tmp_path, cards)
     assert Counter(line["id"] for line in lines) == {card.id: LLM_TURNS for card in cards}
-    # A later dialogue's first turn, then a line torn by a kill.
+    # Lines of the recorded dialogues left behind, a later dialogue's first turn, then a
+    # line torn by a kill.
     unfinished = {**lines[0], "id": "later-card", "turn": 1}
-    with journal.open("ab") as handle:
-        handle.write(orjson.dumps(unfinished, option=orjson.OPT_APPEND_NEWLINE))
-        handle.write(b'{"id": "later-card", "tu')
+    write_journal(tmp_path, [*lines, unfinished], b'{"id": "later-card", "tu')
     server.calls.clear()
 
     await play(server, tmp_path, cards)
     assert server.calls == []  # both are recorded: their journal lines are obsolete
-    assert read_records(journal) == [unfinished]
+    # Kept for a run that plays the later card.
+    assert read_records(tmp_path / "journal.jsonl") == [unfinished]
     (quarantined,) = read_records(tmp_path / "quarantine.jsonl")
     assert quarantined["file"] == "journal.jsonl" and quarantined["raw"].endswith('"tu')
 
@@ -106,12 +112,9 @@ async def test_the_journal_keeps_only_unrecorded_dialogues_and_cuts_a_torn_line(
 async def test_a_journal_with_a_gap_is_refused_naming_file_and_line(
     server: ScriptedServer, tmp_path: Path
 ) -> None:
-    await play(server, tmp_path / "whole", DEMO[:1])
+    first, _, third, *_ = await play(server, tmp_path / "whole", DEMO[:1])
     shutil.copy(tmp_path / "whole" / "manifest.json", tmp_path / "manifest.json")
-    first, _, third, *_ = read_records(tmp_path / "whole" / "journal.jsonl")
-    (tmp_path / "journal.jsonl").write_bytes(
-        b"".join(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE) for line in (first, third))
-    )
+    write_journal(tmp_path, [first, third])
     with pytest.raises(RunDirectoryError, match=r"journal\.jsonl, line 2: turn 3 of"):
         await play(server, tmp_path, DEMO[:1])
 
@@ -160,5 +163,6 @@ def test_sigkill_at_half_way_redoes_at_most_one_call_per_dialogue_in_flight(
     records = read_records(out / "dialogues.jsonl")
     assert sorted(r["id"] for r in records) == sorted(c["id"] for c in read_records(cards))
     assert without_timings(records) == without_timings(read_records(whole / "dialogues.jsonl"))
+    assert not (out / "journal.jsonl").exists()  # every dialogue is recorded
     redone = len(server.calls) - needed
     assert 0 <= redone <= len(in_flight) <= restarted

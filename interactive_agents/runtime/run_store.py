@@ -325,6 +325,7 @@ class RunStore:
         self.path = Path(path)
         self.done: set[str] = set()
         self.resume_points: dict[str, ResumePoint] = {}
+        self._journaled: set[str] = set()  # the dialogues the journal holds lines of
         self.lock = RunLock(self.path)
         self._files: dict[str, IO[bytes]] = {}
         self._broken: RunStorageError | None = None
@@ -368,6 +369,7 @@ class RunStore:
                 if not (retry_failed and name == FAILURES):
                     done.add(item["id"])
         self.resume_points = self._compact_journal(recorded)
+        self._journaled = set(self.resume_points)
         write_atomic(self.path / MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
         if retry_failed:
             write_atomic(self.path / FAILURES, b"")
@@ -420,6 +422,7 @@ class RunStore:
     def journal(self, dialogue_id: str, index: int, turn: Turn, usage: Usage) -> None:
         """A completed turn of a dialogue not recorded yet (buffered like records)."""
         self.append(JOURNAL, {"id": dialogue_id, "turn": index, "record": turn, "usage": usage})
+        self._journaled.add(dialogue_id)
 
     def flush(self) -> None:
         if self._broken is not None:
@@ -433,8 +436,9 @@ class RunStore:
     def close(self) -> None:
         """Flush, sync and close the files, then release the lock.
 
-        The lock is released even when the last write fails; that failure is raised
-        (once) as :class:`RunStorageError`.
+        The journal is removed once every dialogue it holds is recorded. The lock is
+        released even when the last write fails; that failure is raised (once) as
+        :class:`RunStorageError`.
         """
         failure: RunStorageError | None = None
         try:
@@ -449,6 +453,10 @@ class RunStore:
                     with suppress(OSError):
                         handle.close()
             self._files.clear()
+            finished = failure is None and self._broken is None and self._journaled <= self.done
+            if finished and self.lock.held:
+                with suppress(OSError):  # left behind, it is compacted on resume
+                    (self.path / JOURNAL).unlink(missing_ok=True)
         finally:
             self.lock.release()
         if failure is not None:
