@@ -179,16 +179,17 @@ class RecorderActor(Actor[Callable[[], None], None]):
         try:
             message()
             if self.queued == 0:
-                self._flush()
+                self._settle(lambda store: store.flush())
         except OSError as exc:
             where = self.store.path if self.store is not None else "the run directory"
             raise RunStorageError(f"cannot write {where}: {exc}") from exc
 
-    def _flush(self) -> None:
+    def _settle(self, finish: Callable[[RunStore], None]) -> None:
+        """``finish`` the store (flush or close), then wake the writes waiting for it."""
         waiting, self._unflushed = self._unflushed, []
         try:
             if self.store is not None:
-                self.store.flush()
+                finish(self.store)
         except BaseException as exc:
             for reply in waiting:
                 reply.fail(exc)
@@ -208,13 +209,4 @@ class RecorderActor(Actor[Callable[[], None], None]):
         await flushed.wait()
 
     async def on_stop(self) -> None:
-        waiting, self._unflushed = self._unflushed, []
-        try:
-            if self.store is not None:
-                self.store.close()  # flushes what is still buffered
-        except BaseException as exc:
-            for reply in waiting:
-                reply.fail(exc)
-            raise
-        for reply in waiting:
-            reply.set(None)
+        self._settle(lambda store: store.close())  # closing flushes what is buffered
