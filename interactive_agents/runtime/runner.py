@@ -257,7 +257,8 @@ class Runner(ABC, Generic[W, R]):
         """Stop admitting dialogues and cancel those in flight (nothing partial is kept).
 
         Finished dialogues are already recorded; the block then exits normally and
-        the recorder flushes. Cancelled dialogues are redone by a resumed run.
+        the recorder flushes. Cancelled dialogues are continued by a resumed run
+        (from their last journaled turn where the run journals turns, else from the first).
         """
         self._sessions.cancel()
         self._actor_group.cancel()
