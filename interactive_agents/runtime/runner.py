@@ -254,7 +254,7 @@ class Runner(ABC, Generic[W, R]):
             raise self._stopped_by
 
     def cancel(self) -> None:
-        """Stop admitting dialogues and cancel those in flight (nothing partial is kept).
+        """Stop admitting dialogues and cancel those in flight (no partial record is written).
 
         Finished dialogues are already recorded; the block then exits normally and
         the recorder flushes. Cancelled dialogues are continued by a resumed run
