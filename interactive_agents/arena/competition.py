@@ -219,6 +219,7 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
                 judge=self.context.judge.name,
                 reasoning="\n\n".join(f"[{j.shown_order}] {j.reasoning}" for j in judgements),
                 timestamp=time.time(),
+                rubric=self.context.judge.rubric,
             )
         )
         chosen = a if selected == "a" else b

@@ -20,6 +20,7 @@ from interactive_agents.errors import ConfigError
 from interactive_agents.llm.endpoint import ChatBackend
 from interactive_agents.method.records import ChatMessage, Sampling, Turn, Usage
 from interactive_agents.method.resources import bundled_dir, read_toml
+from interactive_agents.method.rubrics import rubric_fingerprint
 
 Guideline = Literal["1", "2"]
 
@@ -113,6 +114,11 @@ class PairwiseJudge:
     @property
     def name(self) -> str:
         return f"{self.backend.model}@guideline{self.guideline}"
+
+    @property
+    def rubric(self) -> str:
+        """The fingerprint of this judge's card, guideline and model (method/rubrics)."""
+        return rubric_fingerprint((self.prompt, self.guideline), self.backend.model)
 
     async def judge(
         self, turns: Sequence[Turn], reply_a: str, reply_b: str, *, seed: int, priority: int = 0

@@ -65,7 +65,12 @@ def _missing_extra(
     """A stand-in command that explains which optional extra to install."""
     hint = f"pip install 'interactive-agents[{extra}]'" if extra else "reinstall the package"
 
-    @click.command(name, short_help=short_help, context_settings={"ignore_unknown_options": True})
+    @click.command(
+        name,
+        short_help=short_help,
+        help=f"{short_help}\n\nNot available here ({error}): {hint}",
+        context_settings={"ignore_unknown_options": True},
+    )
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def unavailable(args: tuple[str, ...]) -> None:
         raise click.ClickException(f"'{name}' is not available here ({error}); {hint}")

@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -51,6 +51,11 @@ from interactive_agents.evaluation.judged_runs import (
 )
 from interactive_agents.evaluation.judging import JudgeProgress, judge_endpoint
 from interactive_agents.evaluation.overlap import corpus_language
+from interactive_agents.evaluation.quality_report import (
+    corpus_quality,
+    quality_report,
+    quality_rows,
+)
 from interactive_agents.evaluation.report import (
     consistency_report,
     consistency_rows,
@@ -64,7 +69,9 @@ from interactive_agents.evaluation.report import (
     wai_rows,
 )
 from interactive_agents.evaluation.significance import TEST_KINDS, TestKind, TTest
-from interactive_agents.evaluation.topics import DEFAULT_MAX_TOPICS, DEFAULT_ROUNDS
+from interactive_agents.evaluation.topics import DEFAULT_MAX_TOPICS, DEFAULT_ROUNDS, choose_language
+from interactive_agents.method.prompts import load_prompts
+from interactive_agents.method.quality import QualityThresholds, load_quality_rules
 from interactive_agents.method.records import Sampling
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -163,6 +170,11 @@ def _judge_command(command: Command) -> Command:
             "--max-retries", type=int, default=6, show_default=True, help="On 429, 5xx, timeouts."
         ),
         click.option(
+            "--force-mix-rubrics",
+            is_flag=True,
+            help="Compare corpora scored with different judge cards or models anyway.",
+        ),
+        click.option(
             "--rounds",
             type=click.IntRange(min=1),
             default=DEFAULT_ROUNDS,
@@ -232,6 +244,7 @@ def _judge_options(options: dict[str, Any]) -> JudgeOptions:
         rounds=options["rounds"],
         language=options["language"],
         actors_dir=options["actors_dir"],
+        force_mix_rubrics=options["force_mix_rubrics"],
     )
 
 
@@ -599,3 +612,71 @@ def wai(
         )
     table = wai_rows(loaded, results)
     _finish_judged(payload, "WAI-O-S factors (mean ± std)", table, tests, out / "wai.md", as_json)
+
+
+def _thresholds(pairs: tuple[str, ...]) -> QualityThresholds:
+    """``--threshold echo=0.5`` pairs as thresholds; an unknown name is a usage error."""
+    known = {f.name: f.type for f in fields(QualityThresholds)}
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, _, text = pair.partition("=")
+        if name not in known or not text:
+            raise click.BadParameter(
+                f"{pair!r}: expected NAME=VALUE with NAME one of {', '.join(known)}",
+                param_hint="--threshold",
+            )
+        try:
+            values[name] = float(text) if "float" in str(known[name]) else int(text)
+        except ValueError as exc:
+            raise click.BadParameter(f"{pair!r}: not a number", param_hint="--threshold") from exc
+    return QualityThresholds(**values)
+
+
+@evaluate.command(epilog=CORPUS_HELP)
+@_corpus_command
+@click.option(
+    "--language",
+    type=click.Choice(["zh", "en", "auto"]),
+    default="auto",
+    show_default=True,
+    help="The runs' language (prompts, phrase lists, drift); detected per corpus by default.",
+)
+@click.option("--actors-dir", help="A folder of custom prompt cards and quality phrase lists.")
+@click.option(
+    "--threshold",
+    "threshold_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a flag threshold (e.g. echo=0.5, closure_turns=5); repeatable.",
+)
+def quality(
+    corpora: tuple[Path, ...],
+    out: Path,
+    skip_invalid: bool,
+    as_json: bool,
+    language: str,
+    actors_dir: str | None,
+    threshold_pairs: tuple[str, ...],
+) -> None:
+    """Quality flags per session: echo, repetition, role flip, prompt leakage, language
+    drift, premature disclosure and premature closure (definitions: docs/quality.md).
+
+    \b
+    Examples:
+      interactive-agents evaluate quality runs/a runs/b --out reports/quality
+      interactive-agents evaluate quality runs/a --out reports/quality \\
+          --language zh --threshold echo=0.5 --threshold closure_turns=5
+    """
+    thresholds = _thresholds(threshold_pairs)
+    with usage_errors():
+        loaded = _load(corpora, skip_invalid)
+        results = []
+        for corpus in loaded:
+            prompts = load_prompts(choose_language(corpus, language), actors_dir)
+            rules = load_quality_rules(prompts, actors_dir, thresholds)
+            results.append(corpus_quality(corpus, rules))
+        payload = quality_report(out, results, loaded)
+    table = quality_rows(results)
+    _finish(
+        payload, "Session quality: share of sessions flagged", table, out / "quality.md", as_json
+    )

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._progress import print_json, summary_table
+from interactive_agents.method.quality import FLAG_NAMES
 from interactive_agents.training import samples as exporting
 from interactive_agents.training.samples import FORMATS, ExportOptions, ExportSummary, read_sources
 
@@ -75,6 +76,18 @@ set mask_history: true).
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
 @click.option(
+    "--exclude-flag",
+    "exclude_flags",
+    multiple=True,
+    type=click.Choice(FLAG_NAMES),
+    help="Drop sessions raising this quality flag (docs/quality.md); repeatable.",
+)
+@click.option(
+    "--max-flags",
+    type=click.IntRange(min=0),
+    help="Drop sessions raising more than N quality flags.",
+)
+@click.option(
     "--language",
     type=click.Choice(["zh", "en"]),
     help="System prompt language (default: the record's, else detected).",
@@ -104,6 +117,8 @@ def export(**options: Any) -> None:
         seed=options["seed"],
         language=options["language"],
         actors_dir=options["actors_dir"],
+        exclude_flags=options["exclude_flags"],
+        max_flags=options["max_flags"],
     )
     with usage_errors():
         sources, skipped = read_sources(
@@ -137,8 +152,11 @@ def _report(summary: ExportSummary, console: Console, as_json: bool) -> None:
         print_json(data)
         return
     rows = {
-        k: v for k, v in data.items() if k not in {"skipped_records", "files"} and v is not None
+        k: v
+        for k, v in data.items()
+        if k not in {"skipped_records", "files", "removed_by_flag"} and v is not None
     }
+    rows.update({f"removed by {name}": n for name, n in summary.removed_by_flag.items()})
     rows["skipped_records"] = len(summary.skipped_records)
     rows.update(summary.files)
     console.print(summary_table("Export complete", rows))

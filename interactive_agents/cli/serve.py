@@ -88,8 +88,6 @@ def _shell(plan: ServerPlan, host: str) -> str:
     if plan.engine == "llama.cpp" and plan.bots[0].gguf is None:
         return f"{title}\n# {plan.bots[0].model}: converted to GGUF, then llama.cpp's server"
     command = plan.command(0, host)
-    if plan.engine == "llama.cpp":
-        command = command[command.index("--") + 1 :]  # without the parent-death guard
     env = [f"{key}={value}" for key, value in plan.env.items()]
     line = shlex.join([*env, *command]).replace("--port 0", "--port $PORT")
     return f"{title}\n{line}"
@@ -105,7 +103,9 @@ async def _serve(plans: list[ServerPlan], options: dict[str, Any], console: Cons
     console.print(f"starting {len(plans)} server(s) ...")
     async with servers as endpoints:
         path = write_endpoints(_endpoints_path(options["bots"], options["endpoints"]), endpoints)
-        rows: dict[str, object] = {e.name: f"{e.base_url} (model {e.model})" for e in endpoints}
+        rows: dict[str, object] = {
+            e.name: f"{e.endpoint.base_urls[0]} (model {e.endpoint.model})" for e in endpoints
+        }
         rows["endpoints file"] = str(path)
         console.print(summary_table("Bots serving (Ctrl-C stops them)", rows))
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
+from rich.table import Table
 
 from interactive_agents.cli import _process as runtime
 from interactive_agents.cli._endpoint_options import endpoint_options, endpoint_settings
@@ -16,8 +18,10 @@ from interactive_agents.cli._progress import drive, print_json, run_counters, su
 from interactive_agents.errors import InputError
 from interactive_agents.method.cards import CardBatch, RoleCard, load_cards
 from interactive_agents.method.config import RunConfig, build_config
+from interactive_agents.method.prompts import load_prompts
 from interactive_agents.method.resources import resolve
 from interactive_agents.runtime.engine import Engine
+from interactive_agents.runtime.planner import PlanAssumptions, RunPlan, plan_run
 
 EXAMPLES = """
 \b
@@ -35,6 +39,11 @@ Examples:
       --client-base-url http://gpu1:8000/v1 --client-model Qwen2-72B-Instruct \\
       --counselor-base-url https://api.openai.com/v1 --counselor-model gpt-4o \\
       --counselor-api-key-env OPENAI_API_KEY
+\b
+  # Predict calls, tokens, wall time and cost first, without calling any model:
+  interactive-agents simulate --recipe paper_zh --cards cards.jsonl --plan \\
+      --counselor-reply-tokens 120 --client-reply-tokens 40 \\
+      --price-input 0.5 --price-output 1.5 --price-cached 0.05
 \b
 Running the same command again on the same --out resumes the run: finished
 dialogues are kept, unfinished ones are done. Exit codes: 0 all dialogues finished,
@@ -101,6 +110,44 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
     return overrides
 
 
+def _plan_options() -> list[click.Option]:
+    """The assumptions of the plan (``runtime/planner.py``); a run's summary uses them too."""
+    count, positive = click.IntRange(min=0), click.FloatRange(min=0, min_open=True)
+    price = click.FloatRange(min=0)
+    defaults = PlanAssumptions()
+    return [
+        click.Option(["--plan"], is_flag=True, help="Only predict the run's load; call no model."),
+        click.Option(
+            ["--client-reply-tokens"], type=count, help="Plan: mean client reply (max_tokens)."
+        ),
+        click.Option(["--counselor-reply-tokens"], type=count, help="Plan: mean counselor reply."),
+        click.Option(
+            ["--rejection-rate"],
+            type=click.FloatRange(0, 1),
+            default=defaults.rejection_rate,
+            show_default=True,
+            help="Plan: chance the refiner rejects a candidate.",
+        ),
+        click.Option(
+            ["--call-latency"],
+            type=click.FloatRange(min=0),
+            default=defaults.latency,
+            show_default=True,
+            help="Plan: seconds per call before decoding.",
+        ),
+        click.Option(
+            ["--tokens-per-second"],
+            type=positive,
+            default=defaults.tokens_per_second,
+            show_default=True,
+            help="Plan: decode speed of one request.",
+        ),
+        click.Option(["--price-input"], type=price, help="Plan: $ per million prompt tokens."),
+        click.Option(["--price-output"], type=price, help="Plan: $ per million completion tokens."),
+        click.Option(["--price-cached"], type=price, help="Plan: $ per million cached tokens."),
+    ]
+
+
 @click.command(epilog=EXAMPLES, context_settings={"max_content_width": 100})
 @click.option("--recipe", help="A TOML recipe: a path or a built-in name (quickstart, paper_zh).")
 @click.option("--cards", help="Role cards: .jsonl/.json/.toml, reference .txt cards, or a folder.")
@@ -145,20 +192,25 @@ def simulate(**options: Any) -> None:
     console = Console(stderr=True, quiet=options["quiet"])
     with usage_errors():
         config = build_config(options["recipe"], _overrides(options))
-        batch, cards = _cards(config, console)
+        batch, cards = _cards(config, console, need_out=not options["plan"])
+        if options["plan"]:
+            _report_plan(_plan(config, cards, options), options["as_json"])
+            sys.exit(0)
         runtime.tune_garbage_collector()
         code = runtime.run(_simulate, config, cards, len(batch.invalid), options, console)
     sys.exit(code)
 
 
-simulate.params.extend(_role_options("client") + _role_options("counselor"))
+simulate.params.extend(_role_options("client") + _role_options("counselor") + _plan_options())
 
 
-def _cards(config: RunConfig, console: Console) -> tuple[CardBatch, list[RoleCard]]:
+def _cards(
+    config: RunConfig, console: Console, *, need_out: bool = True
+) -> tuple[CardBatch, list[RoleCard]]:
     """The cards to play; all input is read and checked here, before the run starts."""
     if not config.cards:
         raise InputError("no role cards: pass --cards or set cards in the recipe")
-    if not config.out:
+    if need_out and not config.out:
         raise InputError("no run directory: pass --out or set out in the recipe")
     cards_path = resolve(config.cards, "runners/cards", (".jsonl", ".json", ".toml"))
     batch = load_cards(cards_path, skip_invalid=config.skip_invalid, pool=config.pool)
@@ -180,6 +232,7 @@ async def _simulate(
     if _needs_local(config):
         console.print("starting the embedded model (llama.cpp server) ...")
     async with engine:
+        plan = _plan(engine.config, [c for c in cards if not engine.is_done(c.id)], options)
         interrupted = await drive(
             engine.run(cards),
             engine.stats,
@@ -187,7 +240,7 @@ async def _simulate(
             console,
             show_progress=not options["quiet"],
         )
-    summary = _summary(engine, config, invalid, interrupted)
+    summary = _summary(engine, config, invalid, interrupted) | _beside_plan(plan, engine)
     _report(summary, console, options["as_json"])
     if interrupted:
         return EXIT_INTERRUPTED
@@ -216,6 +269,70 @@ def _summary(engine: Engine, config: RunConfig, invalid: int, interrupted: bool)
     }
 
 
+def _plan(config: RunConfig, cards: list[RoleCard], options: dict[str, Any]) -> RunPlan:
+    """The run's predicted load (no call: the prompts are read, the cards measured)."""
+    prompts = load_prompts(
+        config.language, config.actors_dir, client_resistance=config.prompts.client_resistance
+    )
+    assumptions = PlanAssumptions(
+        client_reply_tokens=options["client_reply_tokens"],
+        counselor_reply_tokens=options["counselor_reply_tokens"],
+        rejection_rate=options["rejection_rate"],
+        latency=options["call_latency"],
+        tokens_per_second=options["tokens_per_second"],
+        price_input=options["price_input"],
+        price_output=options["price_output"],
+        price_cached=options["price_cached"],
+    )
+    return plan_run(config, prompts, cards, assumptions)
+
+
+def _beside_plan(plan: RunPlan, engine: Engine) -> dict[str, Any]:
+    """The plan made at the start and what the run did, quantity by quantity."""
+    stats = engine.stats
+    predicted = plan.to_dict()
+    actual_share = stats.cached_tokens / stats.prompt_tokens if stats.prompt_tokens else 0.0
+    actual = {
+        "calls": stats.calls,
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.completion_tokens,
+        "cached_share": round(actual_share, 4),
+    }
+    expected = predicted | {"cached_share": predicted["cacheable_share"]}
+    return {
+        "plan": predicted,
+        "plan_vs_actual": {
+            name: {"predicted": expected[name], "actual": value} for name, value in actual.items()
+        },
+    }
+
+
+def _report_plan(plan: RunPlan, as_json: bool) -> None:
+    if as_json:
+        print_json(plan.to_dict())
+        return
+    table = Table(title=f"Plan: {plan.dialogues} dialogues x {plan.max_turns} turns")
+    for column in ("", "calls", "prompt tokens", "completion tokens", "cacheable tokens"):
+        table.add_column(column, justify="left" if not column else "right")
+    for name, load in (("client", plan.client), ("counselor", plan.counselor)):
+        table.add_row(name, *(f"{round(value):,}" for value in astuple(load)))
+    table.add_row("total", *(f"{round(value):,}" for value in astuple(plan.total)))
+    rows: dict[str, object] = {
+        "cacheable share": f"{plan.cacheable_share:.1%}",
+        "wall time": f"{plan.wall_s:,.1f} s (bound: {plan.bound})",
+        **{f"  {name}": f"{value:,.1f} s" for name, value in plan.bounds.items()},
+        "cost": _money(plan.cost),
+        "cost without cache": _money(plan.cost_without_cache),
+    }
+    console = Console()
+    console.print(table)
+    console.print(summary_table("Wall time and cost", rows))
+
+
+def _money(value: float | None) -> str:
+    return "no prices given (--price-input, --price-output)" if value is None else f"${value:,.4f}"
+
+
 def _report(summary: dict[str, Any], console: Console, as_json: bool) -> None:
     if as_json:
         print_json(summary)
@@ -225,6 +342,13 @@ def _report(summary: dict[str, Any], console: Console, as_json: bool) -> None:
         if summary["status"] == "interrupted"
         else "Run complete"
     )
-    rows = {k: v for k, v in summary.items() if k not in {"status", "failures_file"}}
+    hidden = {"status", "failures_file", "plan", "plan_vs_actual"}
+    rows = {k: v for k, v in summary.items() if k not in hidden}
     console.print(summary_table(title, rows))
+    beside = Table(title="Predicted (at the start) and actual", title_justify="left")
+    for column in ("", "predicted", "actual"):
+        beside.add_column(column, justify="left" if not column else "right")
+    for name, pair in summary["plan_vs_actual"].items():
+        beside.add_row(name, *(f"{value:,}" for value in pair.values()))
+    console.print(beside)
     console.print(f"records: {summary['dialogues']}")

@@ -41,6 +41,7 @@ from interactive_agents.evaluation.wai import WaiResult, compare_wai, load_wai_j
 from interactive_agents.llm.endpoint import ChatBackend
 from interactive_agents.method.config import EndpointConfig
 from interactive_agents.method.records import Sampling
+from interactive_agents.method.rubrics import require_one_rubric, rubric_fingerprint
 
 Result = TypeVar("Result")
 Result_co = TypeVar("Result_co", covariant=True)
@@ -77,6 +78,7 @@ class JudgeOptions:
     rounds: int = DEFAULT_ROUNDS
     language: str = "auto"
     actors_dir: Path | None = None
+    force_mix_rubrics: bool = False  # compare corpora judged with different rubrics
 
 
 @dataclass(slots=True)
@@ -199,6 +201,7 @@ async def evaluate_topics(
     results, run = await run_judged(options, out, "topics", work, **run_options)
     settings = {
         **judge_settings(options, run),
+        "rubrics": _rubrics(corpora, raters, run, options),
         "max_topics": max_topics,
         "topic_set": raters[0].topic_set.name if raters else topic_set,
     }
@@ -218,4 +221,18 @@ async def evaluate_wai(
         return await score_wai(corpora, backend, judges, rounds=options.rounds, **kwargs)
 
     results, run = await run_judged(options, out, "wai", work, **run_options)
-    return JudgedEvaluation(results, compare_wai(results), judge_settings(options, run), run)
+    settings = {**judge_settings(options, run), "rubrics": _rubrics(corpora, judges, run, options)}
+    return JudgedEvaluation(results, compare_wai(results), settings, run)
+
+
+def _rubrics(
+    corpora: Sequence[Corpus], cards: Sequence[object], run: JudgedRun, options: JudgeOptions
+) -> dict[str, str]:
+    """Each corpus's rubric fingerprint (judge card and model); mixed ones are refused
+    unless forced. Checked after judging, so a forced re-run asks nothing again."""
+    rubrics = {
+        corpus.name: rubric_fingerprint(card, run.model)
+        for corpus, card in zip(corpora, cards, strict=True)
+    }
+    require_one_rubric(rubrics, force=options.force_mix_rubrics)
+    return rubrics

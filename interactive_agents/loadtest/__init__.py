@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from interactive_agents.loadtest.generator import LoadGenerator, LoadOptions, TrafficConversation
+from interactive_agents.loadtest.metrics import Outcome, parse_slo
 
-__all__ = ["LoadGenerator", "LoadOptions", "TrafficConversation"]
+__all__ = ["LoadGenerator", "LoadOptions", "Outcome", "TrafficConversation", "parse_slo"]

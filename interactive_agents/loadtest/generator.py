@@ -5,22 +5,25 @@ prompts, a role card, and a history that grows with the server's own replies, al
 the two sides as :mod:`interactive_agents.runtime.roles` does. Successive requests of one
 conversation therefore share their prefix, as they do in a real run, so a server's prefix
 cache is exercised. Traffic is closed-loop (``concurrency`` requests always outstanding)
-or open-loop (Poisson arrivals at ``request_rate`` per second). Nothing is retried: a
-429, a 5xx, a timeout is an error of its kind in the report, and the conversation tries
-the same step again later.
+or open-loop (Poisson arrivals at ``request_rate`` per second). After an answer a
+conversation may "think" (a fixed or exponential delay) before its next request; other
+conversations fill the gap, so the load stays as configured. The first ``warmup``
+requests are sent but left out of the report. Nothing is retried: a 429, a 5xx, a
+timeout is an error of its kind in the report, and the conversation tries the same step
+again later.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import random
 import time
-from collections import Counter, deque
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import anyio
-import numpy as np
 from anyio.abc import TaskGroup
 
 from interactive_agents.errors import ConfigError
@@ -32,14 +35,15 @@ from interactive_agents.llm.wire import (
     parse_event,
     stream_reply,
 )
+from interactive_agents.loadtest.metrics import Outcome, figures
 from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.config import StageConfig, check_url, check_variable_name
 from interactive_agents.method.prompts import PromptSet
 from interactive_agents.method.records import ChatMessage, Role, Turn
 from interactive_agents.runtime.roles import counselor_request, perspective
 
-PERCENTILES = (50, 90, 99)
 MAX_OUTSTANDING = 1000
+ThinkDistribution = Literal["fixed", "exponential"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,10 @@ class LoadOptions:
     top_p: float = 0.8
     timeout: float = 60.0
     seed: int = 0
+    warmup: int = 0
+    think_time: float = 0.0
+    think_distribution: ThinkDistribution = "fixed"
+    slo: Mapping[str, float] = field(default_factory=dict)
 
     def check(self) -> None:
         """Refuse settings that would send nothing or never stop."""
@@ -77,6 +85,11 @@ class LoadOptions:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError("must be positive", field=name)
+        for name in ("warmup", "think_time"):
+            if getattr(self, name) < 0:
+                raise ConfigError("must not be negative", field=name)
+        if not self.stream and {"ttft", "tpot"} & set(self.slo):
+            raise ConfigError("TTFT and TPOT targets need --stream", field="slo")
 
 
 class TrafficConversation:
@@ -116,17 +129,6 @@ class TrafficConversation:
             self.turn += 1
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """One request: its latency, time to first token (streaming), tokens, or its error."""
-
-    latency: float
-    ttft: float | None = None
-    prompt_tokens: int = 0
-    output_tokens: int = 0
-    error: str | None = None
-
-
 def error_kind(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timeout"
@@ -135,18 +137,11 @@ def error_kind(exc: BaseException) -> str:
     return "bad_response"
 
 
-def summarize(values: list[float]) -> dict[str, float] | None:
-    """Mean and percentiles in seconds, or None without values."""
-    if not values:
-        return None
-    points = np.percentile(np.asarray(values), PERCENTILES)
-    summary = {"mean": round(float(np.mean(values)), 6)}
-    summary.update({f"p{p}": round(float(v), 6) for p, v in zip(PERCENTILES, points, strict=True)})
-    return summary
-
-
 class LoadGenerator:
-    """Sends the traffic; live counters (``sent``, ``completed``, ``failed``) for progress."""
+    """Sends the traffic; live counters (``sent``, ``completed``, ``failed``) for progress.
+
+    The counters and the report cover the measured requests only, not the warm-up.
+    """
 
     def __init__(self, options: LoadOptions, cards: list[RoleCard], prompts: PromptSet) -> None:
         options.check()
@@ -154,37 +149,52 @@ class LoadGenerator:
             raise ConfigError("no role cards to build conversations from", field="cards")
         self.options = options
         self.prompts = prompts
-        self.sent = self.completed = self.failed = 0
+        self.sent = self.completed = self.failed = self.warmed = 0
         self.started = 0.0
         self.outcomes: list[Outcome] = []
         self._cards = itertools.cycle(cards)
-        self._idle: deque[TrafficConversation] = deque()
+        # Conversations waiting for their next request: (ready at, tie-breaker, conversation).
+        self._idle: list[tuple[float, int, TrafficConversation]] = []
+        self._order = itertools.count()
+        self._think = random.Random(options.seed + 1)
         self._clients: list[HttpClient] = []
         self._headers = json_headers(options.api_key_env)
 
     @property
     def elapsed(self) -> float:
+        """Seconds since the first measured request was sent (0 during the warm-up)."""
         return time.monotonic() - self.started if self.started else 0.0
 
-    def _may_send(self) -> bool:
-        """Reserve the next request if the budget (count or time) allows it."""
+    def _may_send(self) -> bool | None:
+        """Reserve the next request: True measured, False warm-up, None the budget is spent."""
         options = self.options
+        if self.warmed < options.warmup:
+            self.warmed += 1
+            return False
         if options.requests is not None and self.sent >= options.requests:
-            return False
+            return None
         if options.duration is not None and self.elapsed >= options.duration:
-            return False
+            return None
+        if not self.started:
+            self.started = time.monotonic()
         self.sent += 1
         return True
 
     def _conversation(self) -> TrafficConversation:
-        if self._idle:
-            return self._idle.popleft()
+        """The conversation that has thought longest, or a new one if none is ready."""
+        if self._idle and self._idle[0][0] <= time.monotonic():
+            return heapq.heappop(self._idle)[2]
         return TrafficConversation(next(self._cards), self.prompts, self.options.max_turns)
+
+    def _think_time(self) -> float:
+        mean = self.options.think_time
+        if mean <= 0 or self.options.think_distribution == "fixed":
+            return mean
+        return self._think.expovariate(1.0 / mean)
 
     async def run(self) -> dict[str, Any]:
         """Send the traffic, wait for the last answer, and return the report."""
         self._clients = [AiohttpClient(url, self.options.timeout) for url in self.options.base_urls]
-        self.started = time.monotonic()
         try:
             async with anyio.create_task_group() as group:
                 if self.options.request_rate is not None:
@@ -199,8 +209,8 @@ class LoadGenerator:
         return self.report(wall)
 
     async def _closed_loop(self, worker: int) -> None:
-        while self._may_send():
-            await self._one(self._clients[worker % len(self._clients)])
+        while (measured := self._may_send()) is not None:
+            await self._one(self._clients[worker % len(self._clients)], measured)
 
     async def _arrivals(self, group: TaskGroup) -> None:
         """Poisson arrivals; at most ``concurrency`` (or 1,000) outstanding at once."""
@@ -213,28 +223,32 @@ class LoadGenerator:
             due += rng.expovariate(rate)
             await anyio.sleep(max(0.0, due - time.monotonic()))
             await outstanding.acquire()
-            if not self._may_send():
+            measured = self._may_send()
+            if measured is None:
                 outstanding.release()
                 return
-            group.start_soon(self._released, outstanding, number)
+            group.start_soon(self._released, outstanding, number, measured)
 
-    async def _released(self, outstanding: anyio.Semaphore, number: int) -> None:
+    async def _released(self, outstanding: anyio.Semaphore, number: int, measured: bool) -> None:
         try:
-            await self._one(self._clients[number % len(self._clients)])
+            await self._one(self._clients[number % len(self._clients)], measured)
         finally:
             outstanding.release()
 
-    async def _one(self, client: HttpClient) -> None:
+    async def _one(self, client: HttpClient, measured: bool) -> None:
         conversation = self._conversation()
-        outcome, text = await self._request(client, conversation.messages())
-        self.outcomes.append(outcome)
+        outcome, text = await self._request(client, conversation.messages(), conversation.turn)
+        if measured:
+            self.outcomes.append(outcome)
+            if outcome.error is None:
+                self.completed += 1
+            else:
+                self.failed += 1
         if outcome.error is None:
-            self.completed += 1
             conversation.answer(text)
-        else:
-            self.failed += 1
         if not conversation.over:
-            self._idle.append(conversation)
+            ready = time.monotonic() + self._think_time()
+            heapq.heappush(self._idle, (ready, next(self._order), conversation))
 
     def _body(self, messages: list[ChatMessage]) -> bytes:
         options = self.options
@@ -248,7 +262,7 @@ class LoadGenerator:
         )
 
     async def _request(
-        self, client: HttpClient, messages: list[ChatMessage]
+        self, client: HttpClient, messages: list[ChatMessage], depth: int
     ) -> tuple[Outcome, str]:
         payload, start = self._body(messages), time.perf_counter()
         try:
@@ -256,56 +270,57 @@ class LoadGenerator:
                 if response.status != 200:
                     await response.read()
                     kind = f"http_{response.status}"
-                    return Outcome(time.perf_counter() - start, error=kind), ""
+                    return Outcome(time.perf_counter() - start, depth=depth, error=kind), ""
                 if self.options.stream:
-                    return await _read_stream(response, start)
-                return _read_whole(await response.read(), start)
+                    return await _read_stream(response, start, depth)
+                return _read_whole(await response.read(), start, depth)
         except (TimeoutError, ConnectionError, NotAChatCompletion) as exc:
-            return Outcome(time.perf_counter() - start, error=error_kind(exc)), ""
+            return Outcome(time.perf_counter() - start, depth=depth, error=error_kind(exc)), ""
 
     def report(self, wall: float) -> dict[str, Any]:
-        """The JSON report: rates, token throughput, latency and TTFT percentiles, errors."""
-        good = [o for o in self.outcomes if o.error is None]
-        output_tokens = sum(o.output_tokens for o in good)
-        ttfts = [o.ttft for o in good if o.ttft is not None]
+        """The JSON report: the load, then :func:`~interactive_agents.loadtest.metrics.figures`."""
         options = self.options
         return {
             "target": {"base_urls": list(options.base_urls), "model": options.model},
             "load": {
                 "mode": "poisson" if options.request_rate is not None else "closed_loop",
                 "concurrency": options.concurrency,
+                "max_concurrency": options.concurrency,
                 "request_rate": options.request_rate,
                 "duration_s": options.duration,
                 "requests": options.requests,
                 "stream": options.stream,
                 "max_turns": options.max_turns,
                 "max_tokens": options.max_tokens,
+                "warmup": options.warmup,
+                "think_time_s": options.think_time,
+                "think_distribution": options.think_distribution,
+                "slo_s": dict(options.slo),
             },
-            "wall_s": round(wall, 3),
             "sent": self.sent,
-            "completed": len(good),
-            "failed": self.failed,
-            "requests_per_s": round(len(good) / wall, 3) if wall > 0 else 0.0,
-            "prompt_tokens": sum(o.prompt_tokens for o in good),
-            "output_tokens": output_tokens,
-            "output_tokens_per_s": round(output_tokens / wall, 3) if wall > 0 else 0.0,
-            "latency_s": summarize([o.latency for o in good]),
-            "ttft_s": summarize(ttfts) if options.stream else None,
-            "errors": dict(Counter(o.error for o in self.outcomes if o.error is not None)),
+            "warmup_requests": self.warmed,
+            **figures(self.outcomes, wall, options.slo),
         }
 
 
-def _read_whole(content: bytes, start: float) -> tuple[Outcome, str]:
+def _read_whole(content: bytes, start: float, depth: int) -> tuple[Outcome, str]:
     """A ``chat.completion`` document; tokens from its usage (or about 4 bytes each)."""
     reply = parse_completion(content)
     output = reply.completion_tokens or len(reply.content.encode()) // 4
-    outcome = Outcome(time.perf_counter() - start, None, reply.prompt_tokens, output)
+    outcome = Outcome(
+        time.perf_counter() - start,
+        prompt_tokens=reply.prompt_tokens,
+        output_tokens=output,
+        cached_tokens=reply.cached_tokens,
+        depth=depth,
+    )
     return outcome, reply.content
 
 
-async def _read_stream(response: HttpResponse, start: float) -> tuple[Outcome, str]:
-    """Server-sent ``chat.completion.chunk`` events; TTFT at the first content delta."""
-    ttft: float | None = None
+async def _read_stream(response: HttpResponse, start: float, depth: int) -> tuple[Outcome, str]:
+    """Server-sent ``chat.completion.chunk`` events; TTFT at the first content delta, ITL
+    between successive content deltas."""
+    arrivals: list[float] = []
     pieces: list[str] = []
     reasoning: list[str] = []
     usage: dict[str, Any] | None = None
@@ -318,11 +333,18 @@ async def _read_stream(response: HttpResponse, start: float) -> tuple[Outcome, s
         usage = chunk.usage or usage
         reasoning.append(chunk.reasoning)
         if chunk.content:
-            if ttft is None:
-                ttft = time.perf_counter() - start
+            arrivals.append(time.perf_counter())
             pieces.append(chunk.content)
-    if ttft is None and not usage:
+    if not arrivals and not usage:
         raise NotAChatCompletion("the stream carried no content and no usage")
     reply = stream_reply(pieces, reasoning, usage)
-    output = reply.completion_tokens or len(pieces)
-    return Outcome(time.perf_counter() - start, ttft, reply.prompt_tokens, output), reply.content
+    outcome = Outcome(
+        time.perf_counter() - start,
+        ttft=arrivals[0] - start if arrivals else None,
+        prompt_tokens=reply.prompt_tokens,
+        output_tokens=reply.completion_tokens or len(pieces),
+        cached_tokens=reply.cached_tokens,
+        itl=tuple(b - a for a, b in itertools.pairwise(arrivals)),
+        depth=depth,
+    )
+    return outcome, reply.content

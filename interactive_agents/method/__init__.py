@@ -6,6 +6,12 @@ runs a task. Every other layer builds on these types.
 
 from __future__ import annotations
 
+from interactive_agents.method.bot_endpoint import (
+    BOT_ENDPOINT_KEYS,
+    BotEndpoint,
+    bot_endpoints_toml,
+    parse_bot_endpoint,
+)
 from interactive_agents.method.cards import BigFive, CardBatch, RoleCard, Trait, load_cards
 from interactive_agents.method.config import (
     EndpointConfig,
@@ -37,7 +43,9 @@ from interactive_agents.method.seeds import derive_seed, fingerprint
 from interactive_agents.method.terminator import TerminatorRules
 
 __all__ = [
+    "BOT_ENDPOINT_KEYS",
     "BigFive",
+    "BotEndpoint",
     "CardBatch",
     "ChatMessage",
     "ClientPrompt",
@@ -64,10 +72,12 @@ __all__ = [
     "Trait",
     "Turn",
     "Usage",
+    "bot_endpoints_toml",
     "build_config",
     "derive_seed",
     "fingerprint",
     "load_cards",
     "load_prompts",
     "load_recipe",
+    "parse_bot_endpoint",
 ]

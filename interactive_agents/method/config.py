@@ -31,6 +31,9 @@ from urllib.parse import urlsplit
 import msgspec
 
 from interactive_agents.errors import ConfigError
+from interactive_agents.method.client_guard import ClientGuard
+from interactive_agents.method.prompts import PromptSet
+from interactive_agents.method.quality import QualityThresholds, load_quality_rules
 from interactive_agents.method.records import Sampling, Stage, StageSource
 from interactive_agents.method.refiner import ExhaustedPolicy, LengthUnit, RefinerRules
 from interactive_agents.method.resources import read_toml, resolve
@@ -197,6 +200,22 @@ class PromptOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientGuardConfig:
+    """The client guard (``[client_guard]``): off unless ``enabled``; see method/client_guard."""
+
+    enabled: bool = False
+    max_attempts: int = 3
+    echo: float = 0.6  # the echo flag's default (method/quality.py)
+
+    def guard(self, prompts: PromptSet, actors_dir: str | None) -> ClientGuard | None:
+        """The guard of a run in ``prompts``' language, or None when it is off."""
+        if not self.enabled:
+            return None
+        rules = load_quality_rules(prompts, actors_dir, QualityThresholds(echo=self.echo))
+        return ClientGuard(rules, self.max_attempts)
+
+
+@dataclass(frozen=True, slots=True)
 class RunConfig:
     """Everything that defines a simulation run."""
 
@@ -217,6 +236,7 @@ class RunConfig:
     terminator: TerminatorConfig = field(default_factory=TerminatorConfig)
     stages: StageConfig = field(default_factory=StageConfig)
     prompts: PromptOptions = field(default_factory=PromptOptions)
+    client_guard: ClientGuardConfig = field(default_factory=ClientGuardConfig)
 
     def with_endpoints(self, client: EndpointConfig, counselor: EndpointConfig) -> RunConfig:
         """A copy whose roles use the given (e.g. resolved local) endpoints."""
@@ -250,6 +270,8 @@ class RunConfig:
             "prompt_options": asdict(self.prompts),
             "prompts": prompts_fingerprint,
         }
+        if self.client_guard.enabled:  # runs without the guard keep their old fingerprint
+            shaping["client_guard"] = asdict(self.client_guard)
         return fingerprint(shaping)
 
     def public_dict(self) -> dict[str, Any]:
@@ -443,6 +465,8 @@ def _check(config: RunConfig, source: str | None) -> None:
         fail("refiner.max_attempts", "must be at least 1")
     if config.terminator.first_turn not in (1, 2):
         fail("terminator.first_turn", "must be 1 (Algorithm 1) or 2 (the reference code)")
+    if config.client_guard.max_attempts < 1:
+        fail("client_guard.max_attempts", "must be at least 1")
     if not 0 <= config.stages.middle_from <= config.stages.late_from <= 1:
         fail("stages", "need 0 <= middle_from <= late_from <= 1")
     for role in _ROLES:

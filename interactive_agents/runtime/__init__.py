@@ -11,6 +11,7 @@ from interactive_agents.runtime.actor import Actor, Envelope, Reply
 from interactive_agents.runtime.counters import EngineStats
 from interactive_agents.runtime.dialogue_loop import DialogueLoop
 from interactive_agents.runtime.engine import Engine, Result
+from interactive_agents.runtime.planner import PlanAssumptions, RunPlan, plan_run
 from interactive_agents.runtime.run_lock import RunLock
 from interactive_agents.runtime.run_repair import RepairReport, repair_run
 from interactive_agents.runtime.run_store import RunStore, read_jsonl
@@ -25,14 +26,17 @@ __all__ = [
     "EngineStats",
     "Envelope",
     "HostedGroup",
+    "PlanAssumptions",
     "RepairReport",
     "Reply",
     "Result",
     "RunLock",
+    "RunPlan",
     "RunStore",
     "Runner",
     "RunnerState",
     "package_version",
+    "plan_run",
     "read_jsonl",
     "repair_run",
 ]

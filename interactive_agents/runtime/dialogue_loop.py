@@ -21,10 +21,12 @@ from typing import Generic, TypeVar
 
 from interactive_agents.errors import EndpointUnusableError, RunStorageError, SessionError
 from interactive_agents.method.cards import RoleCard
+from interactive_agents.method.client_guard import ClientGuard
 from interactive_agents.method.prompts import PromptSet, clean_reply
 from interactive_agents.method.records import (
     ErrorInfo,
     FailureRecord,
+    Rejection,
     Termination,
     Timings,
     Turn,
@@ -59,6 +61,7 @@ class DialogueLoop(ABC, Generic[R]):
         attempts: int,
         seed: int,
         priority: int,
+        client_guard: ClientGuard | None = None,
     ) -> None:
         self.card = card
         self.dialogue_id = dialogue_id
@@ -68,6 +71,7 @@ class DialogueLoop(ABC, Generic[R]):
         self.attempts = attempts
         self.seed = seed
         self.priority = priority
+        self.client_guard = client_guard
         self.turns: list[Turn] = []
         self.usage = Usage()
         self.journal: TurnJournal | None = None
@@ -127,9 +131,13 @@ class DialogueLoop(ABC, Generic[R]):
             await self.journal(self.dialogue_id, len(self.turns) - 1, turn, self.usage)
 
     async def client_utterance(self, turn: int) -> Turn:
-        """The client's next line; an empty answer is asked again, up to ``attempts``."""
+        """The client's next line; an empty answer is asked again, up to ``attempts``.
+
+        With a client guard, a rejected line is kept in ``rejected`` and asked again.
+        """
         labels = self.prompts.client.speaker_labels
-        for attempt in range(self.attempts):
+        guard, rejected = self.client_guard, list[Rejection]()
+        for attempt in range(guard.max_attempts if guard else self.attempts):
             request = ClientTurnRequest(
                 self._client_system,
                 tuple(self.turns),
@@ -140,8 +148,15 @@ class DialogueLoop(ABC, Generic[R]):
             completion = await self.client.ask(request)
             self.usage += completion.usage
             text = clean_reply(completion.content, labels)
-            if text:
-                return Turn("client", text)
+            verdict = guard.check(text, self.turns) if guard and text else None
+            if text and (verdict is None or verdict.accepted):
+                return Turn("client", text, rejected=tuple(rejected))
+            if verdict is not None:
+                rejected.append(Rejection(text, verdict.reason))
+        if rejected:  # the guard gave up: keep the last line, flagged, with every rejection
+            return Turn(
+                "client", rejected[-1].content, rejected=tuple(rejected), refiner_gave_up=True
+            )
         raise SessionError(f"the client produced no text at turn {turn}")
 
     def failure(self, exc: Exception, started: float) -> FailureRecord:

@@ -113,6 +113,7 @@ class Engine(Runner[RoleCard, Result]):
             RefinerActor(rules),
             TerminatorActor(TerminatorRules(tuple(phrases), config.terminator.mode)),
             self.stats,
+            config.client_guard.guard(prompts, config.actors_dir),
         )
         return new_manifest(
             fingerprint=config.fingerprint(prompts.fingerprint),

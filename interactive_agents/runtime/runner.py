@@ -91,19 +91,6 @@ class DialogueHandle(Generic[R]):
         return await self._reply.wait()
 
 
-def local_endpoint(server: LocalServer, endpoint: EndpointConfig) -> EndpointConfig:
-    """``endpoint`` on the embedded server if it names no URL (else unchanged)."""
-    if not endpoint.is_local:
-        return endpoint
-    return EndpointConfig(
-        base_urls=(server.base_url,),
-        model=server.model,
-        concurrency=endpoint.max_concurrency,
-        timeout=endpoint.timeout,
-        max_retries=endpoint.max_retries,
-    )
-
-
 class Runner(ABC, Generic[W, R]):
     """Plays dialogues of work items ``W`` (cards, matches) into records ``R``.
 
@@ -202,7 +189,7 @@ class Runner(ABC, Generic[W, R]):
         if any(endpoint.is_local for endpoint in self._endpoints()):
             server = LocalServer(LocalServerOptions(model_path=self._local_model))
             self.local_server = await stack.enter_async_context(server)
-            self.manifest = await self._prepare(stack, partial(local_endpoint, server))
+            self.manifest = await self._prepare(stack, server.endpoint_for)
         else:
             self.manifest = await self._prepare(stack, lambda endpoint: endpoint)
         for actor in self._actors():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from interactive_agents.method.cards import RoleCard
+from interactive_agents.method.client_guard import ClientGuard
 from interactive_agents.method.config import RunConfig
 from interactive_agents.method.prompts import PromptSet, clean_reply
 from interactive_agents.method.records import DialogueRecord, Termination, Turn
@@ -40,6 +41,7 @@ class SessionContext:
     refiner: RefinerActor
     terminator: TerminatorActor
     stats: EngineStats
+    client_guard: ClientGuard | None = None
 
 
 class Session(DialogueLoop[DialogueRecord]):
@@ -56,6 +58,7 @@ class Session(DialogueLoop[DialogueRecord]):
             attempts=config.refiner.max_attempts,
             seed=derive_seed(config.seed, card.id),
             priority=priority,
+            client_guard=context.client_guard,
         )
         self.context = context
 

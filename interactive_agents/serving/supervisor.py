@@ -3,23 +3,25 @@
 Servers are child processes managed like the embedded model
 (:mod:`interactive_agents.llm.local`): a free port each, a health check on
 ``/v1/models``, a parent-death signal, and termination on exit. The endpoints file is
-what the arena reads: one ``[bots.<name>]`` table with ``base_url``, ``model``,
-``temperature`` and ``top_p``.
+what ``arena --bots`` and ``annotate`` read unchanged: one ``[bots.<name>]`` table per
+bot in the shared schema of :mod:`interactive_agents.method.bot_endpoint`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
 import anyio
 
 from interactive_agents.llm.local import LocalServer, LocalServerOptions
+from interactive_agents.method.bot_endpoint import BotEndpoint, bot_endpoints_toml
+from interactive_agents.method.config import EndpointConfig
+from interactive_agents.method.records import Sampling
 from interactive_agents.serving.commands import ServerPlan
 from interactive_agents.serving.gguf import cached_gguf
 
@@ -41,32 +43,12 @@ class CommandServer(LocalServer):
         return self.plan.command(port, self.host)
 
 
-@dataclass(frozen=True, slots=True)
-class BotEndpoint:
-    """Where a bot answers and how it samples."""
-
-    name: str
-    base_url: str
-    model: str
-    temperature: float
-    top_p: float
-
-
 def write_endpoints(path: str | Path, endpoints: Sequence[BotEndpoint]) -> Path:
-    """The endpoints registry (TOML; strings are written as JSON strings, valid TOML)."""
-    lines = ["# Written by `interactive-agents serve`: the running bots, for the arena.", ""]
-    for endpoint in endpoints:
-        lines += [
-            f"[bots.{json.dumps(endpoint.name)}]",
-            f"base_url = {json.dumps(endpoint.base_url)}",
-            f"model = {json.dumps(endpoint.model)}",
-            f"temperature = {endpoint.temperature}",
-            f"top_p = {endpoint.top_p}",
-            "",
-        ]
+    """The endpoints registry, written atomically."""
+    text = bot_endpoints_toml(endpoints, "Written by `interactive-agents serve`: the running bots.")
     target = Path(path)
     staging = target.with_name(f".{target.name}.tmp")
-    staging.write_text("\n".join(lines), encoding="utf-8")
+    staging.write_text(text, encoding="utf-8")
     os.replace(staging, target)  # readers never see a half-written file
     return target
 
@@ -107,7 +89,12 @@ class BotServers:
                 if self.advertise:
                     base_url = base_url.replace("127.0.0.1", self.advertise, 1)
                 endpoints += [
-                    BotEndpoint(bot.name, base_url, bot.name, bot.temperature, bot.top_p)
+                    BotEndpoint(
+                        bot.name,
+                        EndpointConfig(base_urls=(base_url,), model=bot.name),
+                        Sampling(bot.temperature, bot.top_p, bot.max_tokens),
+                        bot.system_prompt,
+                    )
                     for bot in plan.bots
                 ]
         except BaseException:

@@ -1,12 +1,15 @@
 """Training counselor bots on exported dialogues: full fine-tuning or LoRA (SPEC §9).
 
-Needs the ``train`` extra (transformers, peft, torch). :mod:`.trainer` runs the
-training, :mod:`.encoding` turns exported samples into labelled tokens, :mod:`.convert`
-makes a GGUF model trainable, :mod:`.train_config` holds the recipe; :mod:`.samples`
-exports dialogues as training samples.
+:mod:`.trainer` runs the training; it needs the ``train`` extra (transformers, peft,
+torch) and is imported on first use of :func:`train` or :class:`TrainResult`, so that
+``export`` (:mod:`.samples`) runs on the core install. :mod:`.encoding` turns exported
+samples into labelled tokens, :mod:`.convert` makes a GGUF model trainable,
+:mod:`.train_config` holds the recipe; :mod:`.samples` exports dialogues as samples.
 """
 
 from __future__ import annotations
+
+import typing
 
 from interactive_agents.training.convert import cached_checkpoint, convert_gguf
 from interactive_agents.training.encoding import (
@@ -16,7 +19,9 @@ from interactive_agents.training.encoding import (
     read_conversations,
 )
 from interactive_agents.training.train_config import TrainConfig, build_train_config
-from interactive_agents.training.trainer import TrainResult, train
+
+if typing.TYPE_CHECKING:
+    from interactive_agents.training.trainer import TrainResult, train
 
 __all__ = [
     "Conversation",
@@ -30,3 +35,12 @@ __all__ = [
     "read_conversations",
     "train",
 ]
+
+
+def __getattr__(name: str) -> typing.Any:
+    """The names of :mod:`.trainer`, imported (with torch) only when asked for."""
+    if name in ("TrainResult", "train"):
+        from interactive_agents.training import trainer
+
+        return getattr(trainer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

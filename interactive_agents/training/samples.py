@@ -36,6 +36,7 @@ from interactive_agents.corpora.vocabulary import detect_language
 from interactive_agents.errors import ConfigError, InputError
 from interactive_agents.method.prompts import load_prompts
 from interactive_agents.runtime.run_store import DIALOGUES, read_jsonl
+from interactive_agents.training.quality_filter import blamed_flags, flag_sources
 
 ExportFormat = Literal["sharegpt", "openai"]
 FORMATS: tuple[ExportFormat, ...] = ("sharegpt", "openai")
@@ -55,6 +56,8 @@ class ExportOptions:
     seed: int = 0
     language: str | None = None
     actors_dir: str | None = None
+    exclude_flags: tuple[str, ...] = ()
+    max_flags: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,7 @@ class SourceDialogue:
     language: str
     ending: str | None = None
     gave_up: frozenset[int] = frozenset()
+    raised: tuple[str, ...] | None = None  # quality flags, when a filter computed them
 
     @property
     def counselor_turns(self) -> int:
@@ -110,6 +114,7 @@ class ExportSummary:
     train_samples: int = 0
     val_samples: int = 0
     duplicates: int = 0
+    removed_by_flag: Counter[str] = field(default_factory=Counter)
     replies_gave_up: int = 0
     files: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, int] | None = None
@@ -117,6 +122,7 @@ class ExportSummary:
     def as_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["dropped"] = dict(self.dropped)
+        data["removed_by_flag"] = dict(self.removed_by_flag)
         return data
 
 
@@ -179,6 +185,11 @@ def drop_reason(source: SourceDialogue, options: ExportOptions) -> str | None:
         return "too_short"
     if options.only_normal_endings and source.ending != "phrase":
         return "ending_unknown" if source.ending is None else f"ended_by_{source.ending}"
+    if source.raised is not None and (
+        set(source.raised) & set(options.exclude_flags)
+        or (options.max_flags is not None and len(source.raised) > options.max_flags)
+    ):
+        return "quality_flags"
     return None
 
 
@@ -296,6 +307,8 @@ def export(
     ``progress`` is called with the number of dialogues just handled.
     """
     summary = ExportSummary(dialogues_read=len(sources))
+    if options.exclude_flags or options.max_flags is not None:
+        sources = flag_sources(sources, options.actors_dir)
     kept = []
     for source in sources:
         reason = drop_reason(source, options)
@@ -303,6 +316,9 @@ def export(
             kept.append(source)
         else:
             summary.dropped[reason] += 1
+        if reason == "quality_flags":
+            flags = blamed_flags(source, options.exclude_flags, options.max_flags)
+            summary.removed_by_flag.update(flags)
     summary.dialogues_kept = len(kept)
     if progress is not None:
         progress(len(sources) - len(kept))

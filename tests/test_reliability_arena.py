@@ -1,0 +1,36 @@
+"""Judge reliability on a real arena run: a judge that always picks the first candidate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from interactive_agents.arena.battles import read_battles
+from interactive_agents.arena.judge_bias import judged_pairs, position_bias
+from interactive_agents.runtime.run_store import read_jsonl
+
+from .scripted_server import ScriptedServer
+from .test_arena import prefer_alpha, run_arena, scripted
+
+
+def test_an_always_first_judge_has_position_bias_one(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    server.script = scripted(lambda call: "The first one.\n**Final choice:** A")
+    result = run_arena(server, tmp_path)
+    assert result.exit_code == 0, result.output
+    pairs = judged_pairs(read_jsonl(tmp_path / "run" / "dialogues.jsonl"))
+    bias = position_bias(pairs)
+    assert bias.both_orders == len(pairs) == 6
+    assert bias.rate == 1.0 and bias.first_shown_rate == 1.0
+
+
+def test_a_fair_judge_has_none_and_battles_carry_the_rubric(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    server.script = scripted(prefer_alpha)
+    result = run_arena(server, tmp_path)
+    assert result.exit_code == 0, result.output
+    bias = position_bias(judged_pairs(read_jsonl(tmp_path / "run" / "dialogues.jsonl")))
+    assert bias.rate == 0.0 and bias.first_shown_rate == 0.5
+    rubrics = {b.rubric for b in read_battles(tmp_path / "run" / "battles.jsonl").battles}
+    assert len(rubrics) == 1 and len(next(iter(rubrics))) == 16
