@@ -27,9 +27,12 @@ LLM_TURNS = 2 * MAX_TURNS - 1  # a counselor reply per turn, a client line betwe
 
 
 def rejecting_script(call: Call) -> str:
-    """Deterministic replies; the counselor's second turn is rejected for some seeds, so
-    rejections (and the refiner giving up) must survive the journal too."""
+    """Deterministic replies; the counselor's second turn is rejected for some seeds and
+    the client echoes the counselor at its third for others, so rejections (and the
+    refiner or client guard giving up) must survive the journal too."""
     if call.role == "client":
+        if call.turn == 3 and call.body["seed"] % 2:
+            return call.last_user
         return f"It is still hard, part {call.turn}."
     if call.turn == 2 and call.body["seed"] % 3:
         return "Two ideas.\nFirst, rest."
@@ -45,7 +48,7 @@ async def play(
 ) -> list[dict[str, Any]]:
     """Run ``cards``; returns the journal as it stood when the last record was made (a
     run that records every dialogue it journaled removes the journal on closing)."""
-    config = config_for(server.base_url, max_turns=MAX_TURNS)
+    config = config_for(server.base_url, max_turns=MAX_TURNS, **{"client_guard.enabled": True})
     async with Engine(config, run_dir=run_dir) as engine:
         async for _ in engine.run(cards):
             pass
@@ -69,6 +72,7 @@ async def test_a_journaled_dialogue_continues_after_its_last_turn(
     assert not (whole / "journal.jsonl").exists()
     expected = read_records(whole / "dialogues.jsonl")
     assert any(r["refiner"]["rejections"] for r in expected)  # the script did reject
+    assert any(t["rejected"] for r in expected for t in r["turns"] if t["role"] == "client")
 
     # A run killed after ``kept`` turns of every dialogue: its manifest and journal only.
     cut = tmp_path / "cut"
