@@ -5,15 +5,21 @@ the refiner in a simulation, two bots and a judge in the arena); the terminator 
 the accepted reply; the client speaks again; until a phrase or the turn cap. Subclasses
 say how a counselor turn is made, how termination is checked and what record a finished
 dialogue becomes; the loop, the client's turns and failure records are the same.
+
+Every completed turn goes to the optional ``journal`` hook before the loop goes on, and
+a dialogue given a :class:`~.run_store.ResumePoint` continues after its last journaled
+turn: turn numbers, and so seeds, stages and the terminator's view, come from the
+transcript, so the continued dialogue is the one an uninterrupted run would play.
 """
 
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from interactive_agents.errors import EndpointUnusableError, SessionError
+from interactive_agents.errors import EndpointUnusableError, RunStorageError, SessionError
 from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.client_guard import ClientGuard
 from interactive_agents.method.prompts import PromptSet, clean_reply
@@ -28,8 +34,12 @@ from interactive_agents.method.records import (
 )
 from interactive_agents.method.seeds import derive_seed
 from interactive_agents.runtime.roles import ClientActor, ClientTurnRequest
+from interactive_agents.runtime.run_store import ResumePoint
 
 R = TypeVar("R")
+
+TurnJournal = Callable[[str, int, Turn, Usage], Awaitable[None]]
+"""Takes a completed turn: dialogue id, transcript index, the turn, the usage so far."""
 
 
 def timings(started: float) -> Timings:
@@ -64,6 +74,7 @@ class DialogueLoop(ABC, Generic[R]):
         self.client_guard = client_guard
         self.turns: list[Turn] = []
         self.usage = Usage()
+        self.journal: TurnJournal | None = None
         self._client_system = prompts.client.system_message(card, max_turns)
 
     @abstractmethod
@@ -82,30 +93,42 @@ class DialogueLoop(ABC, Generic[R]):
     def models(self) -> dict[str, str]:
         """The models that took part, by role."""
 
+    def resume(self, point: ResumePoint) -> None:
+        """Continue from a journaled point instead of the first turn."""
+        self.turns = [Turn("client", self.prompts.client.opening), *point.turns]
+        self.usage = point.usage
+
     async def run(self) -> R | FailureRecord:
         """Play the dialogue to its end; an error becomes a failure record, turns kept."""
         started = time.time()
         try:
             termination = await self.converse()
-        except EndpointUnusableError:
+        except (EndpointUnusableError, RunStorageError):
             raise  # the whole run stops; this dialogue stays unfinished, not failed
         except Exception as exc:
             return self.failure(exc, started)
         return self.record(termination, started)
 
     async def converse(self) -> Termination:
-        self.turns.append(Turn("client", self.prompts.client.opening))
-        turn = 1
+        if not self.turns:
+            self.turns.append(Turn("client", self.prompts.client.opening))
+        last = self.turns[-1]
+        turn = sum(t.role == "counselor" for t in self.turns) + (last.role == "client")
         while True:
-            reply = await self.counselor_turn(turn)
-            self.turns.append(reply)
-            ending = await self.ends(reply.content)
+            if self.turns[-1].role == "client":
+                await self._completed(await self.counselor_turn(turn))
+            ending = await self.ends(self.turns[-1].content)
             if ending is not None:
                 return ending
             if turn >= self.max_turns:
                 return Termination("max_turns")
             turn += 1
-            self.turns.append(await self.client_utterance(turn))
+            await self._completed(await self.client_utterance(turn))
+
+    async def _completed(self, turn: Turn) -> None:
+        self.turns.append(turn)
+        if self.journal is not None:
+            await self.journal(self.dialogue_id, len(self.turns) - 1, turn, self.usage)
 
     async def client_utterance(self, turn: int) -> Turn:
         """The client's next line; an empty answer is asked again, up to ``attempts``.

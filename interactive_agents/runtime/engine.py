@@ -48,6 +48,8 @@ ROLES: tuple[RoleName, ...] = ("client", "counselor")
 class Engine(Runner[RoleCard, Result]):
     """Runs sessions for role cards against the configured endpoints."""
 
+    journals_turns = True
+
     def __init__(
         self,
         config: RunConfig,

@@ -26,7 +26,7 @@ from interactive_agents.method.records import (
 )
 from interactive_agents.method.refiner import RefinerRules
 from interactive_agents.method.terminator import TerminatorRules
-from interactive_agents.runtime.actor import Actor
+from interactive_agents.runtime.actor import Actor, Reply
 from interactive_agents.runtime.run_store import RunStore
 
 
@@ -161,23 +161,52 @@ class TerminatorActor(Actor[str, Termination | None]):
 
 class RecorderActor(Actor[Callable[[], None], None]):
     """The single writer of a run directory: performs the writes it is sent in order and
-    flushes whenever its mailbox runs empty. A failed write is a RunStorageError."""
+    flushes whenever its mailbox runs empty. A failed write is a RunStorageError.
+
+    :meth:`write_through` waits until its line has been flushed to the system, so what
+    a dialogue journals is on disk before it makes its next call; the lines of many
+    dialogues still share one flush (group commit).
+    """
 
     name = "recorder"
 
     def __init__(self, store: RunStore | None) -> None:
         super().__init__(workers=1, capacity=1024)
         self.store = store
+        self._unflushed: list[Reply[None]] = []
 
     async def handle(self, message: Callable[[], None]) -> None:
         try:
             message()
-            if self.store is not None and self.queued == 0:
-                self.store.flush()
+            if self.queued == 0:
+                self._settle(lambda store: store.flush())
         except OSError as exc:
             where = self.store.path if self.store is not None else "the run directory"
             raise RunStorageError(f"cannot write {where}: {exc}") from exc
 
+    def _settle(self, finish: Callable[[RunStore], None]) -> None:
+        """``finish`` the store (flush or close), then wake the writes waiting for it."""
+        waiting, self._unflushed = self._unflushed, []
+        try:
+            if self.store is not None:
+                finish(self.store)
+        except BaseException as exc:
+            for reply in waiting:
+                reply.fail(exc)
+            raise
+        for reply in waiting:
+            reply.set(None)
+
+    async def write_through(self, write: Callable[[], None]) -> None:
+        """Perform ``write`` and return once it has been flushed."""
+        flushed: Reply[None] = Reply()
+
+        def step() -> None:
+            write()
+            self._unflushed.append(flushed)
+
+        await self.ask(step)
+        await flushed.wait()
+
     async def on_stop(self) -> None:
-        if self.store is not None:
-            self.store.close()
+        self._settle(lambda store: store.close())  # closing flushes what is buffered

@@ -1,4 +1,4 @@
-"""The run directory: manifest, ``dialogues.jsonl`` and ``failures.jsonl``.
+"""The run directory: manifest, ``dialogues.jsonl``, ``failures.jsonl`` and ``journal.jsonl``.
 
 Files are only ever appended to, one JSON line per finished session, by one writer:
 opening the store takes the directory's lock (:mod:`.run_lock`) and closing it gives
@@ -7,6 +7,13 @@ off when the run is resumed (its bytes are kept in ``quarantine.jsonl``); every 
 already present counts as done, so nothing is redone or duplicated. The manifest
 fingerprints what shapes the dialogues, and a resume with a different fingerprint is
 refused unless forced.
+
+The journal holds one line per completed turn of a dialogue not yet recorded (its id,
+the turn's index in the transcript, the turn as the record will hold it and the usage
+so far), so a resumed run continues each unfinished dialogue from its last completed
+turn instead of its first. Opening the store keeps only the lines of dialogues that are
+still unrecorded (a torn last line is cut like a record's) and hands them back as
+:class:`ResumePoint` objects.
 
 Anything else that is wrong with the files (a corrupt line in the middle, a record
 without an id, an id recorded twice, a manifest that is not a JSON object) is not
@@ -29,13 +36,20 @@ from typing import IO, Any
 import orjson
 
 from interactive_agents.errors import RunDirectoryError, RunStorageError
-from interactive_agents.method.records import DialogueRecord, FailureRecord
+from interactive_agents.method.records import (
+    DialogueRecord,
+    FailureRecord,
+    Rejection,
+    Turn,
+    Usage,
+)
 from interactive_agents.runtime.run_lock import RunLock
 
 DIALOGUES = "dialogues.jsonl"
 FAILURES = "failures.jsonl"
 MANIFEST = "manifest.json"
 QUARANTINE = "quarantine.jsonl"
+JOURNAL = "journal.jsonl"
 # The files whose records are finished dialogues, keyed by a unique string ``id``.
 RESULT_FILES = (DIALOGUES, FAILURES)
 
@@ -222,6 +236,82 @@ def _cut_torn_tail(path: Path) -> None:
         raise storage_error(path, exc) from exc
 
 
+@dataclass(frozen=True, slots=True)
+class ResumePoint:
+    """Where an unfinished dialogue stands: its completed turns after the opening greeting
+    (transcript indices 1, 2, ...) and the usage of the whole dialogue so far."""
+
+    turns: tuple[Turn, ...]
+    usage: Usage
+
+
+def _turn(document: Any) -> Turn:
+    if not isinstance(document, dict) or document.get("role") not in ("client", "counselor"):
+        raise ValueError("'record' is not a turn")
+    if not isinstance(document.get("content"), str):
+        raise ValueError("'record' has no string 'content'")
+    rejected = tuple(
+        Rejection(str(item["content"]), str(item["reason"]))
+        for item in document.get("rejected", ())
+    )
+    return Turn(
+        document["role"],
+        document["content"],
+        document.get("stage"),
+        rejected,
+        bool(document.get("refiner_gave_up", False)),
+        document.get("stage_source"),
+    )
+
+
+def journal_entry(line: dict[str, Any]) -> tuple[str, int, Turn, Usage]:
+    """The dialogue id, transcript index, turn and usage so far of one journal line."""
+    key, index, usage = line.get("id"), line.get("turn"), line.get("usage")
+    if not isinstance(key, str) or not key:
+        raise ValueError("no string 'id'")
+    if not isinstance(index, int) or isinstance(index, bool) or index < 1:
+        raise ValueError("'turn' is not a positive integer")
+    if not isinstance(usage, dict) or not all(isinstance(v, int) for v in usage.values()):
+        raise ValueError("'usage' is not an object of integers")
+    return key, index, _turn(line.get("record")), Usage(**usage)
+
+
+def read_journal(path: Path, recorded: set[str]) -> tuple[dict[str, ResumePoint], list[bytes]]:
+    """The resume points of the dialogues the journal ``path`` holds that are not in
+    ``recorded``, and the lines that describe them (the rest are obsolete).
+
+    A turn index seen again replaces that turn and those after it (a turn redone after
+    its line was lost); a gap or a line that is not a journal entry is an error.
+    """
+    turns: dict[str, list[Turn]] = {}
+    usage: dict[str, Usage] = {}
+    kept: list[bytes] = []
+    for number, item in scan_jsonl(path):
+        if isinstance(item, LineProblem):
+            raise _damaged(item)
+        try:
+            key, index, turn, used = journal_entry(item)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunDirectoryError(
+                f"{path}, line {number}: not a journal line ({exc}); delete {JOURNAL} to "
+                "restart the unfinished dialogues from their first turn"
+            ) from exc
+        if key in recorded:
+            continue
+        so_far = turns.setdefault(key, [])
+        if index > len(so_far) + 1:
+            raise RunDirectoryError(
+                f"{path}, line {number}: turn {index} of {key!r} follows turn {len(so_far)}; "
+                f"delete {JOURNAL} to restart the unfinished dialogues from their first turn"
+            )
+        del so_far[index - 1 :]
+        so_far.append(turn)
+        usage[key] = used
+        kept.append(orjson.dumps(item, option=orjson.OPT_APPEND_NEWLINE))
+    points = {key: ResumePoint(tuple(so_far), usage[key]) for key, so_far in turns.items()}
+    return points, kept
+
+
 class RunStore:
     """Reads what a run directory already holds and appends new results to it.
 
@@ -234,6 +324,8 @@ class RunStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.done: set[str] = set()
+        self.resume_points: dict[str, ResumePoint] = {}
+        self._journaled: set[str] = set()  # the dialogues the journal holds lines of
         self.lock = RunLock(self.path)
         self._files: dict[str, IO[bytes]] = {}
         self._broken: RunStorageError | None = None
@@ -267,17 +359,33 @@ class RunStore:
             manifest = {**manifest, "created": previous.get("created", manifest["created"])}
             manifest["resumed"] = [*previous.get("resumed", []), _now()]
         done: set[str] = set()
+        recorded: set[str] = set()
         for name in RESULT_FILES:
             _cut_torn_tail(self.path / name)
             for _, item in scan_jsonl(self.path / name, keyed=True):
                 if isinstance(item, LineProblem):
                     raise _damaged(item)
+                recorded.add(item["id"])
                 if not (retry_failed and name == FAILURES):
                     done.add(item["id"])
+        self.resume_points = self._compact_journal(recorded)
+        self._journaled = set(self.resume_points)
         write_atomic(self.path / MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
         if retry_failed:
             write_atomic(self.path / FAILURES, b"")
         return done
+
+    def _compact_journal(self, recorded: set[str]) -> dict[str, ResumePoint]:
+        """Resume points of the unrecorded dialogues; the journal keeps only their lines
+        (a failed dialogue retried with ``retry_failed`` starts again from turn 1)."""
+        path = self.path / JOURNAL
+        _cut_torn_tail(path)
+        if not path.exists():
+            return {}
+        points, kept = read_journal(path, recorded)
+        if sum(map(len, kept)) != path.stat().st_size:
+            write_atomic(path, b"".join(kept))
+        return points
 
     def _guard(self, path: Path, exc: OSError) -> RunStorageError:
         self._broken = storage_error(path, exc)
@@ -311,6 +419,11 @@ class RunStore:
         self.append(DIALOGUES if isinstance(record, DialogueRecord) else FAILURES, record)
         self.done.add(record.id)
 
+    def journal(self, dialogue_id: str, index: int, turn: Turn, usage: Usage) -> None:
+        """A completed turn of a dialogue not recorded yet (buffered like records)."""
+        self.append(JOURNAL, {"id": dialogue_id, "turn": index, "record": turn, "usage": usage})
+        self._journaled.add(dialogue_id)
+
     def flush(self) -> None:
         if self._broken is not None:
             raise self._broken
@@ -323,8 +436,9 @@ class RunStore:
     def close(self) -> None:
         """Flush, sync and close the files, then release the lock.
 
-        The lock is released even when the last write fails; that failure is raised
-        (once) as :class:`RunStorageError`.
+        The journal is removed once every dialogue it holds is recorded. The lock is
+        released even when the last write fails; that failure is raised (once) as
+        :class:`RunStorageError`.
         """
         failure: RunStorageError | None = None
         try:
@@ -339,6 +453,10 @@ class RunStore:
                     with suppress(OSError):
                         handle.close()
             self._files.clear()
+            finished = failure is None and self._broken is None and self._journaled <= self.done
+            if finished and self.lock.held:
+                with suppress(OSError):  # left behind, it is compacted on resume
+                    (self.path / JOURNAL).unlink(missing_ok=True)
         finally:
             self.lock.release()
         if failure is not None:

@@ -39,7 +39,7 @@ from interactive_agents.errors import (
 )
 from interactive_agents.llm.local import LocalServer, LocalServerOptions
 from interactive_agents.method.config import EndpointConfig
-from interactive_agents.method.records import FailureRecord
+from interactive_agents.method.records import FailureRecord, Turn, Usage
 from interactive_agents.runtime.actor import Actor, Reply
 from interactive_agents.runtime.counters import EngineStats
 from interactive_agents.runtime.dialogue_loop import DialogueLoop
@@ -92,7 +92,15 @@ class DialogueHandle(Generic[R]):
 
 
 class Runner(ABC, Generic[W, R]):
-    """Plays dialogues of work items ``W`` (cards, matches) into records ``R``."""
+    """Plays dialogues of work items ``W`` (cards, matches) into records ``R``.
+
+    A kind of run whose dialogue is all in its transcript sets ``journals_turns``: each
+    completed turn is journaled in the run directory before the dialogue goes on, and a
+    resumed run continues an unfinished dialogue after its last journaled turn (others
+    restart unfinished dialogues from their first turn).
+    """
+
+    journals_turns = False
 
     def __init__(
         self,
@@ -233,10 +241,11 @@ class Runner(ABC, Generic[W, R]):
             raise self._stopped_by
 
     def cancel(self) -> None:
-        """Stop admitting dialogues and cancel those in flight (nothing partial is kept).
+        """Stop admitting dialogues and cancel those in flight (no partial record is written).
 
         Finished dialogues are already recorded; the block then exits normally and
-        the recorder flushes. Cancelled dialogues are redone by a resumed run.
+        the recorder flushes. Cancelled dialogues are continued by a resumed run
+        (from their last journaled turn where the run journals turns, else from the first).
         """
         self._sessions.cancel()
         self._actor_group.cancel()
@@ -321,6 +330,11 @@ class Runner(ABC, Generic[W, R]):
             task_status.started()
             with handle._scope:
                 dialogue = self._dialogue(item, priority)
+                if self._store is not None and self.journals_turns:
+                    point = self._store.resume_points.pop(dialogue.dialogue_id, None)
+                    if point is not None:
+                        dialogue.resume(point)
+                    dialogue.journal = self._journal_turn
                 try:
                     result = cast(R, await dialogue.run())
                     if self._store is not None:
@@ -341,6 +355,12 @@ class Runner(ABC, Generic[W, R]):
                         await notify.send(result)
         finally:
             self._finish(handle, notify)
+
+    async def _journal_turn(self, dialogue_id: str, index: int, turn: Turn, usage: Usage) -> None:
+        """Journal a completed turn; returns once the line is flushed (group commit)."""
+        assert self._recorder is not None and self._store is not None
+        write = partial(self._store.journal, dialogue_id, index, turn, usage)
+        await self._recorder.write_through(write)
 
     def _finish(self, handle: DialogueHandle[R], notify: MemoryObjectSendStream[R] | None) -> None:
         """Release what a session held; a session without a result was cancelled."""

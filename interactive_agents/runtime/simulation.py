@@ -61,8 +61,6 @@ class Session(DialogueLoop[DialogueRecord]):
             client_guard=context.client_guard,
         )
         self.context = context
-        self.gave_up: list[int] = []
-        self.rejections = 0
 
     async def ends(self, reply: str) -> Termination | None:
         turn = sum(t.role == "counselor" for t in self.turns)
@@ -100,14 +98,13 @@ class Session(DialogueLoop[DialogueRecord]):
             policy=config.refiner.on_exhausted,
             speaker=f"the counselor at turn {turn}",
         )
-        self.rejections += len(reply.rejected)
         context.stats.rejections += len(reply.rejected)
-        if reply.gave_up:
-            self.gave_up.append(turn)
         return Turn("counselor", reply.text, stage, reply.rejected, reply.gave_up, source)
 
     def record(self, termination: Termination, started: float) -> DialogueRecord:
         refiner = self.context.config.refiner
+        # From the transcript, which a resumed session rebuilds from the journal.
+        counselor = [turn for turn in self.turns if turn.role == "counselor"]
         return DialogueRecord(
             id=self.dialogue_id,
             card_id=self.card.id,
@@ -120,8 +117,8 @@ class Session(DialogueLoop[DialogueRecord]):
             seed=self.seed,
             timings=timings(started),
             refiner={
-                "rejections": self.rejections,
-                "gave_up_turns": self.gave_up,
+                "rejections": sum(len(turn.rejected) for turn in counselor),
+                "gave_up_turns": [n for n, t in enumerate(counselor, 1) if t.refiner_gave_up],
                 "policy": refiner.on_exhausted,
                 "max_attempts": refiner.max_attempts,
             },
