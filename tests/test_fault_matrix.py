@@ -108,9 +108,16 @@ class RunResult:
 
 
 def _no_reasoning_in_transcript(result: RunResult) -> None:
-    texts = [turn["content"] for record in result.dialogues for turn in record["turns"]]
+    """Reasoning stays out of the text (and so out of the other side's view) and is
+    recorded apart on the turn it belongs to."""
+    turns = [turn for record in result.dialogues for turn in record["turns"]]
+    texts = [turn["content"] for turn in turns]
     assert all("secret plan" not in text and "think>" not in text for text in texts)
     assert "I hear you." in texts
+    replies = [turn for turn in turns if turn["content"] == "I hear you."]
+    assert replies and all("secret plan" in (turn["reasoning"] or "") for turn in replies)
+    greeting = turns[0]
+    assert greeting["reasoning"] is None  # the fixed greeting is no model's text
 
 
 def _parts_joined(result: RunResult) -> None:

@@ -94,6 +94,8 @@ class Turn:
     rejected before this one, and ``refiner_gave_up`` when attempts ran out and the
     configured policy produced this text instead of an accepted candidate.
     ``stage_source`` says how the stage was obtained (null on client turns).
+    ``reasoning`` is the model's reasoning output for this text (``reasoning_content``
+    or ``<think>`` blocks), kept out of ``content`` and so out of the other side's view.
     """
 
     role: Role
@@ -102,6 +104,7 @@ class Turn:
     rejected: tuple[Rejection, ...] = ()
     refiner_gave_up: bool = False
     stage_source: StageSource | None = None
+    reasoning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

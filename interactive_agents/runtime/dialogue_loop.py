@@ -150,7 +150,9 @@ class DialogueLoop(ABC, Generic[R]):
             text = clean_reply(completion.content, labels)
             verdict = guard.check(text, self.turns) if guard and text else None
             if text and (verdict is None or verdict.accepted):
-                return Turn("client", text, rejected=tuple(rejected))
+                return Turn(
+                    "client", text, rejected=tuple(rejected), reasoning=completion.reasoning
+                )
             if verdict is not None:
                 rejected.append(Rejection(text, verdict.reason))
         if rejected:  # the guard gave up: keep the last line, flagged, with every rejection

@@ -261,6 +261,7 @@ def _turn(document: Any) -> Turn:
         rejected,
         bool(document.get("refiner_gave_up", False)),
         document.get("stage_source"),
+        document.get("reasoning"),
     )
 
 

@@ -76,6 +76,7 @@ class Session(DialogueLoop[DialogueRecord]):
         config = context.config
         stage, source = config.stages.for_turn(turn, config.max_turns), config.stages.source
         labels = context.prompts.counselor.speaker_labels
+        reasoning: list[str | None] = []  # per attempt: the model's reasoning, kept apart
 
         async def candidate(attempt: int) -> str:
             request = CounselorTurnRequest(
@@ -89,6 +90,7 @@ class Session(DialogueLoop[DialogueRecord]):
             )
             completion = await context.counselor.ask(request)
             self.usage += completion.usage
+            reasoning.append(completion.reasoning)
             return clean_reply(completion.content, labels)
 
         reply = await refined_reply(
@@ -99,7 +101,8 @@ class Session(DialogueLoop[DialogueRecord]):
             speaker=f"the counselor at turn {turn}",
         )
         context.stats.rejections += len(reply.rejected)
-        return Turn("counselor", reply.text, stage, reply.rejected, reply.gave_up, source)
+        chosen = reasoning[-1] if reply.gave_up else reasoning[len(reply.rejected)]
+        return Turn("counselor", reply.text, stage, reply.rejected, reply.gave_up, source, chosen)
 
     def record(self, termination: Termination, started: float) -> DialogueRecord:
         refiner = self.context.config.refiner
