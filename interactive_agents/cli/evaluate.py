@@ -49,7 +49,7 @@ from interactive_agents.evaluation.judged_runs import (
     evaluate_topics,
     evaluate_wai,
 )
-from interactive_agents.evaluation.judging import JudgeProgress, judge_endpoint
+from interactive_agents.evaluation.judging import DEFAULT_ROUNDS, JudgeProgress, judge_endpoint
 from interactive_agents.evaluation.overlap import corpus_language
 from interactive_agents.evaluation.quality_report import (
     corpus_quality,
@@ -69,7 +69,7 @@ from interactive_agents.evaluation.report import (
     wai_rows,
 )
 from interactive_agents.evaluation.significance import TEST_KINDS, TestKind, TTest
-from interactive_agents.evaluation.topics import DEFAULT_MAX_TOPICS, DEFAULT_ROUNDS, choose_language
+from interactive_agents.evaluation.topics import DEFAULT_MAX_TOPICS, choose_language
 from interactive_agents.method.prompts import load_prompts
 from interactive_agents.method.quality import QualityThresholds, load_quality_rules
 from interactive_agents.method.records import Sampling

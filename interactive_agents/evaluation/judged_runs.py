@@ -22,6 +22,7 @@ import anyio
 
 from interactive_agents.corpora.readers import Corpus
 from interactive_agents.evaluation.judging import (
+    DEFAULT_ROUNDS,
     JudgeCache,
     JudgeProgress,
     JudgeSettings,
@@ -30,7 +31,6 @@ from interactive_agents.evaluation.judging import (
 from interactive_agents.evaluation.significance import TTest
 from interactive_agents.evaluation.topics import (
     DEFAULT_MAX_TOPICS,
-    DEFAULT_ROUNDS,
     TopicResult,
     choose_language,
     compare_topics,

@@ -29,7 +29,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Generic, Protocol, TypeVar
+from typing import IO, Any, Generic, Protocol, TypedDict, TypeVar
 
 import anyio
 import orjson
@@ -475,6 +475,19 @@ def one_per_corpus(judges: J | Sequence[J], corpora: Sequence[Corpus]) -> list[J
     return per_corpus
 
 
+DEFAULT_ROUNDS = 3
+"""Rounds of every judged item (SPEC §7, §8: three rounds, averaged)."""
+
+
+class JudgeRunOptions(TypedDict, total=False):
+    """How a judged corpus run calls its judge (``rate_topics``, ``score_wai``)."""
+
+    rounds: int
+    settings: JudgeSettings | None
+    concurrency: int | None
+    progress: JudgeProgress | None
+
+
 async def judge_corpora(
     corpora: Sequence[Corpus],
     judges: Sequence[J],
@@ -483,10 +496,10 @@ async def judge_corpora(
     requests_for: Callable[[Corpus, J, int], list[JudgeRequest]],
     summarise: Callable[[Corpus, J, list[Judgement[Any]], int], S],
     cache: JudgeCache,
-    rounds: int,
-    settings: JudgeSettings | None,
-    concurrency: int | None,
-    progress: JudgeProgress | None,
+    rounds: int = DEFAULT_ROUNDS,
+    settings: JudgeSettings | None = None,
+    concurrency: int | None = None,
+    progress: JudgeProgress | None = None,
 ) -> list[S]:
     """Every request of every corpus through one pool of workers, then one summary each."""
     if rounds < 1:

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Unpack
 
 import numpy as np
 
@@ -39,9 +40,8 @@ from interactive_agents.evaluation.judging import (
     JudgeCache,
     JudgeFailure,
     Judgement,
-    JudgeProgress,
     JudgeRequest,
-    JudgeSettings,
+    JudgeRunOptions,
     judge_corpora,
     one_per_corpus,
 )
@@ -50,7 +50,6 @@ from interactive_agents.llm.endpoint import ChatBackend
 from interactive_agents.method.records import ChatMessage
 from interactive_agents.method.resources import read_toml, resolve
 
-DEFAULT_ROUNDS = 3
 DEFAULT_MAX_TOPICS = 3
 ITEM = "topics"
 
@@ -358,10 +357,7 @@ async def rate_topics(
     raters: TopicRater | Sequence[TopicRater],
     *,
     cache: JudgeCache,
-    rounds: int = DEFAULT_ROUNDS,
-    settings: JudgeSettings | None = None,
-    concurrency: int | None = None,
-    progress: JudgeProgress | None = None,
+    **options: Unpack[JudgeRunOptions],
 ) -> list[TopicResult]:
     """Rate every dialogue of every corpus ``rounds`` times, all in one pool of workers.
 
@@ -380,8 +376,5 @@ async def rate_topics(
         requests_for=topic_requests,
         summarise=summarise_topics,
         cache=cache,
-        rounds=rounds,
-        settings=settings,
-        concurrency=concurrency,
-        progress=progress,
+        **options,
     )

@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Unpack
 
 from interactive_agents.corpora.readers import Corpus, Dialogue
 from interactive_agents.errors import ConfigError
@@ -38,9 +39,8 @@ from interactive_agents.evaluation.judging import (
     JudgeCache,
     JudgeFailure,
     Judgement,
-    JudgeProgress,
     JudgeRequest,
-    JudgeSettings,
+    JudgeRunOptions,
     judge_corpora,
     one_per_corpus,
 )
@@ -55,7 +55,6 @@ from interactive_agents.llm.endpoint import ChatBackend
 from interactive_agents.method.records import ChatMessage
 from interactive_agents.method.resources import read_toml
 
-DEFAULT_ROUNDS = 3
 ITEMS = tuple(range(1, 13))
 FACTORS: dict[str, tuple[int, ...]] = {
     "goal": (4, 6, 10, 11),
@@ -324,10 +323,7 @@ async def score_wai(
     judges: WaiJudge | Sequence[WaiJudge],
     *,
     cache: JudgeCache,
-    rounds: int = DEFAULT_ROUNDS,
-    settings: JudgeSettings | None = None,
-    concurrency: int | None = None,
-    progress: JudgeProgress | None = None,
+    **options: Unpack[JudgeRunOptions],
 ) -> list[WaiResult]:
     """Rate every dialogue of every corpus on the 12 items, ``rounds`` times each.
 
@@ -341,8 +337,5 @@ async def score_wai(
         requests_for=wai_requests,
         summarise=summarise_wai,
         cache=cache,
-        rounds=rounds,
-        settings=settings,
-        concurrency=concurrency,
-        progress=progress,
+        **options,
     )
