@@ -231,3 +231,24 @@ def test_ctrl_c_in_a_local_command_exits_130(
     result = _run("stats", str(hand_run(tmp_path / "run")), "--out", str(tmp_path / "out"))
     assert result.exit_code == 130
     assert "interrupted: evaluate stats stopped before writing its report" in result.stderr
+
+
+def test_semantic_shows_embedding_progress_and_quiet_hides_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long command: a progress bar while embedding (stderr), none with --quiet, and
+    --quiet prints no table either; the report is written both times, identical."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    run = hand_run(tmp_path / "run")
+    shown = _run("semantic", str(run), "--out", str(tmp_path / "a"), "--device", "cpu")
+    assert shown.exit_code == 0, shown.output
+    assert "embedding" in shown.stderr and "Semantic consistency" in shown.stdout
+    quiet = _run("semantic", str(run), "--out", str(tmp_path / "b"), "--device", "cpu", "-q")
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stdout == "" and "embedding" not in quiet.stderr
+    first, second = _report(tmp_path / "a", "semantic")[0], _report(tmp_path / "b", "semantic")[0]
+    assert first["corpora"] == second["corpora"]
+    for command in ("stats", "overlap"):
+        silent = _run(command, str(run), "--out", str(tmp_path / command), "--quiet")
+        assert silent.exit_code == 0 and silent.stdout == ""
+        assert (tmp_path / command / f"{command}.json").is_file()

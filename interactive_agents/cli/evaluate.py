@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeVar
 import click
 import numpy as np
 from rich.console import Console
+from rich.progress import Progress
 
 from interactive_agents.cli import _process as runtime
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
@@ -68,6 +69,7 @@ from interactive_agents.evaluation.report import (
     wai_report,
     wai_rows,
 )
+from interactive_agents.evaluation.semantic import Embed, Vector
 from interactive_agents.evaluation.significance import TEST_KINDS, TestKind, TTest
 from interactive_agents.evaluation.topics import DEFAULT_MAX_TOPICS, choose_language
 from interactive_agents.method.prompts import load_prompts
@@ -85,6 +87,27 @@ CORPUS is an engine run directory (holding dialogues.jsonl), a ShareGPT/OpenAI
 {"role": "client"|"counselor", "content"}), or a folder of such files; the layout is
 detected. Each CORPUS is reported separately, side by side.
 """
+
+
+_QUIET = click.option(
+    "--quiet", "-q", is_flag=True, help="No progress bar and no table (the report is written)."
+)
+EMBED_BATCH = 64  # texts per embedding call: the progress bar moves once per batch
+
+
+def _embedding_progress(embed: Embed, bar: Progress) -> Embed:
+    """``embed`` in batches of EMBED_BATCH texts, each batch advancing ``bar``."""
+    task = bar.add_task("embedding", total=None)
+
+    def batched(texts: list[str]) -> Vector:
+        parts = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            chunk = texts[start : start + EMBED_BATCH]
+            parts.append(np.asarray(embed(chunk)))
+            bar.advance(task, len(chunk))
+        return np.concatenate(parts) if parts else np.asarray(embed(texts))
+
+    return batched
 
 
 def _corpus_command(command: Command) -> Command:
@@ -333,10 +356,13 @@ def _finish(
     table: tuple[list[str], list[list[str]]],
     report: Path,
     as_json: bool,
+    quiet: bool = False,
 ) -> None:
     """Print the JSON payload, or the summary table and where the report is."""
     if as_json:
         print_json(payload)
+        return
+    if quiet:
         return
     # Rich wraps at 80 columns when stdout is not a terminal; logs read better unwrapped.
     Console(width=None if sys.stdout.isatty() else 160).print(rich_table(title, *table))
@@ -375,7 +401,10 @@ def evaluate(ctx: click.Context, recipe: Path | None) -> None:
 
 @evaluate.command(epilog=CORPUS_HELP)
 @_corpus_command
-def stats(corpora: tuple[Path, ...], out: Path, skip_invalid: bool, as_json: bool) -> None:
+@_QUIET
+def stats(
+    corpora: tuple[Path, ...], out: Path, skip_invalid: bool, as_json: bool, quiet: bool
+) -> None:
     """Dataset statistics, as Table 1: conversations, turns, utterances, lengths.
 
     \b
@@ -387,7 +416,8 @@ def stats(corpora: tuple[Path, ...], out: Path, skip_invalid: bool, as_json: boo
         loaded = _load(corpora, skip_invalid)
         figures = [corpus_stats(corpus) for corpus in loaded]
         payload = stats_report(out, loaded, figures)
-    _finish(payload, "Dataset statistics", stats_rows(loaded, figures), out / "stats.md", as_json)
+    rows = stats_rows(loaded, figures)
+    _finish(payload, "Dataset statistics", rows, out / "stats.md", as_json, quiet)
 
 
 @evaluate.command(epilog=CORPUS_HELP)
@@ -405,6 +435,7 @@ def stats(corpora: tuple[Path, ...], out: Path, skip_invalid: bool, as_json: boo
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File of stop words to drop, one per line (none by default, as in Eq. 1).",
 )
+@_QUIET
 def overlap(
     corpora: tuple[Path, ...],
     out: Path,
@@ -415,6 +446,7 @@ def overlap(
     draw: Draw,
     language: Literal["zh", "en", "auto"],
     stopwords: Path | None,
+    quiet: bool,
 ) -> None:
     """Vocabulary overlap rate of client utterances with the role card (Eq. 1).
 
@@ -450,7 +482,8 @@ def overlap(
         }
         payload = consistency_report(out, loaded, results, command="overlap", settings=settings)
     table = consistency_rows(loaded, results)
-    _finish(payload, "Vocabulary overlap rate (mean ± std)", table, out / "overlap.md", as_json)
+    title = "Vocabulary overlap rate (mean ± std)"
+    _finish(payload, title, table, out / "overlap.md", as_json, quiet)
 
 
 @evaluate.command(epilog=CORPUS_HELP)
@@ -466,6 +499,7 @@ def overlap(
 @click.option(
     "--force", is_flag=True, help="Score a Chinese corpus even with an English-only model."
 )
+@_QUIET
 def semantic(
     corpora: tuple[Path, ...],
     out: Path,
@@ -477,6 +511,7 @@ def semantic(
     draw: Draw,
     device: str | None,
     force: bool,
+    quiet: bool,
 ) -> None:
     """Semantic consistency: cosine similarity of client utterances and role card (Eq. 2).
 
@@ -504,17 +539,21 @@ def semantic(
                 field="model",
             )
         embed = load_embedder(chosen, device=device)
-        results = [
-            semantic_consistency(
-                corpus,
-                embed,
-                np.random.default_rng(seed),
-                method=chosen,
-                test=test_kind,
-                draw=draw,
-            )
-            for corpus in loaded
-        ]
+        console = Console(stderr=True, quiet=quiet)
+        bar = Progress(*Progress.get_default_columns(), console=console, disable=quiet)
+        with bar:
+            counted = _embedding_progress(embed, bar)
+            results = [
+                semantic_consistency(
+                    corpus,
+                    counted,
+                    np.random.default_rng(seed),
+                    method=chosen,
+                    test=test_kind,
+                    draw=draw,
+                )
+                for corpus in loaded
+            ]
         settings = {
             "seed": seed,
             "test": test_kind,
@@ -524,7 +563,8 @@ def semantic(
         }
         payload = consistency_report(out, loaded, results, command="semantic", settings=settings)
     table = consistency_rows(loaded, results)
-    _finish(payload, "Semantic consistency (mean ± std)", table, out / "semantic.md", as_json)
+    title = "Semantic consistency (mean ± std)"
+    _finish(payload, title, table, out / "semantic.md", as_json, quiet)
 
 
 @evaluate.command(epilog=CORPUS_HELP + JUDGE_HELP)
