@@ -99,7 +99,8 @@ async def run(policy: str, urls: list[str], args: argparse.Namespace) -> tuple[f
         },
     )
     cards = [
-        RoleCard(id=f"route-{i:04d}", chief_complaint=COMPLAINT) for i in range(args.dialogues)
+        RoleCard(id=f"route-{i:04d}", chief_complaint=f"{COMPLAINT} (case {i})")
+        for i in range(args.dialogues)
     ]
     with tempfile.TemporaryDirectory() as run_dir:
         started = time.perf_counter()

@@ -6,7 +6,8 @@ leading blocks some earlier request on the SAME replica already computed. Its ti
 ``prefill × uncached prompt tokens + decode × output tokens``, served by at most
 ``capacity`` requests at once (the rest queue). A token is a whitespace-separated word
 of the messages plus one per message for its role. Replies are deterministic filler that
-passes the refiner and contains no closing phrase, so dialogues run to ``max_turns``.
+passes the refiner and contains no closing phrase, so dialogues run to ``max_turns``; it
+is drawn from a hash of the whole prompt, so different dialogues have different histories.
 
     python benchmarks/prefix_cache_server.py --replicas 4 --cache-blocks 4096
 
@@ -133,7 +134,11 @@ class Replica:
     async def chat(self, request: web.Request) -> web.Response:
         body = orjson.loads(await request.read())
         prompt = tokens_of(body.get("messages", []))
-        words = [FILLER[(len(prompt) + i) % len(FILLER)] for i in range(self.options.output_tokens)]
+        # The reply depends on the whole prompt, so every dialogue's history is its own.
+        seed = int.from_bytes(hashlib.blake2b(" ".join(prompt).encode(), digest_size=8).digest())
+        words = [
+            FILLER[(seed >> (i % 60)) % len(FILLER)] for i in range(self.options.output_tokens)
+        ]
         async with self.slots:
             cached = min(self.cache.lookup(prompt), len(prompt))
             seconds = (len(prompt) - cached) * self.options.prefill_per_token

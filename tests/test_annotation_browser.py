@@ -33,6 +33,10 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct horse battery"
 INJECTION = "<script>window.injected = 1</script><img src=x onerror='window.injected=2'>"
 
+# Signing in costs an scrypt (N = 2^17) and a send two bot calls: on a loaded 2-core
+# machine either can take longer than Playwright's 5 s default, which is not a failure.
+LOADED = 30_000
+
 
 def bot_script(call: Call) -> str:
     turn = sum(1 for m in call.messages if m["role"] == "user")
@@ -111,7 +115,7 @@ def sign_in(browser: Browser, platform: Platform, name: str) -> Page:
     page.get_by_label("Name").fill(name)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#who")).to_contain_text(name)
+    expect(page.locator("#who")).to_contain_text(name, timeout=LOADED)
     return page
 
 
@@ -120,7 +124,7 @@ def say_and_choose(page: Page, text: str, position: int) -> str:
     page.get_by_label("Your message as the client").fill(text)
     page.get_by_role("button", name="Send").click()
     options = page.locator("#candidates label")
-    expect(options).to_have_count(2)
+    expect(options).to_have_count(2, timeout=LOADED)
     texts = sorted(options.all_inner_texts())
     assert [t.split(" wonders")[0] for t in texts] == ["alpha", "beta"]
     chosen = options.nth(position).inner_text()
