@@ -76,6 +76,18 @@ class CounselorTurnRequest:
     stream: str | None = None
 
 
+async def _complete(
+    backend: ChatBackend,
+    sampling: Sampling,
+    messages: list[ChatMessage],
+    request: ClientTurnRequest | CounselorTurnRequest,
+) -> Completion:
+    """One model call for a role's turn, carrying its seed, priority and stream."""
+    return await backend.complete(
+        messages, sampling, seed=request.seed, priority=request.priority, stream=request.stream
+    )
+
+
 class ClientActor(Actor[ClientTurnRequest, Completion]):
     """Ω: plays the help-seeker of a role card."""
 
@@ -88,13 +100,7 @@ class ClientActor(Actor[ClientTurnRequest, Completion]):
 
     async def handle(self, message: ClientTurnRequest) -> Completion:
         messages = perspective(message.system, message.turns, "client")
-        return await self.backend.complete(
-            messages,
-            self.sampling,
-            seed=message.seed,
-            priority=message.priority,
-            stream=message.stream,
-        )
+        return await _complete(self.backend, self.sampling, messages, message)
 
 
 class CounselorActor(Actor[CounselorTurnRequest, Completion]):
@@ -124,13 +130,7 @@ class CounselorActor(Actor[CounselorTurnRequest, Completion]):
         if self.stage_cue and stage is not None:
             cue = self.prompt.cue(stage, message.turn, message.max_turns)
         messages = counselor_request(self.system, message.turns, cue)
-        return await self.backend.complete(
-            messages,
-            self.sampling,
-            seed=message.seed,
-            priority=message.priority,
-            stream=message.stream,
-        )
+        return await _complete(self.backend, self.sampling, messages, message)
 
 
 class RefinerActor(Actor[str, RefinerVerdict]):
