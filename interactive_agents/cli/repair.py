@@ -7,9 +7,8 @@ from dataclasses import asdict
 import click
 from rich.console import Console
 
-from interactive_agents.cli._errors import EXIT_STORAGE, usage_errors
+from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._progress import print_json, summary_table
-from interactive_agents.errors import RunStorageError
 from interactive_agents.runtime.run_repair import RepairReport, repair_run
 
 EXAMPLES = """
@@ -30,25 +29,14 @@ directory or a run is writing it, 74 the directory cannot be written.
 """
 
 
-class StorageFailure(click.ClickException):
-    """The directory could not be written: one line, exit code 74."""
-
-    exit_code = EXIT_STORAGE
-
-
 @click.command(epilog=EXAMPLES, context_settings={"max_content_width": 100})
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--quiet", "-q", is_flag=True, help="No report on the terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 def repair(run_dir: str, quiet: bool, as_json: bool) -> None:
     """Repair a damaged run directory (simulate or arena) so that a re-run resumes it."""
-    try:
-        with usage_errors():
-            report = repair_run(run_dir)
-    except click.ClickException as exc:
-        if isinstance(exc.__cause__, RunStorageError):
-            raise StorageFailure(str(exc.__cause__)) from exc.__cause__
-        raise
+    with usage_errors():  # RunStorageError: exit 74, like every command
+        report = repair_run(run_dir)
     if as_json:
         print_json(asdict(report))
     elif not quiet:
