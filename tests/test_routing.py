@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from interactive_agents.llm.routing import (
@@ -176,3 +177,16 @@ async def test_cached_tokens_are_counted_per_call_dialogue_and_run(
     assert engine.stats.cached_tokens / prompt > 0.5
     lines = (tmp_path / "dialogues.jsonl").read_bytes().splitlines()
     assert all(b'"cached_tokens":' in line for line in lines)
+    manifest = orjson.loads((tmp_path / "manifest.json").read_bytes())
+    assert manifest["usage"]["cached_tokens"] == engine.stats.cached_tokens
+    assert manifest["usage"]["prompt_tokens"] == prompt
+    assert manifest["usage"]["cached_share"] == round(engine.stats.cached_tokens / prompt, 4)
+
+    # A resumed run with more cards: the manifest sums the records of both runs.
+    more = [*cards, RoleCard(id="c4", chief_complaint="I cannot sleep.")]
+    async with Engine(config, run_dir=tmp_path) as engine:
+        added = [result async for result in engine.run(more)]
+    assert len(added) == 1
+    resumed = orjson.loads((tmp_path / "manifest.json").read_bytes())["usage"]
+    assert resumed["calls"] == sum(r.usage.calls for r in [*records, *added])
+    assert resumed["cached_tokens"] == sum(per_dialogue) + added[0].usage.cached_tokens

@@ -330,6 +330,8 @@ class RunStore:
         self.lock = RunLock(self.path)
         self._files: dict[str, IO[bytes]] = {}
         self._broken: RunStorageError | None = None
+        self._manifest: dict[str, Any] = {}
+        self.usage: dict[str, int] = {}  # summed over every record, across resumes
 
     def open(
         self, manifest: dict[str, Any], *, force: bool = False, retry_failed: bool = False
@@ -361,6 +363,7 @@ class RunStore:
             manifest["resumed"] = [*previous.get("resumed", []), _now()]
         done: set[str] = set()
         recorded: set[str] = set()
+        self.usage = {}
         for name in RESULT_FILES:
             _cut_torn_tail(self.path / name)
             for _, item in scan_jsonl(self.path / name, keyed=True):
@@ -368,10 +371,13 @@ class RunStore:
                     raise _damaged(item)
                 recorded.add(item["id"])
                 if not (retry_failed and name == FAILURES):
+                    _add_usage(self.usage, item.get("usage"))
+                if not (retry_failed and name == FAILURES):
                     done.add(item["id"])
         self.resume_points = self._compact_journal(recorded)
         self._journaled = set(self.resume_points)
-        write_atomic(self.path / MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+        self._manifest = manifest
+        self._write_manifest()
         if retry_failed:
             write_atomic(self.path / FAILURES, b"")
         return done
@@ -419,6 +425,13 @@ class RunStore:
         """A finished dialogue's record, or its failure; either marks it done."""
         self.append(DIALOGUES if isinstance(record, DialogueRecord) else FAILURES, record)
         self.done.add(record.id)
+        _add_usage(self.usage, record.usage)
+
+    def _write_manifest(self) -> None:
+        """The manifest with the token usage of every record so far (cached tokens
+        included), so a run's cost and prefix-cache hit rate are read off one file."""
+        manifest = {**self._manifest, "usage": _usage_summary(self.usage)}
+        write_atomic(self.path / MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
 
     def journal(self, dialogue_id: str, index: int, turn: Turn, usage: Usage) -> None:
         """A completed turn of a dialogue not recorded yet (buffered like records)."""
@@ -454,6 +467,11 @@ class RunStore:
                     with suppress(OSError):
                         handle.close()
             self._files.clear()
+            if failure is None and self._broken is None and self.lock.held:
+                try:
+                    self._write_manifest()
+                except RunStorageError as exc:
+                    failure = exc
             finished = failure is None and self._broken is None and self._journaled <= self.done
             if finished and self.lock.held:
                 with suppress(OSError):  # left behind, it is compacted on resume
@@ -462,6 +480,24 @@ class RunStore:
             self.lock.release()
         if failure is not None:
             raise failure
+
+
+USAGE_FIELDS = ("calls", "retries", "prompt_tokens", "completion_tokens", "cached_tokens")
+
+
+def _add_usage(totals: dict[str, int], usage: object) -> None:
+    """Add a record's usage (a :class:`Usage` or its JSON object) to ``totals``."""
+    for name in USAGE_FIELDS:
+        value = usage.get(name) if isinstance(usage, dict) else getattr(usage, name, None)
+        if isinstance(value, int):
+            totals[name] = totals.get(name, 0) + value
+
+
+def _usage_summary(totals: dict[str, int]) -> dict[str, int | float]:
+    summary: dict[str, int | float] = {name: totals.get(name, 0) for name in USAGE_FIELDS}
+    prompt = summary["prompt_tokens"]
+    summary["cached_share"] = round(summary["cached_tokens"] / prompt, 4) if prompt else 0.0
+    return summary
 
 
 def new_manifest(
