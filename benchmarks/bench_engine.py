@@ -109,6 +109,7 @@ async def engine_run(spec: dict[str, Any]) -> Measurement:
             "endpoint.rpm": spec.get("rpm", 0),
             "endpoint.tpm": spec.get("tpm", 0),
             "endpoint.timeout": 60.0,
+            **spec.get("overrides", {}),  # dotted recipe keys, e.g. quality.enabled
         },
     )
     cards = [RoleCard(id=f"bench-{i:05d}", chief_complaint=COMPLAINT) for i in range(size)]

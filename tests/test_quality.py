@@ -13,6 +13,7 @@ from interactive_agents.cli import main
 from interactive_agents.method.prompts import load_prompts
 from interactive_agents.method.quality import (
     FLAG_NAMES,
+    Flagger,
     QualityRules,
     QualityThresholds,
     assess_session,
@@ -199,3 +200,27 @@ def test_a_bad_threshold_is_a_usage_error(tmp_path: Path) -> None:
         main, ["evaluate", "quality", str(run), "--out", str(tmp_path), "--threshold", "loud=1"]
     )
     assert result.exit_code == 2 and "--threshold" in result.output
+
+
+def test_a_flagger_reuses_only_documents_of_its_own_rules() -> None:
+    flagger = Flagger.of(_rules("en"))
+    turns = _session(*[t.content for t in CLEAN_EN[:4]], CLEAN_EN[3].content)
+    computed = flagger.assess(turns, card_text=None)
+    document = orjson.loads(orjson.dumps(flagger.document(computed, turns, card_text=None)))
+    assert document["raised"] == ["echo"] and document["thresholds"]["leak_ngram"] == 6
+    reused = flagger.assess(turns, card_text=None, stored=document)
+    assert reused == computed and reused.stored and not computed.stored
+    assert reused.raised == ("echo",) and reused.flag("role_flip").value == 0
+    for other in (Flagger.of(_rules("en", echo=0.9)), Flagger.of(_rules("zh"))):
+        assert other.fingerprint != flagger.fingerprint
+        assert other.reusable(document, turns, card_text=None) is None
+    # Another transcript or card than the one the document was made from: computed again.
+    edited = [*turns[:-1], Turn("client", "[redacted]")]
+    assert flagger.reusable(document, edited, card_text=None) is None
+    assert flagger.reusable(document, turns, card_text="Occupation: nurse") is None
+    assert flagger.assess(edited, card_text=None, stored=document).raised == ()
+    broken = {**document, "flags": {**document["flags"], "echo": {"value": "high"}}}
+    missing = {**document, "flags": {k: v for k, v in document["flags"].items() if k != "echo"}}
+    for bad in (broken, missing, {**document, "flags": None}, "echo", None):
+        assert flagger.reusable(bad, turns, card_text=None) is None
+        assert not flagger.assess(turns, card_text=None, stored=bad).stored

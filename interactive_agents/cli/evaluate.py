@@ -73,7 +73,7 @@ from interactive_agents.evaluation.semantic import Embed, Vector
 from interactive_agents.evaluation.significance import TEST_KINDS, TestKind, TTest
 from interactive_agents.evaluation.topics import DEFAULT_MAX_TOPICS, choose_language
 from interactive_agents.method.prompts import load_prompts
-from interactive_agents.method.quality import QualityThresholds, load_quality_rules
+from interactive_agents.method.quality import Flagger, QualityThresholds, load_quality_rules
 from interactive_agents.method.records import Sampling
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -701,6 +701,10 @@ def quality(
     """Quality flags per session: echo, repetition, role flip, prompt leakage, language
     drift, premature disclosure and premature closure (definitions: docs/quality.md).
 
+    Flags stored in the records by simulate --quality-flags are used when they were
+    computed under the same rules and thresholds from the same transcript; the others
+    are computed (stored_flags in quality.json says how many were read).
+
     \b
     Examples:
       interactive-agents evaluate quality runs/a runs/b --out reports/quality
@@ -714,7 +718,7 @@ def quality(
         for corpus in loaded:
             prompts = load_prompts(choose_language(corpus, language), actors_dir)
             rules = load_quality_rules(prompts, actors_dir, thresholds)
-            results.append(corpus_quality(corpus, rules))
+            results.append(corpus_quality(corpus, Flagger.of(rules)))
         payload = quality_report(out, results, loaded)
     table = quality_rows(results)
     _finish(

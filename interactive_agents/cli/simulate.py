@@ -19,6 +19,7 @@ from interactive_agents.errors import InputError
 from interactive_agents.method.cards import CardBatch, RoleCard, load_cards
 from interactive_agents.method.config import RunConfig, build_config
 from interactive_agents.method.prompts import load_prompts
+from interactive_agents.method.quality import FLAG_NAMES
 from interactive_agents.method.resources import resolve
 from interactive_agents.runtime.engine import Engine
 from interactive_agents.runtime.planner import PlanAssumptions, RunPlan, plan_run
@@ -39,6 +40,11 @@ Examples:
       --client-base-url http://gpu1:8000/v1 --client-model Qwen2-72B-Instruct \\
       --counselor-base-url https://api.openai.com/v1 --counselor-model gpt-4o \\
       --counselor-api-key-env OPENAI_API_KEY
+\b
+  # Record each session's quality flags (echo, role flip, ...; docs/quality.md) and
+  # count them in the summary; adding it when resuming a run is allowed:
+  interactive-agents simulate --recipe paper_zh --cards cards.jsonl --out runs/b \\
+      --base-url http://localhost:8000/v1 --model Qwen2-7B-Instruct --quality-flags
 \b
   # Predict calls, tokens, wall time and cost first, without calling any model:
   interactive-agents simulate --recipe paper_zh --cards cards.jsonl --plan \\
@@ -100,6 +106,7 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
         "refiner.max_attempts": options["refiner_attempts"],
         "refiner.on_exhausted": options["on_exhausted"],
         "terminator.mode": options["terminator"],
+        "quality.enabled": True if options["quality_flags"] else None,
     }
     for role in ("client", "counselor"):
         overrides[f"{role}.endpoint.base_urls"] = urls(options[f"{role}_base_url"])
@@ -175,6 +182,11 @@ def _plan_options() -> list[click.Option]:
 )
 @click.option(
     "--terminator", type=click.Choice(["substring", "closing"]), help="Phrase matching mode."
+)
+@click.option(
+    "--quality-flags",
+    is_flag=True,
+    help="Store each session's quality flags in its record ([quality]; docs/quality.md).",
 )
 @click.option("--local-model", help="GGUF file for the embedded server (default SmolLM2-135M).")
 @click.option("--actors-dir", help="A folder of custom prompt cards (copy of actors/).")
@@ -264,9 +276,17 @@ def _summary(engine: Engine, config: RunConfig, invalid: int, interrupted: bool)
         "cancelled": stats.cancelled,
         "invalid_cards": invalid,
         "refiner_rejections": stats.rejections,
+        "quality_flags": _flag_counts(engine),
         "models": engine.config.models(),
         "local_server": engine.local_server.base_url if engine.local_server else None,
     }
+
+
+def _flag_counts(engine: Engine) -> dict[str, int] | None:
+    """Sessions of this run raising each quality flag; None when flags are not computed."""
+    if not engine.config.quality.enabled:
+        return None
+    return {name: engine.stats.flags_raised[name] for name in FLAG_NAMES}
 
 
 def _plan(config: RunConfig, cards: list[RoleCard], options: dict[str, Any]) -> RunPlan:
@@ -342,8 +362,11 @@ def _report(summary: dict[str, Any], console: Console, as_json: bool) -> None:
         if summary["status"] == "interrupted"
         else "Run complete"
     )
-    hidden = {"status", "failures_file", "plan", "plan_vs_actual"}
+    hidden = {"status", "failures_file", "plan", "plan_vs_actual", "quality_flags"}
     rows = {k: v for k, v in summary.items() if k not in hidden}
+    if summary["quality_flags"] is not None:
+        raised = summary["quality_flags"].items()
+        rows["sessions flagged"] = ", ".join(f"{name} {count}" for name, count in raised)
     console.print(summary_table(title, rows))
     beside = Table(title="Predicted (at the start) and actual", title_justify="left")
     for column in ("", "predicted", "actual"):

@@ -6,15 +6,9 @@ Imports nothing heavy at import time: jieba is loaded when Chinese text is first
 
 from __future__ import annotations
 
-from interactive_agents.corpora.readers import (
-    Corpus,
-    Dialogue,
-    Utterance,
-    card_text,
-    corpus_name,
-    load_corpus,
-)
+from interactive_agents.corpora.readers import Corpus, Dialogue, Utterance, corpus_name, load_corpus
 from interactive_agents.corpora.vocabulary import detect_language, read_stopwords, vocabulary
+from interactive_agents.method.card_rendering import card_text
 
 __all__ = [
     "Corpus",

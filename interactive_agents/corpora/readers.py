@@ -15,19 +15,17 @@ file, record (line number in JSON Lines, index in a JSON list) and field; with
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
 from interactive_agents.errors import InputError
-from interactive_agents.method.cards import BIG_FIVE, PLAIN_FIELDS
+from interactive_agents.method.card_rendering import card_language, card_text
 from interactive_agents.method.records import Role
 from interactive_agents.method.resources import natural_key
-
-CardLanguage = Literal["zh", "en"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +38,18 @@ class Utterance:
 
 @dataclass(frozen=True, slots=True)
 class Dialogue:
-    """One session; ``card_text`` is the role card as text, when it is known."""
+    """One session; ``card_text`` is the role card as text, when it is known.
+
+    ``quality`` is the quality-flag document an engine record carries when its run
+    computed the flags (``simulate --quality-flags``), as read; whether it can be used
+    is :class:`~interactive_agents.method.quality.Flagger`'s decision.
+    """
 
     id: str
     turns: tuple[Utterance, ...]
     card_text: str | None = None
     card_id: str | None = None
+    quality: object = field(default=None, compare=False, repr=False)
 
     def client_text(self) -> str:
         """S of SPEC §7: every client utterance, one per line."""
@@ -59,94 +63,6 @@ class Corpus:
     name: str
     dialogues: tuple[Dialogue, ...]
     skipped: tuple[str, ...] = ()
-
-
-# Labels of the reference's card layout (zh) and their English equivalents.
-_LABELS: dict[CardLanguage, dict[str, str]] = {
-    "zh": {
-        "gender": "性别",
-        "age": "年龄",
-        "education": "教育程度",
-        "occupation": "职业",
-        "marital_status": "婚恋情况",
-        "family_relationships": "家庭关系",
-        "personality": "大五人格",
-        "openness": "开放性",
-        "conscientiousness": "尽责性",
-        "extraversion": "外向性",
-        "agreeableness": "宜人性",
-        "neuroticism": "神经质",
-        "resistance": "对心理咨询的阻抗程度",
-        "chief_complaint": "来访者的主诉问题",
-    },
-    "en": {
-        "gender": "Gender",
-        "age": "Age",
-        "education": "Education",
-        "occupation": "Occupation",
-        "marital_status": "Marital status",
-        "family_relationships": "Family relationships",
-        "personality": "Big Five personality",
-        "openness": "Openness",
-        "conscientiousness": "Conscientiousness",
-        "extraversion": "Extraversion",
-        "agreeableness": "Agreeableness",
-        "neuroticism": "Neuroticism",
-        "resistance": "Resistance to counseling",
-        "chief_complaint": "Chief complaint",
-    },
-}
-_SEPARATORS: dict[CardLanguage, tuple[str, str]] = {"zh": ("：", "，"), "en": (": ", ", ")}
-
-
-def card_text(card: dict[str, Any], language: CardLanguage = "zh") -> str:
-    """Render a card's non-null fields as R of SPEC §7, in the reference's layout.
-
-    For ``zh`` this is exactly the reference's full card (``性别：…`` lines, the Big
-    Five as `` - 开放性：level，explanation`` sub-lines, then ``来访者的主诉问题：``), so
-    overlap and similarity are measured against the same text the paper used. The id
-    is not content and is left out.
-    """
-    labels = _LABELS[language]
-    colon, comma = _SEPARATORS[language]
-    lines = [
-        f"{labels[name]}{colon}{_string(card, name)}"
-        for name in PLAIN_FIELDS
-        if card.get(name) is not None
-    ]
-    personality = card.get("personality")
-    if personality is not None:
-        if not isinstance(personality, dict):
-            raise InputError("expected an object or null", field="card.personality")
-        traits = [
-            f" - {labels[name]}{colon}{_trait(personality, name, comma, 'card.personality.')}"
-            for name in BIG_FIVE
-            if personality.get(name) is not None
-        ]
-        lines += [f"{labels['personality']}{colon.rstrip()}", *traits] if traits else []
-    if card.get("resistance") is not None:
-        lines.append(f"{labels['resistance']}{colon}{_trait(card, 'resistance', comma, 'card.')}")
-    lines.append(f"{labels['chief_complaint']}{colon}{_string(card, 'chief_complaint')}")
-    return "\n".join(lines)
-
-
-def _string(card: dict[str, Any], name: str) -> str:
-    value = card.get(name)
-    if not isinstance(value, str):
-        raise InputError(f"expected a string, got {type(value).__name__}", field=f"card.{name}")
-    return value
-
-
-def _trait(owner: dict[str, Any], name: str, comma: str, prefix: str) -> str:
-    """``level，explanation`` (or the level alone) of a ``{"level", "explanation"}`` object,
-    joined by the card's own ``separator`` when it has one."""
-    trait = owner[name] if isinstance(owner[name], dict) else {}
-    level, explanation, separator = (trait.get(k) for k in ("level", "explanation", "separator"))
-    if not isinstance(level, str) or not all(
-        isinstance(s, str | None) for s in (explanation, separator)
-    ):
-        raise InputError("expected {level, explanation} strings", field=f"{prefix}{name}")
-    return f"{level}{separator or comma}{explanation}" if explanation else level
 
 
 def load_corpus(path: str | Path, *, name: str | None = None, skip_invalid: bool = False) -> Corpus:
@@ -272,15 +188,15 @@ def _dialogue(raw: Any, default_id: str) -> Dialogue:
 
 def _engine_dialogue(raw: dict[str, Any]) -> Dialogue:
     turns = _utterances(raw["turns"], "turns", _PARTY_ROLES)
-    language: CardLanguage = "en" if raw.get("language") == "en" else "zh"
     card = raw.get("card")
     if card is not None and not isinstance(card, dict):
         raise InputError("expected an object or null", field="card")
     return Dialogue(
         _required_id(raw, "id"),
         turns,
-        card_text(card, language) if card is not None else None,
+        card_text(card, card_language(raw.get("language"))) if card is not None else None,
         _optional_id(raw, "card_id"),
+        raw.get("quality"),
     )
 
 

@@ -10,7 +10,7 @@ which are not re-exported so that the statistics do not import matplotlib.
 
 from __future__ import annotations
 
-from interactive_agents.corpora.readers import Corpus, Dialogue, Utterance, card_text, load_corpus
+from interactive_agents.corpora import Corpus, Dialogue, Utterance, card_text, load_corpus
 from interactive_agents.corpora.vocabulary import detect_language, read_stopwords, vocabulary
 from interactive_agents.evaluation.consistency import (
     ConsistencyResult,

@@ -1,15 +1,16 @@
 """``evaluate quality``: the quality flags of every session of each corpus, and their rates.
 
 The flags themselves are defined in :mod:`interactive_agents.method.quality`; this module
-applies them to corpora and writes ``quality.json`` (every session's values and flags,
-and the rate of each flag per corpus), ``quality.md`` and ``quality.png`` (a bar chart of
-the flag rates, one group of bars per corpus).
+applies them to corpora (reusing the flags a run stored in its records when they were
+computed under the same rules and thresholds) and writes ``quality.json`` (every
+session's values and flags, and the rate of each flag per corpus), ``quality.md`` and
+``quality.png`` (a bar chart of the flag rates, one group of bars per corpus).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from interactive_agents.corpora.readers import Corpus
-from interactive_agents.method.quality import (
-    FLAG_NAMES,
-    QualityRules,
-    SessionQuality,
-    assess_session,
-)
+from interactive_agents.method.quality import FLAG_NAMES, Flagger, SessionQuality, flag_table
 from interactive_agents.reporting import markdown_table
 
 
@@ -48,14 +44,21 @@ class CorpusQuality:
             return 0.0
         return sum(not quality.raised for _, quality in self.sessions) / len(self.sessions)
 
+    def stored(self) -> int:
+        """How many sessions' flags were read from their records, not computed."""
+        return sum(quality.stored for _, quality in self.sessions)
 
-def corpus_quality(corpus: Corpus, rules: QualityRules) -> CorpusQuality:
-    """Assess every dialogue of ``corpus`` under ``rules`` (one language per corpus)."""
+
+def corpus_quality(corpus: Corpus, flagger: Flagger) -> CorpusQuality:
+    """The flags of every dialogue of ``corpus`` under ``flagger`` (one language per corpus)."""
     sessions = tuple(
-        (dialogue.id, assess_session(dialogue.turns, rules, card_text=dialogue.card_text))
+        (
+            dialogue.id,
+            flagger.assess(dialogue.turns, card_text=dialogue.card_text, stored=dialogue.quality),
+        )
         for dialogue in corpus.dialogues
     )
-    return CorpusQuality(corpus.name, rules.language, sessions)
+    return CorpusQuality(corpus.name, flagger.rules.language, sessions)
 
 
 def quality_rows(results: Sequence[CorpusQuality]) -> tuple[list[str], list[list[str]]]:
@@ -91,9 +94,14 @@ def quality_report(
                 "sessions": len(result.sessions),
                 "rates": {name: result.rate(name) for name in FLAG_NAMES},
                 "no_flag": result.clean_share(),
+                "stored_flags": result.stored(),
                 "skipped_records": len(corpus.skipped),
                 "dialogues": [
-                    {"id": dialogue_id, "raised": list(quality.raised), "flags": _flags(quality)}
+                    {
+                        "id": dialogue_id,
+                        "raised": list(quality.raised),
+                        "flags": flag_table(quality),
+                    }
                     for dialogue_id, quality in result.sessions
                 ],
             }
@@ -117,6 +125,8 @@ def quality_report(
     for result in results:
         flagged = [(i, q) for i, q in result.sessions if q.raised]
         markdown += [f"## {result.corpus}: {len(flagged)} flagged sessions", ""]
+        if result.stored():
+            markdown += [f"Flags of {result.stored()} sessions read from their records.", ""]
         markdown += [f"- {i}: {', '.join(q.raised)}" for i, q in flagged[:50]]
         if len(flagged) > 50:
             markdown.append(f"- … and {len(flagged) - 50} more (see quality.json)")
@@ -124,12 +134,6 @@ def quality_report(
     (out / "quality.json").write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
     (out / "quality.md").write_text("\n".join(markdown), encoding="utf-8")
     return payload
-
-
-def _flags(quality: SessionQuality) -> dict[str, dict[str, Any]]:
-    return {
-        flag.name: {k: v for k, v in asdict(flag).items() if k != "name"} for flag in quality.flags
-    }
 
 
 def _rate_bars(results: Sequence[CorpusQuality], path: Path) -> Path:

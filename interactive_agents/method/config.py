@@ -33,7 +33,7 @@ import msgspec
 from interactive_agents.errors import ConfigError
 from interactive_agents.method.client_guard import ClientGuard
 from interactive_agents.method.prompts import PromptSet
-from interactive_agents.method.quality import QualityThresholds, load_quality_rules
+from interactive_agents.method.quality import Flagger, QualityThresholds, load_quality_rules
 from interactive_agents.method.records import Sampling, Stage, StageSource
 from interactive_agents.method.refiner import ExhaustedPolicy, LengthUnit, RefinerRules
 from interactive_agents.method.resources import read_toml, resolve
@@ -216,6 +216,25 @@ class ClientGuardConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class QualityConfig:
+    """Quality flags on every record (``[quality]``): off unless ``enabled``.
+
+    ``thresholds`` (``[quality.thresholds]``) overrides the defaults of
+    :class:`~interactive_agents.method.quality.QualityThresholds` field by field. The
+    flags describe a dialogue and never shape it, so they stay out of the fingerprint.
+    """
+
+    enabled: bool = False
+    thresholds: QualityThresholds = field(default_factory=QualityThresholds)
+
+    def flagger(self, prompts: PromptSet, actors_dir: str | None) -> Flagger | None:
+        """The flagger of a run in ``prompts``' language, or None when it is off."""
+        if not self.enabled:
+            return None
+        return Flagger.of(load_quality_rules(prompts, actors_dir, self.thresholds))
+
+
+@dataclass(frozen=True, slots=True)
 class RunConfig:
     """Everything that defines a simulation run."""
 
@@ -237,6 +256,7 @@ class RunConfig:
     stages: StageConfig = field(default_factory=StageConfig)
     prompts: PromptOptions = field(default_factory=PromptOptions)
     client_guard: ClientGuardConfig = field(default_factory=ClientGuardConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
 
     def with_endpoints(self, client: EndpointConfig, counselor: EndpointConfig) -> RunConfig:
         """A copy whose roles use the given (e.g. resolved local) endpoints."""
@@ -254,6 +274,8 @@ class RunConfig:
 
         Endpoint addresses, limits and paths are left out: a resumed run may point at a
         restarted server or run at another concurrency and still continue the same data.
+        So are the quality flags (``[quality]``): they are computed from finished
+        dialogues, and a resumed run may turn them on or off.
         """
         shaping = {
             "language": self.language,
@@ -467,6 +489,11 @@ def _check(config: RunConfig, source: str | None) -> None:
         fail("terminator.first_turn", "must be 1 (Algorithm 1) or 2 (the reference code)")
     if config.client_guard.max_attempts < 1:
         fail("client_guard.max_attempts", "must be at least 1")
+    for name, value in asdict(config.quality.thresholds).items():
+        if value is not None and value < 0:
+            fail(f"quality.thresholds.{name}", "must not be negative")
+    if config.quality.thresholds.leak_ngram == 0:
+        fail("quality.thresholds.leak_ngram", "must be at least 1 (unset: 8 in zh, 6 in en)")
     if not 0 <= config.stages.middle_from <= config.stages.late_from <= 1:
         fail("stages", "need 0 <= middle_from <= late_from <= 1")
     for role in _ROLES:

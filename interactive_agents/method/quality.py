@@ -40,6 +40,12 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
 
 A turn shorter than ``min_shingles`` bigrams (3) is too short to echo or repeat
 ("Yes.", "嗯嗯") and is left out of those two flags.
+
+A :class:`Flagger` is what callers use: it holds one language's rules and their
+fingerprint, writes a session's flags as the document a record carries
+(``simulate --quality-flags``), and is the one place that decides whether a record's
+stored flags can be used (same rules and thresholds, same transcript and card) or must
+be computed again.
 """
 
 from __future__ import annotations
@@ -47,13 +53,16 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
+
+import msgspec
 
 from interactive_agents.errors import ConfigError
 from interactive_agents.method.prompts import STAGES, PromptSet
 from interactive_agents.method.resources import bundled_dir, read_toml
+from interactive_agents.method.seeds import fingerprint
 
 FLAG_NAMES = (
     "echo",
@@ -70,6 +79,9 @@ _TOKEN = re.compile(rf"[{_HAN}]|[^\W_{_HAN}]+")
 _HAN_CHAR = re.compile(rf"[{_HAN}]")
 _LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LEAK_NGRAM = {"zh": 8, "en": 6}
+# Part of every rules fingerprint: raise it when a flag's definition changes, so flags
+# stored in records under the old definition are computed again rather than reused.
+QUALITY_DEFINITIONS = 1
 
 
 class Spoken(Protocol):
@@ -92,16 +104,20 @@ def text_tokens(text: str) -> list[str]:
 
 def token_shingles(text: str, n: int = 2) -> frozenset[tuple[str, ...]]:
     """Runs of ``n`` consecutive tokens; a text shorter than ``n`` is one shingle."""
-    tokens = text_tokens(text)
+    return _shingles(text_tokens(text), n)
+
+
+def _shingles(tokens: list[str], n: int) -> frozenset[tuple[str, ...]]:
     if 0 < len(tokens) < n:
         return frozenset({tuple(tokens)})
-    return frozenset(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return frozenset(zip(*(tokens[i:] for i in range(n)), strict=False))
 
 
 def jaccard(a: frozenset[Any], b: frozenset[Any]) -> float:
-    """|a ∩ b| / |a ∪ b|, and 0 when both are empty."""
-    union = len(a | b)
-    return len(a & b) / union if union else 0.0
+    """|a ∩ b| / |a ∪ b|, and 0 when both are empty (the union is only counted)."""
+    common = len(a & b)
+    union = len(a) + len(b) - common
+    return common / union if union else 0.0
 
 
 def echo_overlap(text: str, previous: str) -> float:
@@ -163,7 +179,11 @@ class QualityRules:
 
     def leaks(self, text: str) -> bool:
         """Does this text copy ``leak_ngram`` tokens in a row from a prompt?"""
-        return not token_shingles(text, self.leak_ngram).isdisjoint(self.prompt_grams)
+        return self.copies(text_tokens(text))
+
+    def copies(self, tokens: list[str]) -> bool:
+        """Do these tokens (of :func:`text_tokens`) hold a prompt's ``leak_ngram`` run?"""
+        return not _shingles(tokens, self.leak_ngram).isdisjoint(self.prompt_grams)
 
     def closes(self, turn: Spoken) -> bool:
         """Does this turn say a closing phrase?"""
@@ -265,17 +285,22 @@ class Flag:
     """
 
     name: str
-    value: float | None
-    threshold: float
+    value: int | float | None  # counts are ints, shares and overlaps floats
+    threshold: int | float
     flagged: bool
     turn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SessionQuality:
-    """The quality flags of one session, in the order of ``FLAG_NAMES``."""
+    """The quality flags of one session, in the order of ``FLAG_NAMES``.
+
+    ``stored`` says they were read from the session's record rather than computed
+    (they are the same flags either way, and compare equal).
+    """
 
     flags: tuple[Flag, ...]
+    stored: bool = field(default=False, compare=False)
 
     @property
     def raised(self) -> tuple[str, ...]:
@@ -319,11 +344,12 @@ def assess_session(
 ) -> SessionQuality:
     """Every quality flag of one transcript (see the module docstring for definitions)."""
     limits = rules.thresholds
-    shingles = [token_shingles(turn.content) for turn in turns]
+    tokens = [text_tokens(turn.content) for turn in turns]
+    shingles = [_shingles(turn_tokens, 2) for turn_tokens in tokens]
     echo, echo_at = _max_overlap(turns, shingles, limits.min_shingles, own=False)
     repeat, repeat_at = _max_overlap(turns, shingles, limits.min_shingles, own=True)
     flips = [i for i, turn in enumerate(turns) if rules.flips(turn)]
-    leaks = [i for i, turn in enumerate(turns) if rules.leaks(turn.content)]
+    leaks = [i for i, turn_tokens in enumerate(tokens) if rules.copies(turn_tokens)]
     shares = [(i, script_share(turn.content, rules.language)) for i, turn in enumerate(turns)]
     judged = [(i, share) for i, share in shares if share is not None]
     drifted = [i for i, share in judged if share < 0.5]
@@ -391,3 +417,94 @@ def _closure(turns: Sequence[Spoken], rules: QualityRules) -> tuple[float | None
             number = counselor_turns if turn.role == "counselor" else counselor_turns + 1
             return float(number), i
     return None, None
+
+
+def flag_table(quality: SessionQuality) -> dict[str, dict[str, Any]]:
+    """Each flag's value, threshold, whether raised and deciding turn, by flag name."""
+    return {
+        flag.name: {k: v for k, v in asdict(flag).items() if k != "name"} for flag in quality.flags
+    }
+
+
+def rules_fingerprint(rules: QualityRules) -> str:
+    """What the flags of a transcript depend on besides the transcript and the card."""
+    thresholds = replace(rules.thresholds, leak_ngram=rules.leak_ngram)
+    return fingerprint(
+        {
+            "definitions": QUALITY_DEFINITIONS,
+            "language": rules.language,
+            "client_flip": rules.client_flip,
+            "counselor_flip": rules.counselor_flip,
+            "closing": rules.closing,
+            "client_closing": rules.client_closing,
+            "stopwords": sorted(rules.stopwords),
+            "prompt_grams": sorted(rules.prompt_grams),
+            "counselor_labels": rules.counselor_labels,
+            "thresholds": asdict(thresholds),
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Flagger:
+    """The quality flags of sessions under one set of rules, computed or read back.
+
+    A record's ``quality`` document (:meth:`document`) names the rules that produced
+    it by their fingerprint; :meth:`assess` reuses it only under the same fingerprint.
+    """
+
+    rules: QualityRules
+    fingerprint: str
+
+    @classmethod
+    def of(cls, rules: QualityRules) -> Flagger:
+        return cls(rules, rules_fingerprint(rules))
+
+    def assess(
+        self, turns: Sequence[Spoken], *, card_text: str | None, stored: object = None
+    ) -> SessionQuality:
+        """The session's flags: ``stored`` (a record's document) when it was made under
+        these rules from this transcript and card, else computed from them."""
+        reused = self.reusable(stored, turns, card_text=card_text)
+        if reused is not None:
+            return reused
+        return assess_session(turns, self.rules, card_text=card_text)
+
+    def reusable(
+        self, stored: object, turns: Sequence[Spoken], *, card_text: str | None
+    ) -> SessionQuality | None:
+        """The flags of a record's document, if these rules produced it from this very
+        transcript and card (a record edited since, e.g. redacted, is computed again)
+        and it is whole."""
+        if not isinstance(stored, dict) or stored.get("rules") != self.fingerprint:
+            return None
+        table = stored.get("flags")
+        if not isinstance(table, dict) or stored.get("transcript") != _content(turns, card_text):
+            return None
+        try:
+            flags = tuple(
+                msgspec.convert({**table[name], "name": name}, Flag) for name in FLAG_NAMES
+            )
+        except (KeyError, TypeError, msgspec.ValidationError):
+            return None
+        return SessionQuality(flags, stored=True)
+
+    def document(
+        self, quality: SessionQuality, turns: Sequence[Spoken], *, card_text: str | None
+    ) -> dict[str, Any]:
+        """The ``quality`` field of a record: every flag, the raised ones, the thresholds
+        (``leak_ngram`` as applied), the fingerprint of the rules and that of the
+        transcript and card the flags were computed from."""
+        thresholds = replace(self.rules.thresholds, leak_ngram=self.rules.leak_ngram)
+        return {
+            "raised": list(quality.raised),
+            "flags": flag_table(quality),
+            "thresholds": asdict(thresholds),
+            "rules": self.fingerprint,
+            "transcript": _content(turns, card_text),
+        }
+
+
+def _content(turns: Sequence[Spoken], card_text: str | None) -> str:
+    """The fingerprint of what the flags were computed from besides the rules."""
+    return fingerprint([card_text, *([turn.role, turn.content] for turn in turns)])

@@ -127,7 +127,12 @@ class Timings:
 
 @dataclass(frozen=True, slots=True)
 class DialogueRecord:
-    """One finished session: a line of ``dialogues.jsonl``."""
+    """One finished session: a line of ``dialogues.jsonl``.
+
+    ``quality`` is the session's quality flags when the run computed them (``[quality]``,
+    ``simulate --quality-flags``; :meth:`~interactive_agents.method.quality.Flagger.document`),
+    else null.
+    """
 
     id: str
     card_id: str
@@ -140,6 +145,7 @@ class DialogueRecord:
     seed: int
     timings: Timings
     refiner: dict[str, object] = field(default_factory=dict)
+    quality: dict[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)

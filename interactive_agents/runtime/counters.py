@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from interactive_agents.llm.call_counters import CallCounters
@@ -22,6 +23,7 @@ class EngineStats(CallCounters):
     cancelled: int = 0
     in_flight: int = 0
     rejections: int = 0
+    flags_raised: Counter[str] = field(default_factory=Counter)  # sessions, by quality flag
 
     @property
     def elapsed(self) -> float:

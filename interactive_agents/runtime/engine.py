@@ -114,6 +114,7 @@ class Engine(Runner[RoleCard, Result]):
             TerminatorActor(TerminatorRules(tuple(phrases), config.terminator.mode)),
             self.stats,
             config.client_guard.guard(prompts, config.actors_dir),
+            config.quality.flagger(prompts, config.actors_dir),
         )
         return new_manifest(
             fingerprint=config.fingerprint(prompts.fingerprint),

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from interactive_agents.method.card_rendering import card_language, card_text
 from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.client_guard import ClientGuard
 from interactive_agents.method.config import RunConfig
 from interactive_agents.method.prompts import PromptSet, clean_reply
+from interactive_agents.method.quality import Flagger
 from interactive_agents.method.records import DialogueRecord, Termination, Turn
 from interactive_agents.method.refiner import RefinerRules
 from interactive_agents.method.seeds import derive_seed
@@ -42,6 +44,7 @@ class SessionContext:
     terminator: TerminatorActor
     stats: EngineStats
     client_guard: ClientGuard | None = None
+    flagger: Flagger | None = None
 
 
 class Session(DialogueLoop[DialogueRecord]):
@@ -108,10 +111,11 @@ class Session(DialogueLoop[DialogueRecord]):
         refiner = self.context.config.refiner
         # From the transcript, which a resumed session rebuilds from the journal.
         counselor = [turn for turn in self.turns if turn.role == "counselor"]
+        card = self.card.to_dict()
         return DialogueRecord(
             id=self.dialogue_id,
             card_id=self.card.id,
-            card=self.card.to_dict(),
+            card=card,
             language=self.context.config.language,
             turns=tuple(self.turns),
             termination=termination,
@@ -125,4 +129,19 @@ class Session(DialogueLoop[DialogueRecord]):
                 "policy": refiner.on_exhausted,
                 "max_attempts": refiner.max_attempts,
             },
+            quality=self._quality(card),
         )
+
+    def _quality(self, card: dict[str, object]) -> dict[str, object] | None:
+        """The session's quality flags, when the run computes them; counted in the stats.
+
+        The card is rendered as the records' readers render it, so ``evaluate quality``
+        and ``export`` find the same flags when they read the record back.
+        """
+        flagger = self.context.flagger
+        if flagger is None:
+            return None
+        text = card_text(card, card_language(self.context.config.language))
+        quality = flagger.assess(self.turns, card_text=text)
+        self.context.stats.flags_raised.update(quality.raised)
+        return flagger.document(quality, self.turns, card_text=text)

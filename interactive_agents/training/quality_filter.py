@@ -1,7 +1,10 @@
 """The quality flags of export's sources, for ``--exclude-flag`` and ``--max-flags``.
 
-Flags are computed only when a filter asks for them (they need the prompts and phrase
-lists of each language); see :mod:`interactive_agents.method.quality`.
+Flags are looked at only when a filter asks for them (they need the prompts and phrase
+lists of each language): those a run stored in its records are used when they were
+computed under the same rules and thresholds from the same transcript, the others are
+computed; see
+:mod:`interactive_agents.method.quality`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from interactive_agents.method.prompts import load_prompts
-from interactive_agents.method.quality import QualityRules, assess_session, load_quality_rules
+from interactive_agents.method.quality import Flagger, load_quality_rules
 
 if TYPE_CHECKING:  # samples imports this module; the class is only needed for types
     from interactive_agents.training.samples import SourceDialogue
@@ -22,15 +25,15 @@ def flag_sources(
     sources: Sequence[SourceDialogue], actors_dir: str | Path | None = None
 ) -> list[SourceDialogue]:
     """The sources with ``raised`` set to the names of the quality flags they raise."""
-    rules: dict[str, QualityRules] = {}
+    flaggers: dict[str, Flagger] = {}
     flagged = []
     for source in sources:
-        if source.language not in rules:
+        if source.language not in flaggers:
             prompts = load_prompts(source.language, actors_dir)
-            rules[source.language] = load_quality_rules(prompts, actors_dir)
+            flaggers[source.language] = Flagger.of(load_quality_rules(prompts, actors_dir))
         dialogue = source.dialogue
-        quality = assess_session(
-            dialogue.turns, rules[source.language], card_text=dialogue.card_text
+        quality = flaggers[source.language].assess(
+            dialogue.turns, card_text=dialogue.card_text, stored=dialogue.quality
         )
         flagged.append(replace(source, raised=quality.raised))
     return flagged
