@@ -304,7 +304,12 @@ def test_ray_local_cluster_records_each_card_once(server: ScriptedServer, tmp_pa
     assert summary["finished"] == 8 and summary["calls"] == len(server.calls)
 
 
-def test_arena_on_two_workers_merges_dialogues_with_their_battles(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "shards", [["--workers", "2"], ["--ray", "local", "--workers", "2"]], ids=["processes", "ray"]
+)
+def test_arena_on_two_shards_merges_dialogues_with_their_battles(
+    tmp_path: Path, shards: list[str]
+) -> None:
     server = ScriptedServer(script=scripted(prefer_alpha))
     server.start()
     try:
@@ -316,12 +321,12 @@ def test_arena_on_two_workers_merges_dialogues_with_their_battles(tmp_path: Path
                 "--out", str(out), "--client-base-url", server.base_url,
                 "--client-model", "client", "--judge-base-url", server.base_url,
                 "--judge-model", "judge", "--language", "en", "--max-turns", "3",
-                "--limit", "6", "--timeout", "5", "--quiet", "--json",
-                "--workers", "2"]  # fmt: skip
+                "--limit", "6", "--timeout", "5", "--quiet", "--json", *shards]  # fmt: skip
         summary = summary_of(cli(args))
     finally:
         server.stop()
     assert summary["shards"]["count"] == 2
+    assert summary["shards"]["executor"] == ("ray" if "--ray" in shards else "processes")
     endpoints = summary["shards"]["per_shard"][0]["endpoints"]
     assert set(endpoints) == {"client", "judge", "alpha", "beta"}
     reference = tmp_path / "single" / "run"

@@ -64,7 +64,10 @@ class ShardReport:
     def exception(self) -> EngineError:
         """The error to raise in the parent for a failed shard."""
         assert self.kind is not None
-        return _ERRORS[self.kind](f"shard {self.shard}: {self.error}")
+        advice = "; the others' records are merged: re-run the same command to finish it"
+        return _ERRORS[self.kind](
+            f"shard {self.shard}: {self.error}{advice if self.kind == 'crashed' else ''}"
+        )
 
 
 def _single(error: BaseException) -> BaseException:

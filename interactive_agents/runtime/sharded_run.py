@@ -30,7 +30,7 @@ import anyio
 from interactive_agents.errors import EngineError
 from interactive_agents.runtime.counters import EngineStats
 from interactive_agents.runtime.run_store import FAILURES, RunStore, write_atomic
-from interactive_agents.runtime.runner import Runner
+from interactive_agents.runtime.runner import Runner, RunnerState
 from interactive_agents.runtime.shard_merge import Adoption, ShardMerger
 from interactive_agents.runtime.shard_play import ShardExecutor, ShardJob, ShardReport, ShardWorker
 from interactive_agents.runtime.shards import (
@@ -69,6 +69,8 @@ class ShardedRun:
             raise EngineError("a sharded run needs at least one shard")
         if runner.run_dir is None or runner.store is None:
             raise EngineError("a sharded run needs a run directory")
+        if runner.state is not RunnerState.OPENED:
+            raise EngineError(f"open the {type(runner).__name__} first: use it in 'async with'")
         self.runner = runner
         self.executor = executor
         self.out = runner.run_dir.resolve()
