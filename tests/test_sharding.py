@@ -386,3 +386,20 @@ async def test_the_library_splits_an_engine_over_processes(
     assert sorted(merged) == sorted(card.id for card in cards) == ids(tmp_path / "dialogues.jsonl")
     assert sharded.stats.finished == len(cards) and sharded.stats.calls == len(server.calls)
     assert {report.status for report in sharded.reports.values()} == {"complete"}
+
+
+@pytest.mark.e2e
+def test_shards_share_the_one_embedded_server_the_parent_starts(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = cli(["simulate", "--recipe", "quickstart", "--max-turns", "1", "--out", str(out),
+                  "--client-max-tokens", "16", "--counselor-max-tokens", "16",
+                  "--workers", "2", "--quiet", "--json"])  # fmt: skip
+    summary = summary_of(result)
+    assert summary["finished"] == 3 and summary["local_server"]
+    started = [entry for entry in summary["shards"]["per_shard"] if entry["items"]]
+    assert len(started) == 2  # the quickstart's three cards fall in both shards
+    for entry in started:
+        manifest = orjson.loads((out / "shards" / entry["shard"] / "manifest.json").read_bytes())
+        for role in ("client", "counselor"):
+            # A URL, the parent's: the shard had no endpoint of its own to start a server for.
+            assert manifest["config"][role]["endpoint"]["base_urls"] == [summary["local_server"]]
