@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import orjson
-from _launch import mock_server
+from _launch import mock_cpu_seconds, mock_server
 from bench_engine import COMPLAINT, show, steps
 
 HEADERS = [
@@ -37,6 +37,7 @@ HEADERS = [
     "calls/s",
     "× 1 worker",
     "CPU ms/call",
+    "mock CPU ms/call",
     "load before",
 ]
 
@@ -93,9 +94,10 @@ def main() -> None:
         single = 0.0
         for workers in (1, args.workers):
             advance(f"--workers {workers}")
-            load = os.getloadavg()[0]
+            load, mock_before = os.getloadavg()[0], mock_cpu_seconds(url)
             out = Path(folder) / f"w{workers}"
             calls, errors, wall, cpu = run(url, cards, out, workers, args)
+            mock_cpu = mock_cpu_seconds(url) - mock_before
             rate = calls / wall
             single = single or rate
             rows.append(
@@ -108,6 +110,7 @@ def main() -> None:
                     f"{rate:,.0f}",
                     f"{rate / single:.2f}",
                     f"{cpu * 1000 / calls:.2f}",
+                    f"{mock_cpu * 1000 / calls:.2f}",
                     f"{load:.1f}",
                 ]
             )
