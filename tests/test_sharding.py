@@ -65,8 +65,7 @@ def shard_records(out: Path) -> set[str]:
 
 def test_the_shard_of_an_id_is_stable_and_spread() -> None:
     keys = [f"c{i:03d}" for i in range(400)]
-    # blake2b, never the per-process salted hash(): fixed values, in every process.
-    assert [shard_of(key, 4) for key in keys[:8]] == [shard_of(key, 4) for key in keys[:8]]
+    # blake2b, never the per-process salted hash(): the same shards in another process.
     other = subprocess.run(
         [sys.executable, "-c", "from interactive_agents.runtime.shards import shard_of;"
          "print([shard_of(f'c{i:03d}', 4) for i in range(400)])"],
