@@ -23,6 +23,7 @@ from interactive_agents.errors import (
     ServerError,
     SessionCancelledError,
     SessionError,
+    ShardFailedError,
 )
 from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
 from interactive_agents.llm.local import LocalServer, LocalServerOptions
@@ -97,6 +98,7 @@ __all__ = [
     "ServerError",
     "SessionCancelledError",
     "SessionError",
+    "ShardFailedError",
     "StageConfig",
     "Termination",
     "TerminatorConfig",

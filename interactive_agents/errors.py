@@ -19,7 +19,8 @@ EngineError
 ├── SessionError                a session that could not go on (refiner gave up, empty client)
 ├── LocalServerError            the embedded llama.cpp server could not start
 ├── SessionCancelledError       a submitted dialogue that was cancelled before it finished
-└── ActorStoppedError           a request to an actor that has stopped
+├── ActorStoppedError           a request to an actor that has stopped
+└── ShardFailedError            a shard of a sharded run died or stopped on its own
 ```
 Lower-level errors are mapped to the most specific class with ``raise ... from exc``.
 """
@@ -132,3 +133,8 @@ class LocalServerError(EngineError):
 
 class ActorStoppedError(EngineError):
     """A message was sent to an actor that is no longer running."""
+
+
+class ShardFailedError(EngineError):
+    """A shard of a sharded run stopped early (its process died, or it was stopped on its
+    own); the other shards' records are kept and a re-run of the command finishes it."""

@@ -88,9 +88,21 @@ smoke_train() { run train train --help; }
 smoke_embed() { "$WORK/embed/bin/python" -c 'import sentence_transformers' || fail embed import; }
 smoke_web() { "$WORK/web/bin/python" -c 'import interactive_agents.annotation.app' || fail web import; }
 smoke_bench() { "$WORK/bench/bin/python" -c 'import openai' || fail bench import; }
+smoke_ray() {
+    # Two shards as actors of a local Ray cluster, against the loopback mock (no model).
+    local url
+    "$WORK/ray/bin/python" "$ROOT/benchmarks/mock_server.py" --port 0 --latency 0 >"$WORK/mock.out" &
+    local mock=$!
+    for _ in $(seq 100); do grep -q READY "$WORK/mock.out" && break; sleep 0.1; done
+    url="$(awk '/READY/ {print $2}' "$WORK/mock.out")/v1"
+    run ray simulate --cards demo_en --language en --limit 2 --max-turns 1 --base-url "$url" \
+        --model mock --out "$WORK/ray-run" --ray local --workers 2 --quiet
+    kill "$mock"
+    [ "$(wc -l <"$WORK/ray-run/dialogues.jsonl")" = 2 ] || fail ray "simulate --ray: not 2 records"
+}
 
 selected=("$@")
-[ "${#selected[@]}" -gt 0 ] || selected=(core local eval train embed web bench)
+[ "${#selected[@]}" -gt 0 ] || selected=(core local eval train embed web bench ray)
 for name in "${selected[@]}"; do
     start=$SECONDS
     if [ "$name" = core ]; then venv core; helps core; else venv "$name" "$name"; helps "$name" "$name"; fi

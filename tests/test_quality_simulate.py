@@ -260,3 +260,19 @@ def test_a_record_edited_after_the_run_is_flagged_again(
     corpus = _evaluate(run, tmp_path / "report")
     assert corpus["stored_flags"] == 2 and corpus["rates"]["echo"] == 0
     assert _export(run, tmp_path / "d.jsonl", "--exclude-flag", "echo")["removed_by_flag"] == {}
+
+
+def test_two_shards_count_the_flags_of_every_session(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    # The shards are processes of their own: the summary sums their counts.
+    summary = _simulate(
+        server, tmp_path / "run", "--limit", "3", "--quality-flags", "--workers", "2"
+    )
+    assert summary["shards"]["count"] == 2
+    records = read_records(tmp_path / "run" / "dialogues.jsonl")
+    assert len(records) == 3
+    raised = [name for record in records for name in record["quality"]["raised"]]
+    counts = summary["quality_flags"]
+    assert counts == {name: raised.count(name) for name in FLAG_NAMES}
+    assert counts["echo"] == 1

@@ -43,6 +43,7 @@ from interactive_agents.runtime.dialogue_loop import DialogueLoop
 from interactive_agents.runtime.roles import ClientActor, RefinerActor, TerminatorActor
 from interactive_agents.runtime.run_store import RunStore, new_manifest
 from interactive_agents.runtime.runner import Runner, package_version
+from interactive_agents.runtime.shards import Shard, endpoint_limits
 
 ArenaResult = ArenaDialogue | FailureRecord
 
@@ -178,6 +179,9 @@ class Arena(Runner[Match, ArenaResult]):
         context = self._context
         return (context.client, context.refiner, context.terminator)
 
+    def spec(self) -> ArenaSpec:
+        return ArenaSpec(self.settings, tuple(self.bots), force=self._force)
+
     def _dialogue(self, item: Match, priority: int) -> ArenaSession:
         assert self._context is not None
         return ArenaSession(item, self._context, priority)
@@ -185,3 +189,35 @@ class Arena(Runner[Match, ArenaResult]):
     def _write(self, store: RunStore, result: ArenaResult, dialogue: DialogueLoop[Any]) -> None:
         assert isinstance(store, ArenaStore) and isinstance(dialogue, ArenaSession)
         store.write_result(result, dialogue.battles)
+
+
+@dataclass(frozen=True, slots=True)
+class ArenaSpec:
+    """An arena's settings and bots, from which each shard builds its own arena with its
+    share of every limit."""
+
+    settings: ArenaSettings
+    bots: tuple[Bot, ...]
+    force: bool = False
+
+    def _parts(self, shard: Shard) -> tuple[ArenaSettings, list[Bot]]:
+        settings = replace(
+            self.settings,
+            client=shard.endpoint(self.settings.client),
+            judge=shard.endpoint(self.settings.judge),
+            max_in_flight=shard.share(self.settings.max_in_flight),
+        )
+        return settings, [replace(bot, endpoint=shard.endpoint(bot.endpoint)) for bot in self.bots]
+
+    def build(self, run_dir: Path, shard: Shard) -> Arena:
+        settings, bots = self._parts(shard)
+        return Arena(settings, bots, run_dir=run_dir, force=self.force)
+
+    def limits(self, shard: Shard) -> dict[str, Any]:
+        settings, bots = self._parts(shard)
+        endpoints = {"client": settings.client, "judge": settings.judge}
+        endpoints |= {bot.name: bot.endpoint for bot in bots}
+        return {
+            "max_in_flight": settings.max_in_flight,
+            "endpoints": {name: endpoint_limits(e) for name, e in endpoints.items()},
+        }

@@ -32,6 +32,8 @@ BATTLES = "battles.jsonl"
 class ArenaStore(RunStore):
     """Appends arena records and their battles; resumes without duplicates."""
 
+    companions = ((BATTLES, "dialogue_id"),)
+
     def open(
         self, manifest: dict[str, Any], *, force: bool = False, retry_failed: bool = False
     ) -> set[str]:
@@ -52,9 +54,14 @@ class ArenaStore(RunStore):
     def write_result(
         self, record: ArenaDialogue | FailureRecord, battles: Iterable[Battle]
     ) -> None:
-        """The battles, then the record that marks the dialogue done; flushed at once."""
+        """The battles, then the record that marks the dialogue done; flushed at once.
+
+        The battles are flushed before the record is written, so a reader that sees the
+        record (the parent of a sharded run, merging) sees its battles too.
+        """
         for battle in battles:
             self.append(BATTLES, battle)
+        self.flush()
         self.append(DIALOGUES if isinstance(record, ArenaDialogue) else FAILURES, record)
         self.done.add(record.id)
         self.flush()

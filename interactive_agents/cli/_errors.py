@@ -7,12 +7,17 @@ from contextlib import contextmanager
 
 import click
 
-from interactive_agents.errors import EndpointDownError, EngineError, RunStorageError
+from interactive_agents.errors import (
+    EndpointDownError,
+    EngineError,
+    RunStorageError,
+    ShardFailedError,
+)
 
 EXIT_FAILURES = 1  # the run completed, but some items failed (see the failure records)
 EXIT_USAGE = 2  # bad input or configuration, or a part that could not start
 EXIT_STORAGE = 74  # the run directory could not be written (sysexits EX_IOERR)
-EXIT_UNAVAILABLE = 75  # an endpoint stayed down past the outage limit; re-run to resume
+EXIT_UNAVAILABLE = 75  # an endpoint stayed down, or a shard died; re-run to resume
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; re-run the same command to resume
 
 
@@ -29,14 +34,15 @@ class StorageFailure(UsageFailure):
 
 
 class UnavailableFailure(UsageFailure):
-    """An endpoint stayed down past the outage limit: exit code 75 (re-run to resume)."""
+    """An endpoint stayed down past the outage limit, or a shard of the run died: exit
+    code 75 (re-run to resume)."""
 
     exit_code = EXIT_UNAVAILABLE
 
 
 def failure_of(error: BaseException) -> UsageFailure:
     """The one-line failure, with its exit code, of an error that stopped a command."""
-    if isinstance(error, EndpointDownError):
+    if isinstance(error, EndpointDownError | ShardFailedError):
         return UnavailableFailure(str(error))
     if isinstance(error, RunStorageError):
         return StorageFailure(str(error))

@@ -24,7 +24,8 @@ from interactive_agents.arena import (
 from interactive_agents.cli import _process as runtime
 from interactive_agents.cli._endpoint_options import endpoint_options, endpoint_settings
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
-from interactive_agents.cli._progress import drive, print_json, run_counters, summary_table
+from interactive_agents.cli._progress import print_json, run_counters, summary_table
+from interactive_agents.cli._shards import play, shard_executor, shard_options, shards_table
 from interactive_agents.errors import ConfigError
 from interactive_agents.method.cards import load_cards
 from interactive_agents.method.config import EndpointConfig, check_url, load_recipe
@@ -49,6 +50,10 @@ Examples:
       --judge-base-url http://localhost:8000/v1 --judge-model qwen \\
       --pairing all-pairs --per-pair 20 --one-order --guideline 1
 \b
+  # Two local processes, the matches split by a hash of their id (or --ray ADDRESS):
+  interactive-agents arena --bots bots.toml --cards cards.jsonl --out runs/sharded \\
+      --base-url http://localhost:8000/v1 --model qwen --workers 2
+\b
   # Then rank the bots:
   interactive-agents elo runs/arena/battles.jsonl --out runs/arena/ratings
 \b
@@ -59,7 +64,7 @@ Examples:
 Running the same command again on the same --out resumes the run. Exit codes: 0 all
 dialogues finished, 1 some failed (see failures.jsonl), 2 bad input or configuration
 (or an endpoint refusing the run), 74 the run directory cannot be written, 75 an
-endpoint stayed down (re-run to resume), 130 interrupted.
+endpoint stayed down or a shard died (re-run to resume), 130 interrupted.
 """
 
 
@@ -156,6 +161,7 @@ endpoint stayed down (re-run to resume), 130 interrupted.
 @click.option("--skip-invalid", is_flag=True, help="Skip bad cards (reported) instead of stopping.")
 @click.option("--force", is_flag=True, help="Resume even if the configuration changed.")
 @click.option("--retry-failed", is_flag=True, help="On resume, play failed dialogues again.")
+@shard_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 def arena(**options: Any) -> None:
@@ -288,8 +294,6 @@ async def _arena(
     options: dict[str, Any],
     console: Console,
 ) -> int:
-    if settings.client.is_local or settings.judge.is_local:
-        console.print("starting the embedded model (llama.cpp server) ...")
     arena_run = Arena(
         settings,
         bots,
@@ -297,15 +301,19 @@ async def _arena(
         force=options["force"],
         retry_failed=options["retry_failed"],
     )
-    async with arena_run:
-        interrupted = await drive(
-            arena_run.run(matches),
-            arena_run.stats,
-            arena_run.cancel,
-            console,
-            show_progress=not options["quiet"],
-        )
-    stats = arena_run.stats
+    async with shard_executor(options) as sharding:
+        if settings.client.is_local or settings.judge.is_local:
+            console.print("starting the embedded model (llama.cpp server) ...")
+        async with arena_run:
+            played = await play(
+                arena_run,
+                matches,
+                sharding,
+                console,
+                retry_failed=options["retry_failed"],
+                show_progress=not options["quiet"],
+            )
+    stats, interrupted = played.stats, played.interrupted
     out = Path(options["out"])
     summary: dict[str, object] = {
         "status": "interrupted" if interrupted else "complete",
@@ -322,10 +330,15 @@ async def _arena(
         },
         "local_server": arena_run.local_server.base_url if arena_run.local_server else None,
     }
+    if played.shards is not None:
+        summary["shards"] = played.shards
     if options["as_json"]:
         print_json(summary)
     else:
-        console.print(summary_table(f"Arena {summary['status']}", summary))
+        rows = {key: value for key, value in summary.items() if key != "shards"}
+        console.print(summary_table(f"Arena {summary['status']}", rows))
+        if played.shards is not None:
+            console.print(shards_table(played.shards))
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILURES if stats.failed else 0

@@ -14,13 +14,21 @@ from rich.table import Table
 from interactive_agents.cli import _process as runtime
 from interactive_agents.cli._endpoint_options import endpoint_options, endpoint_settings
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
-from interactive_agents.cli._progress import drive, print_json, run_counters, summary_table
+from interactive_agents.cli._progress import print_json, run_counters, summary_table
+from interactive_agents.cli._shards import (
+    Played,
+    play,
+    shard_executor,
+    shard_options,
+    shards_table,
+)
 from interactive_agents.errors import InputError
 from interactive_agents.method.cards import CardBatch, RoleCard, load_cards
 from interactive_agents.method.config import RunConfig, build_config
 from interactive_agents.method.prompts import load_prompts
 from interactive_agents.method.quality import FLAG_NAMES
 from interactive_agents.method.resources import resolve
+from interactive_agents.runtime.counters import EngineStats
 from interactive_agents.runtime.engine import Engine
 from interactive_agents.runtime.planner import PlanAssumptions, RunPlan, plan_run
 
@@ -46,6 +54,14 @@ Examples:
   interactive-agents simulate --recipe paper_zh --cards cards.jsonl --out runs/b \\
       --base-url http://localhost:8000/v1 --model Qwen2-7B-Instruct --quality-flags
 \b
+  # Four local processes, each with a quarter of every limit (shards merged into --out):
+  interactive-agents simulate --recipe paper_zh --cards cards.jsonl --out runs/c \\
+      --base-url http://gpu1:8000/v1 --model qwen --rpm 6000 --workers 4
+\b
+  # The shards as actors of a Ray cluster (`--ray local`: a cluster on this machine):
+  interactive-agents simulate --recipe paper_zh --cards cards.jsonl --out /shared/runs/d \\
+      --base-url http://gpu1:8000/v1 --model qwen --ray auto --workers 16
+\b
   # Predict calls, tokens, wall time and cost first, without calling any model:
   interactive-agents simulate --recipe paper_zh --cards cards.jsonl --plan \\
       --counselor-reply-tokens 120 --client-reply-tokens 40 \\
@@ -55,7 +71,7 @@ Running the same command again on the same --out resumes the run: finished
 dialogues are kept, unfinished ones are done. Exit codes: 0 all dialogues finished,
 1 some failed (see failures.jsonl), 2 bad input or configuration (or an endpoint
 refusing the run), 74 the run directory cannot be written, 75 an endpoint stayed
-down (re-run to resume), 130 interrupted.
+down or a shard died (re-run to resume), 130 interrupted.
 """
 
 
@@ -193,6 +209,7 @@ def _plan_options() -> list[click.Option]:
 @click.option("--skip-invalid", is_flag=True, help="Skip bad cards (reported) instead of stopping.")
 @click.option("--force", is_flag=True, help="Resume even if the configuration changed.")
 @click.option("--retry-failed", is_flag=True, help="On resume, run failed dialogues again.")
+@shard_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 def simulate(**options: Any) -> None:
@@ -241,33 +258,35 @@ async def _simulate(
     engine = Engine(
         config, run_dir=config.out, force=options["force"], retry_failed=options["retry_failed"]
     )
-    if _needs_local(config):
-        console.print("starting the embedded model (llama.cpp server) ...")
-    async with engine:
-        plan = _plan(engine.config, [c for c in cards if not engine.is_done(c.id)], options)
-        interrupted = await drive(
-            engine.run(cards),
-            engine.stats,
-            engine.cancel,
-            console,
-            show_progress=not options["quiet"],
-        )
-    summary = _summary(engine, config, invalid, interrupted) | _beside_plan(plan, engine)
+    async with shard_executor(options) as sharding:
+        if _needs_local(config):
+            console.print("starting the embedded model (llama.cpp server) ...")
+        async with engine:
+            plan = _plan(engine.config, [c for c in cards if not engine.is_done(c.id)], options)
+            played = await play(
+                engine,
+                cards,
+                sharding,
+                console,
+                retry_failed=options["retry_failed"],
+                show_progress=not options["quiet"],
+            )
+    summary = _summary(engine, played, config, invalid) | _beside_plan(plan, played.stats)
     _report(summary, console, options["as_json"])
-    if interrupted:
+    if played.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_FAILURES if engine.stats.failed else 0
+    return EXIT_FAILURES if played.stats.failed else 0
 
 
 def _needs_local(config: RunConfig) -> bool:
     return config.client.endpoint.is_local or config.counselor.endpoint.is_local
 
 
-def _summary(engine: Engine, config: RunConfig, invalid: int, interrupted: bool) -> dict[str, Any]:
-    stats = engine.stats
+def _summary(engine: Engine, played: Played, config: RunConfig, invalid: int) -> dict[str, Any]:
+    stats = played.stats
     out = Path(config.out or ".").resolve()
-    return {
-        "status": "interrupted" if interrupted else "complete",
+    summary = {
+        "status": "interrupted" if played.interrupted else "complete",
         "run_dir": str(out),
         "dialogues": str(out / "dialogues.jsonl"),
         "failures_file": str(out / "failures.jsonl"),
@@ -276,17 +295,18 @@ def _summary(engine: Engine, config: RunConfig, invalid: int, interrupted: bool)
         "cancelled": stats.cancelled,
         "invalid_cards": invalid,
         "refiner_rejections": stats.rejections,
-        "quality_flags": _flag_counts(engine),
+        "quality_flags": _flag_counts(engine, stats),
         "models": engine.config.models(),
         "local_server": engine.local_server.base_url if engine.local_server else None,
     }
+    return summary | ({"shards": played.shards} if played.shards is not None else {})
 
 
-def _flag_counts(engine: Engine) -> dict[str, int] | None:
+def _flag_counts(engine: Engine, stats: EngineStats) -> dict[str, int] | None:
     """Sessions of this run raising each quality flag; None when flags are not computed."""
     if not engine.config.quality.enabled:
         return None
-    return {name: engine.stats.flags_raised[name] for name in FLAG_NAMES}
+    return {name: stats.flags_raised[name] for name in FLAG_NAMES}
 
 
 def _plan(config: RunConfig, cards: list[RoleCard], options: dict[str, Any]) -> RunPlan:
@@ -307,9 +327,8 @@ def _plan(config: RunConfig, cards: list[RoleCard], options: dict[str, Any]) -> 
     return plan_run(config, prompts, cards, assumptions)
 
 
-def _beside_plan(plan: RunPlan, engine: Engine) -> dict[str, Any]:
+def _beside_plan(plan: RunPlan, stats: EngineStats) -> dict[str, Any]:
     """The plan made at the start and what the run did, quantity by quantity."""
-    stats = engine.stats
     predicted = plan.to_dict()
     actual_share = stats.cached_tokens / stats.prompt_tokens if stats.prompt_tokens else 0.0
     actual = {
@@ -362,12 +381,14 @@ def _report(summary: dict[str, Any], console: Console, as_json: bool) -> None:
         if summary["status"] == "interrupted"
         else "Run complete"
     )
-    hidden = {"status", "failures_file", "plan", "plan_vs_actual", "quality_flags"}
+    hidden = {"status", "failures_file", "plan", "plan_vs_actual", "quality_flags", "shards"}
     rows = {k: v for k, v in summary.items() if k not in hidden}
     if summary["quality_flags"] is not None:
         raised = summary["quality_flags"].items()
         rows["sessions flagged"] = ", ".join(f"{name} {count}" for name, count in raised)
     console.print(summary_table(title, rows))
+    if "shards" in summary:
+        console.print(shards_table(summary["shards"]))
     beside = Table(title="Predicted (at the start) and actual", title_justify="left")
     for column in ("", "predicted", "actual"):
         beside.add_column(column, justify="left" if not column else "right")

@@ -17,15 +17,22 @@ import sys
 PR_SET_PDEATHSIG = 1
 
 
+def die_with_parent(parent: int, signum: int) -> bool:
+    """Have the kernel send ``signum`` to this process when ``parent`` dies (Linux; a
+    no-op elsewhere). False if the parent is already gone."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signum)
+        return os.getppid() == parent  # else the parent died before the signal was armed
+    return True
+
+
 def main(argv: list[str]) -> None:
     if len(argv) < 3 or argv[1] != "--":
         sys.exit("usage: python -m interactive_agents.llm._orphan_guard PARENT_PID -- COMMAND...")
     parent, command = int(argv[0]), argv[2:]
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:  # the parent died before the signal was armed
-            sys.exit(1)
+    if not die_with_parent(parent, signal.SIGKILL):
+        sys.exit(1)
     os.execvp(command[0], command)
 
 

@@ -1,5 +1,6 @@
 """Running many dialogues: actors on bounded mailboxes, the roles, the dialogue loop,
-the engine with its run store and live counters.
+the engine with its run store and live counters, and runs split over shards
+(local processes or a Ray cluster).
 
 Built on :mod:`interactive_agents.method` and :mod:`interactive_agents.llm`; the
 capabilities (arena, evaluation, training, ...) are built on it.
@@ -16,6 +17,10 @@ from interactive_agents.runtime.run_lock import RunLock
 from interactive_agents.runtime.run_repair import RepairReport, repair_run
 from interactive_agents.runtime.run_store import RunStore, read_jsonl
 from interactive_agents.runtime.runner import DialogueHandle, Runner, RunnerState, package_version
+from interactive_agents.runtime.shard_processes import ProcessShards
+from interactive_agents.runtime.shard_ray import RayShards
+from interactive_agents.runtime.sharded_run import ShardedRun
+from interactive_agents.runtime.shards import Shard, shard_of
 from interactive_agents.runtime.taskgroups import HostedGroup
 
 __all__ = [
@@ -27,6 +32,8 @@ __all__ = [
     "Envelope",
     "HostedGroup",
     "PlanAssumptions",
+    "ProcessShards",
+    "RayShards",
     "RepairReport",
     "Reply",
     "Result",
@@ -35,8 +42,11 @@ __all__ = [
     "RunStore",
     "Runner",
     "RunnerState",
+    "Shard",
+    "ShardedRun",
     "package_version",
     "plan_run",
     "read_jsonl",
     "repair_run",
+    "shard_of",
 ]

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from interactive_agents.errors import EngineError
 from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
 from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.config import EndpointConfig, RunConfig
@@ -38,6 +40,7 @@ from interactive_agents.runtime.roles import (
 )
 from interactive_agents.runtime.run_store import new_manifest
 from interactive_agents.runtime.runner import Runner, package_version
+from interactive_agents.runtime.shards import Shard, endpoint_limits
 from interactive_agents.runtime.simulation import Session, SessionContext
 
 Result = DialogueRecord | FailureRecord
@@ -130,6 +133,11 @@ class Engine(Runner[RoleCard, Result]):
         context = self._context
         return (context.client, context.counselor, context.refiner, context.terminator)
 
+    def spec(self) -> EngineSpec:
+        if self._given_backends:
+            raise EngineError("an Engine given its own backends cannot be split into shards")
+        return EngineSpec(self.config, force=self._force)
+
     def _backends(self, config: RunConfig) -> dict[RoleName, ChatBackend]:
         """One backend per distinct endpoint: roles on the same endpoint share its limits."""
         backends: dict[RoleName, ChatBackend] = dict(self._given_backends)
@@ -147,3 +155,28 @@ class Engine(Runner[RoleCard, Result]):
     def _dialogue(self, item: RoleCard, priority: int) -> Session:
         assert self._context is not None
         return Session(item, self._context, priority)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSpec:
+    """An engine's configuration, from which each shard builds its own engine with its
+    share of every limit (:class:`~.shards.Shard`)."""
+
+    config: RunConfig
+    force: bool = False
+
+    def _config(self, shard: Shard) -> RunConfig:
+        config = replace(self.config, max_in_flight=shard.share(self.config.max_in_flight))
+        return config.with_endpoints(
+            shard.endpoint(config.client.endpoint), shard.endpoint(config.counselor.endpoint)
+        )
+
+    def build(self, run_dir: Path, shard: Shard) -> Engine:
+        return Engine(self._config(shard), run_dir=run_dir, force=self.force)
+
+    def limits(self, shard: Shard) -> dict[str, Any]:
+        config = self._config(shard)
+        return {
+            "max_in_flight": config.max_in_flight,
+            "endpoints": {role: endpoint_limits(getattr(config, role).endpoint) for role in ROLES},
+        }

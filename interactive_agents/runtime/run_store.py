@@ -316,11 +316,16 @@ def read_journal(path: Path, recorded: set[str]) -> tuple[dict[str, ResumePoint]
 class RunStore:
     """Reads what a run directory already holds and appends new results to it.
 
+    ``companions`` names the files whose lines belong to a record (the file, and the
+    field holding the record's id); they are written before their record.
+
     :meth:`open` takes the directory's lock (another live writer gives
     :class:`~interactive_agents.errors.RunLockedError`); :meth:`close` releases it and
     may be called more than once. Nothing is written unless it is open, and after a
     failed write the store refuses further writes, so nothing follows a partial line.
     """
+
+    companions: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -426,6 +431,24 @@ class RunStore:
         self.append(DIALOGUES if isinstance(record, DialogueRecord) else FAILURES, record)
         self.done.add(record.id)
         _add_usage(self.usage, record.usage)
+
+    def adopt(
+        self, name: str, record: dict[str, Any], companions: list[tuple[str, dict[str, Any]]]
+    ) -> None:
+        """A record finished elsewhere (a shard), with its companion lines before it;
+        a record whose id is already here is not written again."""
+        if record["id"] in self.done:
+            return
+        for file, line in companions:
+            self.append(file, line)
+        self.append(name, record)
+        self.done.add(record["id"])
+        _add_usage(self.usage, record.get("usage"))
+
+    def note(self, section: str, value: object) -> None:
+        """Add a section to the manifest (e.g. how a sharded run was split)."""
+        self._manifest = {**self._manifest, section: value}
+        self._write_manifest()
 
     def _write_manifest(self) -> None:
         """The manifest with the token usage of every record so far (cached tokens

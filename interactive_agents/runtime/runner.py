@@ -25,7 +25,7 @@ from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import anyio
 from anyio.abc import TaskStatus
@@ -46,6 +46,9 @@ from interactive_agents.runtime.dialogue_loop import DialogueLoop
 from interactive_agents.runtime.roles import RecorderActor
 from interactive_agents.runtime.run_store import RunStore
 from interactive_agents.runtime.taskgroups import HostedGroup
+
+if TYPE_CHECKING:
+    from interactive_agents.runtime.shards import RunnerSpec
 
 W = TypeVar("W")
 R = TypeVar("R")
@@ -161,9 +164,32 @@ class Runner(ABC, Generic[W, R]):
     def _dialogue(self, item: W, priority: int) -> DialogueLoop[Any]:
         """The dialogue that plays ``item``."""
 
+    def spec(self) -> RunnerSpec:
+        """A picklable description of this runner (endpoints resolved once it is open),
+        from which the shards of a sharded run build theirs."""
+        raise EngineError(f"a {type(self).__name__} cannot be split into shards")
+
     def _write(self, store: RunStore, result: R, dialogue: DialogueLoop[Any]) -> None:
         """Append a finished dialogue's record (and whatever goes with it) to the store."""
         store.write(result)  # type: ignore[arg-type]
+
+    @property
+    def store(self) -> RunStore | None:
+        """The run directory's store (None without a run directory)."""
+        return self._store
+
+    @property
+    def forced(self) -> bool:
+        """Whether the run directory is resumed whatever its configuration."""
+        return self._force
+
+    async def write_store(self, write: Callable[[RunStore], None]) -> None:
+        """Have the single recorder perform ``write`` on the store (as the parent of a
+        sharded run merges records), in order with every other write."""
+        if self.state is not RunnerState.OPENED or self._recorder is None:
+            raise EngineError(f"the {type(self).__name__} is not running: use it in 'async with'")
+        if self._store is not None:
+            await self._recorder.ask(partial(write, self._store))
 
     # -- lifecycle -----------------------------------------------------------------
 

@@ -1,0 +1,128 @@
+"""``--workers N`` and ``--ray ADDRESS`` of the run commands (simulate, arena): play the
+items in this process, or over shards in local processes or on a Ray cluster."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
+import click
+from rich.console import Console
+from rich.table import Table
+
+from interactive_agents.cli import _process
+from interactive_agents.cli._progress import drive
+from interactive_agents.runtime.counters import EngineStats
+from interactive_agents.runtime.runner import Runner
+from interactive_agents.runtime.shard_play import ShardExecutor
+from interactive_agents.runtime.shard_processes import ProcessShards
+from interactive_agents.runtime.sharded_run import ShardedRun
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def shard_options(command: F) -> F:
+    """The two options, on a command that passes them to :func:`shard_executor`."""
+    command = click.option(
+        "--ray",
+        "ray_address",
+        metavar="ADDRESS",
+        help="Run the shards as Ray actors: 'local' starts a cluster on this machine, "
+        "else a cluster's address (auto, ray://head:10001). Needs the ray extra.",
+    )(command)
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="Shards of the run: N local processes (default 1: this process alone); with "
+        "--ray, N actors (default: the cluster's CPUs).",
+    )(command)
+
+
+@dataclass(frozen=True, slots=True)
+class Sharding:
+    """The executor of a sharded run and its number of shards."""
+
+    executor: ShardExecutor
+    count: int
+
+
+@asynccontextmanager
+async def shard_executor(options: dict[str, Any]) -> AsyncIterator[Sharding | None]:
+    """The run's shards as the options ask (None: play in this process). Started before
+    the run directory is touched, so a missing Ray is reported first (exit 2)."""
+    workers, address = options["workers"], options["ray_address"]
+    if address is None and (workers or 1) == 1:
+        yield None
+        return
+    executor: Any
+    if address is not None:
+        from interactive_agents.runtime.shard_ray import RayShards
+
+        cpus = workers or os.cpu_count() or 1
+        executor = RayShards(address, cpus=cpus, prepare=_process.tune_garbage_collector)
+        count = workers or executor.cpus
+    else:
+        executor = ProcessShards(_process.run, _process.tune_garbage_collector)
+        count = workers
+    try:
+        yield Sharding(executor, count)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(executor.close)
+
+
+@dataclass(frozen=True, slots=True)
+class Played:
+    """What a run command reports: the counters, whether it was interrupted, and how it
+    was split (None: in this process)."""
+
+    stats: EngineStats
+    interrupted: bool
+    shards: dict[str, Any] | None
+
+
+async def play(
+    runner: Runner[Any, Any],
+    items: Iterable[Any],
+    sharding: Sharding | None,
+    console: Console,
+    *,
+    retry_failed: bool,
+    show_progress: bool,
+) -> Played:
+    """Play ``items`` on the open ``runner``, or over its shards, under a progress bar."""
+    if sharding is None:
+        interrupted = await drive(
+            runner.run(items), runner.stats, runner.cancel, console, show_progress=show_progress
+        )
+        return Played(runner.stats, interrupted, None)
+    sharded = ShardedRun(runner, sharding.executor, sharding.count, retry_failed=retry_failed)
+    interrupted = await drive(
+        sharded.run(items), sharded.stats, sharded.cancel, console, show_progress=show_progress
+    )
+    return Played(sharded.stats, interrupted, sharded.describe())
+
+
+def shards_table(section: dict[str, Any]) -> Table:
+    """Each shard's items, status and share of the limits (0: unlimited)."""
+    title = f"{section['count']} shards ({section['executor']}), {section['assignment']}"
+    table = Table(title=title, title_justify="left")
+    rows = section["per_shard"]
+    endpoints = list(rows[0]["endpoints"]) if rows else []
+    for column in ("shard", "items", "status", "in flight", *endpoints):
+        table.add_column(column, justify="left" if column in ("shard", "status") else "right")
+    for row in rows:
+        limits = [
+            "/".join(str(row["endpoints"][name][key]) for key in ("concurrency", "rpm", "tpm"))
+            for name in endpoints
+        ]
+        table.add_row(
+            row["shard"], str(row["items"]), row.get("status", ""), str(row["max_in_flight"]),
+            *limits,
+        )  # fmt: skip
+    table.caption = "endpoints: concurrency/rpm/tpm per shard (0: no limit)"
+    return table
