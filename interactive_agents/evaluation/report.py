@@ -260,7 +260,7 @@ def alpha_payload(alpha: WaiAlpha) -> dict[str, Any]:
 
 
 def _alpha_cell(alpha: WaiAlpha) -> str:
-    if alpha.reason is not None and alpha.rounds < 2:
+    if alpha.rounds == 1:
         return "n/a (needs 2+ rounds)"
     return _number(alpha.overall, ".3f")
 

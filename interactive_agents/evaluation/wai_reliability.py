@@ -102,7 +102,9 @@ def wai_alpha(result: WaiResult, level: AlphaLevel = "interval") -> WaiAlpha:
     numbers = sorted({s.item for d in result.scores for s in d.items})
     overall = krippendorff_alpha(table(None), level)
     reason = None
-    if rounds < 2:
+    if not result.scores:
+        reason = "no dialogue of this corpus was rated"
+    elif rounds < 2:
         reason = (
             f"Krippendorff's alpha needs 2 or more rounds of ratings (--rounds); "
             f"this corpus has {rounds}"
