@@ -56,7 +56,20 @@ def test_lines_are_the_dataclass_fields_in_declared_order(tmp_path: Path) -> Non
         "reasoning",
         "timestamp",
         "rubric",
+        "choices",
+        "length_a",
+        "length_b",
     ]
+
+
+def test_choices_and_lengths_round_trip_and_default_when_absent(tmp_path: Path) -> None:
+    judged = _battle(choices={"ba": "a", "ab": "unparsable"}, length_a=12, length_b=0)
+    path = tmp_path / "battles.jsonl"
+    write_battles(path, [judged])
+    assert read_battles(path).battles == [judged]
+    path.write_bytes(_line(choices=None, length_a=None, length_b=None) + b"\n")
+    (old,) = read_battles(path).battles  # a line written before the fields existed
+    assert (old.choices, old.length_a, old.length_b) == ({}, None, None)
 
 
 def test_append_adds_to_the_file(tmp_path: Path) -> None:
@@ -120,6 +133,11 @@ def test_invalid_json_names_file_and_line(tmp_path: Path) -> None:
         ({"judge": None}, "judge", "missing required field"),
         ({"timestamp": "now"}, "timestamp", "must be a number"),
         ({"reasoning": 1}, "reasoning", "must be a string"),
+        ({"choices": {"ab": "first"}}, "choices", "must be one of"),
+        ({"choices": {"xy": "a"}}, "choices", "must map shown orders"),
+        ({"choices": ["ab", "a"]}, "choices", "must map shown orders"),
+        ({"length_a": -1}, "length_a", "non-negative integer"),
+        ({"length_b": 2.5}, "length_b", "non-negative integer"),
     ],
 )
 def test_bad_field_names_file_line_and_field(

@@ -67,7 +67,10 @@ def test_wai_alpha_takes_rounds_as_coders_and_dialogue_items_as_units() -> None:
     assert alpha.rounds == 2 and alpha.items[1] == 1.0
     assert alpha.items[2] == 0.0  # one pairable unit (1, 2): D_o = D_e = 1
     # Pairable units over both items: (1,1), (2,2), (1,2); (5, None) has one rating only.
-    assert alpha.overall == pytest.approx(4 / 9)
+    assert alpha.overall == pytest.approx(4 / 9) and alpha.reason is None
+    single = wai_alpha(_wai({1: [(3,), (4,)]}))
+    assert single.rounds == 1 and math.isnan(single.overall)
+    assert single.reason is not None and "needs 2 or more rounds" in single.reason
 
 
 def test_kappa_by_hand_and_against_scikit_learn() -> None:

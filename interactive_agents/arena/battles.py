@@ -3,8 +3,15 @@
 A battle names its bots in a fixed order (``bot_a``, ``bot_b``) and records separately
 which candidate was *shown* first, so presentation-order bias can be studied without
 touching the outcome: ``winner`` always refers to ``bot_a``/``bot_b``, never to the
-position on screen. Unparsable judgements are kept in the files (nothing generated is
-lost) and left out of the statistics by the readers of :mod:`ratings`.
+position on screen. The arena keeps the choice of each order it judged
+in ``choices`` (``{"ab": "a", "ba": "b"}``, sides again meaning ``bot_a``/``bot_b``), and
+``length_a``/``length_b`` hold the two replies' lengths in tokens
+(:func:`~interactive_agents.method.quality.text_tokens`): what the judge-bias statistics
+of :mod:`.battle_reliability` read. All three are optional, so files written before them
+(or by hand, or by annotators) still read: ``choices`` empty means the battle is the one
+judgement ``shown_order`` → ``winner``, and a length of None means not recorded.
+Unparsable judgements are kept in the files (nothing generated is lost) and left out of
+the statistics by the readers of :mod:`ratings`.
 
 Files are JSON Lines written with orjson, which serialises the dataclass natively.
 """
@@ -40,6 +47,9 @@ class Battle:
     reasoning: str = ""
     timestamp: float = 0.0
     rubric: str = ""  # fingerprint of the judge card and model (method/rubrics)
+    choices: dict[ShownOrder, Winner] = field(default_factory=dict)
+    length_a: int | None = None
+    length_b: int | None = None
 
     @property
     def usable(self) -> bool:
@@ -79,6 +89,21 @@ def _timestamp(value: Any) -> float:
     return float(value)
 
 
+def _length(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("must be a non-negative integer (tokens) or null")
+    return value
+
+
+def _choices(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not set(value) <= set(SHOWN_ORDERS):
+        raise ValueError(f"must map shown orders ({', '.join(map(repr, SHOWN_ORDERS))}) to winners")
+    check = _one_of(WINNERS)
+    return {order: check(choice) for order, choice in value.items()}
+
+
 def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if value not in choices:
@@ -99,8 +124,13 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "reasoning": _any_text,
     "timestamp": _timestamp,
     "rubric": _any_text,
+    "choices": _choices,
+    "length_a": _length,
+    "length_b": _length,
 }
-_OPTIONAL = frozenset(f.name for f in fields(Battle) if f.default is not MISSING)
+_OPTIONAL = frozenset(
+    f.name for f in fields(Battle) if f.default is not MISSING or f.default_factory is not MISSING
+)
 
 
 def battle_from_mapping(data: Any, *, file: str, record: int) -> Battle:

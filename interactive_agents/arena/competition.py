@@ -5,7 +5,8 @@ answer the client's latest utterance from the same shared history, each candidat
 passing the refiner; the judge sees the history and the two candidates in a seeded
 random order (and, with both orders, once more swapped); the selected reply joins the
 history, the terminator checks it, and the client speaks again until a closing phrase
-or the turn cap. Every selection is a battle.
+or the turn cap. Every selection is a battle, which records each order's choice and the
+two replies' lengths for the judge-bias statistics.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from interactive_agents.arena.selection import Disagreement, Undecided, outcome,
 from interactive_agents.llm.endpoint import ChatBackend
 from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.prompts import PromptSet, clean_reply
+from interactive_agents.method.quality import text_tokens
 from interactive_agents.method.records import (
     ChatMessage,
     Termination,
@@ -220,6 +222,9 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
                 reasoning="\n\n".join(f"[{j.shown_order}] {j.reasoning}" for j in judgements),
                 timestamp=time.time(),
                 rubric=self.context.judge.rubric,
+                choices={j.shown_order: j.choice or "unparsable" for j in judgements},
+                length_a=len(text_tokens(a.content)),
+                length_b=len(text_tokens(b.content)),
             )
         )
         chosen = a if selected == "a" else b

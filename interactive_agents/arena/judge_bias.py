@@ -91,11 +91,19 @@ class PositionBias:
     first_shown_rate: float
 
 
+OrderChoices = Sequence[tuple[ShownOrder, Side | None]]
+
+
 def position_bias(pairs: Sequence[JudgedPair]) -> PositionBias:
     """The position-bias rate over selections judged in both orders (NaN when none)."""
+    return order_bias(pair.choices for pair in pairs)
+
+
+def order_bias(selections: Iterable[OrderChoices]) -> PositionBias:
+    """:func:`position_bias` of bare selections: each one's (order, choice) judgements."""
     both = changed = judgements = first = 0
-    for pair in pairs:
-        readable = {order: choice for order, choice in pair.choices if choice is not None}
+    for choices in selections:
+        readable = {order: choice for order, choice in choices if choice is not None}
         for order, choice in readable.items():
             judgements += 1
             first += choice == order[0]
@@ -180,6 +188,7 @@ class LengthControlledRatings:
     plain: dict[str, float]
     length_coefficient: float
     battles: int
+    spread: float = math.nan  # the standard deviation x was divided by (γ's unit)
 
 
 def length_controlled_bt(
@@ -205,6 +214,7 @@ def length_controlled_bt(
         {m: float(v) for m, v in zip(models, plain, strict=True)},
         gamma,
         len(usable),
+        spread,
     )
 
 

@@ -5,6 +5,8 @@ JSON payload (:func:`ratings_payload`), the leaderboard rows shared by the termi
 table and the Markdown (:func:`rating_cells`), and the files (:func:`write_ratings_report`).
 The tables follow the paper (:mod:`.dialogue_tables`); per-battle figures sit beside them
 under their own names, and the report says how ties and both-order disagreements count.
+Given the judges' reliability (:mod:`.battle_reliability`), the report adds their
+position and length bias and the length-controlled ratings (:mod:`.reliability_report`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from typing import Any
 import numpy as np
 import orjson
 
+from interactive_agents.arena.battle_reliability import BattleReliability
 from interactive_agents.arena.rating_plots import plot_battle_counts, plot_ratings
 from interactive_agents.arena.ratings import ModelRating, RatingReport
+from interactive_agents.arena.reliability_report import reliability_markdown, reliability_payload
 from interactive_agents.reporting import markdown_table
 
 RATING_HEADERS = [
@@ -71,10 +75,15 @@ def rating_cells(row: ModelRating) -> list[str]:
 
 
 def ratings_payload(
-    report: RatingReport, settings: dict[str, Any], *, skipped: int
+    report: RatingReport,
+    settings: dict[str, Any],
+    *,
+    skipped: int,
+    reliability: BattleReliability | None = None,
 ) -> dict[str, Any]:
-    """What ``ratings.json`` and ``elo --json`` hold."""
+    """What ``ratings.json`` and ``elo --json`` hold (``judge_reliability`` if given)."""
     tables = report.tables
+    extra = {} if reliability is None else {"judge_reliability": reliability_payload(reliability)}
     return {
         "settings": settings,
         "battles": report.battles,
@@ -98,6 +107,7 @@ def ratings_payload(
             "battle_counts": report.battle_counts,
             "win_fractions": report.win_fractions,
         },
+        **extra,
     }
 
 
@@ -111,7 +121,12 @@ def _write_csv(path: Path, models: Sequence[str], rows: list[list[str]]) -> None
         csv.writer(handle).writerows([["model", *models], *rows])
 
 
-def write_ratings_report(out: Path, report: RatingReport, payload: dict[str, Any]) -> None:
+def write_ratings_report(
+    out: Path,
+    report: RatingReport,
+    payload: dict[str, Any],
+    reliability: BattleReliability | None = None,
+) -> None:
     """ratings.json, dialogue_counts.csv, battle_counts.csv, the plots and report.md."""
     out.mkdir(parents=True, exist_ok=True)
     options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2
@@ -139,6 +154,8 @@ def write_ratings_report(out: Path, report: RatingReport, payload: dict[str, Any
     )
     plot_battle_counts(report.models, report.battle_counts.tolist(), out / "battle_counts.png")
     markdown = _markdown(report, payload, dialogues, battles)
+    if reliability is not None:
+        markdown += "\n".join(["", *reliability_markdown(reliability)])
     (out / "report.md").write_text(markdown, encoding="utf-8")
 
 

@@ -18,9 +18,11 @@ import numpy as np
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from interactive_agents.arena.agreement import AgreementReport, JudgeAgreement
 from interactive_agents.arena.agreement import agreement as judge_agreement
+from interactive_agents.arena.battle_reliability import BattleReliability, battle_reliability
 from interactive_agents.arena.battles import battle_rubrics, read_battles
 from interactive_agents.arena.rating_reports import (
     RATING_HEADERS,
@@ -29,6 +31,14 @@ from interactive_agents.arena.rating_reports import (
     write_ratings_report,
 )
 from interactive_agents.arena.ratings import BTConfig, EloConfig, rate
+from interactive_agents.arena.reliability_report import (
+    BIAS_HEADERS,
+    LENGTH_CONTROL_HEADERS,
+    bias_cells,
+    length_coefficient_meaning,
+    length_control_cells,
+    reasons,
+)
 from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._progress import print_json
 from interactive_agents.errors import InputError
@@ -59,15 +69,39 @@ def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) ->
     return table
 
 
-def _emit(payload: dict[str, Any], table: Table, as_json: bool) -> None:
+def _emit(payload: dict[str, Any], tables: Sequence[Table | Text], as_json: bool) -> None:
     if as_json:
         print_json(payload)
-    else:
-        console = Console()
-        if not console.is_terminal:  # a pipe or a file has no width to fit: never cut cells
-            natural = console.measure(table, options=console.options.update_width(1000))
-            console.width = max(console.width, natural.maximum)
+        return
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file has no width to fit: never cut cells
+        wide = console.options.update_width(1000)
+        natural = max(console.measure(table, options=wide).maximum for table in tables)
+        console.width = max(console.width, natural)
+    for table in tables:
         console.print(table)
+
+
+def _reliability_tables(reliability: BattleReliability) -> list[Table | Text]:
+    """The judges' biases, and the length-controlled ratings beside the plain ones."""
+    bias: list[Table | Text] = [
+        _table(
+            "Judge reliability: position and length bias",
+            BIAS_HEADERS,
+            [bias_cells(row) for row in reliability.judges],
+        ),
+        *(Text(note) for note in reasons(reliability)),
+    ]
+    control = reliability.length_control
+    if control.fit is None:
+        return [*bias, Text(f"Length-controlled Bradley-Terry: not fitted, {control.reason}.")]
+    rows = length_control_cells(control.fit)
+    meaning = Text(
+        f"{control.fit.battles} battles with reply lengths, {control.without_lengths} "
+        f"readable ones without (left out of both columns). "
+        + length_coefficient_meaning(control.fit)
+    )
+    return [*bias, _table("Length-controlled Bradley-Terry", LENGTH_CONTROL_HEADERS, rows), meaning]
 
 
 @click.command()
@@ -136,7 +170,10 @@ def elo(
 
     BATTLES are JSON Lines files of battle records. Unparsable judgements are kept in
     the files but left out of the ratings and counted. Rank is 1 + the number of bots
-    whose BT interval lies entirely above this bot's.
+    whose BT interval lies entirely above this bot's. Beside the ratings: each judge's
+    position bias (selections judged in both orders whose choice changed) and length
+    bias (decided battles won by the longer reply), and the Bradley-Terry ratings with
+    the reply length as a covariate; a figure the battles cannot give is null with why.
 
     \b
     Examples:
@@ -156,6 +193,7 @@ def elo(
             elo=EloConfig(k=k),
             bt=BTConfig(l2=l2, anchor=anchor),
         )
+        reliability = battle_reliability(batch.battles, BTConfig(l2=l2, anchor=anchor))
     settings = {
         "files": [str(path) for path in battles],
         "k": k,
@@ -167,15 +205,16 @@ def elo(
         "rubrics": sorted(set(rubrics.values())),
     }
     _warn_skipped(batch.invalid)
-    payload = ratings_payload(report, settings, skipped=len(batch.invalid))
+    payload = ratings_payload(report, settings, skipped=len(batch.invalid), reliability=reliability)
     if out is not None:
         with usage_errors():
-            write_ratings_report(out, report, payload)
+            write_ratings_report(out, report, payload, reliability)
     title = (
         f"Arena ratings: {report.tables.dialogues} dialogues, {report.battles} battles, "
         f"{report.excluded} unparsable excluded"
     )
-    _emit(payload, _table(title, RATING_HEADERS, [rating_cells(r) for r in report.rows]), as_json)
+    ratings = _table(title, RATING_HEADERS, [rating_cells(r) for r in report.rows])
+    _emit(payload, [ratings, *_reliability_tables(reliability)], as_json)
     if not as_json and out is not None:
         click.echo(f"Report: {out / 'report.md'}")
 
@@ -261,4 +300,4 @@ def agreement(
         f"({result.human_unparsable} unparsable dropped)"
     )
     rows = [_agreement_cells(row) for row in result.judges]
-    _emit(payload, _table(title, AGREEMENT_HEADERS, rows), as_json)
+    _emit(payload, [_table(title, AGREEMENT_HEADERS, rows)], as_json)

@@ -72,6 +72,7 @@ from interactive_agents.evaluation.report import (
 from interactive_agents.evaluation.semantic import Embed, Vector
 from interactive_agents.evaluation.significance import TEST_KINDS, TestKind, TTest
 from interactive_agents.evaluation.topics import DEFAULT_MAX_TOPICS, choose_language
+from interactive_agents.evaluation.wai_reliability import AlphaLevel
 from interactive_agents.method.prompts import load_prompts
 from interactive_agents.method.quality import Flagger, QualityThresholds, load_quality_rules
 from interactive_agents.method.records import Sampling
@@ -627,14 +628,28 @@ def topics(
 @evaluate.command(epilog=CORPUS_HELP + JUDGE_HELP)
 @_corpus_command
 @_judge_command
+@click.option(
+    "--alpha-level",
+    type=click.Choice(["interval", "ordinal", "nominal"]),
+    default="interval",
+    show_default=True,
+    help="Level of measurement of Krippendorff's alpha across the rounds.",
+)
 def wai(
-    corpora: tuple[Path, ...], out: Path, skip_invalid: bool, as_json: bool, **options: Any
+    corpora: tuple[Path, ...],
+    out: Path,
+    skip_invalid: bool,
+    as_json: bool,
+    alpha_level: AlphaLevel,
+    **options: Any,
 ) -> None:
     """Counselor evaluation: WAI-O-S working alliance rated by an LLM judge (SPEC §8).
 
     The judge rates the 12 items one per call, in several rounds, from 1 to 7; items 4
     and 10 are reversed; Goal, Task and Bond are scored per dialogue, summarised per
-    corpus, compared with t-tests and drawn as box plots.
+    corpus, compared with t-tests and drawn as box plots. How far the judge agrees with
+    itself across the rounds is Krippendorff's alpha (over all items and per item; it
+    needs --rounds 2 or more, and is null with the reason otherwise).
 
     \b
     Examples:
@@ -648,9 +663,15 @@ def wai(
         done = _judged(options, out, evaluation)
         results, tests = done.results, done.tests
         payload = wai_report(
-            out, loaded, results, tests, settings=done.settings, run=done.run.as_dict()
+            out,
+            loaded,
+            results,
+            tests,
+            settings=done.settings,
+            run=done.run.as_dict(),
+            alpha_level=alpha_level,
         )
-    table = wai_rows(loaded, results)
+    table = wai_rows(loaded, results, alpha_level)
     _finish_judged(payload, "WAI-O-S factors (mean ± std)", table, tests, out / "wai.md", as_json)
 
 

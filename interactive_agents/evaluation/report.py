@@ -30,7 +30,8 @@ from interactive_agents.evaluation.plots import (
 )
 from interactive_agents.evaluation.significance import GroupSummary, TTest
 from interactive_agents.evaluation.topics import TopicResult
-from interactive_agents.evaluation.wai import FACTORS, REVERSED, WaiResult
+from interactive_agents.evaluation.wai import FACTORS, ITEMS, REVERSED, WaiResult
+from interactive_agents.evaluation.wai_reliability import AlphaLevel, WaiAlpha, wai_alpha
 from interactive_agents.reporting import markdown_table
 
 Rows = list[list[str]]
@@ -161,12 +162,17 @@ def wai_report(
     *,
     settings: dict[str, Any],
     run: dict[str, Any],
+    alpha_level: AlphaLevel = "interval",
 ) -> dict[str, Any]:
-    """Write ``wai.json``, ``wai.md`` and ``wai.png`` (SPEC §8, WAI-O-S)."""
+    """Write ``wai.json``, ``wai.md`` and ``wai.png`` (SPEC §8, WAI-O-S), with each
+    corpus's Krippendorff's alpha across the judge's rounds at ``alpha_level``."""
     out.mkdir(parents=True, exist_ok=True)
     plot = wai_boxplot(results, out / "wai.png")
     payload = _judged_payload("wai", corpora, results, tests, plot, settings, run)
-    headers, rows = wai_rows(corpora, results)
+    alphas = [wai_alpha(result, alpha_level) for result in results]
+    for entry, alpha in zip(payload["corpora"], alphas, strict=True):
+        entry["alpha"] = alpha_payload(alpha)
+    headers, rows = wai_rows(corpora, results, alpha_level)
     described = ", ".join(f"{key} {value}" for key, value in settings.items())
     factors = "; ".join(
         f"{name.capitalize()} = items {', '.join(map(str, items))}"
@@ -191,6 +197,7 @@ def wai_report(
         "Item scores per dialogue, after reversal, as they enter the factors.",
         "",
         *markdown_table(*wai_item_rows(results)),
+        *_alpha_markdown(alphas),
     ]
     markdown += _judged_tail(corpora, results, run)
     _write(out, "wai", payload, markdown)
@@ -218,10 +225,13 @@ def topics_rows(
     return headers, rows
 
 
-def wai_rows(corpora: Sequence[Corpus], results: Sequence[WaiResult]) -> tuple[list[str], Rows]:
-    """One row per corpus: the three factors, incomplete dialogues and failures."""
+def wai_rows(
+    corpora: Sequence[Corpus], results: Sequence[WaiResult], alpha_level: AlphaLevel = "interval"
+) -> tuple[list[str], Rows]:
+    """One row per corpus: the three factors, incomplete dialogues, failures, and the
+    judge's agreement with itself across rounds (Krippendorff's alpha over all items)."""
     headers = ["corpus", "lang", "dialogues", *(f.capitalize() for f in FACTORS)]
-    headers += ["incomplete", "failed", "invalid"]
+    headers += ["incomplete", "failed", "invalid", f"alpha ({alpha_level})"]
     rows = [
         [
             r.corpus,
@@ -231,10 +241,51 @@ def wai_rows(corpora: Sequence[Corpus], results: Sequence[WaiResult]) -> tuple[l
             "/".join(str(r.incomplete[f]) for f in FACTORS),
             str(len(r.failures)),
             str(len(c.skipped)),
+            _alpha_cell(wai_alpha(r, alpha_level)),
         ]
         for c, r in zip(corpora, results, strict=True)
     ]
     return headers, rows
+
+
+def alpha_payload(alpha: WaiAlpha) -> dict[str, Any]:
+    """A corpus's ``alpha`` entry in ``wai.json`` (NaN becomes null; ``reason`` says why)."""
+    return {
+        "level": alpha.level,
+        "rounds": alpha.rounds,
+        "overall": None if math.isnan(alpha.overall) else alpha.overall,
+        "items": {str(k): None if math.isnan(v) else v for k, v in alpha.items.items()},
+        "reason": alpha.reason,
+    }
+
+
+def _alpha_cell(alpha: WaiAlpha) -> str:
+    if alpha.rounds == 1:
+        return "n/a (needs 2+ rounds)"
+    return _number(alpha.overall, ".3f")
+
+
+def _alpha_markdown(alphas: Sequence[WaiAlpha]) -> list[str]:
+    """Alpha per corpus, over all items and per item, and why any is missing."""
+    if not alphas:
+        return []
+    level = alphas[0].level
+    headers = ["items", *(a.corpus for a in alphas)]
+    rows = [["all", *(_number(a.overall, ".3f") for a in alphas)]]
+    rows += [[str(i), *(_number(a.items.get(i, math.nan), ".3f") for a in alphas)] for i in ITEMS]
+    notes = [f"- {a.corpus}: {a.reason}." for a in alphas if a.reason]
+    return [
+        "",
+        "## Judge reliability: Krippendorff's alpha across rounds",
+        "",
+        f"The judge's rounds are the coders, the (dialogue, item) pairs the units and the raw "
+        f"1-7 ratings the values, at the {level} level; a failed call is a missing rating "
+        "and a unit rated in fewer than two rounds is left out. 1 is perfect agreement, 0 "
+        "what chance gives, below 0 worse than chance.",
+        "",
+        *markdown_table(headers, rows),
+        *(["", *notes] if notes else []),
+    ]
 
 
 def wai_item_rows(results: Sequence[WaiResult]) -> tuple[list[str], Rows]:

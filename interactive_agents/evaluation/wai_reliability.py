@@ -8,7 +8,8 @@ so the default level is ``interval``; ``ordinal`` treats them as ranks only.
 
 Computed from the coincidence matrix (Krippendorff, *Computing Krippendorff's Alpha-
 Reliability*, 2011); ``tests/test_reliability.py`` checks it against the ``krippendorff``
-package and hand-computed values.
+package and hand-computed values. ``evaluate wai`` reports it per corpus
+(:func:`~interactive_agents.evaluation.report.wai_report`).
 """
 
 from __future__ import annotations
@@ -77,13 +78,17 @@ def krippendorff_alpha(
 
 @dataclass(frozen=True, slots=True)
 class WaiAlpha:
-    """Alpha across the judge's rounds: over all items together, and per WAI item."""
+    """Alpha across the judge's rounds: over all items together, and per WAI item.
+
+    ``reason`` says why ``overall`` is NaN (one round only, or no unit rated twice).
+    """
 
     corpus: str
     level: AlphaLevel
     rounds: int
     overall: float
     items: dict[int, float]
+    reason: str | None = None
 
 
 def wai_alpha(result: WaiResult, level: AlphaLevel = "interval") -> WaiAlpha:
@@ -95,12 +100,24 @@ def wai_alpha(result: WaiResult, level: AlphaLevel = "interval") -> WaiAlpha:
         return [[_rating(unit.rounds, r) for unit in units] for r in range(rounds)]
 
     numbers = sorted({s.item for d in result.scores for s in d.items})
+    overall = krippendorff_alpha(table(None), level)
+    reason = None
+    if not result.scores:
+        reason = "no dialogue of this corpus was rated"
+    elif rounds < 2:
+        reason = (
+            f"Krippendorff's alpha needs 2 or more rounds of ratings (--rounds); "
+            f"this corpus has {rounds}"
+        )
+    elif math.isnan(overall):
+        reason = "no (dialogue, item) was rated in two rounds with a parsable answer"
     return WaiAlpha(
         corpus=result.corpus,
         level=level,
         rounds=rounds,
-        overall=krippendorff_alpha(table(None), level),
+        overall=overall,
         items={number: krippendorff_alpha(table(number), level) for number in numbers},
+        reason=reason,
     )
 
 
