@@ -160,3 +160,13 @@ def test_judged_pairs_reads_arena_records() -> None:
     assert dict(pair.choices) == {"ab": "a", "ba": "b"}
     with pytest.raises(InputError, match="record 1"):
         judged_pairs([{"turns": []}], file="run/dialogues.jsonl")
+
+
+def test_alpha_is_undefined_when_every_rating_is_the_same() -> None:
+    # No variation: the reference refuses to compute it, and so does ours (NaN), while
+    # one differing rating among units rated once does not make it defined.
+    same = [[4.0, 4.0, 4.0], [4.0, 4.0, None]]
+    assert math.isnan(krippendorff_alpha(same))
+    with pytest.raises(ValueError):
+        krippendorff.alpha(reliability_data=np.array(same, dtype=float))
+    assert math.isnan(krippendorff_alpha([[4.0, 4.0, 2.0], [4.0, 4.0, None]]))

@@ -49,7 +49,9 @@ def krippendorff_alpha(
 ) -> float:
     """Alpha of a coders × units table (None or NaN: missing); NaN with no pairable unit.
 
-    Units rated by fewer than two coders carry no information and are left out.
+    Units rated by fewer than two coders carry no information and are left out. When
+    every pairable rating is the same value there is no variation to agree on and alpha
+    is undefined (0/0): NaN, as the reference ``krippendorff`` package refuses it.
     """
     table = np.array([[np.nan if v is None else v for v in row] for row in ratings], dtype=float)
     if table.ndim != 2 or table.size == 0:
@@ -72,7 +74,7 @@ def krippendorff_alpha(
     observed = (coincidence * delta).sum() / n
     expected = (np.outer(totals, totals) * delta).sum() / (n * (n - 1))
     if expected == 0:
-        return 1.0 if observed == 0 else math.nan
+        return math.nan
     return float(1.0 - observed / expected)
 
 
@@ -109,6 +111,8 @@ def wai_alpha(result: WaiResult, level: AlphaLevel = "interval") -> WaiAlpha:
             f"Krippendorff's alpha needs 2 or more rounds of ratings (--rounds); "
             f"this corpus has {rounds}"
         )
+    elif math.isnan(overall) and _constant(table(None)):
+        reason = "every rating is the same value: alpha is undefined without variation"
     elif math.isnan(overall):
         reason = "no (dialogue, item) was rated in two rounds with a parsable answer"
     return WaiAlpha(
@@ -119,6 +123,13 @@ def wai_alpha(result: WaiResult, level: AlphaLevel = "interval") -> WaiAlpha:
         items={number: krippendorff_alpha(table(number), level) for number in numbers},
         reason=reason,
     )
+
+
+def _constant(ratings: list[list[float | None]]) -> bool:
+    """Whether the units rated at least twice hold ratings all of one value."""
+    paired = [[value for value in unit if value is not None] for unit in zip(*ratings, strict=True)]
+    seen = {value for unit in paired if len(unit) >= 2 for value in unit}
+    return len(seen) == 1
 
 
 def _rating(rounds: tuple[int | None, ...], index: int) -> float | None:
