@@ -78,6 +78,7 @@ async def measure(count: int, policy: str, args: argparse.Namespace) -> Outcome:
                 "endpoint.model": servers[0].model,
                 "endpoint.concurrency": count * args.parallel,
                 "endpoint.routing": policy,
+                "endpoint.routing_epsilon": args.routing_epsilon,
                 "endpoint.timeout": 600.0,
             },
         )
@@ -119,6 +120,7 @@ def main() -> None:
     add("--parallel", type=int, default=4, help="slots per server")
     add("--threads", type=int, default=1, help="threads per server")
     add("--context", type=int, default=4096, help="tokens per slot")
+    add("--routing-epsilon", type=float, default=0.25, help="affinity's load bound")
     add("--markdown", action="store_true", help="print a Markdown table on stdout")
     args = parser.parse_args()
     policies = args.policies.split(",")

@@ -40,11 +40,16 @@ def test_a_stream_stays_on_its_replica_while_loads_are_even() -> None:
     assert policy.live_streams == 50
 
 
-def test_a_stream_goes_to_its_hash_home_while_that_has_room() -> None:
-    policy = SessionAffinity(4, epsilon=1.0)
+def test_a_new_stream_goes_to_its_hash_home_unless_that_is_at_the_bound() -> None:
+    policy = SessionAffinity(4, epsilon=0.1)
     loads = [ReplicaLoad() for _ in range(4)]
-    stream = "dialogue-3/client"
-    assert policy.choose(stream, loads) == policy.home(stream)
+    passed_over = 0
+    for stream in (f"dialogue-{i}/client" for i in range(200)):
+        home = policy.home(stream)
+        has_room = policy.streams_on(home) < policy.bound()
+        assert (policy.choose(stream, loads) == home) == has_room
+        passed_over += not has_room
+    assert 0 < passed_over < 100  # the bound acted, and most streams still went home
 
 
 def test_streams_spread_over_every_replica() -> None:
