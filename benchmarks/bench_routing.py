@@ -2,13 +2,18 @@
 
     python benchmarks/bench_routing.py [--replicas 1,2,4,8] [--dialogues 64] [--turns 8]
 
-For each replica count and policy (``affinity``: consistent hashing with bounded load,
-``fewest``: fewest requests in flight), N dialogues run through the engine against
-``prefix_cache_server.py`` replicas (a fresh set per run, so no cache carries over). The
-hit rate is cached / prompt tokens as the replicas counted them; ``ideal`` is the
-longest dialogue's chain of calls with every history prefix cached and no queueing,
-or the total work spread evenly over every slot, whichever is longer; imbalance is the
-busiest replica's busy time over the mean. Figures are printed; nothing is asserted.
+For each replica count and policy (``affinity``: each stream assigned once by consistent
+hashing with bounded loads and kept, ``fewest``: fewest requests in flight), N dialogues
+run through the engine against ``prefix_cache_server.py`` replicas (a fresh set per run,
+so no cache carries over). The hit rate is cached / prompt tokens as the replicas
+counted them; ``ideal`` is the longest dialogue's chain of calls with every history
+prefix cached and no queueing, or the total work spread evenly over every slot,
+whichever is longer; imbalance is the busiest replica's busy time over the mean. With
+``--repeats R`` each cell runs R times and the run of median wall time is shown (the
+machine's noise is larger than some of the differences). ``--replica-capacity`` tells
+the engine how many requests a replica serves at once, so affinity detours a stream
+while its replica has that many in flight (0, the default: never; the mock queues).
+Figures are printed; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -21,23 +26,23 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 import anyio
 import httpx
-from rich.console import Console
-from rich.table import Table
+from bench_engine import show
 
 from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.config import build_config
 from interactive_agents.runtime.engine import Engine
 
+by_wall = attrgetter("wall")
 SERVER = Path(__file__).with_name("prefix_cache_server.py")
 COMPLAINT = (
     "Since the reorganisation at work I sleep badly, replay every meeting at night and "
     "feel I am failing both my team and my family; I would like to find some calm again."
 )
-console = Console(stderr=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,8 @@ async def run(policy: str, urls: list[str], args: argparse.Namespace) -> tuple[f
             "endpoint.model": "prefix-mock",
             "endpoint.concurrency": args.dialogues,
             "endpoint.routing": policy,
+            "endpoint.routing_epsilon": args.routing_epsilon,
+            "endpoint.replica_capacity": args.replica_capacity,
             "endpoint.timeout": 120.0,
             "terminator.mode": "closing",
         },
@@ -108,6 +115,12 @@ async def run(policy: str, urls: list[str], args: argparse.Namespace) -> tuple[f
             async for _ in engine.run(cards):
                 pass
         return time.perf_counter() - started, engine.stats.calls
+
+
+def median_run(policy: str, count: int, args: argparse.Namespace) -> Outcome:
+    """The run of median wall time among ``--repeats`` runs of one cell."""
+    runs = sorted((measure(policy, count, args) for _ in range(args.repeats)), key=by_wall)
+    return runs[len(runs) // 2]
 
 
 def measure(policy: str, count: int, args: argparse.Namespace) -> Outcome:
@@ -148,10 +161,13 @@ def main() -> None:
     add("--prefill-per-token", type=float, default=0.0004)
     add("--decode-per-token", type=float, default=0.001)
     add("--output-tokens", type=int, default=24)
+    add("--routing-epsilon", type=float, default=0.25, help="affinity's load bound")
+    add("--replica-capacity", type=int, default=0, help="engine side: a replica is full at")
+    add("--repeats", type=int, default=1, help="runs per cell; the median wall is shown")
     add("--markdown", action="store_true", help="print a Markdown table on stdout")
     args = parser.parse_args()
     outcomes = [
-        measure(policy, int(count), args)
+        median_run(policy, int(count), args)
         for count in args.replicas.split(",")
         for policy in args.policies.split(",")
     ]
@@ -175,16 +191,7 @@ def main() -> None:
         ]
         for o in outcomes
     ]
-    if args.markdown:
-        print("| " + " | ".join(headers) + " |")
-        print("|" + "---|" * len(headers))
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-        return
-    table = Table(*headers, title="routing policies over replicas with a prefix cache")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    show("routing policies over replicas with a prefix cache", headers, rows, args.markdown)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,10 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from click.testing import CliRunner
 
+from interactive_agents.cli import main
+from interactive_agents.llm.endpoint import ChatEndpoint
 from interactive_agents.llm.routing import (
     FewestInFlight,
     ReplicaLoad,
@@ -34,7 +37,19 @@ def test_a_stream_stays_on_its_replica_while_loads_are_even() -> None:
     for stream in (f"dialogue-{i}/counselor" for i in range(50)):
         first = policy.choose(stream, loads)
         assert all(policy.choose(stream, loads) == first for _ in range(5))
-        assert first == policy.home(stream)
+    assert policy.live_streams == 50
+
+
+def test_a_new_stream_goes_to_its_hash_home_unless_that_is_at_the_bound() -> None:
+    policy = SessionAffinity(4, epsilon=0.1)
+    loads = [ReplicaLoad() for _ in range(4)]
+    passed_over = 0
+    for stream in (f"dialogue-{i}/client" for i in range(200)):
+        home = policy.home(stream)
+        has_room = policy.streams_on(home) < policy.bound()
+        assert (policy.choose(stream, loads) == home) == has_room
+        passed_over += not has_room
+    assert 0 < passed_over < 100  # the bound acted, and most streams still went home
 
 
 def test_streams_spread_over_every_replica() -> None:
@@ -44,32 +59,77 @@ def test_streams_spread_over_every_replica() -> None:
     assert min(counts) > 0.5 * 100 and max(counts) < 1.5 * 100
 
 
+def test_a_stream_keeps_its_replica_when_that_is_merely_busier() -> None:
+    """In-flight load far above the mean, but healthy and below capacity: nothing moves
+    (under the old per-call bound every one of these calls would have left its replica)."""
+    policy = SessionAffinity(4, epsilon=0.1, capacity=32)
+    loads = [ReplicaLoad() for _ in range(4)]
+    streams = [f"dialogue-{i}/counselor" for i in range(80)]
+    assigned = {stream: policy.choose(stream, loads) for stream in streams}
+    rng = random.Random(1)
+    for _ in range(500):
+        for load in loads:
+            load.in_flight = rng.choice([0, 0, 1, 31])  # bursts up to one below capacity
+        stream = rng.choice(streams)
+        assert policy.choose(stream, loads) == assigned[stream]
+
+
 @pytest.mark.parametrize("epsilon", [0.1, 0.25, 1.0])
-def test_no_replica_exceeds_the_load_bound(epsilon: float) -> None:
-    """Place 1,000 concurrent calls one by one: every placement respects ceil((1+e)·mean)."""
+def test_no_replica_is_given_streams_beyond_the_bound(epsilon: float) -> None:
+    """Streams come and go (dialogues start and end): each assignment lands on a replica
+    holding at most ceil((1 + e) x the mean) live streams, the new one counted."""
     policy = SessionAffinity(8, epsilon)
     loads = [ReplicaLoad() for _ in range(8)]
     rng = random.Random(0)
-    for call in range(1000):
-        stream = f"dialogue-{rng.randrange(300)}/counselor"
+    live: list[str] = []
+    for step in range(3000):
+        if live and rng.random() < 0.45:
+            policy.release(live.pop(rng.randrange(len(live))))
+            continue
+        stream = f"dialogue-{step}/counselor"
         index = policy.choose(stream, loads)
-        loads[index].in_flight += 1
-        placed = call + 1
-        assert loads[index].in_flight <= math.ceil((1 + epsilon) * placed / 8)
+        live.append(stream)
+        mean = len(live) / 8
+        assert policy.streams_on(index) <= math.ceil((1 + epsilon) * mean)
+    assert sum(policy.streams_on(i) for i in range(8)) == policy.live_streams == len(live)
 
 
 def test_a_full_or_unhealthy_replica_is_passed_over_and_the_stream_returns() -> None:
-    policy = SessionAffinity(3)
+    policy = SessionAffinity(3, capacity=2)
     stream = "dialogue-7/counselor"
     loads = [ReplicaLoad() for _ in range(3)]
     home = policy.choose(stream, loads)
     loads[home].healthy = False
     moved = policy.choose(stream, loads)
     assert moved != home
+    assert policy.choose(stream, loads) == moved  # the same detour each time: its cache stays
     loads[home].healthy = True
     assert policy.choose(stream, loads) == home
-    loads[home].in_flight = 10  # far above (1 + e) x the mean
+    loads[home].in_flight = 2  # full: as many in flight as it serves at once
     assert policy.choose(stream, loads) != home
+    loads[home].in_flight = 1
+    assert policy.choose(stream, loads) == home
+    assert policy.streams_on(home) == policy.live_streams == 1  # the assignment never moved
+
+
+def test_released_streams_leave_the_table() -> None:
+    """10,000 dialogues, at most 64 at a time: the table holds the live streams only."""
+    policy = SessionAffinity(4)
+    loads = [ReplicaLoad() for _ in range(4)]
+    live: list[str] = []
+    for dialogue in range(10_000):
+        for role in ("client", "counselor"):
+            live.append(f"d{dialogue}/{role}")
+            policy.choose(live[-1], loads)
+        if len(live) > 128:
+            for stream in live[:2]:
+                policy.release(stream)
+            del live[:2]
+        assert policy.live_streams <= 128
+    for stream in live:
+        policy.release(stream)
+    assert policy.live_streams == 0
+    assert [policy.streams_on(i) for i in range(4)] == [0, 0, 0, 0]
 
 
 def test_adding_a_replica_moves_few_streams() -> None:
@@ -88,11 +148,31 @@ def test_fewest_in_flight_ignores_streams_and_skips_the_unhealthy() -> None:
     assert isinstance(routing_policy("affinity", 3), SessionAffinity)
 
 
+def test_the_replica_capacity_flag_reaches_the_configuration(tmp_path: Path) -> None:
+    """``--replica-capacity`` is an endpoint field: a negative one is refused with exit 2,
+    naming the field, before anything is written."""
+    cards = tmp_path / "cards.jsonl"
+    cards.write_text('{"chief_complaint": "I cannot sleep."}\n', encoding="utf-8")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        main,
+        ["simulate", "--cards", str(cards), "--out", str(out), "--model", "m",
+         "--base-url", "http://127.0.0.1:9/v1", "--replica-capacity", "-1"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "replica_capacity" in result.output and "negative" in result.output
+    assert not out.exists()
+    config = build_config(None, {"endpoint.base_urls": ["http://h/v1"], "endpoint.model": "m",
+                                 "endpoint.replica_capacity": 4})  # fmt: skip
+    endpoint = ChatEndpoint(config.counselor.endpoint)
+    assert isinstance(endpoint.routing, SessionAffinity) and endpoint.routing.capacity == 4
+
+
 @pytest.mark.anyio
 async def test_the_engine_keeps_each_dialogue_role_on_one_replica(tmp_path: Path) -> None:
     """Two real replicas on loopback; with the cache hint on, every request names its
-    stream, and each stream's requests all reached the same replica (the load bound is
-    set loose: at 8 dialogues a tight one would rightly move streams off a busy replica)."""
+    stream, each stream's requests all reached the same replica, and every stream was
+    released when its dialogue ended."""
     servers = [ScriptedServer(), ScriptedServer()]
     for server in servers:
         server.start()
@@ -105,13 +185,16 @@ async def test_the_engine_keeps_each_dialogue_role_on_one_replica(tmp_path: Path
                 "endpoint.base_urls": [s.base_url for s in servers],
                 "endpoint.model": "scripted",
                 "endpoint.cache_hint": True,
-                "endpoint.routing_epsilon": 4.0,
             },
         )
+        endpoint = ChatEndpoint(config.client.endpoint)
         cards = [RoleCard(id=f"c{i}", chief_complaint="I cannot sleep.") for i in range(8)]
-        async with Engine(config, run_dir=tmp_path) as engine:
+        backends = {"client": endpoint, "counselor": endpoint}
+        async with Engine(config, run_dir=tmp_path, backends=backends) as engine:
             records = [result async for result in engine.run(cards)]
         assert len(records) == 8
+        assert isinstance(endpoint.routing, SessionAffinity)
+        assert endpoint.routing.live_streams == 0
         homes: dict[str, set[int]] = {}
         for index, server in enumerate(servers):
             for call in server.calls:
@@ -159,7 +242,6 @@ async def test_cached_tokens_are_counted_per_call_dialogue_and_run(
             "terminator.mode": "closing",
             "endpoint.base_urls": prefix_cache_replicas,
             "endpoint.model": "prefix-mock",
-            "endpoint.routing_epsilon": 4.0,
         },
     )
     cards = [RoleCard(id=f"c{i}", chief_complaint="I cannot sleep.") for i in range(4)]

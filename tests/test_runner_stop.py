@@ -60,6 +60,9 @@ class BreaksAfter:
         self.left -= 1
         return await self.endpoint.complete(messages, sampling, seed=seed, priority=priority)
 
+    def release(self, stream: str) -> None:
+        self.endpoint.release(stream)
+
     async def aclose(self) -> None:
         await self.endpoint.aclose()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 
@@ -163,7 +164,7 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
                 context.refiner,
                 attempts=context.rules.refiner_attempts,
                 seed=derive_seed(self.seed, "bot", bot.name, turn),
-                stream=f"{self.dialogue_id}/{bot.name}",
+                stream=self._bot_stream(bot),
                 labels=context.prompts.counselor.speaker_labels,
                 policy=context.rules.on_exhausted,
                 priority=self.priority,
@@ -229,6 +230,14 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
         )
         chosen = a if selected == "a" else b
         return Turn("counselor", chosen.content, None, chosen.rejected, chosen.refiner_gave_up)
+
+    def streams(self) -> Iterator[tuple[ChatBackend, str]]:
+        yield from super().streams()
+        for bot in (self.match.bot_a, self.match.bot_b):
+            yield self.context.bots[bot.name], self._bot_stream(bot)
+
+    def _bot_stream(self, bot: Bot) -> str:
+        return f"{self.dialogue_id}/{bot.name}"
 
     def models(self) -> dict[str, str]:
         context = self.context

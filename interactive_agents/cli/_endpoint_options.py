@@ -40,12 +40,16 @@ _OPTIONS: list[tuple[str, dict[str, Any]]] = [
         {"type": float, "help": "Affinity's load bound: no replica above (1 + e) x the mean."},
     ),
     (
+        "--replica-capacity",
+        {"type": int, "help": "Requests one replica serves at once; affinity detours when full."},
+    ),
+    (
         "--cache-hint/--no-cache-hint",
         {"default": None, "help": "Send each dialogue role as prompt_cache_key (hosted APIs)."},
     ),
 ]
 FIELDS = ("max_retry_wait", "health_window", "outage_limit", "max_response_bytes", "oversize",
-          "routing", "routing_epsilon", "cache_hint")  # fmt: skip
+          "routing", "routing_epsilon", "replica_capacity", "cache_hint")  # fmt: skip
 
 
 def endpoint_options(command: F) -> F:

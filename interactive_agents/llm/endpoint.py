@@ -1,7 +1,7 @@
 """OpenAI-compatible chat endpoints over HTTP.
 
 One :class:`ChatEndpoint` per model: its replicas (several base URLs serving the same
-model, balanced by fewest requests in flight), one HTTP client per replica (aiohttp by
+model, chosen per call by :mod:`.routing`), one HTTP client per replica (aiohttp by
 default: see :mod:`.transport`), the scheduler gate, and the endpoint's fault handling:
 
 - transient failures (429, 5xx, timeouts, dropped connections, a 200 that is not a chat
@@ -77,6 +77,9 @@ class ChatBackend(Protocol):
         priority: int = 0,
         stream: str | None = None,
     ) -> Completion: ...
+
+    def release(self, stream: str) -> None:
+        """The dialogue role ``stream`` is over: routing may forget it."""
 
     async def aclose(self) -> None: ...
 
@@ -156,7 +159,9 @@ class ChatEndpoint:
         self.health = EndpointHealth(", ".join(r.base_url for r in self.replicas), self.retry)
         self._headers = json_headers(config.api_key_env)
         self._max_bytes = config.max_response_bytes or None
-        self.routing = routing_policy(config.routing, len(self.replicas), config.routing_epsilon)
+        self.routing = routing_policy(
+            config.routing, len(self.replicas), config.routing_epsilon, config.replica_capacity
+        )
         self._loads = [replica.load for replica in self.replicas]
         self._avoided = 0
 
@@ -375,6 +380,10 @@ class ChatEndpoint:
             reasoning=reply.reasoning,
             truncated=reply.truncated,
         )
+
+    def release(self, stream: str) -> None:
+        """Forget a finished stream's replica, so the routing table holds live ones only."""
+        self.routing.release(stream)
 
     async def aclose(self) -> None:
         for replica in self.replicas:

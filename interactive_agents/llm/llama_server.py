@@ -25,6 +25,9 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ctx-size", type=int, default=4096, help="tokens per slot")
     parser.add_argument("--parallel", type=int, default=1, help="requests decoded together")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--metrics", action="store_true", help="serve Prometheus counters on /metrics"
+    )
     return parser.parse_args(argv)
 
 
@@ -41,6 +44,7 @@ def _serve_forever(argv: list[str]) -> None:
     params.n_ctx = options.ctx_size * options.parallel  # llama.cpp splits it over the slots
     params.cpuparams.n_threads = options.threads
     params.cpuparams_batch.n_threads = options.threads
+    params.endpoint_metrics = options.metrics
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

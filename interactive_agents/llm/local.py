@@ -63,7 +63,8 @@ def _free_port() -> int:
 
 @dataclass(frozen=True, slots=True)
 class LocalServerOptions:
-    """How to run the local server; threads default to the machine's cores."""
+    """How to run the local server; threads default to the machine's cores; ``metrics``
+    turns on llama.cpp's ``/metrics`` (prompt tokens evaluated and served from cache)."""
 
     model_path: str | None = None
     alias: str = DEFAULT_ALIAS
@@ -71,6 +72,7 @@ class LocalServerOptions:
     threads: int | None = None
     parallel: int = 1
     startup_timeout: float = 180.0
+    metrics: bool = False
 
 
 class LocalServer:
@@ -110,6 +112,8 @@ class LocalServer:
             "--parallel", str(self.options.parallel),
             "--threads", str(threads),
         ]  # fmt: skip
+        if self.options.metrics:
+            server.append("--metrics")
         return server
 
     async def start(self) -> str:

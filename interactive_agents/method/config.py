@@ -61,10 +61,13 @@ class EndpointConfig:
     (``"truncate"``, flagged on the completion); 0 means no limit.
 
     Routing over replicas: ``affinity`` (default) keeps each stream (one role of one
-    dialogue) on one replica, where its history is in the prefix cache, by consistent
-    hashing with bounded load (no replica above ``1 + routing_epsilon`` times the mean);
-    ``fewest`` sends each call to the replica with the fewest in flight. ``cache_hint``
-    sends the stream as ``prompt_cache_key``, which hosted APIs use the same way.
+    dialogue) on one replica, where its history is in the prefix cache: assigned on its
+    first call by consistent hashing with bounded loads (no replica given more than
+    ``1 + routing_epsilon`` times the mean of the live streams), moved only while that
+    replica is unhealthy or full (``replica_capacity`` requests in flight; 0: never
+    full). ``fewest`` sends each call to the replica with the fewest in flight.
+    ``cache_hint`` sends the stream as ``prompt_cache_key``, which hosted APIs use the
+    same way.
     """
 
     base_urls: tuple[str, ...] = ()
@@ -82,6 +85,7 @@ class EndpointConfig:
     oversize: Literal["reject", "truncate"] = "reject"
     routing: Literal["affinity", "fewest"] = "affinity"
     routing_epsilon: float = 0.25
+    replica_capacity: int = 0
     cache_hint: bool = False
 
     @property
@@ -111,6 +115,8 @@ class EndpointConfig:
             raise _FieldError("must not be negative (0: no limit)", field="max_response_bytes")
         if self.routing_epsilon <= 0:
             raise _FieldError("must be positive", field="routing_epsilon")
+        if self.replica_capacity < 0:
+            raise _FieldError("must not be negative (0: unknown)", field="replica_capacity")
 
 
 @dataclass(frozen=True, slots=True)

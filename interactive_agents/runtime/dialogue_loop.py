@@ -10,16 +10,21 @@ Every completed turn goes to the optional ``journal`` hook before the loop goes 
 a dialogue given a :class:`~.run_store.ResumePoint` continues after its last journaled
 turn: turn numbers, and so seeds, stages and the terminator's view, come from the
 transcript, so the continued dialogue is the one an uninterrupted run would play.
+
+However it ends (a record, a failure, a stopped run), a dialogue releases its streams
+(:meth:`DialogueLoop.streams`) on their backends, so routing's table of which replica
+holds which dialogue role stays as small as the set of dialogues in flight.
 """
 
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Generic, TypeVar
 
 from interactive_agents.errors import EndpointUnusableError, RunStorageError, SessionError
+from interactive_agents.llm.endpoint import ChatBackend
 from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.client_guard import ClientGuard
 from interactive_agents.method.prompts import PromptSet, clean_reply
@@ -76,6 +81,7 @@ class DialogueLoop(ABC, Generic[R]):
         self.usage = Usage()
         self.journal: TurnJournal | None = None
         self._client_system = prompts.client.system_message(card, max_turns)
+        self._client_stream = f"{dialogue_id}/client"
 
     @abstractmethod
     async def counselor_turn(self, turn: int) -> Turn:
@@ -93,6 +99,10 @@ class DialogueLoop(ABC, Generic[R]):
     def models(self) -> dict[str, str]:
         """The models that took part, by role."""
 
+    def streams(self) -> Iterator[tuple[ChatBackend, str]]:
+        """Each stream this dialogue calls (one per role), with the backend it goes to."""
+        yield self.client.backend, self._client_stream
+
     def resume(self, point: ResumePoint) -> None:
         """Continue from a journaled point instead of the first turn."""
         self.turns = [Turn("client", self.prompts.client.opening), *point.turns]
@@ -107,6 +117,9 @@ class DialogueLoop(ABC, Generic[R]):
             raise  # the whole run stops; this dialogue stays unfinished, not failed
         except Exception as exc:
             return self.failure(exc, started)
+        finally:
+            for backend, stream in self.streams():
+                backend.release(stream)
         return self.record(termination, started)
 
     async def converse(self) -> Termination:
@@ -143,7 +156,7 @@ class DialogueLoop(ABC, Generic[R]):
                 tuple(self.turns),
                 derive_seed(self.seed, "client", turn, attempt),
                 self.priority,
-                stream=f"{self.dialogue_id}/client",
+                stream=self._client_stream,
             )
             completion = await self.client.ask(request)
             self.usage += completion.usage

@@ -8,8 +8,10 @@ terminator, client turns, failure records) is :class:`~.dialogue.DialogueLoop`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from interactive_agents.llm.endpoint import ChatBackend
 from interactive_agents.method.card_rendering import card_language, card_text
 from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.client_guard import ClientGuard
@@ -64,6 +66,7 @@ class Session(DialogueLoop[DialogueRecord]):
             client_guard=context.client_guard,
         )
         self.context = context
+        self._counselor_stream = f"{self.dialogue_id}/counselor"
 
     async def ends(self, reply: str) -> Termination | None:
         turn = sum(t.role == "counselor" for t in self.turns)
@@ -73,6 +76,10 @@ class Session(DialogueLoop[DialogueRecord]):
 
     def models(self) -> dict[str, str]:
         return self.context.config.models()
+
+    def streams(self) -> Iterator[tuple[ChatBackend, str]]:
+        yield from super().streams()
+        yield self.context.counselor.backend, self._counselor_stream
 
     async def counselor_turn(self, turn: int) -> Turn:
         context = self.context
@@ -89,7 +96,7 @@ class Session(DialogueLoop[DialogueRecord]):
                 config.max_turns,
                 derive_seed(self.seed, "counselor", turn, attempt),
                 self.priority,
-                stream=f"{self.dialogue_id}/counselor",
+                stream=self._counselor_stream,
             )
             completion = await context.counselor.ask(request)
             self.usage += completion.usage
