@@ -16,19 +16,15 @@ no record, plus those admitted whose first call had not answered (at most
 
 from __future__ import annotations
 
-import argparse
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import orjson
-from _launch import mock_server
-from bench_engine import show, steps
-from bench_sharding import write_cards
+from _mock_runs import mock_runs, run_options, run_to_end, simulate_command
+from bench_engine import show
 
 HEADERS = [
     "resume",
@@ -39,6 +35,7 @@ HEADERS = [
     "calls redone",
     "redone / in-flight bound",
 ]
+CLOSING = ("--terminator", "closing")
 
 
 def served(url: str) -> int:
@@ -46,24 +43,8 @@ def served(url: str) -> int:
     return int(document["requests"])
 
 
-def command(url: str, cards: Path, out: Path, args: argparse.Namespace) -> list[str]:
-    return [
-        sys.executable, "-m", "interactive_agents", "simulate",
-        "--cards", str(cards), "--out", str(out), "--base-url", url, "--model", "mock",
-        "--language", "en", "--max-turns", str(args.turns), "--terminator", "closing",
-        "--max-in-flight", str(args.in_flight), "--concurrency", str(args.in_flight),
-        "--quiet", "--json",
-    ]  # fmt: skip
-
-
 def lines(path: Path) -> list[bytes]:
     return path.read_bytes().splitlines() if path.exists() else []
-
-
-def finish(arguments: list[str]) -> None:
-    result = subprocess.run(arguments, capture_output=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"simulate failed: {result.stderr.decode()[-800:]}")
 
 
 def kill_half_way(arguments: list[str], out: Path, half: int) -> None:
@@ -93,36 +74,33 @@ def journaled_unrecorded(out: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dialogues", type=int, default=600)
-    parser.add_argument("--turns", type=int, default=10)
-    parser.add_argument("--in-flight", type=int, default=100, help="dialogues at once")
-    parser.add_argument("--latency", type=float, default=0.02, help="mock latency, seconds")
-    parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser = run_options(
+        __doc__,
+        dialogues=600,
+        turns=10,
+        in_flight=100,
+        in_flight_help="dialogues at once",
+        latency=0.02,
+    )
     args = parser.parse_args()
     rows = []
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        mock_server(latency=args.latency) as url,
-        steps(3, "runs") as advance,
-    ):
-        cards = write_cards(Path(folder) / "cards.jsonl", args.dialogues)
+    with mock_runs(args, 3) as (runs, advance):
         advance("uninterrupted")
-        before = served(url)
-        finish(command(url, cards, Path(folder) / "whole", args))
-        needed = served(url) - before
+        before = served(runs.url)
+        run_to_end(simulate_command(runs, runs.folder / "whole", args, *CLOSING))
+        needed = served(runs.url) - before
         for name, keep_journal in (("journal", True), ("no journal", False)):
             advance(f"killed, resumed ({name})")
-            out = Path(folder) / name.replace(" ", "-")
-            arguments = command(url, cards, out, args)
-            before = served(url)
+            out = runs.folder / name.replace(" ", "-")
+            arguments = simulate_command(runs, out, args, *CLOSING)
+            before = served(runs.url)
             kill_half_way(arguments, out, args.dialogues // 2)
             recorded = len(ids(out / "dialogues.jsonl"))
             journaled = journaled_unrecorded(out)
             if not keep_journal:
                 (out / "journal.jsonl").unlink(missing_ok=True)
-            finish(arguments)
-            redone = served(url) - before - needed
+            run_to_end(arguments)
+            redone = served(runs.url) - before - needed
             rows.append(
                 [
                     name,
