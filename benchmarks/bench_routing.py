@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,18 +29,13 @@ from pathlib import Path
 
 import anyio
 import httpx
+from _routed_runs import sessions, timed_run
 from bench_engine import show
 
-from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.config import build_config
-from interactive_agents.runtime.engine import Engine
 
 by_wall = attrgetter("wall")
 SERVER = Path(__file__).with_name("prefix_cache_server.py")
-COMPLAINT = (
-    "Since the reorganisation at work I sleep badly, replay every meeting at night and "
-    "feel I am failing both my team and my family; I would like to find some calm again."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,16 +98,8 @@ async def run(policy: str, urls: list[str], args: argparse.Namespace) -> tuple[f
             "terminator.mode": "closing",
         },
     )
-    cards = [
-        RoleCard(id=f"route-{i:04d}", chief_complaint=f"{COMPLAINT} (case {i})")
-        for i in range(args.dialogues)
-    ]
-    with tempfile.TemporaryDirectory() as run_dir:
-        started = time.perf_counter()
-        async with Engine(config, run_dir=run_dir) as engine:
-            async for _ in engine.run(cards):
-                pass
-        return time.perf_counter() - started, engine.stats.calls
+    wall, stats = await timed_run(config, sessions("route", args.dialogues, 4))
+    return wall, stats.calls
 
 
 def median_run(policy: str, count: int, args: argparse.Namespace) -> Outcome:

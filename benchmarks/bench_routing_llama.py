@@ -16,24 +16,17 @@ prompt tokens; wall time. Figures are printed; nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import anyio
 import httpx
+from _routed_runs import sessions, timed_run
 from bench_engine import show
 
 from interactive_agents.llm.local import LocalServer, LocalServerOptions
-from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.config import build_config
-from interactive_agents.runtime.engine import Engine
 
-COMPLAINT = (
-    "Since the reorganisation at work I sleep badly, replay every meeting at night and "
-    "feel I am failing both my team and my family; I would like to find some calm again."
-)
 EVALUATED = "llamacpp:prompt_tokens_total"  # prompt tokens evaluated, cached ones excluded
 CACHED = "llamacpp:prompt_tokens_cached_total"
 
@@ -82,22 +75,12 @@ async def measure(count: int, policy: str, args: argparse.Namespace) -> Outcome:
                 "endpoint.timeout": 600.0,
             },
         )
-        cards = [
-            RoleCard(id=f"llama-{i:03d}", chief_complaint=f"{COMPLAINT} (case {i})")
-            for i in range(args.dialogues)
-        ]
-        with tempfile.TemporaryDirectory() as run_dir:
-            started = time.perf_counter()
-            async with Engine(config, run_dir=run_dir) as engine:
-                async for _ in engine.run(cards):
-                    pass
-            wall = time.perf_counter() - started
+        wall, stats = await timed_run(config, sessions("llama", args.dialogues, 3))
         async with httpx.AsyncClient() as client:
             figures = [
                 counters((await client.get(s.base_url.removesuffix("/v1") + "/metrics")).text)
                 for s in servers
             ]
-    stats = engine.stats
     return Outcome(
         count,
         policy,
