@@ -96,6 +96,20 @@ _QUIET = click.option(
 EMBED_BATCH = 64  # texts per embedding call: the progress bar moves once per batch
 
 
+def _choice(
+    *decls: str, choices: Sequence[str], default: str, help: str
+) -> Callable[[Command], Command]:
+    """An option taking one of ``choices`` and showing its default, as every choice here."""
+    return click.option(
+        *decls, type=click.Choice(choices), default=default, show_default=True, help=help
+    )
+
+
+def _language(help: str) -> Callable[[Command], Command]:
+    """``--language``: zh, en, or auto (the default: detected per corpus)."""
+    return _choice("--language", choices=["zh", "en", "auto"], default="auto", help=help)
+
+
 def _embedding_progress(embed: Embed, bar: Progress) -> Embed:
     """``embed`` in batches of EMBED_BATCH texts, each batch advancing ``bar``."""
     task = bar.add_task("embedding", total=None)
@@ -154,19 +168,17 @@ def _consistency_command(command: Command) -> Command:
         click.option(
             "--seed", type=int, default=0, show_default=True, help="Seed of the random group."
         ),
-        click.option(
+        _choice(
             "--test",
             "test_kind",
-            type=click.Choice(TEST_KINDS),
+            choices=TEST_KINDS,
             default="student",
-            show_default=True,
             help="Student's t-test (as the paper) or the paired t-test (same sessions).",
         ),
-        click.option(
+        _choice(
             "--draw",
-            type=click.Choice(DRAWS),
+            choices=DRAWS,
             default="independent",
-            show_default=True,
             help="Random cards: an independent draw per dialogue, or a permutation "
             "(each card used once, never a dialogue's own).",
         ),
@@ -216,13 +228,7 @@ def _judge_command(command: Command) -> Command:
         click.option("--top-p", type=float, default=0.9, show_default=True),
         click.option("--max-tokens", type=int, default=512, show_default=True),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of the calls."),
-        click.option(
-            "--language",
-            type=click.Choice(["zh", "en", "auto"]),
-            default="auto",
-            show_default=True,
-            help="Language of the judge's prompt; auto: detected per corpus.",
-        ),
+        _language("Language of the judge's prompt; auto: detected per corpus."),
         click.option(
             "--actors-dir",
             type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -424,13 +430,7 @@ def stats(
 @evaluate.command(epilog=CORPUS_HELP)
 @_corpus_command
 @_consistency_command
-@click.option(
-    "--language",
-    type=click.Choice(["zh", "en", "auto"]),
-    default="auto",
-    show_default=True,
-    help="Word segmentation: jieba (zh), regex words (en), or chosen per corpus (auto).",
-)
+@_language("Word segmentation: jieba (zh), regex words (en), or chosen per corpus (auto).")
 @click.option(
     "--stopwords",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -628,11 +628,10 @@ def topics(
 @evaluate.command(epilog=CORPUS_HELP + JUDGE_HELP)
 @_corpus_command
 @_judge_command
-@click.option(
+@_choice(
     "--alpha-level",
-    type=click.Choice(["interval", "ordinal", "nominal"]),
+    choices=["interval", "ordinal", "nominal"],
     default="interval",
-    show_default=True,
     help="Level of measurement of Krippendorff's alpha across the rounds.",
 )
 def wai(
@@ -695,13 +694,7 @@ def _thresholds(pairs: tuple[str, ...]) -> QualityThresholds:
 
 @evaluate.command(epilog=CORPUS_HELP)
 @_corpus_command
-@click.option(
-    "--language",
-    type=click.Choice(["zh", "en", "auto"]),
-    default="auto",
-    show_default=True,
-    help="The runs' language (prompts, phrase lists, drift); detected per corpus by default.",
-)
+@_language("The runs' language (prompts, phrase lists, drift); detected per corpus by default.")
 @click.option("--actors-dir", help="A folder of custom prompt cards and quality phrase lists.")
 @click.option(
     "--threshold",
