@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +17,8 @@ import orjson
 
 from interactive_agents import ChatEndpoint, EndpointConfig, RunConfig, build_config
 from interactive_agents.llm.retry_policy import RetryPolicy
+
+CLI = [sys.executable, "-m", "interactive_agents"]
 
 
 def config_for(*urls: str, **overrides: Any) -> RunConfig:
@@ -31,6 +38,46 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def run_cli(
+    args: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """The command in a process of its own, to its end (bounded: a hung run fails)."""
+    return subprocess.run([*CLI, *args], capture_output=True, check=False, env=env, timeout=240)
+
+
+def start_cli(args: list[str], *, group: bool = False) -> subprocess.Popen[bytes]:
+    """The command started in a process of its own; with ``group`` in a process group of
+    its own too, so that a signal can reach a sharded run's parent and shards at once."""
+    return subprocess.Popen(
+        [*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=group
+    )
+
+
+def wait_for_records(
+    path: Path, count: int, process: subprocess.Popen[bytes], timeout: float = 60.0
+) -> None:
+    """Until ``path`` holds ``count`` records; the process dying or stalling fails."""
+    deadline = time.monotonic() + timeout
+    while len(read_records(path)) < count:
+        assert process.poll() is None, process.stderr.read() if process.stderr else b""
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.05)
+
+
+def kill_when_recorded(
+    args: list[str], records: Path, count: int, *, group: bool = False, timeout: float = 60.0
+) -> None:
+    """Start the command and SIGKILL it once ``records`` holds ``count`` records, as a
+    crash would; with ``group`` its whole process group (a sharded run's shards too)."""
+    process = start_cli(args, group=group)
+    wait_for_records(records, count, process, timeout)
+    if group:
+        os.killpg(process.pid, signal.SIGKILL)
+    else:
+        process.send_signal(signal.SIGKILL)
+    process.communicate()
 
 
 class VirtualTime:

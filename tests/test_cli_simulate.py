@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import orjson
@@ -15,7 +12,7 @@ from click.testing import CliRunner
 
 from interactive_agents.cli import main
 
-from .helpers import read_records
+from .helpers import kill_when_recorded, read_records, run_cli, start_cli, wait_for_records
 from .scripted_server import ScriptedServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,22 +100,6 @@ def many_cards(tmp_path: Path, count: int) -> Path:
     return path
 
 
-def start_cli(args: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "interactive_agents", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def wait_for_records(path: Path, count: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while len(read_records(path)) < count:
-        assert process.poll() is None, process.stderr.read() if process.stderr else b""
-        assert time.monotonic() < deadline, "the run made no progress"
-        time.sleep(0.05)
-
-
 @pytest.mark.slow
 def test_sigkill_mid_run_then_resume_gives_one_record_per_card(
     server: ScriptedServer, tmp_path: Path
@@ -127,10 +108,7 @@ def test_sigkill_mid_run_then_resume_gives_one_record_per_card(
     cards = many_cards(tmp_path, 120)
     out = tmp_path / "run"
     args = [*base_args(server, out, cards), "--max-turns", "4", "--max-in-flight", "10"]
-    process = start_cli(args)
-    wait_for_records(out / "dialogues.jsonl", 15, process)
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
+    kill_when_recorded(args, out / "dialogues.jsonl", 15)
     killed_at = len(read_records(out / "dialogues.jsonl"))
     assert killed_at < 120
     # Some dialogues were in flight when it died: more counselor calls were made than the
@@ -138,11 +116,7 @@ def test_sigkill_mid_run_then_resume_gives_one_record_per_card(
     # client call comes only at its second turn.
     assert len(server.calls_of("counselor")) > 4 * killed_at
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "interactive_agents", *args, "--json"],
-        capture_output=True,
-        check=False,
-    )
+    resumed = run_cli([*args, "--json"])
     assert resumed.returncode == 0, resumed.stderr
     summary = orjson.loads(resumed.stdout)
     assert summary["already_done"] == killed_at and summary["finished"] == 120 - killed_at
@@ -171,9 +145,7 @@ def test_ctrl_c_flushes_and_exits_130_then_resumes(
     done = read_records(out / "dialogues.jsonl")
     assert summary["finished"] == len(done) < 80
     assert (out / "dialogues.jsonl").read_bytes().endswith(b"\n")
-    again = subprocess.run(
-        [sys.executable, "-m", "interactive_agents", *args], capture_output=True, check=False
-    )
+    again = run_cli(args)
     assert again.returncode == 0, again.stderr
     assert sorted(r["id"] for r in read_records(out / "dialogues.jsonl")) == [
         f"c{i:03d}" for i in range(80)

@@ -4,9 +4,6 @@ dialogue after its last completed turn, with the record an uninterrupted run wri
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,9 +13,9 @@ import pytest
 
 from interactive_agents import Engine, RoleCard, RunDirectoryError, load_cards
 
-from .helpers import config_for, read_records
+from .helpers import config_for, kill_when_recorded, read_records, run_cli
 from .scripted_server import Call, ScriptedServer
-from .test_cli_simulate import base_args, many_cards, start_cli, wait_for_records
+from .test_cli_simulate import base_args, many_cards
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = load_cards(ROOT / "runners" / "cards" / "demo_en.jsonl").cards
@@ -128,45 +125,43 @@ def dialogue_of(call: Call) -> str:
     return str(call.body["prompt_cache_key"]).rpartition("/")[0]
 
 
+RESUMABLE = ["--max-turns", str(MAX_TURNS), "--max-in-flight", "10", "--cache-hint"]
+
+
+def uninterrupted_run(
+    server: ScriptedServer, tmp_path: Path, count: int
+) -> tuple[Path, int, list[dict[str, Any]]]:
+    """``count`` cards run to their end: the cards, the calls made and the records (the
+    server slowed, so that a later run of the same cards can be killed part-way)."""
+    server.delay = 0.03
+    cards, whole = many_cards(tmp_path, count), tmp_path / "whole"
+    whole_run = run_cli([*base_args(server, whole, cards), *RESUMABLE])
+    assert whole_run.returncode == 0, whole_run.stderr
+    needed = len(server.calls)
+    assert needed == count * LLM_TURNS
+    server.calls.clear()  # the server counts the next run's calls alone
+    return cards, needed, read_records(whole / "dialogues.jsonl")
+
+
 @pytest.mark.slow
 def test_sigkill_at_half_way_redoes_at_most_one_call_per_dialogue_in_flight(
     server: ScriptedServer, tmp_path: Path
 ) -> None:
-    server.delay = 0.03
-    count = 120
-    cards = many_cards(tmp_path, count)
-    args = ["--max-turns", str(MAX_TURNS), "--max-in-flight", "10", "--cache-hint"]
-    whole, out = tmp_path / "whole", tmp_path / "run"
-
-    uninterrupted = subprocess.run(
-        [sys.executable, "-m", "interactive_agents", *base_args(server, whole, cards), *args],
-        capture_output=True,
-        check=False,
-    )
-    assert uninterrupted.returncode == 0, uninterrupted.stderr
-    needed = len(server.calls)
-    assert needed == count * LLM_TURNS
-    server.calls.clear()
-
-    process = start_cli([*base_args(server, out, cards), *args])
-    wait_for_records(out / "dialogues.jsonl", count // 2, process)
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
+    count, out = 120, tmp_path / "run"
+    cards, needed, expected = uninterrupted_run(server, tmp_path, count)
+    command = [*base_args(server, out, cards), *RESUMABLE]
+    kill_when_recorded(command, out / "dialogues.jsonl", count // 2)
     recorded = {r["id"] for r in read_records(out / "dialogues.jsonl")}
     assert len(recorded) < count
     in_flight = {dialogue_of(call) for call in server.calls} - recorded
     assert in_flight  # the kill caught dialogues half-way
     restarted = sum(1 for call in server.calls if dialogue_of(call) in in_flight)
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "interactive_agents", *base_args(server, out, cards), *args],
-        capture_output=True,
-        check=False,
-    )
+    resumed = run_cli(command)
     assert resumed.returncode == 0, resumed.stderr
     records = read_records(out / "dialogues.jsonl")
     assert sorted(r["id"] for r in records) == sorted(c["id"] for c in read_records(cards))
-    assert without_timings(records) == without_timings(read_records(whole / "dialogues.jsonl"))
+    assert without_timings(records) == without_timings(expected)
     assert not (out / "journal.jsonl").exists()  # every dialogue is recorded
     redone = len(server.calls) - needed
     assert 0 <= redone <= len(in_flight) <= restarted

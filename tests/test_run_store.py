@@ -26,9 +26,9 @@ from interactive_agents.evaluation.judging import JudgeCache
 from interactive_agents.runtime import RunStore, repair_run
 from interactive_agents.runtime.run_store import DIALOGUES, FAILURES, MANIFEST, new_manifest
 
-from .helpers import read_records
+from .helpers import read_records, start_cli, wait_for_records
 from .scripted_server import Call, ScriptedServer, default_script
-from .test_cli_simulate import base_args, many_cards, start_cli, wait_for_records
+from .test_cli_simulate import base_args, many_cards
 
 ROOT = Path(__file__).resolve().parents[1]
 

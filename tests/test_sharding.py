@@ -21,23 +21,20 @@ from interactive_agents.cli import main
 from interactive_agents.runtime import ProcessShards, Shard, ShardedRun, shard_of
 from interactive_agents.runtime.shards import partition
 
-from .helpers import config_for, read_records
+from .helpers import (
+    config_for,
+    kill_when_recorded,
+    read_records,
+    run_cli,
+    start_cli,
+    wait_for_records,
+)
 from .scripted_server import ScriptedServer
 from .test_arena import prefer_alpha, run_arena, scripted
 from .test_cli_simulate import base_args, many_cards
-from .test_journal import LLM_TURNS, MAX_TURNS, dialogue_of, without_timings
+from .test_journal import RESUMABLE, dialogue_of, uninterrupted_run, without_timings
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cli(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "interactive_agents", *args],
-        capture_output=True,
-        check=False,
-        env=env,
-        timeout=240,
-    )
 
 
 def summary_of(result: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
@@ -89,7 +86,7 @@ def test_two_workers_record_each_card_once_as_one_process_does(
     server.calls.clear()
 
     args = [*base_args(server, sharded, cards), "--rpm", "601", "--concurrency", "9"]
-    summary = summary_of(cli([*args, "--workers", "2", "--json"]))
+    summary = summary_of(run_cli([*args, "--workers", "2", "--json"]))
     assert len(server.calls) == calls_single
     assert ids(sharded / "dialogues.jsonl") == card_ids(cards)  # each once
     assert without_timings(read_records(sharded / "dialogues.jsonl")) == without_timings(
@@ -125,7 +122,7 @@ def test_two_workers_record_each_card_once_as_one_process_does(
     assert again.exit_code == 0, again.output
     assert orjson.loads(again.stdout)["already_done"] == 12 and server.calls == []
     # And a sharded run on a directory made in one process plays nothing either.
-    resumed = summary_of(cli([*base_args(server, single, cards), "--workers", "3", "--json"]))
+    resumed = summary_of(run_cli([*base_args(server, single, cards), "--workers", "3", "--json"]))
     assert resumed["already_done"] == 12 and resumed["finished"] == 0 and server.calls == []
 
 
@@ -134,7 +131,7 @@ def test_a_merge_torn_by_a_kill_is_cut_and_merged_again_from_the_shard(
 ) -> None:
     out = tmp_path / "run"
     command = [*base_args(server, out), "--workers", "2", "--json"]
-    summary_of(cli(command))
+    summary_of(run_cli(command))
     merged = out / "dialogues.jsonl"
     expected = read_records(merged)
     data = merged.read_bytes()
@@ -142,7 +139,7 @@ def test_a_merge_torn_by_a_kill_is_cut_and_merged_again_from_the_shard(
     merged.write_bytes(data[: last + 40])  # the parent died writing the last record
     server.calls.clear()
 
-    again = summary_of(cli(command))
+    again = summary_of(run_cli(command))
     assert server.calls == [] and again["finished"] == 0
     assert again["already_done"] == len(expected)  # the cut record came from its shard
     assert read_records(merged) == [*expected[:-1], expected[-1]]
@@ -154,41 +151,20 @@ def test_a_merge_torn_by_a_kill_is_cut_and_merged_again_from_the_shard(
 def test_sigkill_of_the_process_group_then_resume_redoes_no_finished_turn(
     server: ScriptedServer, tmp_path: Path
 ) -> None:
-    server.delay = 0.03
-    count = 100
-    cards = many_cards(tmp_path, count)
-    args = ["--max-turns", str(MAX_TURNS), "--max-in-flight", "10", "--cache-hint"]
-    whole, out = tmp_path / "whole", tmp_path / "run"
-    assert cli([*base_args(server, whole, cards), *args]).returncode == 0
-    needed = len(server.calls)
-    assert needed == count * LLM_TURNS
-    server.calls.clear()
-
-    command = [*base_args(server, out, cards), *args, "--workers", "2"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "interactive_agents", *command],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # its own process group: the parent and its shards
-    )
-    deadline = time.monotonic() + 120
-    while len(read_records(out / "dialogues.jsonl")) < count // 3:
-        assert process.poll() is None, process.stderr.read() if process.stderr else b""
-        assert time.monotonic() < deadline, "the run made no progress"
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.communicate()
+    count, out = 100, tmp_path / "run"
+    cards, needed, expected = uninterrupted_run(server, tmp_path, count)
+    command = [*base_args(server, out, cards), *RESUMABLE, "--workers", "2"]
+    # The parent and its shards at once, as a crash of the machine would.
+    kill_when_recorded(command, out / "dialogues.jsonl", count // 3, group=True, timeout=120)
     recorded = {r["id"] for r in read_records(out / "dialogues.jsonl")} | shard_records(out)
     assert len(recorded) < count
     in_flight = {dialogue_of(call) for call in server.calls} - recorded
     assert in_flight  # the kill caught dialogues half-way
     assert any((out / "shards" / s / "journal.jsonl").exists() for s in ("0-of-2", "1-of-2"))
 
-    summary = summary_of(cli([*command, "--json"]))
+    summary = summary_of(run_cli([*command, "--json"]))
     assert ids(out / "dialogues.jsonl") == card_ids(cards)  # exactly once
-    assert without_timings(read_records(out / "dialogues.jsonl")) == without_timings(
-        read_records(whole / "dialogues.jsonl")
-    )
+    assert without_timings(read_records(out / "dialogues.jsonl")) == without_timings(expected)
     # Nothing finished was redone: at most the call each dialogue in flight was making.
     redone = len(server.calls) - needed
     assert 0 <= redone <= len(in_flight)
@@ -204,11 +180,7 @@ def test_a_shard_that_dies_fails_the_run_keeping_the_others_records(
     out = tmp_path / "run"
     command = [*base_args(server, out, cards), "--max-turns", "4", "--max-in-flight", "6",
                "--workers", "2"]  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "-m", "interactive_agents", *command],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = start_cli(command)
     victim = _shard_process(process.pid, out / "shards" / "0-of-2" / "dialogues.jsonl")
     os.kill(victim, signal.SIGKILL)
     _, stderr = process.communicate(timeout=120)
@@ -219,7 +191,7 @@ def test_a_shard_that_dies_fails_the_run_keeping_the_others_records(
     assert set(others) <= set(merged)  # the other shard finished, all of it merged
     assert len(merged) < 60
 
-    again = summary_of(cli([*command, "--json"]))
+    again = summary_of(run_cli([*command, "--json"]))
     assert again["already_done"] == len(merged)
     assert ids(out / "dialogues.jsonl") == card_ids(cards)
 
@@ -232,15 +204,8 @@ def test_sigterm_stops_every_shard_merges_and_exits_130_then_resumes(
     cards = many_cards(tmp_path, 60)
     out = tmp_path / "run"
     command = [*base_args(server, out, cards), "--max-in-flight", "4", "--workers", "2"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "interactive_agents", *command, "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while len(read_records(out / "dialogues.jsonl")) < 5:
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.02)
+    process = start_cli([*command, "--json"])
+    wait_for_records(out / "dialogues.jsonl", 5, process)
     process.send_signal(signal.SIGTERM)  # the parent only: it stops its shards
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr.decode()
@@ -251,7 +216,7 @@ def test_sigterm_stops_every_shard_merges_and_exits_130_then_resumes(
     assert summary["finished"] == len(merged) < 60
     assert shard_records(out) == set(merged)  # every record a shard finished is merged
 
-    again = summary_of(cli([*command, "--json"]))
+    again = summary_of(run_cli([*command, "--json"]))
     assert again["already_done"] == len(merged) and again["finished"] == 60 - len(merged)
     assert ids(out / "dialogues.jsonl") == card_ids(cards)
 
@@ -292,7 +257,7 @@ def test_ray_local_cluster_records_each_card_once(server: ScriptedServer, tmp_pa
     assert CliRunner().invoke(main, base_args(server, single, cards)).exit_code == 0
     server.calls.clear()
     summary = summary_of(
-        cli([*base_args(server, sharded, cards), "--ray", "local", "--workers", "2", "--json"])
+        run_cli([*base_args(server, sharded, cards), "--ray", "local", "--workers", "2", "--json"])
     )
     assert summary["shards"]["executor"] == "ray" and summary["shards"]["address"] == "local"
     assert {entry["status"] for entry in summary["shards"]["per_shard"]} == {"complete"}
@@ -321,7 +286,7 @@ def test_arena_on_two_shards_merges_dialogues_with_their_battles(
                 "--client-model", "client", "--judge-base-url", server.base_url,
                 "--judge-model", "judge", "--language", "en", "--max-turns", "3",
                 "--limit", "6", "--timeout", "5", "--quiet", "--json", *shards]  # fmt: skip
-        summary = summary_of(cli(args))
+        summary = summary_of(run_cli(args))
     finally:
         server.stop()
     assert summary["shards"]["count"] == 2
@@ -353,7 +318,7 @@ def test_bad_shard_options_exit_2_naming_them(server: ScriptedServer, tmp_path: 
         'raise ModuleNotFoundError("No module named \'ray\'", name="ray")\n'
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hidden.parent), str(ROOT)])}
-    result = cli([*base_args(server, tmp_path / "run"), "--ray", "local"], env=env)
+    result = run_cli([*base_args(server, tmp_path / "run"), "--ray", "local"], env=env)
     assert result.returncode == 2, result.stderr.decode()
     assert "pip install 'interactive-agents[ray]'" in result.stderr.decode()
     assert "--ray" in result.stderr.decode()
@@ -390,7 +355,7 @@ async def test_the_library_splits_an_engine_over_processes(
 @pytest.mark.e2e
 def test_shards_share_the_one_embedded_server_the_parent_starts(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = cli(["simulate", "--recipe", "quickstart", "--max-turns", "1", "--out", str(out),
+    result = run_cli(["simulate", "--recipe", "quickstart", "--max-turns", "1", "--out", str(out),
                   "--client-max-tokens", "16", "--counselor-max-tokens", "16",
                   "--workers", "2", "--quiet", "--json"])  # fmt: skip
     summary = summary_of(result)
