@@ -14,8 +14,10 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import orjson
+from click.testing import CliRunner
 
 from interactive_agents import ChatEndpoint, EndpointConfig, RunConfig, build_config
+from interactive_agents.cli import main
 from interactive_agents.llm.retry_policy import RetryPolicy
 
 CLI = [sys.executable, "-m", "interactive_agents"]
@@ -38,6 +40,22 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def refused_simulate(tmp_path: Path, *flags: str) -> str:
+    """``simulate`` of one card with ``flags``, against an endpoint nothing listens on: it
+    must be refused with exit 2 before anything is written. Returns what it printed."""
+    cards = tmp_path / "cards.jsonl"
+    cards.write_text('{"chief_complaint": "I cannot sleep."}\n', encoding="utf-8")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        main,
+        ["simulate", "--cards", str(cards), "--out", str(out), "--model", "m",
+         "--base-url", "http://127.0.0.1:9/v1", *flags],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert not out.exists()
+    return result.output
 
 
 def run_cli(

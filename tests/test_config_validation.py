@@ -17,6 +17,8 @@ from interactive_agents.cli import main
 from interactive_agents.evaluation.judging import judge_endpoint
 from interactive_agents.method.config import check_url
 
+from .helpers import refused_simulate
+
 SECRET = "sk-proj-Abc123secretvalue"
 
 
@@ -73,17 +75,8 @@ def test_api_key_env_must_be_a_variable_name_and_is_never_echoed(value: str) -> 
 
 
 def test_the_key_passed_as_api_key_env_reaches_no_file_and_no_output(tmp_path: Path) -> None:
-    cards = tmp_path / "cards.jsonl"
-    cards.write_text('{"chief_complaint": "I cannot sleep."}\n', encoding="utf-8")
-    out = tmp_path / "run"
-    result = CliRunner().invoke(
-        main,
-        ["simulate", "--cards", str(cards), "--out", str(out), "--model", "m",
-         "--base-url", "http://127.0.0.1:9/v1", "--api-key-env", SECRET],
-    )  # fmt: skip
-    assert result.exit_code == 2
-    assert "api_key_env" in result.output and SECRET not in result.output
-    assert not out.exists()
+    output = refused_simulate(tmp_path, "--api-key-env", SECRET)
+    assert "api_key_env" in output and SECRET not in output
 
 
 def test_recipe_keys_are_checked(tmp_path: Path) -> None:

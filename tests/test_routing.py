@@ -12,9 +12,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from click.testing import CliRunner
 
-from interactive_agents.cli import main
 from interactive_agents.llm.endpoint import ChatEndpoint
 from interactive_agents.llm.routing import (
     FewestInFlight,
@@ -24,8 +22,9 @@ from interactive_agents.llm.routing import (
 )
 from interactive_agents.method.cards import RoleCard
 from interactive_agents.method.config import build_config
-from interactive_agents.runtime.engine import Engine
+from interactive_agents.runtime.engine import Engine, RoleName
 
+from .helpers import refused_simulate
 from .scripted_server import ScriptedServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,17 +150,8 @@ def test_fewest_in_flight_ignores_streams_and_skips_the_unhealthy() -> None:
 def test_the_replica_capacity_flag_reaches_the_configuration(tmp_path: Path) -> None:
     """``--replica-capacity`` is an endpoint field: a negative one is refused with exit 2,
     naming the field, before anything is written."""
-    cards = tmp_path / "cards.jsonl"
-    cards.write_text('{"chief_complaint": "I cannot sleep."}\n', encoding="utf-8")
-    out = tmp_path / "run"
-    result = CliRunner().invoke(
-        main,
-        ["simulate", "--cards", str(cards), "--out", str(out), "--model", "m",
-         "--base-url", "http://127.0.0.1:9/v1", "--replica-capacity", "-1"],
-    )  # fmt: skip
-    assert result.exit_code == 2
-    assert "replica_capacity" in result.output and "negative" in result.output
-    assert not out.exists()
+    output = refused_simulate(tmp_path, "--replica-capacity", "-1")
+    assert "replica_capacity" in output and "negative" in output
     config = build_config(None, {"endpoint.base_urls": ["http://h/v1"], "endpoint.model": "m",
                                  "endpoint.replica_capacity": 4})  # fmt: skip
     endpoint = ChatEndpoint(config.counselor.endpoint)
@@ -189,7 +179,7 @@ async def test_the_engine_keeps_each_dialogue_role_on_one_replica(tmp_path: Path
         )
         endpoint = ChatEndpoint(config.client.endpoint)
         cards = [RoleCard(id=f"c{i}", chief_complaint="I cannot sleep.") for i in range(8)]
-        backends = {"client": endpoint, "counselor": endpoint}
+        backends: dict[RoleName, ChatEndpoint] = {"client": endpoint, "counselor": endpoint}
         async with Engine(config, run_dir=tmp_path, backends=backends) as engine:
             records = [result async for result in engine.run(cards)]
         assert len(records) == 8
