@@ -66,7 +66,9 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_models_lists_every_model_with_pinned_packages_and_the_default_installed() -> None:
-    listed = orjson.loads(cli("models", "--json").stdout)["models"]
+    facts = orjson.loads(cli("models", "--json").stdout)
+    assert facts["llama_cpp_server"] and "--base-url" in facts["advice"]
+    listed = facts["models"]
     by_name = {entry["name"]: entry for entry in listed}
     assert {"smollm2-135m-instruct", "gemma-3-270m", "qwen2.5-coder-1.5b-instruct"} <= set(by_name)
     default = by_name["smollm2-135m-instruct"]

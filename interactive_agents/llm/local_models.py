@@ -204,5 +204,7 @@ def resolve_model(spec: str | None) -> Path:
         return path
     if Path(name).is_file():
         return Path(name)
+    if os.sep in name or name.endswith(".gguf"):
+        raise LocalServerError(f"local model file not found: {name}")
     known = ", ".join(MODELS)
     raise LocalServerError(f"{name!r} is neither a local model ({known}) nor a GGUF file")
