@@ -140,3 +140,15 @@ def test_simulate_runs_a_chunked_model_by_name(tmp_path: Path, cache: Path) -> N
     joined = cache / "models" / "gemma-3-270m-q4_k_m.gguf"
     digest = hashlib.sha256(joined.read_bytes()).hexdigest()
     assert digest == local_models.MODELS["gemma-3-270m"].sha256
+
+
+def test_serve_takes_a_model_name_as_a_bots_gguf(tmp_path: Path, cache: Path) -> None:
+    bots = tmp_path / "bots.toml"
+    bots.write_text('[bots.gemma]\ngguf = "gemma-3-270m"\n', encoding="utf-8")
+    done = cli("serve", "--bots", str(bots), "--dry-run")
+    assert done.returncode == 0, done.stderr
+    command = done.stdout.split("# gemma: gemma\n")[1].splitlines()[0].split()
+    assert command[command.index("--model") + 1] == str(
+        cache / "models" / "gemma-3-270m-q4_k_m.gguf"
+    )
+    assert command[command.index("--alias") + 1] == "gemma"
