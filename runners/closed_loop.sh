@@ -21,7 +21,7 @@ echo "2/5 export one sample per counselor turn"
 $IA export --run "$OUT/sessions" --format sharegpt --out "$OUT/data/train.jsonl" --val-ratio 0.34 --quiet
 
 echo "3/5 train a LoRA adapter on the embedded model's weights, and merge it"
-BASE=$(python -c 'from interactive_agents.llm.local import default_model_path as p; print(p())')
+BASE=$($IA models --path)
 $IA train --model "$BASE" --train "$OUT/data/train.jsonl" --validation "$OUT/data/train.val.jsonl" \
     --out "$OUT/model" --method lora --learning-rate 1e-3 --max-steps "$STEPS" \
     --max-length 2048 --merge-lora --quiet

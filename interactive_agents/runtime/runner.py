@@ -213,7 +213,7 @@ class Runner(ABC, Generic[W, R]):
 
     async def _start(self, stack: AsyncExitStack) -> None:
         if any(endpoint.is_local for endpoint in self._endpoints()):
-            server = LocalServer(LocalServerOptions(model_path=self._local_model))
+            server = LocalServer(LocalServerOptions(model=self._local_model))
             self.local_server = await stack.enter_async_context(server)
             self.manifest = await self._prepare(stack, server.endpoint_for)
         else:

@@ -46,7 +46,7 @@ class ServerPlan:
         bot = self.bots[0]
         return LocalServer(
             LocalServerOptions(
-                model_path=bot.gguf,
+                model=bot.gguf,
                 alias=bot.name,
                 context_size=bot.context_size,
                 threads=bot.threads,

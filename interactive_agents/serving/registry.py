@@ -15,6 +15,9 @@ group = "qwen-loras"
 [bots.tiny]                             # a GGUF file, on llama.cpp's server (CPU)
 gguf = "models/tiny.gguf"
 
+[bots.qwen_small]                       # or an embedded model by name
+gguf = "qwen2.5-coder-0.5b-instruct"    # (`interactive-agents models`)
+
 [bots.small]                            # an HF folder, converted to GGUF (cached) and
 model = "runs/train/small/final"        # served by llama.cpp
 engine = "llama.cpp"

@@ -1,0 +1,34 @@
+"""``--local-model``: which embedded model runs the roles that have no ``--base-url``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from interactive_agents.llm.local_models import DEFAULT_MODEL, MODELS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _check(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A registry name or an existing file: refused before any card is read, not later."""
+    if value is None or value in MODELS or Path(value).is_file():
+        return value
+    raise click.BadParameter(
+        f"{value!r} is neither a file nor a model of `interactive-agents models` "
+        f"({', '.join(MODELS)})"
+    )
+
+
+def local_model_option(role: str) -> Callable[[F], F]:
+    """The option, its help naming what the model plays (``role``)."""
+    return click.option(
+        "--local-model",
+        metavar="NAME|FILE",
+        callback=_check,
+        help=f"The embedded model for {role}: a name from `interactive-agents models` "
+        f"(default {DEFAULT_MODEL}) or a GGUF file.",
+    )
