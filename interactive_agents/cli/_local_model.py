@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from interactive_agents.llm.local_models import DEFAULT_MODEL, MODELS
+from interactive_agents.llm.local_models import DEFAULT_LOCAL_MODEL, MODELS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,5 +30,5 @@ def local_model_option(role: str) -> Callable[[F], F]:
         metavar="NAME|FILE",
         callback=_check,
         help=f"The embedded model for {role}: a name from `interactive-agents models` "
-        f"(default {DEFAULT_MODEL}) or a GGUF file.",
+        f"(default {DEFAULT_LOCAL_MODEL}, or $INTERACTIVE_AGENTS_LOCAL_MODEL) or a GGUF file.",
     )

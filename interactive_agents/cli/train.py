@@ -19,7 +19,7 @@ EXAMPLES = """
 Examples:
   # Try it on the CPU: LoRA of the embedded SmolLM2 (its GGUF is converted once):
   interactive-agents export --run runs/quickstart --out data/quick.jsonl --val-ratio 0.1
-  interactive-agents train --model "$(interactive-agents models --path)" \\
+  interactive-agents train --model "$(interactive-agents models --path smollm2-135m-instruct)" \\
       --train data/quick.jsonl \\
       --validation data/quick.val.jsonl --method lora --learning-rate 2e-4 --out runs/bot
 \b

