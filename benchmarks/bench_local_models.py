@@ -9,8 +9,9 @@ with the quickstart recipe (the default a new user meets) and the client guard o
 the records show how often the model's client slips), and judges the records by the
 engine's own checks: the sessions raising each quality flag (``FLAG_NAMES``), the
 refiner's rejections of counselor candidates and the guard's of client lines, and the
-wall time of the run (server start included). The load average at each model's start
-goes beside its figures, as other work shares the cores.
+wall and CPU time of the run (server start included). The cores are shared with other
+work, so the load average at each model's start goes beside its figures, and CPU
+seconds (which move less with that load than the wall clock) beside the wall times.
 
     python benchmarks/bench_local_models.py MODEL.gguf [...] [--max-turns 6] \\
         [--keep runs/bench] [--markdown | --json]
@@ -25,6 +26,7 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -54,6 +56,8 @@ SERVERS = {
 }  # fmt: skip
 PROMPT = "I have felt anxious at work for weeks and cannot sleep. What can I do?"
 CARDS = {"en": "demo_en", "zh": "../shared/data/reference/client_pool_test.json"}
+SPEED_ROWS = (("start_s", "start s"), ("rss_mb", "RSS MB"), ("tokens_per_s", "tok/s"),
+              ("tokens_per_cpu_s", "tok per CPU s"))  # fmt: skip
 # simulate's exit codes with records to judge: all finished, some failed.
 JUDGED_EXITS = (0, 1)
 
@@ -72,8 +76,24 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process (fields 14 and 15 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds of every waited-for descendant: simulate and the server it stops."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def speed(model: str, server: str, completions: int = 3) -> dict[str, float]:
-    """Start time, resident memory and decode speed of one server on one model."""
+    """Start time, resident memory and decode speed of one server on one model.
+
+    Tokens per CPU second beside tokens per second: the cores are shared, and the
+    server's own CPU time moves less with the other work than the wall clock does.
+    """
     port = _free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -91,7 +111,7 @@ def speed(model: str, server: str, completions: int = 3) -> dict[str, float]:
                 except httpx.TransportError:
                     time.sleep(0.1)
             start_s = time.perf_counter() - started
-            tokens, seconds = 0, 0.0
+            tokens, seconds, cpu_before = 0, 0.0, _cpu_s(process.pid)
             for seed in range(completions):
                 began = time.perf_counter()
                 body = {"model": "m", "max_tokens": 64, "temperature": 0.7, "seed": seed,
@@ -99,11 +119,12 @@ def speed(model: str, server: str, completions: int = 3) -> dict[str, float]:
                 answer = client.post(f"{base}/chat/completions", json=body).json()
                 seconds += time.perf_counter() - began
                 tokens += answer["usage"]["completion_tokens"]
-            rss = _rss_mb(process.pid)
+            rss, cpu = _rss_mb(process.pid), _cpu_s(process.pid) - cpu_before
     finally:
         process.terminate()
         process.wait(30)
-    return {"start_s": start_s, "rss_mb": rss, "tokens_per_s": tokens / seconds}
+    return {"start_s": start_s, "rss_mb": rss, "tokens_per_s": tokens / seconds,
+            "tokens_per_cpu_s": tokens / cpu}  # fmt: skip
 
 
 def write_recipe(recipe: str, guard: bool, folder: Path) -> Path:
@@ -124,13 +145,13 @@ def run_sessions(
                "--cards", args.cards[language], "--out", str(out), "--language", language,
                "--limit", str(args.cards_per_language), "--max-turns", str(args.max_turns),
                "--local-model", model, "--quality-flags", "--quiet"]  # fmt: skip
-    began = time.perf_counter()
+    began, cpu_before = time.perf_counter(), _children_cpu_s()
     done = subprocess.run(command, check=False, capture_output=True, text=True)
-    wall_s = time.perf_counter() - began
+    wall_s, cpu_s = time.perf_counter() - began, _children_cpu_s() - cpu_before
     if done.returncode not in JUDGED_EXITS:
         raise SystemExit(f"simulate exited with {done.returncode}:\n{done.stderr}")
     records = [orjson.loads(line) for line in (out / "dialogues.jsonl").read_bytes().splitlines()]
-    return {**judge(records), "cards": args.cards_per_language, "wall_s": wall_s}
+    return {**judge(records), "cards": args.cards_per_language, "wall_s": wall_s, "cpu_s": cpu_s}
 
 
 def judge(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -178,7 +199,7 @@ def table(results: list[dict[str, Any]], markdown: bool, turns: int) -> None:
                                       for r, _ in columns)],
     ]  # fmt: skip
     for server in results[0]["speed"] if results else ():
-        for key, label in (("start_s", "start s"), ("rss_mb", "RSS MB"), ("tokens_per_s", "tok/s")):
+        for key, label in SPEED_ROWS:
             rows.append([f"{label} ({server})", *(f"{r['speed'][server][key]:.1f}"
                                                   for r, _ in columns)])  # fmt: skip
     figures = [r["sessions"][language] for r, language in columns]
@@ -190,6 +211,7 @@ def table(results: list[dict[str, Any]], markdown: bool, turns: int) -> None:
     rows.append(["refiner rejections", *(str(f["refiner_rejections"]) for f in figures)])
     rows.append(["client-guard rejections", *(str(f["guard_rejections"]) for f in figures)])
     rows.append(["session run wall s", *(f"{f['wall_s']:.0f}" for f in figures)])
+    rows.append(["session run CPU s", *(f"{f['cpu_s']:.0f}" for f in figures)])
     headers = ["", *(f"{Path(r['model']).stem} {language}" for r, language in columns)]
     show(f"Embedded-model candidates, sessions of up to {turns} turns", headers, rows, markdown)
 
