@@ -155,16 +155,23 @@ def run_sessions(
 
 
 def judge(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts over finished sessions: replies, flags raised, rejections by role."""
+    """Counts over finished sessions: replies, flags raised, rejections by role.
+
+    Distinct replies and their mean length go beside the flags because echo and
+    repetition skip turns too short to judge: a session of "你好！" six times is unflagged.
+    """
     turns = [turn for record in records for turn in record["turns"]]
     raised = [set(record["quality"]["raised"]) for record in records]
+    replies = [turn["content"] for turn in turns if turn["role"] == "counselor"]
 
     def rejections(role: str) -> int:
         return sum(len(turn["rejected"]) for turn in turns if turn["role"] == role)
 
     return {
         "sessions": len(records),
-        "counselor_replies": sum(turn["role"] == "counselor" for turn in turns),
+        "counselor_replies": len(replies),
+        "distinct_replies": len(set(replies)),
+        "reply_chars": sum(map(len, replies)) / max(len(replies), 1),
         "clean_sessions": sum(not flags for flags in raised),
         "flags": {name: sum(name in flags for flags in raised) for name in FLAG_NAMES},
         "refiner_rejections": rejections("counselor"),
@@ -205,6 +212,8 @@ def table(results: list[dict[str, Any]], markdown: bool, turns: int) -> None:
     figures = [r["sessions"][language] for r, language in columns]
     rows.append(["sessions finished", *(f"{f['sessions']}/{f['cards']}" for f in figures)])
     rows.append(["counselor replies", *(str(f["counselor_replies"]) for f in figures)])
+    rows.append(["distinct counselor replies", *(str(f["distinct_replies"]) for f in figures)])
+    rows.append(["characters per reply", *(f"{f['reply_chars']:.0f}" for f in figures)])
     rows.append(["sessions with no flag", *(str(f["clean_sessions"]) for f in figures)])
     rows.extend([f"sessions raising {name}", *(str(f["flags"][name]) for f in figures)]
                 for name in FLAG_NAMES)  # fmt: skip
