@@ -3,15 +3,17 @@
 Not a test: it prints figures. For each GGUF file (and each llama.cpp server that is
 installed: xllamacpp, and llama-cpp-python's if present) it starts the server on a free
 loopback port, times the start, reads the server's resident memory, and measures decode
-speed over a few short completions. Then it plays a few real cards per language through
+speed over a few short completions. Then it plays a few role cards per language through
 ``interactive-agents simulate --quality-flags`` on the embedded server with that model,
 with the quickstart recipe (the default a new user meets) and the client guard on (so
 the records show how often the model's client slips), and judges the records by the
 engine's own checks: the sessions raising each quality flag (``FLAG_NAMES``), the
 refiner's rejections of counselor candidates and the guard's of client lines, and the
 wall and CPU time of the run (server start included). The cores are shared with other
-work, so the load average at each model's start goes beside its figures, and CPU
-seconds (which move less with that load than the wall clock) beside the wall times.
+work, so the load average at each model's start goes beside its figures: under
+contention llama.cpp's threads spin while they wait for a core, and CPU seconds rise
+with the wall clock (on a busy machine SmolLM2 measured 1.4 tokens per CPU second, on a
+quiet one 51), so compare models only at similar loads.
 
     python benchmarks/bench_local_models.py MODEL.gguf [...] [--max-turns 6] \\
         [--keep runs/bench] [--markdown | --json]
@@ -89,11 +91,7 @@ def _children_cpu_s() -> float:
 
 
 def speed(model: str, server: str, completions: int = 3) -> dict[str, float]:
-    """Start time, resident memory and decode speed of one server on one model.
-
-    Tokens per CPU second beside tokens per second: the cores are shared, and the
-    server's own CPU time moves less with the other work than the wall clock does.
-    """
+    """Start time, resident memory and decode speed (per second, per CPU second)."""
     port = _free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
