@@ -88,6 +88,7 @@ def test_short_replies_never_count_as_echo_or_repetition() -> None:
     [
         ("en", "As your counselor, I want to hear more.", "Honestly, I need your help too."),
         ("en", "Counselor: tell me about your week.", None),
+        ("en", "Hello! I'm here to listen and offer any support you may need.", None),
         ("zh", "作为你的咨询师，我想多了解一些。", "我最近很困扰，你能帮帮我吗？"),
         ("zh", "你好，我是你的心理咨询师小王。", None),
         ("zh", "你好！我是一名心理咨询师，能够帮助你。", None),
