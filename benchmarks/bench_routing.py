@@ -146,7 +146,7 @@ def main() -> None:
     add("--prefill-per-token", type=float, default=0.0004)
     add("--decode-per-token", type=float, default=0.001)
     add("--output-tokens", type=int, default=24)
-    add("--routing-epsilon", type=float, default=0.25, help="affinity's load bound")
+    add("--routing-epsilon", type=float, default=0.1, help="affinity's load bound")
     add("--replica-capacity", type=int, default=0, help="engine side: a replica is full at")
     add("--repeats", type=int, default=1, help="runs per cell; the median wall is shown")
     add("--markdown", action="store_true", help="print a Markdown table on stdout")

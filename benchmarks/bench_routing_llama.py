@@ -107,7 +107,7 @@ def main() -> None:
     add("--parallel", type=int, default=4, help="slots per server")
     add("--threads", type=int, default=1, help="threads per server")
     add("--context", type=int, default=4096, help="tokens per slot")
-    add("--routing-epsilon", type=float, default=0.25, help="affinity's load bound")
+    add("--routing-epsilon", type=float, default=0.1, help="affinity's load bound")
     add("--local-model", default="smollm2-135m-instruct", help="embedded model name or GGUF")
     add("--markdown", action="store_true", help="print a Markdown table on stdout")
     args = parser.parse_args()

@@ -78,7 +78,7 @@ class SessionAffinity:
     """
 
     replicas: int
-    epsilon: float = 0.25
+    epsilon: float = 0.1
     capacity: int = 0
     _ring: list[int] = field(default_factory=list)
     _owner: list[int] = field(default_factory=list)
@@ -166,7 +166,7 @@ RoutingPolicy = FewestInFlight | SessionAffinity
 
 
 def routing_policy(
-    name: RoutingName, replicas: int, epsilon: float = 0.25, capacity: int = 0
+    name: RoutingName, replicas: int, epsilon: float = 0.1, capacity: int = 0
 ) -> RoutingPolicy:
     """The policy named in the configuration (``affinity`` is the default)."""
     if name == "fewest":

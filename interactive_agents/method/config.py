@@ -84,7 +84,7 @@ class EndpointConfig:
     max_response_bytes: int = 1_000_000
     oversize: Literal["reject", "truncate"] = "reject"
     routing: Literal["affinity", "fewest"] = "affinity"
-    routing_epsilon: float = 0.25
+    routing_epsilon: float = 0.1
     replica_capacity: int = 0
     cache_hint: bool = False
 
