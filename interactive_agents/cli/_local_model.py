@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from interactive_agents.llm.local_models import DEFAULT_LOCAL_MODEL, MODELS
+from interactive_agents.errors import LocalServerError
+from interactive_agents.llm.local_models import DEFAULT_LOCAL_MODEL, check_model_spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _check(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     """A registry name or an existing file: refused before any card is read, not later."""
-    if value is None or value in MODELS or Path(value).is_file():
-        return value
-    raise click.BadParameter(
-        f"{value!r} is neither a file nor a model of `interactive-agents models` "
-        f"({', '.join(MODELS)})"
-    )
+    if value is not None:
+        try:
+            check_model_spec(value)
+        except LocalServerError as exc:
+            raise click.BadParameter(str(exc)) from exc
+    return value
 
 
 def local_model_option(role: str) -> Callable[[F], F]:

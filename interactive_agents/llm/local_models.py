@@ -192,12 +192,27 @@ def model_file(model: LocalModel) -> Path | None:
     return _joined(model, parts)
 
 
+def check_model_spec(spec: str) -> None:
+    """Refuse ``spec`` unless it names a model here or an existing file (joins nothing)."""
+    if spec in MODELS or Path(spec).is_file():
+        return
+    if os.sep in spec or spec.endswith(".gguf"):
+        raise LocalServerError(f"local model file not found: {spec}")
+    known = ", ".join(MODELS)
+    raise LocalServerError(f"{spec!r} is neither a local model ({known}) nor a GGUF file")
+
+
+def _located(name: str) -> Path | None:
+    """The GGUF file of a registry name or a path, None when it is not there."""
+    model = MODELS.get(name)
+    if model is not None:
+        return model_file(model)
+    return Path(name) if Path(name).is_file() else None
+
+
 def default_model_path() -> Path | None:
     """The default model's GGUF file (see :func:`default_model_name`), if installed."""
-    name = default_model_name()
-    if name in MODELS:
-        return model_file(MODELS[name])
-    return Path(name) if Path(name).is_file() else None
+    return _located(default_model_name())
 
 
 def model_alias(spec: str | None) -> str:
@@ -209,15 +224,10 @@ def model_alias(spec: str | None) -> str:
 def resolve_model(spec: str | None) -> Path:
     """The GGUF file of ``spec``: a registry name (None: the default) or a file path."""
     name = spec or default_model_name()
-    model = MODELS.get(name)
-    if model is not None:
-        path = model_file(model)
-        if path is None:
-            raise LocalServerError(f"the local model {name} is not installed: {model.install_hint}")
-        return path
-    if Path(name).is_file():
-        return Path(name)
-    if os.sep in name or name.endswith(".gguf"):
-        raise LocalServerError(f"local model file not found: {name}")
-    known = ", ".join(MODELS)
-    raise LocalServerError(f"{name!r} is neither a local model ({known}) nor a GGUF file")
+    check_model_spec(name)
+    path = _located(name)
+    if path is None:  # a registry model whose packages are missing
+        raise LocalServerError(
+            f"the local model {name} is not installed: {MODELS[name].install_hint}"
+        )
+    return path
