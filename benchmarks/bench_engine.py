@@ -38,9 +38,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from interactive_agents.cli import _process as runtime
-from interactive_agents.method.cards import RoleCard
-from interactive_agents.method.config import build_config
-from interactive_agents.runtime.engine import Engine
+from interactive_agents.method._cards import RoleCard
+from interactive_agents.method._config import build_config
+from interactive_agents.runtime._engine import Engine
 
 T = TypeVar("T")
 CHILD_TIMEOUT = 900.0

@@ -41,12 +41,12 @@ import httpx
 import orjson
 from bench_engine import show
 
-from interactive_agents.method.quality import FLAG_NAMES
-from interactive_agents.method.resources import resolve
+from interactive_agents._resources import resolve
+from interactive_agents.method._quality import FLAG_NAMES
 
 SERVERS = {
     "xllamacpp": lambda model, port: [
-        sys.executable, "-m", "interactive_agents.llm.llama_server", "--model", model,
+        sys.executable, "-m", "interactive_agents.llm.local._llama_server", "--model", model,
         "--alias", "m", "--port", str(port), "--ctx-size", "2048", "--threads",
         str(os.cpu_count() or 1),
     ],

@@ -24,11 +24,11 @@ import orjson
 from _launch import mock_server
 from bench_engine import ENGINE, Measurement, run_in_child, show, steps
 
-from interactive_agents.method.card_rendering import card_text
-from interactive_agents.method.cards import load_cards
-from interactive_agents.method.prompts import load_prompts
-from interactive_agents.method.quality import Flagger, load_quality_rules
-from interactive_agents.method.records import Turn
+from interactive_agents.method._card_text import card_text
+from interactive_agents.method._cards import load_cards
+from interactive_agents.method._prompts import load_prompts
+from interactive_agents.method._quality import Flagger, load_quality_rules
+from interactive_agents.method._records import Turn
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"
 RUN_HEADERS = ["quality flags", "run", "dialogues", "calls", "wall s", "CPU s", "CPU ms/dialogue"]

@@ -25,12 +25,13 @@ from interactive_agents.errors import (
     SessionError,
     ShardFailedError,
 )
-from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
-from interactive_agents.llm.local import LocalServer, LocalServerOptions
-from interactive_agents.llm.transport import AiohttpClient, HttpClient, HttpxClient
-from interactive_agents.method.cards import BigFive, CardBatch, RoleCard, Trait, load_cards
-from interactive_agents.method.config import (
-    EndpointConfig,
+from interactive_agents.llm._endpoint import ChatBackend, ChatEndpoint
+from interactive_agents.llm._endpoint_config import EndpointConfig
+from interactive_agents.llm._messages import ChatMessage, Completion, Sampling, Usage
+from interactive_agents.llm._transport import AiohttpClient, HttpClient, HttpxClient
+from interactive_agents.llm.local._server import LocalServer, LocalServerOptions
+from interactive_agents.method._cards import BigFive, CardBatch, RoleCard, Trait, load_cards
+from interactive_agents.method._config import (
     RefinerConfig,
     RoleConfig,
     RunConfig,
@@ -38,20 +39,16 @@ from interactive_agents.method.config import (
     TerminatorConfig,
     build_config,
 )
-from interactive_agents.method.records import (
-    ChatMessage,
-    Completion,
+from interactive_agents.method._records import (
     DialogueRecord,
     FailureRecord,
     Rejection,
-    Sampling,
     Termination,
     Turn,
-    Usage,
 )
-from interactive_agents.runtime.counters import EngineStats
-from interactive_agents.runtime.engine import Engine, Result
-from interactive_agents.runtime.runner import DialogueHandle, RunnerState
+from interactive_agents.runtime._counters import EngineStats
+from interactive_agents.runtime._engine import Engine, Result
+from interactive_agents.runtime._runner import DialogueHandle, RunnerState
 
 __all__ = [
     "ActorStoppedError",

@@ -80,7 +80,7 @@ smoke_local() {
     gguf=$("$WORK/local/bin/interactive-agents" models --path)
     printf '[bots.tiny]\ngguf = "%s"\n' "$gguf" >"$WORK/bots.toml"
     run local serve --bots "$WORK/bots.toml" --dry-run
-    grep -q "interactive_agents.llm.llama_server" "$WORK/local.out" || fail local "serve --dry-run"
+    grep -q "interactive_agents.llm.local._llama_server" "$WORK/local.out" || fail local "serve --dry-run"
 }
 smoke_eval() {
     run eval evaluate stats "$SAMPLE" --out "$WORK/eval-stats" --json
@@ -88,7 +88,7 @@ smoke_eval() {
 }
 smoke_train() { run train train --help; }
 smoke_embed() { "$WORK/embed/bin/python" -c 'import sentence_transformers' || fail embed import; }
-smoke_web() { "$WORK/web/bin/python" -c 'import interactive_agents.annotation.app' || fail web import; }
+smoke_web() { "$WORK/web/bin/python" -c 'import interactive_agents.annotation._app' || fail web import; }
 smoke_bench() { "$WORK/bench/bin/python" -c 'import openai' || fail bench import; }
 smoke_ray() {
     # Two shards as actors of a local Ray cluster, against the loopback mock (no model).

@@ -1,7 +1,7 @@
 """Hand-made corpora shared by the evaluation tests (imported, not a pytest conftest).
 
 The English corpus is small enough that every expected value is worked out by hand
-next to it, under the vocabulary rule of ``interactive_agents.corpora.vocabulary``.
+next to it, under the vocabulary rule of ``interactive_agents.corpora._vocabulary``.
 """
 
 from __future__ import annotations

@@ -16,9 +16,11 @@ import anyio.lowlevel
 import orjson
 from click.testing import CliRunner
 
-from interactive_agents import ChatEndpoint, EndpointConfig, RunConfig, build_config
 from interactive_agents.cli import main
-from interactive_agents.llm.retry_policy import RetryPolicy
+from interactive_agents.llm._endpoint import ChatEndpoint
+from interactive_agents.llm._endpoint_config import EndpointConfig
+from interactive_agents.llm._retry import RetryPolicy
+from interactive_agents.method._config import RunConfig, build_config
 
 CLI = [sys.executable, "-m", "interactive_agents"]
 

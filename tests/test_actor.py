@@ -6,13 +6,9 @@ import anyio
 import pytest
 from anyio import wait_all_tasks_blocked
 
-from interactive_agents import (
-    ActorStoppedError,
-    EndpointDownError,
-    SessionError,
-)
-from interactive_agents.runtime import Actor, HostedGroup
-from interactive_agents.runtime.taskgroups import concurrently
+from interactive_agents.errors import ActorStoppedError, EndpointDownError, SessionError
+from interactive_agents.runtime._actor import Actor
+from interactive_agents.runtime._taskgroups import HostedGroup, concurrently
 
 pytestmark = pytest.mark.anyio
 

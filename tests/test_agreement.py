@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from interactive_agents.arena.agreement import agreement, selection, wilson_interval
-from interactive_agents.arena.battles import Battle, Winner
+from interactive_agents.arena._battles import Battle, Winner
+from interactive_agents.ratings._agreement import agreement, selection, wilson_interval
 
 
 def _b(dialogue: str, turn: int, bot_a: str, bot_b: str, winner: Winner, judge: str) -> Battle:

@@ -21,18 +21,18 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from interactive_agents.annotation import database
-from interactive_agents.annotation.app import MAX_BODY, create_app
-from interactive_agents.annotation.auth import (
+from interactive_agents.annotation import _database as database
+from interactive_agents.annotation._app import MAX_BODY, create_app
+from interactive_agents.annotation._auth import (
     CURRENT_COST,
     LEGACY_COST,
     MAX_PASSWORD,
     ScryptCost,
     hash_password,
 )
-from interactive_agents.annotation.database import AnnotationStore
-from interactive_agents.annotation.throttle import LoginThrottle
-from interactive_agents.arena.bots import Bot, load_bots
+from interactive_agents.annotation._database import AnnotationStore
+from interactive_agents.annotation._throttle import LoginThrottle
+from interactive_agents.arena._bots import Bot, load_bots
 from interactive_agents.errors import InputError
 
 from .helpers import write_bots_registry

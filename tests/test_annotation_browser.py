@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from interactive_agents.arena.battles import read_battles
+from interactive_agents.arena._battles import read_battles
 from interactive_agents.cli import main
 
 from .helpers import write_bots_registry

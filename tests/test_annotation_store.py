@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from interactive_agents.annotation.database import AnnotationStore, NotFound, Pending
+from interactive_agents.annotation._database import AnnotationStore, NotFound, Pending
 from interactive_agents.errors import InputError
 
 PASSWORD = "a long enough secret"
@@ -57,7 +57,7 @@ def test_dialogues_belong_to_their_annotator_and_survive_reopening(tmp_path: Pat
 def test_add_user_and_export_report_bad_input_in_one_line(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from interactive_agents.annotation.auth import MAX_PASSWORD
+    from interactive_agents.annotation._auth import MAX_PASSWORD
     from interactive_agents.cli import main
 
     db = tmp_path / "a.db"

@@ -16,7 +16,7 @@ import orjson
 import pytest
 from click.testing import CliRunner, Result
 
-from interactive_agents.arena.battles import read_battles
+from interactive_agents.arena._battles import read_battles
 from interactive_agents.cli import main
 
 from .helpers import read_records
@@ -228,7 +228,7 @@ def test_bad_input_names_file_bot_and_field(server: ScriptedServer, tmp_path: Pa
 
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_judge_cards_ask_for_reasoning_then_a_parsable_choice(language: str) -> None:
-    from interactive_agents.arena import load_judge_prompt
+    from interactive_agents.arena._judge import load_judge_prompt
 
     prompt = load_judge_prompt(language)
     final = "最后的选择：B" if language == "zh" else "Final choice: B"
@@ -263,7 +263,7 @@ def test_chinese_arena_on_held_out_posts(
 
 
 def test_the_bundled_registry_has_the_papers_sampling() -> None:
-    from interactive_agents.arena import load_bots
+    from interactive_agents.arena._bots import load_bots
 
     bots = {bot.name: bot for bot in load_bots(ROOT / "runners" / "bots.paper.toml", "prompt")}
     assert (bots["simpsybot_D"].sampling.temperature, bots["simpsybot_D"].sampling.top_p) == (

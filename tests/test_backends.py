@@ -16,23 +16,22 @@ import httpx
 import orjson
 import pytest
 
-from interactive_agents import (
+from interactive_agents.errors import (
     BadResponseError,
-    ChatEndpoint,
-    ChatMessage,
     ConfigError,
-    EndpointConfig,
     EndpointDownError,
     EndpointTimeoutError,
     PermanentEndpointError,
     RateLimitedError,
-    Sampling,
     ServerError,
 )
-from interactive_agents.llm import NotAChatCompletion, RetryPolicy, parse_completion, redact
-from interactive_agents.llm.endpoint import parse_retry_after
-from interactive_agents.llm.transport import HttpxClient
-from interactive_agents.llm.wire import parse_event
+from interactive_agents.llm._endpoint import ChatEndpoint, parse_retry_after
+from interactive_agents.llm._endpoint_config import EndpointConfig
+from interactive_agents.llm._messages import ChatMessage, Sampling
+from interactive_agents.llm._redaction import redact
+from interactive_agents.llm._retry import RetryPolicy
+from interactive_agents.llm._transport import HttpxClient
+from interactive_agents.llm._wire import NotAChatCompletion, parse_completion, parse_event
 
 from .helpers import VirtualTime
 

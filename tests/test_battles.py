@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from interactive_agents.arena.battles import Battle, read_battles, write_battles
+from interactive_agents.arena._battles import Battle, read_battles, write_battles
 from interactive_agents.errors import InputError
 
 

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from interactive_agents.cli import main
-from interactive_agents.loadtest.generator import TrafficConversation
-from interactive_agents.method.cards import load_cards
-from interactive_agents.method.prompts import load_prompts
+from interactive_agents.loadtest._generator import TrafficConversation
+from interactive_agents.method._cards import load_cards
+from interactive_agents.method._prompts import load_prompts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from _launch import mock_server, read_ready_line

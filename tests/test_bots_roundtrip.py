@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents.arena.battles import read_battles
+from interactive_agents.arena._battles import read_battles
 from interactive_agents.cli import main
-from interactive_agents.llm.local_models import default_model_path
+from interactive_agents.llm.local._models import default_model_path
 
 from .helpers import read_records
 from .scripted_server import Call, ScriptedServer

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents import CardError, load_cards
 from interactive_agents.cli import main
+from interactive_agents.errors import CardError
+from interactive_agents.method._cards import load_cards
 
 
 def write(path: Path, text: str) -> Path:

@@ -11,8 +11,8 @@ import orjson
 import pytest
 from click.testing import CliRunner, Result
 
-from interactive_agents.arena.battles import Battle, Winner, write_battles
-from interactive_agents.cli.elo import agreement, elo
+from interactive_agents.arena._battles import Battle, Winner, write_battles
+from interactive_agents.cli._elo import agreement, elo
 
 FAST = ["--bootstrap", "50", "--shuffles", "5"]
 ROW_FIELDS = {

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents import build_config
 from interactive_agents.cli import main
 from interactive_agents.errors import ConfigError
-from interactive_agents.method.client_guard import ClientGuard
-from interactive_agents.method.prompts import load_prompts
-from interactive_agents.method.quality import load_quality_rules
-from interactive_agents.method.records import Turn
+from interactive_agents.method._client_guard import ClientGuard
+from interactive_agents.method._config import build_config
+from interactive_agents.method._prompts import load_prompts
+from interactive_agents.method._quality import load_quality_rules
+from interactive_agents.method._records import Turn
 
 from .helpers import read_records
 from .scripted_server import Call, ScriptedServer

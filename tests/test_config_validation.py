@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents import ConfigError, EndpointConfig, build_config
 from interactive_agents.cli import main
-from interactive_agents.evaluation.judging import judge_endpoint
-from interactive_agents.method.config import check_url
+from interactive_agents.errors import ConfigError
+from interactive_agents.judging._judgements import judge_endpoint
+from interactive_agents.llm._endpoint_config import EndpointConfig, check_url
+from interactive_agents.method._config import build_config
 
 from .helpers import refused_simulate
 
@@ -123,7 +124,7 @@ def test_a_directory_as_recipe_is_refused(tmp_path: Path) -> None:
 
 
 def test_arena_bots_registry_uses_the_same_url_check(tmp_path: Path) -> None:
-    from interactive_agents.arena.bots import load_bots
+    from interactive_agents.arena._bots import load_bots
 
     registry = tmp_path / "bots.toml"
     registry.write_text(

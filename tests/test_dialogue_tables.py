@@ -10,10 +10,10 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents.arena.battles import Battle, ShownOrder, Winner, write_battles
-from interactive_agents.arena.dialogue_tables import dialogue_tables
-from interactive_agents.arena.ratings import rate
-from interactive_agents.cli.elo import elo
+from interactive_agents.arena._battles import Battle, ShownOrder, Winner, write_battles
+from interactive_agents.cli._elo import elo
+from interactive_agents.ratings._dialogue_tables import dialogue_tables
+from interactive_agents.ratings._systems import rate
 
 
 def _b(

@@ -8,15 +8,10 @@ import orjson
 import pytest
 from anyio import wait_all_tasks_blocked
 
-from interactive_agents import (
-    DialogueRecord,
-    Engine,
-    FailureRecord,
-    RoleCard,
-    RunDirectoryError,
-    SessionCancelledError,
-    load_cards,
-)
+from interactive_agents.errors import RunDirectoryError, SessionCancelledError
+from interactive_agents.method._cards import RoleCard, load_cards
+from interactive_agents.method._records import DialogueRecord, FailureRecord
+from interactive_agents.runtime._engine import Engine
 
 from .helpers import VirtualTime, config_for, read_records
 from .scripted_server import Call, Fault, ScriptedServer

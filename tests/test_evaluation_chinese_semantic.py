@@ -12,16 +12,16 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
-from interactive_agents import load_cards
 from interactive_agents.cli import main
-from interactive_agents.evaluation import (
+from interactive_agents.evaluation._embedding import (
     MULTILINGUAL_MODEL,
-    card_text,
     default_model,
     english_only,
     load_embedder,
 )
-from interactive_agents.evaluation.significance import t_test
+from interactive_agents.evaluation._significance import t_test
+from interactive_agents.method._card_text import card_text
+from interactive_agents.method._cards import load_cards
 
 from .conftest_evaluation import engine_record, write_run
 

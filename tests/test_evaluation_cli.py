@@ -194,7 +194,7 @@ def test_group_help_lists_the_subcommands() -> None:
 def test_ctrl_c_in_a_judged_command_summarises_and_exits_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from interactive_agents.cli import evaluate as command
+    from interactive_agents.cli import _evaluate as command
 
     async def interrupted(*args: Any, progress: Any, run: Any, **kwargs: Any) -> None:
         progress.total, progress.done, progress.calls = 24, 7, 7
@@ -222,7 +222,7 @@ def test_ctrl_c_in_a_judged_command_summarises_and_exits_130(
 def test_ctrl_c_in_a_local_command_exits_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from interactive_agents.cli import evaluate as command
+    from interactive_agents.cli import _evaluate as command
 
     def interrupted(*args: Any) -> None:
         raise KeyboardInterrupt

@@ -9,8 +9,9 @@ import orjson
 import pytest
 
 from interactive_agents import evaluation
+from interactive_agents.corpora._readers import Dialogue, Utterance, load_corpus
 from interactive_agents.errors import InputError
-from interactive_agents.evaluation import Dialogue, Utterance, card_text, load_corpus
+from interactive_agents.method._card_text import card_text
 
 from .conftest_evaluation import CARD_A, engine_record, hand_run, write_run
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from interactive_agents.evaluation import Corpus, load_corpus
-from interactive_agents.evaluation.judged_runs import JudgedRun, JudgeOptions, evaluate_wai
-from interactive_agents.evaluation.judging import JudgeProgress, judge_endpoint
+from interactive_agents.corpora._readers import Corpus, load_corpus
+from interactive_agents.evaluation._judged_runs import JudgedRun, JudgeOptions, evaluate_wai
+from interactive_agents.judging._judgements import JudgeProgress, judge_endpoint
 
 from .conftest_evaluation import engine_record, write_run
 from .scripted_server import Call, ScriptedServer

@@ -11,20 +11,12 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from interactive_agents.corpora._readers import Corpus, Dialogue, Utterance, load_corpus
+from interactive_agents.corpora._vocabulary import detect_language, read_stopwords, vocabulary
 from interactive_agents.errors import InputError
-from interactive_agents.evaluation import (
-    Corpus,
-    Dialogue,
-    Utterance,
-    card_text,
-    detect_language,
-    load_corpus,
-    overlap_rate,
-    read_stopwords,
-    vocabulary,
-    vocabulary_overlap,
-)
-from interactive_agents.evaluation.consistency import draw_other, permute_others
+from interactive_agents.evaluation._consistency import draw_other, permute_others
+from interactive_agents.evaluation._overlap import overlap_rate, vocabulary_overlap
+from interactive_agents.method._card_text import card_text
 
 from .conftest_evaluation import HAND_MAPPING, HAND_RANDOM, hand_run
 

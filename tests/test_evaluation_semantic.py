@@ -9,18 +9,15 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from interactive_agents.corpora._readers import Corpus, Dialogue, Utterance
 from interactive_agents.errors import ConfigError
-from interactive_agents.evaluation import (
+from interactive_agents.evaluation._embedding import (
     ChunkedEmbedder,
-    Corpus,
-    Dialogue,
-    Utterance,
-    card_text,
-    cosine,
+    bundled_model_dir,
     load_embedder,
-    semantic_consistency,
 )
-from interactive_agents.evaluation.embedding import bundled_model_dir
+from interactive_agents.evaluation._semantic import cosine, semantic_consistency
+from interactive_agents.method._card_text import card_text
 
 
 def _letters(texts: list[str]) -> npt.NDArray[np.float64]:

@@ -6,15 +6,10 @@ import json
 import math
 from pathlib import Path
 
-from interactive_agents.evaluation import (
-    Corpus,
-    CorpusStats,
-    Dialogue,
-    Utterance,
-    corpus_stats,
-    load_corpus,
-)
-from interactive_agents.method.records import Role
+from interactive_agents.corpora._readers import Corpus, Dialogue, Utterance, load_corpus
+from interactive_agents.evaluation._stats import corpus_stats
+from interactive_agents.evaluation._stats import CorpusStats
+from interactive_agents.method._records import Role
 
 from .conftest_evaluation import hand_run
 

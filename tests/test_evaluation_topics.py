@@ -19,17 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from interactive_agents.cli import main
+from interactive_agents.corpora._readers import Corpus, load_corpus
 from interactive_agents.errors import ConfigError, InputError
-from interactive_agents.evaluation import Corpus, load_corpus
-from interactive_agents.evaluation.judging import (
-    JudgeCache,
-    JudgeProgress,
-    JudgeRequest,
-    JudgeSettings,
-    judge_endpoint,
-    request_seed,
-)
-from interactive_agents.evaluation.topics import (
+from interactive_agents.evaluation._topics import (
     TopicRater,
     compare_topics,
     entropy,
@@ -37,7 +29,15 @@ from interactive_agents.evaluation.topics import (
     load_topic_set,
     rate_topics,
 )
-from interactive_agents.llm.endpoint import ChatEndpoint
+from interactive_agents.judging._judgements import (
+    JudgeCache,
+    JudgeProgress,
+    JudgeRequest,
+    JudgeSettings,
+    judge_endpoint,
+    request_seed,
+)
+from interactive_agents.llm._endpoint import ChatEndpoint
 
 from .conftest_evaluation import engine_record, hand_run, write_run
 from .scripted_server import Call, ScriptedServer

@@ -17,17 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from interactive_agents.cli import main
+from interactive_agents.corpora._readers import Corpus, load_corpus
 from interactive_agents.errors import ConfigError
-from interactive_agents.evaluation import Corpus, load_corpus
-from interactive_agents.evaluation.judging import (
-    JudgeCache,
-    JudgeProgress,
-    JudgeRequest,
-    JudgeSettings,
-    judge_endpoint,
-    request_seed,
-)
-from interactive_agents.evaluation.wai import (
+from interactive_agents.evaluation._wai import (
     FACTORS,
     ITEMS,
     WaiJudge,
@@ -38,7 +30,15 @@ from interactive_agents.evaluation.wai import (
     load_wai_judge,
     score_wai,
 )
-from interactive_agents.llm.endpoint import ChatEndpoint
+from interactive_agents.judging._judgements import (
+    JudgeCache,
+    JudgeProgress,
+    JudgeRequest,
+    JudgeSettings,
+    judge_endpoint,
+    request_seed,
+)
+from interactive_agents.llm._endpoint import ChatEndpoint
 
 from .conftest_evaluation import engine_record, write_run
 from .scripted_server import Call, Fault, ScriptedServer

@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 
-from interactive_agents import Engine
+from interactive_agents.runtime._engine import Engine
 
 from .helpers import config_for
 from .scripted_server import ScriptedServer

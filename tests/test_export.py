@@ -12,8 +12,13 @@ from click.testing import CliRunner
 
 from interactive_agents.cli import main
 from interactive_agents.errors import InputError
-from interactive_agents.method.prompts import load_prompts
-from interactive_agents.training.samples import ExportOptions, export, read_sources, split_dialogues
+from interactive_agents.method._prompts import load_prompts
+from interactive_agents.training._samples import (
+    ExportOptions,
+    export,
+    read_sources,
+    split_dialogues,
+)
 
 from .conftest_evaluation import engine_record, write_run
 
@@ -276,8 +281,8 @@ def test_openai_export_is_a_trl_conversational_dataset(tmp_path: Path) -> None:
     from transformers import AutoTokenizer
     from trl.data_utils import apply_chat_template, is_conversational
 
-    from interactive_agents.llm.local_models import default_model_path
-    from interactive_agents.training import cached_checkpoint
+    from interactive_agents.llm.local._models import default_model_path
+    from interactive_agents.training._convert import cached_checkpoint
 
     gguf = default_model_path()
     if gguf is None:

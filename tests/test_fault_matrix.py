@@ -25,20 +25,19 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents import (
+from interactive_agents.cli import main
+from interactive_agents.errors import (
     BadResponseError,
     ConfigError,
     EndpointDownError,
     EndpointUnusableError,
-    Engine,
     PermanentEndpointError,
-    RoleCard,
-    RunConfig,
-    load_cards,
 )
-from interactive_agents.cli import main
-from interactive_agents.llm import ChatBackend
-from interactive_agents.method.records import Role
+from interactive_agents.llm._endpoint import ChatBackend
+from interactive_agents.method._cards import RoleCard, load_cards
+from interactive_agents.method._config import RunConfig
+from interactive_agents.method._records import Role
+from interactive_agents.runtime._engine import Engine
 
 from .helpers import VirtualTime, config_for, read_records
 from .scripted_server import Call, Fault, ScriptedServer, default_script

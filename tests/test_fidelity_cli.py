@@ -14,9 +14,9 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents import load_cards
 from interactive_agents.cli import main
-from interactive_agents.evaluation import card_text
+from interactive_agents.method._card_text import card_text
+from interactive_agents.method._cards import load_cards
 
 from .helpers import read_records
 from .scripted_server import Call, Script, ScriptedServer

@@ -17,8 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from interactive_agents import CardError, ConfigError, InputError, build_config, load_cards
-from interactive_agents.corpora.readers import load_corpus
+from interactive_agents.corpora._readers import load_corpus
+from interactive_agents.errors import CardError, ConfigError, InputError
+from interactive_agents.method._cards import load_cards
+from interactive_agents.method._config import build_config
 
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -11,7 +11,9 @@ from typing import Any
 import orjson
 import pytest
 
-from interactive_agents import Engine, RoleCard, RunDirectoryError, load_cards
+from interactive_agents.errors import RunDirectoryError
+from interactive_agents.method._cards import RoleCard, load_cards
+from interactive_agents.runtime._engine import Engine
 
 from .helpers import config_for, kill_when_recorded, read_records, run_cli
 from .scripted_server import Call, ScriptedServer

@@ -10,14 +10,11 @@ import anyio
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents import (
-    ConfigError,
-    Engine,
-    EngineError,
-    RunnerState,
-    load_cards,
-)
 from interactive_agents.cli import main
+from interactive_agents.errors import ConfigError, EngineError
+from interactive_agents.method._cards import load_cards
+from interactive_agents.runtime._engine import Engine
+from interactive_agents.runtime._runner import RunnerState
 
 from .helpers import config_for, read_records
 from .scripted_server import ScriptedServer

@@ -39,7 +39,7 @@ def children_serving(parent: int) -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"interactive_agents.llm.llama_server" in cmdline:
+        if ppid == parent and b"interactive_agents.llm.local._llama_server" in cmdline:
             found.append(int(entry.name))
     return found
 

@@ -18,14 +18,14 @@ import orjson
 import pytest
 
 from interactive_agents.errors import LocalServerError
-from interactive_agents.llm import local_models
-from interactive_agents.llm.local_models import (
+from interactive_agents.llm.local._models import (
     DEFAULT_ENV,
     DEFAULT_LOCAL_MODEL,
     LocalModel,
     model_file,
     resolve_model,
 )
+from interactive_agents.llm.local import _models as local_models
 
 from .helpers import read_records
 

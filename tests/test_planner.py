@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from interactive_agents.cli import main
-from interactive_agents.method.cards import load_cards
-from interactive_agents.method.config import RunConfig, build_config
-from interactive_agents.method.prompts import load_prompts
-from interactive_agents.runtime import PlanAssumptions, RunPlan, plan_run
+from interactive_agents.method._cards import load_cards
+from interactive_agents.method._config import RunConfig, build_config
+from interactive_agents.method._prompts import load_prompts
+from interactive_agents.runtime._planner import PlanAssumptions, RunPlan, plan_run
 
 from .scripted_server import ScriptedServer
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from interactive_agents import ConfigError, load_cards
-from interactive_agents.method.prompts import clean_reply, load_prompts
-from interactive_agents.method.records import ChatMessage, Turn
-from interactive_agents.runtime.roles import perspective
+from interactive_agents.errors import ConfigError
+from interactive_agents.llm._messages import ChatMessage
+from interactive_agents.method._cards import load_cards
+from interactive_agents.method._prompts import clean_reply, load_prompts
+from interactive_agents.method._records import Turn
+from interactive_agents.runtime._roles import perspective
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from interactive_agents.cli import main
-from interactive_agents.method.prompts import load_prompts
-from interactive_agents.method.quality import (
+from interactive_agents.method._prompts import load_prompts
+from interactive_agents.method._quality import (
     FLAG_NAMES,
     Flagger,
     QualityRules,
@@ -22,7 +22,7 @@ from interactive_agents.method.quality import (
     script_share,
     token_shingles,
 )
-from interactive_agents.method.records import Turn
+from interactive_agents.method._records import Turn
 
 
 def _rules(language: str, **thresholds: Any) -> QualityRules:

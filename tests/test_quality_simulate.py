@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from interactive_agents.cli import main
-from interactive_agents.method.prompts import load_prompts
-from interactive_agents.method.quality import (
+from interactive_agents.method._prompts import load_prompts
+from interactive_agents.method._quality import (
     FLAG_NAMES,
     Flagger,
     QualityThresholds,

@@ -10,8 +10,9 @@ import pytest
 from scipy.optimize import minimize
 from scipy.special import log_expit
 
-from interactive_agents.arena.battles import Battle, Winner
-from interactive_agents.arena.ratings import (
+from interactive_agents.arena._battles import Battle, Winner
+from interactive_agents.errors import ConfigError, InputError
+from interactive_agents.ratings._systems import (
     BTConfig,
     EloConfig,
     Matchups,
@@ -28,7 +29,6 @@ from interactive_agents.arena.ratings import (
     shuffled_elo,
     win_fractions,
 )
-from interactive_agents.errors import ConfigError, InputError
 
 
 def _b(bot_a: str, bot_b: str, winner: Winner, timestamp: float = 0.0) -> Battle:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from interactive_agents.arena.battles import Battle
-from interactive_agents.arena.ratings import (
+from interactive_agents.arena._battles import Battle
+from interactive_agents.ratings._systems import (
     bootstrap_bt,
     bradley_terry,
     interval,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from interactive_agents.method.prompts import load_prompts
-from interactive_agents.method.refiner import RefinerRules, enumeration
-from interactive_agents.method.terminator import TerminatorRules
+from interactive_agents.method._prompts import load_prompts
+from interactive_agents.method._refiner import RefinerRules, enumeration
+from interactive_agents.method._terminator import TerminatorRules
 
 # Replies the refiner must refuse: an enumeration of two or more items, whatever
 # marks them, or a line break of any kind.

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score  # type: ignore[import-untyped]
 
-from interactive_agents.arena.judge_bias import (
+from interactive_agents.errors import InputError
+from interactive_agents.evaluation._wai import DialogueWai, ItemScore, WaiResult
+from interactive_agents.evaluation._wai_reliability import AlphaLevel, krippendorff_alpha, wai_alpha
+from interactive_agents.ratings._judge_bias import (
     JudgedPair,
     cohen_kappa,
     judged_pairs,
@@ -18,9 +21,6 @@ from interactive_agents.arena.judge_bias import (
     length_controlled_bt,
     position_bias,
 )
-from interactive_agents.errors import InputError
-from interactive_agents.evaluation.wai import DialogueWai, ItemScore, WaiResult
-from interactive_agents.evaluation.wai_reliability import AlphaLevel, krippendorff_alpha, wai_alpha
 
 
 def test_alpha_by_hand() -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 import orjson
 from click.testing import CliRunner
 
-from interactive_agents.arena.battles import read_battles
-from interactive_agents.arena.judge_bias import judged_pairs, length_bias, position_bias
+from interactive_agents.arena._battles import read_battles
 from interactive_agents.cli import main
-from interactive_agents.runtime.run_store import read_jsonl
+from interactive_agents.ratings._judge_bias import judged_pairs, length_bias, position_bias
+from interactive_agents.runtime.store._store import read_jsonl
 
 from .scripted_server import ScriptedServer
 from .test_arena import prefer_alpha, run_arena, scripted

@@ -19,10 +19,10 @@ import pytest
 from click.testing import CliRunner, Result
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
-from interactive_agents.arena.battles import Battle, Winner, write_battles
+from interactive_agents.arena._battles import Battle, Winner, write_battles
 from interactive_agents.cli import main
-from interactive_agents.evaluation.judging import JudgeRequest, request_seed
-from interactive_agents.evaluation.wai import ITEMS
+from interactive_agents.evaluation._wai import ITEMS
+from interactive_agents.judging._judgements import JudgeRequest, request_seed
 
 from .conftest_evaluation import engine_record, write_run
 from .scripted_server import Call, ScriptedServer

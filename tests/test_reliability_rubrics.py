@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from interactive_agents.cli import main
 from interactive_agents.errors import ConfigError
-from interactive_agents.evaluation.wai import load_wai_judge
-from interactive_agents.method.rubrics import require_one_rubric, rubric_fingerprint
+from interactive_agents.evaluation._wai import load_wai_judge
+from interactive_agents.judging._rubrics import require_one_rubric, rubric_fingerprint
 
 from .conftest_evaluation import engine_record, write_run
 from .scripted_server import ScriptedServer

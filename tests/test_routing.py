@@ -13,16 +13,16 @@ import httpx
 import orjson
 import pytest
 
-from interactive_agents.llm.endpoint import ChatEndpoint
-from interactive_agents.llm.routing import (
+from interactive_agents.llm._endpoint import ChatEndpoint
+from interactive_agents.llm._routing import (
     FewestInFlight,
     ReplicaLoad,
     SessionAffinity,
     routing_policy,
 )
-from interactive_agents.method.cards import RoleCard
-from interactive_agents.method.config import build_config
-from interactive_agents.runtime.engine import Engine, RoleName
+from interactive_agents.method._cards import RoleCard
+from interactive_agents.method._config import build_config
+from interactive_agents.runtime._engine import Engine, RoleName
 
 from .helpers import refused_simulate
 from .scripted_server import ScriptedServer

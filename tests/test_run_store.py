@@ -18,13 +18,19 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents.arena.battle_store import ArenaStore
+from interactive_agents.arena._store import ArenaStore
 from interactive_agents.cli import main
 from interactive_agents.cli._errors import EXIT_STORAGE, EXIT_USAGE
 from interactive_agents.errors import RunDirectoryError, RunLockedError
-from interactive_agents.evaluation.judging import JudgeCache
-from interactive_agents.runtime import RunStore, repair_run
-from interactive_agents.runtime.run_store import DIALOGUES, FAILURES, MANIFEST, new_manifest
+from interactive_agents.judging._judgements import JudgeCache
+from interactive_agents.runtime.store._repair import repair_run
+from interactive_agents.runtime.store._store import (
+    DIALOGUES,
+    FAILURES,
+    MANIFEST,
+    RunStore,
+    new_manifest,
+)
 
 from .helpers import read_records, start_cli, wait_for_records
 from .scripted_server import Call, ScriptedServer, default_script
@@ -183,7 +189,7 @@ def test_a_second_store_is_refused_naming_the_holder(tmp_path: Path) -> None:
 HOLDER = """
 import sys
 from interactive_agents.runtime import RunStore
-from interactive_agents.runtime.run_store import new_manifest
+from interactive_agents.runtime.store._store import new_manifest
 store = RunStore(sys.argv[1])
 store.open(new_manifest(fingerprint="f1", config={}, models={}, seed=0, version="0",
                         prompts="p"))
@@ -273,7 +279,7 @@ resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), resource.RLIM_INFIN
 STORE_UNTIL_FULL = """
 from interactive_agents.errors import RunDirectoryError, RunStorageError
 from interactive_agents.runtime import RunStore
-from interactive_agents.runtime.run_store import new_manifest
+from interactive_agents.runtime.store._store import new_manifest
 store = RunStore(sys.argv[2])
 try:
     store.open(new_manifest(fingerprint="f1", config={"pad": "x" * int(sys.argv[3])},

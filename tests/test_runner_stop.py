@@ -10,21 +10,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents import (
-    ChatEndpoint,
-    ChatMessage,
-    Completion,
-    DialogueRecord,
-    EndpointDownError,
-    Engine,
-    PermanentEndpointError,
-    Result,
-    RunStorageError,
-    Sampling,
-    load_cards,
-)
 from interactive_agents.cli import main
-from interactive_agents.runtime.run_store import RunStore
+from interactive_agents.errors import EndpointDownError, PermanentEndpointError, RunStorageError
+from interactive_agents.llm._endpoint import ChatEndpoint
+from interactive_agents.llm._messages import ChatMessage, Completion, Sampling
+from interactive_agents.method._cards import load_cards
+from interactive_agents.method._records import DialogueRecord
+from interactive_agents.runtime._engine import Engine, Result
+from interactive_agents.runtime.store._store import RunStore
 
 from .helpers import config_for, read_records
 from .scripted_server import ScriptedServer

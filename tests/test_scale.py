@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from interactive_agents import DialogueRecord, Engine, load_cards
+from interactive_agents.method._cards import load_cards
+from interactive_agents.method._records import DialogueRecord
+from interactive_agents.runtime._engine import Engine
 
 from .helpers import config_for, read_records
 from .scripted_server import Call, ScriptedServer

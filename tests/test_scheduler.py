@@ -7,7 +7,7 @@ import pytest
 from anyio import wait_all_tasks_blocked
 from anyio.lowlevel import checkpoint
 
-from interactive_agents.llm.scheduler import EndpointGate, PriorityLimiter
+from interactive_agents.llm._scheduler import EndpointGate, PriorityLimiter
 
 pytestmark = pytest.mark.anyio
 

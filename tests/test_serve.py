@@ -16,24 +16,19 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents.arena.bots import load_bots
+from interactive_agents.arena._bots import load_bots
 from interactive_agents.cli import main
 from interactive_agents.errors import ConfigError
-from interactive_agents.llm.endpoint import ChatEndpoint
-from interactive_agents.llm.local_models import default_model_path
-from interactive_agents.method.config import EndpointConfig
-from interactive_agents.method.records import ChatMessage, Sampling
-from interactive_agents.runtime.counters import EngineStats
-from interactive_agents.serving import (
-    BotServers,
-    ServedBot,
-    load_registry,
-    parse_bot,
-    plan_servers,
-    write_endpoints,
-)
-from interactive_agents.serving.gguf import cached_gguf
-from interactive_agents.training import cached_checkpoint
+from interactive_agents.llm._endpoint import ChatEndpoint
+from interactive_agents.llm._endpoint_config import EndpointConfig
+from interactive_agents.llm._messages import ChatMessage, Sampling
+from interactive_agents.llm.local._models import default_model_path
+from interactive_agents.runtime._counters import EngineStats
+from interactive_agents.serving._commands import plan_servers
+from interactive_agents.serving._gguf import cached_gguf
+from interactive_agents.serving._registry import ServedBot, load_registry, parse_bot
+from interactive_agents.serving._supervisor import BotServers, write_endpoints
+from interactive_agents.training._convert import cached_checkpoint
 
 REGISTRY = """
 [bots.full]
@@ -147,7 +142,7 @@ def test_dry_run_prints_every_kind_of_bot(registry: Path, tmp_path: Path) -> Non
         "# full", "# parallel", "# loras", "# tiny", "# small"
     ]  # fmt: skip
     tiny = result.stdout.split("# tiny: tiny\n")[1].splitlines()[0]
-    assert tiny.split()[1:3] == ["-m", "interactive_agents.llm.llama_server"]
+    assert tiny.split()[1:3] == ["-m", "interactive_agents.llm.local._llama_server"]
     assert f"--model {gguf} --alias tiny --host 127.0.0.1 --port $PORT" in tiny
     assert "_orphan_guard" not in result.stdout
     assert "runs/train/small/final: converted to GGUF, then llama.cpp's server" in result.stdout

@@ -16,10 +16,13 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from interactive_agents import Engine, EngineError, load_cards
 from interactive_agents.cli import main
-from interactive_agents.runtime import ProcessShards, Shard, ShardedRun, shard_of
-from interactive_agents.runtime.shards import partition
+from interactive_agents.errors import EngineError
+from interactive_agents.method._cards import load_cards
+from interactive_agents.runtime._engine import Engine
+from interactive_agents.runtime.shards._partition import Shard, partition, shard_of
+from interactive_agents.runtime.shards._processes import ProcessShards
+from interactive_agents.runtime.shards._run import ShardedRun
 
 from .helpers import (
     config_for,
@@ -64,7 +67,7 @@ def test_the_shard_of_an_id_is_stable_and_spread() -> None:
     keys = [f"c{i:03d}" for i in range(400)]
     # blake2b, never the per-process salted hash(): the same shards in another process.
     other = subprocess.run(
-        [sys.executable, "-c", "from interactive_agents.runtime.shards import shard_of;"
+        [sys.executable, "-c", "from interactive_agents.runtime.shards._partition import shard_of;"
          "print([shard_of(f'c{i:03d}', 4) for i in range(400)])"],
         capture_output=True, check=True, text=True,
     )  # fmt: skip
@@ -326,7 +329,7 @@ def test_bad_shard_options_exit_2_naming_them(server: ScriptedServer, tmp_path: 
 
 
 def test_a_library_runner_with_its_own_backends_cannot_be_sharded() -> None:
-    from interactive_agents.llm.endpoint import ChatEndpoint
+    from interactive_agents.llm._endpoint import ChatEndpoint
 
     config = config_for("http://127.0.0.1:9/v1")
     backend = ChatEndpoint(config.client.endpoint)

@@ -9,7 +9,7 @@ import httpx
 import orjson
 import pytest
 
-from interactive_agents.llm.transport import (
+from interactive_agents.llm._transport import (
     AiohttpClient,
     HttpClient,
     HttpClientFactory,

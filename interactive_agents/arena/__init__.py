@@ -9,19 +9,14 @@ pairwise judge (:mod:`.judge`), outcome and history rules (:mod:`.selection`), p
 
 from __future__ import annotations
 
-from interactive_agents.arena.arena_records import (
-    ArenaDialogue,
-    Candidate,
-    PairwiseJudgement,
-    Selection,
-)
-from interactive_agents.arena.arena_runner import Arena, ArenaSettings
-from interactive_agents.arena.battle_store import BATTLES
-from interactive_agents.arena.bots import Bot, load_bots
-from interactive_agents.arena.competition import ArenaRules, Match, bot_candidate
-from interactive_agents.arena.judge import JudgePrompt, PairwiseJudge, load_judge_prompt
-from interactive_agents.arena.pairing import PAIRINGS, Pairing, plan_matches
-from interactive_agents.arena.selection import DISAGREEMENTS, UNDECIDED, Disagreement, Undecided
+from interactive_agents.arena._arena import Arena, ArenaSettings
+from interactive_agents.arena._bots import Bot, load_bots
+from interactive_agents.arena._competition import ArenaRules, Match, bot_candidate
+from interactive_agents.arena._judge import JudgePrompt, PairwiseJudge, load_judge_prompt
+from interactive_agents.arena._pairing import PAIRINGS, Pairing, plan_matches
+from interactive_agents.arena._records import ArenaDialogue, Candidate, PairwiseJudgement, Selection
+from interactive_agents.arena._selection import DISAGREEMENTS, UNDECIDED, Disagreement, Undecided
+from interactive_agents.arena._store import BATTLES
 
 __all__ = [
     "BATTLES",

@@ -13,22 +13,22 @@ import click
 
 # name -> ("module:attribute" relative to this package, the extra it needs, short help).
 SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
-    "simulate": ("simulate:simulate", None, "Run counselor-client sessions for role cards."),
-    "models": ("models:models", None, "Show the embedded local model and how to use others."),
-    "evaluate": ("evaluate:evaluate", "eval", "Corpora: stats, overlap, semantic, topics, WAI."),
-    "elo": ("elo:elo", "eval", "Elo and Bradley-Terry ratings from arena battles."),
-    "agreement": ("elo:agreement", "eval", "Agreement of LLM judges with human labels."),
+    "simulate": ("_simulate:simulate", None, "Run counselor-client sessions for role cards."),
+    "models": ("_models:models", None, "Show the embedded local model and how to use others."),
+    "evaluate": ("_evaluate:evaluate", "eval", "Corpora: stats, overlap, semantic, topics, WAI."),
+    "elo": ("_elo:elo", "eval", "Elo and Bradley-Terry ratings from arena battles."),
+    "agreement": ("_elo:agreement", "eval", "Agreement of LLM judges with human labels."),
     "bench": (
-        "bench:bench",
+        "_bench:bench",
         None,
         "Load-test an OpenAI-compatible server with counseling traffic.",
     ),
-    "export": ("export:export", None, "Turn dialogues into training data (ShareGPT / OpenAI)."),
-    "train": ("train:train", "train", "Fine-tune a counselor bot (full or LoRA) on exported data."),
-    "serve": ("serve:serve", "local", "Serve counselor bots with vLLM or llama.cpp."),
-    "arena": ("arena_command:arena", None, "Rank counselor bots: Algorithm 2 with an LLM judge."),
-    "annotate": ("annotate:annotate", "web", "The human annotation platform for arena battles."),
-    "repair": ("repair:repair", None, "Quarantine damaged lines of a run directory, then resume."),
+    "export": ("_export:export", None, "Turn dialogues into training data (ShareGPT / OpenAI)."),
+    "train": ("_train:train", "train", "Fine-tune a counselor bot (full or LoRA) on exported data."),
+    "serve": ("_serve:serve", "local", "Serve counselor bots with vLLM or llama.cpp."),
+    "arena": ("_arena:arena", None, "Rank counselor bots: Algorithm 2 with an LLM judge."),
+    "annotate": ("_annotate:annotate", "web", "The human annotation platform for arena battles."),
+    "repair": ("_repair:repair", None, "Quarantine damaged lines of a run directory, then resume."),
 }
 
 

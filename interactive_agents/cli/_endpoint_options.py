@@ -1,6 +1,6 @@
 """Endpoint options shared by ``simulate`` and ``arena``: faults, routing, cache hints.
 
-Each option maps onto one field of :class:`~interactive_agents.method.config.EndpointConfig`
+Each option maps onto one field of :class:`~interactive_agents.method._config.EndpointConfig`
 (see its docstring for what they do); an option left out keeps the recipe's value.
 """
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from interactive_agents.errors import LocalServerError
-from interactive_agents.llm.local_models import DEFAULT_LOCAL_MODEL, check_model_spec
+from interactive_agents.llm.local._models import DEFAULT_LOCAL_MODEL, check_model_spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
+from interactive_agents._resources import read_toml
 from interactive_agents.errors import ConfigError
-from interactive_agents.method.resources import read_toml
 
 
 def _option_names(command: click.Command) -> dict[str, str]:

@@ -16,11 +16,11 @@ from rich.table import Table
 
 from interactive_agents.cli import _process
 from interactive_agents.cli._progress import drive
-from interactive_agents.runtime.counters import EngineStats
-from interactive_agents.runtime.runner import Runner
-from interactive_agents.runtime.shard_play import ShardExecutor
-from interactive_agents.runtime.shard_processes import ProcessShards
-from interactive_agents.runtime.sharded_run import ShardedRun
+from interactive_agents.runtime._counters import EngineStats
+from interactive_agents.runtime._runner import Runner
+from interactive_agents.runtime.shards._play import ShardExecutor
+from interactive_agents.runtime.shards._processes import ProcessShards
+from interactive_agents.runtime.shards._run import ShardedRun
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,7 +60,7 @@ async def shard_executor(options: dict[str, Any]) -> AsyncIterator[Sharding | No
         return
     executor: Any
     if address is not None:
-        from interactive_agents.runtime.shard_ray import RayShards
+        from interactive_agents.runtime.shards._ray import RayShards
 
         cpus = workers or os.cpu_count() or 1
         executor = RayShards(address, cpus=cpus, prepare=_process.tune_garbage_collector)

@@ -6,9 +6,15 @@ Imports nothing heavy at import time: jieba is loaded when Chinese text is first
 
 from __future__ import annotations
 
-from interactive_agents.corpora.readers import Corpus, Dialogue, Utterance, corpus_name, load_corpus
-from interactive_agents.corpora.vocabulary import detect_language, read_stopwords, vocabulary
-from interactive_agents.method.card_rendering import card_text
+from interactive_agents.corpora._readers import (
+    Corpus,
+    Dialogue,
+    Utterance,
+    corpus_name,
+    load_corpus,
+)
+from interactive_agents.corpora._vocabulary import detect_language, read_stopwords, vocabulary
+from interactive_agents.method._card_text import card_text
 
 __all__ = [
     "Corpus",

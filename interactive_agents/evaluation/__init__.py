@@ -10,15 +10,14 @@ which are not re-exported so that the statistics do not import matplotlib.
 
 from __future__ import annotations
 
-from interactive_agents.corpora import Corpus, Dialogue, Utterance, card_text, load_corpus
-from interactive_agents.corpora.vocabulary import detect_language, read_stopwords, vocabulary
-from interactive_agents.evaluation.consistency import (
+from interactive_agents.corpora._readers import Corpus, Dialogue, Utterance, load_corpus
+from interactive_agents.corpora._vocabulary import detect_language, read_stopwords, vocabulary
+from interactive_agents.evaluation._consistency import (
     ConsistencyResult,
     PairedScore,
     compare_with_cards,
 )
-from interactive_agents.evaluation.corpus_stats import CorpusStats, corpus_stats
-from interactive_agents.evaluation.embedding import (
+from interactive_agents.evaluation._embedding import (
     DEFAULT_MODEL,
     MULTILINGUAL_MODEL,
     ChunkedEmbedder,
@@ -28,7 +27,7 @@ from interactive_agents.evaluation.embedding import (
     english_only,
     load_embedder,
 )
-from interactive_agents.evaluation.judged_runs import (
+from interactive_agents.evaluation._judged_runs import (
     JudgedEvaluation,
     JudgedRun,
     JudgeOptions,
@@ -36,7 +35,28 @@ from interactive_agents.evaluation.judged_runs import (
     evaluate_wai,
     run_judged,
 )
-from interactive_agents.evaluation.judging import (
+from interactive_agents.evaluation._overlap import overlap_rate, vocabulary_overlap
+from interactive_agents.evaluation._semantic import Embed, cosine, semantic_consistency
+from interactive_agents.evaluation._significance import GroupSummary, TTest
+from interactive_agents.evaluation._stats import CorpusStats, corpus_stats
+from interactive_agents.evaluation._topics import (
+    TopicRater,
+    TopicResult,
+    TopicSet,
+    compare_topics,
+    entropy,
+    load_topic_rater,
+    load_topic_set,
+    rate_topics,
+)
+from interactive_agents.evaluation._wai import (
+    WaiJudge,
+    WaiResult,
+    compare_wai,
+    load_wai_judge,
+    score_wai,
+)
+from interactive_agents.judging._judgements import (
     JudgeCache,
     JudgeFailure,
     Judgement,
@@ -47,26 +67,7 @@ from interactive_agents.evaluation.judging import (
     open_judge,
     run_judgements,
 )
-from interactive_agents.evaluation.overlap import overlap_rate, vocabulary_overlap
-from interactive_agents.evaluation.semantic import Embed, cosine, semantic_consistency
-from interactive_agents.evaluation.significance import GroupSummary, TTest
-from interactive_agents.evaluation.topics import (
-    TopicRater,
-    TopicResult,
-    TopicSet,
-    compare_topics,
-    entropy,
-    load_topic_rater,
-    load_topic_set,
-    rate_topics,
-)
-from interactive_agents.evaluation.wai import (
-    WaiJudge,
-    WaiResult,
-    compare_wai,
-    load_wai_judge,
-    score_wai,
-)
+from interactive_agents.method._card_text import card_text
 
 __all__ = [
     "DEFAULT_MODEL",

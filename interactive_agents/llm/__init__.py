@@ -7,21 +7,13 @@ completions); knows nothing of dialogues.
 
 from __future__ import annotations
 
-from interactive_agents.llm.call_counters import CallCounters
-from interactive_agents.llm.endpoint import ChatBackend, ChatEndpoint
-from interactive_agents.llm.health import EndpointHealth
-from interactive_agents.llm.local import LocalServer, LocalServerOptions
-from interactive_agents.llm.local_models import (
-    DEFAULT_LOCAL_MODEL,
-    MODELS,
-    LocalModel,
-    default_model_path,
-    resolve_model,
-)
-from interactive_agents.llm.redaction import redact
-from interactive_agents.llm.retry_policy import RetryPolicy
-from interactive_agents.llm.scheduler import EndpointGate, PriorityLimiter
-from interactive_agents.llm.transport import (
+from interactive_agents.llm._counters import CallCounters
+from interactive_agents.llm._endpoint import ChatBackend, ChatEndpoint
+from interactive_agents.llm._health import EndpointHealth
+from interactive_agents.llm._redaction import redact
+from interactive_agents.llm._retry import RetryPolicy
+from interactive_agents.llm._scheduler import EndpointGate, PriorityLimiter
+from interactive_agents.llm._transport import (
     AiohttpClient,
     HttpClient,
     HttpClientFactory,
@@ -29,12 +21,20 @@ from interactive_agents.llm.transport import (
     HttpxClient,
     UnresolvableHostError,
 )
-from interactive_agents.llm.wire import (
+from interactive_agents.llm._wire import (
     ChatReply,
     NotAChatCompletion,
     chat_request,
     parse_completion,
 )
+from interactive_agents.llm.local._models import (
+    DEFAULT_LOCAL_MODEL,
+    MODELS,
+    LocalModel,
+    default_model_path,
+    resolve_model,
+)
+from interactive_agents.llm.local._server import LocalServer, LocalServerOptions
 
 __all__ = [
     "DEFAULT_LOCAL_MODEL",

@@ -6,15 +6,16 @@ runs a task. Every other layer builds on these types.
 
 from __future__ import annotations
 
-from interactive_agents.method.bot_endpoint import (
+from interactive_agents.llm._bots import (
     BOT_ENDPOINT_KEYS,
     BotEndpoint,
     bot_endpoints_toml,
     parse_bot_endpoint,
 )
-from interactive_agents.method.cards import BigFive, CardBatch, RoleCard, Trait, load_cards
-from interactive_agents.method.config import (
-    EndpointConfig,
+from interactive_agents.llm._endpoint_config import EndpointConfig
+from interactive_agents.llm._messages import ChatMessage, Completion, Sampling, Usage
+from interactive_agents.method._cards import BigFive, CardBatch, RoleCard, Trait, load_cards
+from interactive_agents.method._config import (
     RefinerConfig,
     RoleConfig,
     RunConfig,
@@ -23,24 +24,25 @@ from interactive_agents.method.config import (
     build_config,
     load_recipe,
 )
-from interactive_agents.method.prompts import ClientPrompt, CounselorPrompt, PromptSet, load_prompts
-from interactive_agents.method.records import (
-    ChatMessage,
-    Completion,
+from interactive_agents.method._prompts import (
+    ClientPrompt,
+    CounselorPrompt,
+    PromptSet,
+    load_prompts,
+)
+from interactive_agents.method._records import (
     DialogueRecord,
     ErrorInfo,
     FailureRecord,
     RefinerVerdict,
     Rejection,
-    Sampling,
     Termination,
     Timings,
     Turn,
-    Usage,
 )
-from interactive_agents.method.refiner import RefinerRules
-from interactive_agents.method.seeds import derive_seed, fingerprint
-from interactive_agents.method.terminator import TerminatorRules
+from interactive_agents.method._refiner import RefinerRules
+from interactive_agents.method._seeds import derive_seed, fingerprint
+from interactive_agents.method._terminator import TerminatorRules
 
 __all__ = [
     "BOT_ENDPOINT_KEYS",

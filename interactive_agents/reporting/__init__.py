@@ -6,6 +6,6 @@ ratings report and the evaluation reports write their tables the same way.
 
 from __future__ import annotations
 
-from interactive_agents.reporting.report_tables import markdown_table
+from interactive_agents.reporting._tables import markdown_table
 
 __all__ = ["markdown_table"]

@@ -8,20 +8,20 @@ capabilities (arena, evaluation, training, ...) are built on it.
 
 from __future__ import annotations
 
-from interactive_agents.runtime.actor import Actor, Envelope, Reply
-from interactive_agents.runtime.counters import EngineStats
-from interactive_agents.runtime.dialogue_loop import DialogueLoop
-from interactive_agents.runtime.engine import Engine, Result
-from interactive_agents.runtime.planner import PlanAssumptions, RunPlan, plan_run
-from interactive_agents.runtime.run_lock import RunLock
-from interactive_agents.runtime.run_repair import RepairReport, repair_run
-from interactive_agents.runtime.run_store import RunStore, read_jsonl
-from interactive_agents.runtime.runner import DialogueHandle, Runner, RunnerState, package_version
-from interactive_agents.runtime.shard_processes import ProcessShards
-from interactive_agents.runtime.shard_ray import RayShards
-from interactive_agents.runtime.sharded_run import ShardedRun
-from interactive_agents.runtime.shards import Shard, shard_of
-from interactive_agents.runtime.taskgroups import HostedGroup
+from interactive_agents.runtime._actor import Actor, Envelope, Reply
+from interactive_agents.runtime._counters import EngineStats
+from interactive_agents.runtime._dialogue_loop import DialogueLoop
+from interactive_agents.runtime._engine import Engine, Result
+from interactive_agents.runtime._planner import PlanAssumptions, RunPlan, plan_run
+from interactive_agents.runtime._runner import DialogueHandle, Runner, RunnerState, package_version
+from interactive_agents.runtime._taskgroups import HostedGroup
+from interactive_agents.runtime.shards._partition import Shard, shard_of
+from interactive_agents.runtime.shards._processes import ProcessShards
+from interactive_agents.runtime.shards._ray import RayShards
+from interactive_agents.runtime.shards._run import ShardedRun
+from interactive_agents.runtime.store._lock import RunLock
+from interactive_agents.runtime.store._repair import RepairReport, repair_run
+from interactive_agents.runtime.store._store import RunStore, read_jsonl
 
 __all__ = [
     "Actor",

@@ -7,10 +7,10 @@ writes the endpoints file the arena reads.
 
 from __future__ import annotations
 
-from interactive_agents.method.bot_endpoint import BotEndpoint
-from interactive_agents.serving.commands import ServerPlan, plan_servers, vllm_command
-from interactive_agents.serving.registry import ServedBot, load_registry, parse_bot
-from interactive_agents.serving.supervisor import BotServers, write_endpoints
+from interactive_agents.llm._bots import BotEndpoint
+from interactive_agents.serving._commands import ServerPlan, plan_servers, vllm_command
+from interactive_agents.serving._registry import ServedBot, load_registry, parse_bot
+from interactive_agents.serving._supervisor import BotServers, write_endpoints
 
 __all__ = [
     "BotEndpoint",

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import typing
 
-from interactive_agents.training.convert import cached_checkpoint, convert_gguf
-from interactive_agents.training.encoding import (
+from interactive_agents.training._config import TrainConfig, build_train_config
+from interactive_agents.training._convert import cached_checkpoint, convert_gguf
+from interactive_agents.training._encoding import (
     Conversation,
     encode,
     parse_record,
     read_conversations,
 )
-from interactive_agents.training.train_config import TrainConfig, build_train_config
 
 if typing.TYPE_CHECKING:
-    from interactive_agents.training.trainer import TrainResult, train
+    from interactive_agents.training._trainer import TrainResult, train
 
 __all__ = [
     "Conversation",
@@ -40,7 +40,7 @@ __all__ = [
 def __getattr__(name: str) -> typing.Any:
     """The names of :mod:`.trainer`, imported (with torch) only when asked for."""
     if name in ("TrainResult", "train"):
-        from interactive_agents.training import trainer
+        from interactive_agents.training import _trainer as trainer
 
         return getattr(trainer, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

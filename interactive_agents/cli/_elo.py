@@ -1,0 +1,303 @@
+"""``interactive-agents elo`` and ``agreement``: arena ratings and judge reliability.
+
+Thin click shells over :mod:`interactive_agents.ratings._systems`,
+:mod:`interactive_agents.ratings._reports` and :mod:`interactive_agents.ratings._agreement`:
+read the battles, call the library once, print a table or JSON, write the report files.
+Bad input becomes one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from interactive_agents.arena._battles import battle_rubrics, read_battles
+from interactive_agents.cli._errors import usage_errors
+from interactive_agents.cli._progress import print_json
+from interactive_agents.errors import InputError
+from interactive_agents.judging._rubrics import require_one_rubric
+from interactive_agents.ratings._agreement import AgreementReport, JudgeAgreement
+from interactive_agents.ratings._agreement import agreement as judge_agreement
+from interactive_agents.ratings._reliability import BattleReliability, battle_reliability
+from interactive_agents.ratings._reliability_report import (
+    BIAS_HEADERS,
+    LENGTH_CONTROL_HEADERS,
+    bias_cells,
+    length_coefficient_meaning,
+    length_control_cells,
+    reasons,
+)
+from interactive_agents.ratings._reports import (
+    RATING_HEADERS,
+    rating_cells,
+    ratings_payload,
+    write_ratings_report,
+)
+from interactive_agents.ratings._systems import BTConfig, EloConfig, rate
+
+
+def _warn_skipped(invalid: Sequence[InputError]) -> None:
+    """Say on stderr that lines were left out, and show the first reason."""
+    if invalid:
+        click.echo(f"Skipped {len(invalid)} invalid line(s); first: {invalid[0]}", err=True)
+
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_SKIP_INVALID = click.option(
+    "--skip-invalid", is_flag=True, help="Leave malformed lines out (and count them)."
+)
+_JSON = click.option(
+    "--json", "as_json", is_flag=True, help="Print the JSON result instead of a table."
+)
+
+
+def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    for header in headers:
+        table.add_column(header, justify="left" if header in {"Model", "Judge"} else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _emit(payload: dict[str, Any], tables: Sequence[Table | Text], as_json: bool) -> None:
+    if as_json:
+        print_json(payload)
+        return
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file has no width to fit: never cut cells
+        wide = console.options.update_width(1000)
+        natural = max(console.measure(table, options=wide).maximum for table in tables)
+        console.width = max(console.width, natural)
+    for table in tables:
+        console.print(table)
+
+
+def _reliability_tables(reliability: BattleReliability) -> list[Table | Text]:
+    """The judges' biases, and the length-controlled ratings beside the plain ones."""
+    bias: list[Table | Text] = [
+        _table(
+            "Judge reliability: position and length bias",
+            BIAS_HEADERS,
+            [bias_cells(row) for row in reliability.judges],
+        ),
+        *(Text(note) for note in reasons(reliability)),
+    ]
+    control = reliability.length_control
+    if control.fit is None:
+        return [*bias, Text(f"Length-controlled Bradley-Terry: not fitted, {control.reason}.")]
+    rows = length_control_cells(control.fit)
+    meaning = Text(
+        f"{control.fit.battles} battles with reply lengths, {control.without_lengths} "
+        f"readable ones without (left out of both columns). "
+        + length_coefficient_meaning(control.fit)
+    )
+    return [*bias, _table("Length-controlled Bradley-Terry", LENGTH_CONTROL_HEADERS, rows), meaning]
+
+
+@click.command()
+@click.argument("battles", metavar="BATTLES...", nargs=-1, required=True, type=_FILE)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for ratings.json, battle_counts.csv, report.md and PNG plots.",
+)
+@click.option(
+    "--k",
+    type=click.FloatRange(min=0, min_open=True),
+    default=4.0,
+    show_default=True,
+    help="Elo K factor.",
+)
+@click.option(
+    "--shuffles",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Random battle orders the displayed Elo is averaged over.",
+)
+@click.option(
+    "--bootstrap",
+    "rounds",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Bootstrap rounds for the 95 % intervals.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of all resampling.")
+@click.option(
+    "--l2",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="L2 penalty on Bradley-Terry ratings (keeps unbeaten bots finite).",
+)
+@click.option(
+    "--anchor",
+    metavar="MODEL",
+    help="Pin this model's BT rating at 1000 (default: the mean is 1000).",
+)
+@click.option(
+    "--force-mix-rubrics",
+    is_flag=True,
+    help="Rate battles judged with different rubrics (judge card or model) together.",
+)
+@_SKIP_INVALID
+@_JSON
+def elo(
+    battles: tuple[Path, ...],
+    out: Path | None,
+    k: float,
+    shuffles: int,
+    rounds: int,
+    seed: int,
+    l2: float,
+    anchor: str | None,
+    force_mix_rubrics: bool,
+    skip_invalid: bool,
+    as_json: bool,
+) -> None:
+    """Rank counselor bots from arena battles (SPEC §10): Elo and Bradley-Terry.
+
+    BATTLES are JSON Lines files of battle records. Unparsable judgements are kept in
+    the files but left out of the ratings and counted. Rank is 1 + the number of bots
+    whose BT interval lies entirely above this bot's. Beside the ratings: each judge's
+    position bias (selections judged in both orders whose choice changed) and length
+    bias (decided battles won by the longer reply), and the Bradley-Terry ratings with
+    the reply length as a covariate; a figure the battles cannot give is null with why.
+
+    \b
+    Examples:
+      interactive-agents elo runs/arena/battles.jsonl
+      interactive-agents elo human.jsonl judge.jsonl --out reports/elo --seed 1
+      interactive-agents elo battles.jsonl --bootstrap 200 --shuffles 20 --json
+    """
+    with usage_errors():
+        batch = read_battles(battles, skip_invalid=skip_invalid)
+        rubrics = battle_rubrics(batch.battles)
+        require_one_rubric(rubrics, force=force_mix_rubrics)
+        report = rate(
+            batch.battles,
+            np.random.default_rng(seed),
+            shuffles=shuffles,
+            rounds=rounds,
+            elo=EloConfig(k=k),
+            bt=BTConfig(l2=l2, anchor=anchor),
+        )
+        reliability = battle_reliability(batch.battles, BTConfig(l2=l2, anchor=anchor))
+    settings = {
+        "files": [str(path) for path in battles],
+        "k": k,
+        "shuffles": shuffles,
+        "bootstrap": rounds,
+        "seed": seed,
+        "l2": l2,
+        "anchor": anchor,
+        "rubrics": sorted(set(rubrics.values())),
+    }
+    _warn_skipped(batch.invalid)
+    payload = ratings_payload(report, settings, skipped=len(batch.invalid), reliability=reliability)
+    if out is not None:
+        with usage_errors():
+            write_ratings_report(out, report, payload, reliability)
+    title = (
+        f"Arena ratings: {report.tables.dialogues} dialogues, {report.battles} battles, "
+        f"{report.excluded} unparsable excluded"
+    )
+    ratings = _table(title, RATING_HEADERS, [rating_cells(r) for r in report.rows])
+    _emit(payload, [ratings, *_reliability_tables(reliability)], as_json)
+    if not as_json and out is not None:
+        click.echo(f"Report: {out / 'report.md'}")
+
+
+AGREEMENT_HEADERS = [
+    "Judge",
+    "Matched",
+    "Agreed",
+    "Accuracy",
+    "95 % CI (Wilson)",
+    "Cohen's kappa (95 % CI)",
+    "Ties",
+    "Unparsable",
+    "Unmatched",
+]
+
+
+def _agreement_cells(row: JudgeAgreement) -> list[str]:
+    accuracy = "–" if row.accuracy is None else f"{row.accuracy:.1%}"
+    return [
+        row.judge,
+        str(row.matched),
+        str(row.agreed),
+        accuracy,
+        f"{row.lower:.1%} – {row.upper:.1%}",
+        "–"
+        if math.isnan(row.kappa)
+        else f"{row.kappa:.2f} ({row.kappa_lower:.2f} – {row.kappa_upper:.2f})",
+        str(row.ties),
+        str(row.unparsable),
+        str(row.unmatched),
+    ]
+
+
+@click.command()
+@click.option("--human", required=True, type=_FILE, help="Battles labelled by humans (JSONL).")
+@click.option(
+    "--judge",
+    "judges",
+    required=True,
+    multiple=True,
+    type=_FILE,
+    help="Battles of one judge on the same histories (JSONL); repeat for more judges.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@_SKIP_INVALID
+@_JSON
+def agreement(
+    human: Path, judges: tuple[Path, ...], seed: int, skip_invalid: bool, as_json: bool
+) -> None:
+    """Agreement of LLM judges with human choices on the same selections (SPEC §10).
+
+    A judge battle matches a human one with the same dialogue_id, turn and pair of bots
+    (in either order). Ties agree only with ties; an unparsable judge verdict counts as
+    a disagreement; unparsable human labels and unmatched judge battles are left out and
+    counted. The interval is the 95 % Wilson score interval; Cohen's kappa corrects the
+    agreement for chance, with a seeded bootstrap interval (--seed).
+
+    \b
+    Examples:
+      interactive-agents agreement --human human.jsonl --judge guideline1.jsonl
+      interactive-agents agreement --human human.jsonl \\
+          --judge guideline1.jsonl --judge guideline2.jsonl --json
+    """
+    with usage_errors():
+        labels = read_battles(human, skip_invalid=skip_invalid)
+        verdicts = {str(path): read_battles(path, skip_invalid=skip_invalid) for path in judges}
+    result: AgreementReport = judge_agreement(
+        labels.battles,
+        {name: batch.battles for name, batch in verdicts.items()},
+        rng=np.random.default_rng(seed),
+    )
+    invalid = [*labels.invalid, *(error for batch in verdicts.values() for error in batch.invalid)]
+    _warn_skipped(invalid)
+    payload = {
+        "human_labels": result.human_labels,
+        "human_unparsable": result.human_unparsable,
+        "skipped_invalid": len(invalid),
+        "judges": result.judges,
+    }
+    title = (
+        f"Judge agreement with {result.human_labels} human labels "
+        f"({result.human_unparsable} unparsable dropped)"
+    )
+    rows = [_agreement_cells(row) for row in result.judges]
+    _emit(payload, [_table(title, AGREEMENT_HEADERS, rows)], as_json)

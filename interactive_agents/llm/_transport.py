@@ -1,0 +1,204 @@
+"""The HTTP seam under the backends: POST a JSON body, read the answer whole or by lines.
+
+The default is :class:`AiohttpClient`, aiohttp's client used directly: with it the engine
+spends half the CPU per LLM call it spent with httpx's API over the same aiohttp pool
+(the README's design section and ``docs/performance.md`` have the measurements), which
+is what lets one process keep thousands of dialogues on the wire. :class:`HttpxClient` adapts any
+``httpx.AsyncClient``, so tests can use ``httpx.MockTransport`` and users their own
+proxies, certificates or event hooks.
+
+Implementations report a timeout as :class:`TimeoutError`, a host name that does not
+resolve as :class:`UnresolvableHostError` and any other failed connection or broken read
+as :class:`ConnectionError`; anything else is the caller's to judge.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Protocol
+
+import aiohttp
+import anyio
+import httpx
+import orjson
+from yarl import URL
+
+from interactive_agents.errors import ConfigError
+from interactive_agents.llm._redaction import remember_secret
+
+
+class UnresolvableHostError(ConnectionError):
+    """The base URL's host name does not resolve: no retry will reach it."""
+
+
+def _connection_error(exc: BaseException) -> ConnectionError:
+    """``exc`` as the seam reports it: unresolvable host or another connection failure."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror | aiohttp.ClientConnectorDNSError):
+            return UnresolvableHostError(str(exc) or type(exc).__name__)
+        cause = cause.__cause__ or cause.__context__
+    return ConnectionError(str(exc) or type(exc).__name__)
+
+
+class HttpResponse(Protocol):
+    """The status line, headers and body of one answer."""
+
+    @property
+    def status(self) -> int: ...
+
+    def header(self, name: str) -> str | None: ...
+
+    async def read(self) -> bytes: ...
+
+    def lines(self) -> AsyncIterator[str]: ...
+
+
+class HttpClient(Protocol):
+    """One base URL: POST requests on a pooled set of keep-alive connections."""
+
+    def post(
+        self, path: str, payload: bytes, headers: Mapping[str, str]
+    ) -> AbstractAsyncContextManager[HttpResponse]: ...
+
+    async def aclose(self) -> None: ...
+
+
+HttpClientFactory = Callable[[str, float], HttpClient]
+"""Builds the client of a base URL given the timeout of a whole request, in seconds."""
+
+
+def json_headers(api_key_env: str | None) -> dict[str, str]:
+    """Headers of a JSON POST, with a bearer key read from the named environment variable
+    (only its name is ever configured or recorded)."""
+    headers = {"content-type": "application/json"}
+    if api_key_env:
+        key = os.environ.get(api_key_env)
+        if not key:
+            raise ConfigError(
+                f"the environment variable {api_key_env} is not set", field="api_key_env"
+            )
+        remember_secret(key)
+        headers["authorization"] = f"Bearer {key}"
+    return headers
+
+
+def json_body(document: Any) -> bytes:
+    """``document`` as a JSON request body, right-sized.
+
+    orjson returns its working buffer with the capacity it grew to (16 KiB for a 2 KiB
+    body) and never shrinks it; a body stays alive as long as its request is on the wire,
+    so the copy saves about 14 KiB of every dialogue in flight.
+    """
+    return bytes(memoryview(orjson.dumps(document)))
+
+
+class _AiohttpResponse:
+    __slots__ = ("_response",)
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    @property
+    def status(self) -> int:
+        return self._response.status
+
+    def header(self, name: str) -> str | None:
+        return self._response.headers.get(name)
+
+    async def read(self) -> bytes:
+        return await self._response.read()
+
+    async def lines(self) -> AsyncIterator[str]:
+        async for line in self._response.content:
+            yield line.decode()
+
+
+class AiohttpClient:
+    """aiohttp's client session for one base URL, unbounded (the scheduler bounds it).
+
+    The session is created on first use because aiohttp binds it to the running loop.
+    """
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 30.0))
+        self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        return self._session
+
+    @asynccontextmanager
+    async def post(
+        self, path: str, payload: bytes, headers: Mapping[str, str]
+    ) -> AsyncIterator[HttpResponse]:
+        session = self._open()
+        url = self._urls.get(path)
+        if url is None:  # parsed once per path, not per request
+            url = self._urls[path] = URL(self.base_url + path)
+        try:
+            async with session.post(url, data=payload, headers=headers) as reply:
+                yield _AiohttpResponse(reply)
+        except TimeoutError:
+            raise
+        except aiohttp.ClientError as exc:
+            raise _connection_error(exc) from exc
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class _HttpxResponse:
+    __slots__ = ("_response",)
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+
+    @property
+    def status(self) -> int:
+        return self._response.status_code
+
+    def header(self, name: str) -> str | None:
+        value: str | None = self._response.headers.get(name)
+        return value
+
+    async def read(self) -> bytes:
+        return await self._response.aread()
+
+    def lines(self) -> AsyncIterator[str]:
+        return self._response.aiter_lines()
+
+
+class HttpxClient:
+    """An ``httpx.AsyncClient`` (its base URL set) behind the seam, with a total deadline."""
+
+    def __init__(self, client: httpx.AsyncClient, timeout: float) -> None:
+        self._client = client
+        self._timeout = timeout
+
+    @asynccontextmanager
+    async def post(
+        self, path: str, payload: bytes, headers: Mapping[str, str]
+    ) -> AsyncIterator[HttpResponse]:
+        try:
+            with anyio.fail_after(self._timeout):
+                async with self._client.stream(
+                    "POST", path, content=payload, headers=dict(headers)
+                ) as response:
+                    yield _HttpxResponse(response)
+        except httpx.TimeoutException as exc:
+            raise TimeoutError(str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise _connection_error(exc) from exc
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

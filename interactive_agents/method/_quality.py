@@ -1,0 +1,510 @@
+"""Quality flags of one session: pure functions over its turns, for every layer to share.
+
+The runtime (the client guard), training (export filters) and evaluation (reports) all
+ask the same questions of a transcript, so the answers are defined once, here. Text is
+split into *tokens* the same way in every language: each Han character is a token, and
+so is each run of other letters or digits (casefolded); punctuation and spaces are
+dropped. Overlaps are measured on token *shingles* (runs of ``n`` consecutive tokens):
+in Chinese that is character n-grams, in English word n-grams.
+
+The flags (``docs/quality.md`` gives the reasons for each default threshold):
+
+``echo``
+    The largest Jaccard overlap, over turns, of a turn's token bigrams with those of the
+    other party's turn just before it. Flagged at ``>= echo`` (0.6).
+``repetition``
+    The largest Jaccard overlap of a turn's bigrams with those of one of the same party's
+    earlier turns. Flagged at ``>= repetition`` (0.8: near-verbatim).
+``role_flip``
+    The number of turns in which a client says a phrase of the helper (or starts with
+    the counselor's speaker label), or a counselor a phrase of the help-seeker; phrase
+    lists are data in ``actors/quality.<lang>.toml``. Flagged at ``>= 1``.
+``prompt_leakage``
+    The number of turns that copy a run of ``leak_ngram`` tokens (8 in Chinese, 6 in
+    English) from the literal text of the system prompts or the stage cues (the card
+    profile is left out: the client is meant to talk about it). Flagged at ``>= 1``.
+``language_drift``
+    The share of turns written mostly outside the run's language: a turn drifts when
+    the run's script (Han characters for zh, Latin letters otherwise) is under half of
+    its Han plus Latin letters (turns with fewer than 4 such letters are not judged).
+    Flagged at ``>= drift`` (0.1).
+``premature_disclosure``
+    The share of the card's vocabulary found in the client's first ``disclosure_turns``
+    (3) utterances after the opening. Vocabulary: Han character bigrams and Latin words
+    of 3 letters or more, minus the stop words of the phrase file; a caller may pass
+    its own tokenizer. Flagged at ``>= disclosure`` (0.5); None without a card.
+``premature_closure``
+    The counselor-turn number at which either party first says a closing phrase (the
+    terminator's phrases, or the client's closing phrases of the phrase file). Flagged
+    when that is before counselor turn ``closure_turns`` (8); None when nobody closes.
+
+A turn shorter than ``min_shingles`` bigrams (3) is too short to echo or repeat
+("Yes.", "嗯嗯") and is left out of those two flags.
+
+A :class:`Flagger` is what callers use: it holds one language's rules and their
+fingerprint, writes a session's flags as the document a record carries
+(``simulate --quality-flags``), and is the one place that decides whether a record's
+stored flags can be used (same rules and thresholds, same transcript and card) or must
+be computed again.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+
+from interactive_agents._resources import bundled_dir, read_toml
+from interactive_agents.errors import ConfigError
+from interactive_agents.method._prompts import STAGES, PromptSet
+from interactive_agents.method._seeds import fingerprint
+
+FLAG_NAMES = (
+    "echo",
+    "repetition",
+    "role_flip",
+    "prompt_leakage",
+    "language_drift",
+    "premature_disclosure",
+    "premature_closure",
+)
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_HAN}]|[^\W_{_HAN}]+")
+_HAN_CHAR = re.compile(rf"[{_HAN}]")
+_LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_LEAK_NGRAM = {"zh": 8, "en": 6}
+# Part of every rules fingerprint: raise it when a flag's definition changes, so flags
+# stored in records under the old definition are computed again rather than reused.
+QUALITY_DEFINITIONS = 1
+
+
+class Spoken(Protocol):
+    """Anything with a speaker and a text: a record's Turn or a corpus Utterance."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def content(self) -> str: ...
+
+
+Tokenizer = Callable[[str], Iterable[str]]
+
+
+def text_tokens(text: str) -> list[str]:
+    """Han characters one by one, other letter/digit runs as words, casefolded."""
+    return _TOKEN.findall(text.casefold())
+
+
+def token_shingles(text: str, n: int = 2) -> frozenset[tuple[str, ...]]:
+    """Runs of ``n`` consecutive tokens; a text shorter than ``n`` is one shingle."""
+    return _shingles(text_tokens(text), n)
+
+
+def _shingles(tokens: list[str], n: int) -> frozenset[tuple[str, ...]]:
+    if 0 < len(tokens) < n:
+        return frozenset({tuple(tokens)})
+    return frozenset(zip(*(tokens[i:] for i in range(n)), strict=False))
+
+
+def jaccard(a: frozenset[Any], b: frozenset[Any]) -> float:
+    """|a ∩ b| / |a ∪ b|, and 0 when both are empty (the union is only counted)."""
+    common = len(a & b)
+    union = len(a) + len(b) - common
+    return common / union if union else 0.0
+
+
+def echo_overlap(text: str, previous: str) -> float:
+    """The echo measure of one turn against the other party's last turn."""
+    return jaccard(token_shingles(text), token_shingles(previous))
+
+
+def script_share(text: str, language: str) -> float | None:
+    """Share of the run's script among Han and Latin letters; None under 4 letters."""
+    han = len(_HAN_CHAR.findall(text))
+    latin = len(_LATIN_CHAR.findall(text))
+    if han + latin < 4:
+        return None
+    return (han if language == "zh" else latin) / (han + latin)
+
+
+@dataclass(frozen=True, slots=True)
+class QualityThresholds:
+    """Where each flag starts; ``leak_ngram`` None means 8 tokens in zh, 6 otherwise."""
+
+    echo: float = 0.6
+    repetition: float = 0.8
+    min_shingles: int = 3
+    role_flip: int = 1
+    prompt_leakage: int = 1
+    leak_ngram: int | None = None
+    drift: float = 0.1
+    disclosure: float = 0.5
+    disclosure_turns: int = 3
+    closure_turns: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class QualityRules:
+    """Everything the flags of one language need: phrases, prompt shingles, thresholds."""
+
+    language: str
+    client_flip: tuple[str, ...]
+    counselor_flip: tuple[str, ...]
+    closing: tuple[str, ...]
+    client_closing: tuple[str, ...]
+    stopwords: frozenset[str]
+    prompt_grams: frozenset[tuple[str, ...]] = frozenset()
+    counselor_labels: tuple[str, ...] = ()
+    thresholds: QualityThresholds = field(default_factory=QualityThresholds)
+
+    @property
+    def leak_ngram(self) -> int:
+        return self.thresholds.leak_ngram or _LEAK_NGRAM.get(self.language, 6)
+
+    def flips(self, turn: Spoken) -> bool:
+        """Does this turn speak as the other party?"""
+        text = turn.content.strip().casefold()
+        if turn.role == "client":
+            if any(text.startswith(label.casefold()) for label in self.counselor_labels):
+                return True
+            return any(phrase.casefold() in text for phrase in self.client_flip)
+        return any(phrase.casefold() in text for phrase in self.counselor_flip)
+
+    def leaks(self, text: str) -> bool:
+        """Does this text copy ``leak_ngram`` tokens in a row from a prompt?"""
+        return self.copies(text_tokens(text))
+
+    def copies(self, tokens: list[str]) -> bool:
+        """Do these tokens (of :func:`text_tokens`) hold a prompt's ``leak_ngram`` run?"""
+        return not _shingles(tokens, self.leak_ngram).isdisjoint(self.prompt_grams)
+
+    def closes(self, turn: Spoken) -> bool:
+        """Does this turn say a closing phrase?"""
+        text = turn.content.casefold()
+        phrases = self.closing + (self.client_closing if turn.role == "client" else ())
+        return any(phrase.casefold() in text for phrase in phrases)
+
+    def vocabulary(self, text: str) -> frozenset[str]:
+        """The default disclosure vocabulary: Han bigrams and Latin words of 3+ letters."""
+        words: set[str] = set()
+        han: list[str] = []
+        for token in [*text_tokens(text), ""]:
+            if _HAN_CHAR.fullmatch(token):
+                han.append(token)
+                continue
+            words.update("".join(han[i : i + 2]) for i in range(len(han) - 1))
+            han = []
+            if len(token) >= 3 and not token.isdigit():
+                words.add(token)
+        return frozenset(words - self.stopwords)
+
+
+def prompt_texts(prompts: PromptSet) -> tuple[str, ...]:
+    """The literal text of both system prompts and of every stage cue.
+
+    Placeholders with a known value (the stage name) are filled in; the others (the
+    card profile, turn numbers) cut the text, so no shingle spans them.
+    """
+    stage_names = prompts.counselor.stage_names
+    pieces = [
+        *_literal_pieces(prompts.client.system, {}),
+        *_literal_pieces(prompts.counselor.system, {}),
+    ]
+    for stage in STAGES:
+        pieces.extend(
+            _literal_pieces(prompts.counselor.stage_cue, {"stage_name": stage_names[stage]})
+        )
+    return tuple(piece for piece in pieces if piece.strip())
+
+
+def _literal_pieces(template: str, values: dict[str, str]) -> list[str]:
+    pieces, current = [], ""
+    for literal, name, _spec, _conversion in string.Formatter().parse(template):
+        current += literal
+        if name is None:
+            continue
+        if name in values:
+            current += values[name]
+        else:
+            pieces.append(current)
+            current = ""
+    pieces.append(current)
+    return pieces
+
+
+def load_quality_rules(
+    prompts: PromptSet,
+    actors_dir: str | Path | None = None,
+    thresholds: QualityThresholds | None = None,
+) -> QualityRules:
+    """The rules of ``prompts``' language from ``quality.<lang>.toml`` and the prompts."""
+    folder = Path(actors_dir) if actors_dir is not None else bundled_dir("actors")
+    path = folder / f"quality.{prompts.language}.toml"
+    if not path.is_file() and actors_dir is not None:
+        path = bundled_dir("actors") / path.name
+    if not path.is_file():
+        raise ConfigError(f"no quality phrases for language {prompts.language!r}", file=str(path))
+    data = read_toml(path, "phrase file")
+    chosen = thresholds or QualityThresholds()
+    n = chosen.leak_ngram or _LEAK_NGRAM.get(prompts.language, 6)
+    grams = frozenset().union(*(token_shingles(text, n) for text in prompt_texts(prompts)))
+    return QualityRules(
+        language=prompts.language,
+        client_flip=_phrases(data, path, "role_flip", "client"),
+        counselor_flip=_phrases(data, path, "role_flip", "counselor"),
+        closing=prompts.terminator_phrases,
+        client_closing=_phrases(data, path, "closing", "client"),
+        stopwords=frozenset(word.casefold() for word in data.get("stopwords", ())),
+        prompt_grams=frozenset(gram for gram in grams if len(gram) == n),
+        counselor_labels=prompts.counselor.speaker_labels,
+        thresholds=chosen,
+    )
+
+
+def _phrases(data: dict[str, Any], path: Path, table: str, key: str) -> tuple[str, ...]:
+    value = data.get(table, {}).get(key)
+    if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
+        raise ConfigError(
+            "expected a list of non-empty strings", file=str(path), field=f"{table}.{key}"
+        )
+    return tuple(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """One flag of one session: its measure, the threshold, and whether it is raised.
+
+    ``turn`` is the index (in the transcript) of the turn that decided the value.
+    """
+
+    name: str
+    value: int | float | None  # counts are ints, shares and overlaps floats
+    threshold: int | float
+    flagged: bool
+    turn: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionQuality:
+    """The quality flags of one session, in the order of ``FLAG_NAMES``.
+
+    ``stored`` says they were read from the session's record rather than computed
+    (they are the same flags either way, and compare equal).
+    """
+
+    flags: tuple[Flag, ...]
+    stored: bool = field(default=False, compare=False)
+
+    @property
+    def raised(self) -> tuple[str, ...]:
+        """The names of the flags that are raised."""
+        return tuple(flag.name for flag in self.flags if flag.flagged)
+
+    def flag(self, name: str) -> Flag:
+        for candidate in self.flags:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+
+def _max_overlap(
+    turns: Sequence[Spoken], shingles: list[frozenset[tuple[str, ...]]], minimum: int, *, own: bool
+) -> tuple[float, int | None]:
+    """Largest overlap of a turn with the other's last turn (or with its own earlier ones)."""
+    best, where = 0.0, None
+    for i, turn in enumerate(turns):
+        if len(shingles[i]) < minimum:
+            continue
+        if own:
+            earlier = [j for j in range(i) if turns[j].role == turn.role]
+        else:
+            earlier = [j for j in range(i - 1, -1, -1) if turns[j].role != turn.role][:1]
+        for j in earlier:
+            if len(shingles[j]) < minimum:
+                continue
+            score = jaccard(shingles[i], shingles[j])
+            if score > best:
+                best, where = score, i
+    return best, where
+
+
+def assess_session(
+    turns: Sequence[Spoken],
+    rules: QualityRules,
+    *,
+    card_text: str | None = None,
+    tokenize: Tokenizer | None = None,
+) -> SessionQuality:
+    """Every quality flag of one transcript (see the module docstring for definitions)."""
+    limits = rules.thresholds
+    tokens = [text_tokens(turn.content) for turn in turns]
+    shingles = [_shingles(turn_tokens, 2) for turn_tokens in tokens]
+    echo, echo_at = _max_overlap(turns, shingles, limits.min_shingles, own=False)
+    repeat, repeat_at = _max_overlap(turns, shingles, limits.min_shingles, own=True)
+    flips = [i for i, turn in enumerate(turns) if rules.flips(turn)]
+    leaks = [i for i, turn_tokens in enumerate(tokens) if rules.copies(turn_tokens)]
+    shares = [(i, script_share(turn.content, rules.language)) for i, turn in enumerate(turns)]
+    judged = [(i, share) for i, share in shares if share is not None]
+    drifted = [i for i, share in judged if share < 0.5]
+    drift = len(drifted) / len(judged) if judged else 0.0
+    disclosure = _disclosure(
+        turns, card_text, tokenize or rules.vocabulary, limits.disclosure_turns
+    )
+    closure, closure_at = _closure(turns, rules)
+    return SessionQuality(
+        (
+            Flag("echo", echo, limits.echo, echo >= limits.echo, echo_at),
+            Flag("repetition", repeat, limits.repetition, repeat >= limits.repetition, repeat_at),
+            _count_flag("role_flip", flips, limits.role_flip),
+            _count_flag("prompt_leakage", leaks, limits.prompt_leakage),
+            Flag(
+                "language_drift",
+                drift,
+                limits.drift,
+                bool(judged) and drift >= limits.drift,
+                drifted[0] if drifted else None,
+            ),
+            Flag(
+                "premature_disclosure",
+                disclosure,
+                limits.disclosure,
+                disclosure is not None and disclosure >= limits.disclosure,
+            ),
+            Flag(
+                "premature_closure",
+                closure,
+                limits.closure_turns,
+                closure is not None and closure < limits.closure_turns,
+                closure_at,
+            ),
+        )
+    )
+
+
+def _count_flag(name: str, where: list[int], threshold: int) -> Flag:
+    return Flag(name, len(where), threshold, len(where) >= threshold, where[0] if where else None)
+
+
+def _disclosure(
+    turns: Sequence[Spoken], card_text: str | None, tokenize: Tokenizer, first: int
+) -> float | None:
+    """Share of the card's vocabulary in the client's first utterances after the opening."""
+    if not card_text:
+        return None
+    card = set(tokenize(card_text))
+    if not card:
+        return None
+    client = [turn.content for turn in turns if turn.role == "client"][1 : first + 1]
+    said = set().union(*(set(tokenize(text)) for text in client)) if client else set()
+    return len(card & said) / len(card)
+
+
+def _closure(turns: Sequence[Spoken], rules: QualityRules) -> tuple[float | None, int | None]:
+    """(counselor turn number, transcript index) of the first closing phrase, if any."""
+    counselor_turns = 0
+    for i, turn in enumerate(turns):
+        if turn.role == "counselor":
+            counselor_turns += 1
+        if rules.closes(turn):
+            # A client's closing line comes after counselor turn n: it closes turn n + 1.
+            number = counselor_turns if turn.role == "counselor" else counselor_turns + 1
+            return float(number), i
+    return None, None
+
+
+def flag_table(quality: SessionQuality) -> dict[str, dict[str, Any]]:
+    """Each flag's value, threshold, whether raised and deciding turn, by flag name."""
+    return {
+        flag.name: {k: v for k, v in asdict(flag).items() if k != "name"} for flag in quality.flags
+    }
+
+
+def rules_fingerprint(rules: QualityRules) -> str:
+    """What the flags of a transcript depend on besides the transcript and the card."""
+    thresholds = replace(rules.thresholds, leak_ngram=rules.leak_ngram)
+    return fingerprint(
+        {
+            "definitions": QUALITY_DEFINITIONS,
+            "language": rules.language,
+            "client_flip": rules.client_flip,
+            "counselor_flip": rules.counselor_flip,
+            "closing": rules.closing,
+            "client_closing": rules.client_closing,
+            "stopwords": sorted(rules.stopwords),
+            "prompt_grams": sorted(rules.prompt_grams),
+            "counselor_labels": rules.counselor_labels,
+            "thresholds": asdict(thresholds),
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Flagger:
+    """The quality flags of sessions under one set of rules, computed or read back.
+
+    A record's ``quality`` document (:meth:`document`) names the rules that produced
+    it by their fingerprint; :meth:`assess` reuses it only under the same fingerprint.
+    """
+
+    rules: QualityRules
+    fingerprint: str
+
+    @classmethod
+    def of(cls, rules: QualityRules) -> Flagger:
+        return cls(rules, rules_fingerprint(rules))
+
+    def assess(
+        self, turns: Sequence[Spoken], *, card_text: str | None, stored: object = None
+    ) -> SessionQuality:
+        """The session's flags: ``stored`` (a record's document) when it was made under
+        these rules from this transcript and card, else computed from them."""
+        reused = self.reusable(stored, turns, card_text=card_text)
+        if reused is not None:
+            return reused
+        return assess_session(turns, self.rules, card_text=card_text)
+
+    def reusable(
+        self, stored: object, turns: Sequence[Spoken], *, card_text: str | None
+    ) -> SessionQuality | None:
+        """The flags of a record's document, if these rules produced it from this very
+        transcript and card (a record edited since, e.g. redacted, is computed again)
+        and it is whole."""
+        if not isinstance(stored, dict) or stored.get("rules") != self.fingerprint:
+            return None
+        table = stored.get("flags")
+        if not isinstance(table, dict) or stored.get("transcript") != _content(turns, card_text):
+            return None
+        try:
+            flags = tuple(
+                msgspec.convert({**table[name], "name": name}, Flag) for name in FLAG_NAMES
+            )
+        except (KeyError, TypeError, msgspec.ValidationError):
+            return None
+        return SessionQuality(flags, stored=True)
+
+    def document(
+        self, quality: SessionQuality, turns: Sequence[Spoken], *, card_text: str | None
+    ) -> dict[str, Any]:
+        """The ``quality`` field of a record: every flag, the raised ones, the thresholds
+        (``leak_ngram`` as applied), the fingerprint of the rules and that of the
+        transcript and card the flags were computed from."""
+        thresholds = replace(self.rules.thresholds, leak_ngram=self.rules.leak_ngram)
+        return {
+            "raised": list(quality.raised),
+            "flags": flag_table(quality),
+            "thresholds": asdict(thresholds),
+            "rules": self.fingerprint,
+            "transcript": _content(turns, card_text),
+        }
+
+
+def _content(turns: Sequence[Spoken], card_text: str | None) -> str:
+    """The fingerprint of what the flags were computed from besides the rules."""
+    return fingerprint([card_text, *([turn.role, turn.content] for turn in turns)])
