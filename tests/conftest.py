@@ -1,4 +1,5 @@
-"""Shared fixtures: the scripted loopback server and the reference data beside the repo."""
+"""Shared fixtures: the fake server on loopback, and the reference data (a few files of it
+in ``fixtures/``, the whole of it beside the repository)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from .scripted_server import ScriptedServer
-
 # The tests of the pipeline's mechanics run on the smallest embedded model, four times
 # faster than the default; `test_local_e2e` runs the quickstart on the real default.
-# Set the variable to run the whole suite on another model.
+# Set the variable to run the whole suite on another model (set before anything of the
+# library is imported).
 os.environ.setdefault("INTERACTIVE_AGENTS_LOCAL_MODEL", "smollm2-135m-instruct")
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"
+from interactive_agents.testing import FakeServer
+
+from .support import FIXTURES, REFERENCE
 
 
 @pytest.fixture
@@ -24,7 +26,14 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
+def fixtures() -> Path:
+    """A few posts of each pool, the role cards and the dialogues of the reference data."""
+    return FIXTURES
+
+
+@pytest.fixture
 def reference() -> Path:
+    """The whole reference data, for the tests that need every post of a pool."""
     if not REFERENCE.is_dir():
         raise RuntimeError(
             f"the reference data is expected at {REFERENCE} (../shared beside the repo)"
@@ -33,10 +42,6 @@ def reference() -> Path:
 
 
 @pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    scripted = ScriptedServer()
-    scripted.start()
-    try:
-        yield scripted
-    finally:
-        scripted.stop()
+def server() -> Iterator[FakeServer]:
+    with FakeServer() as fake:
+        yield fake

@@ -34,9 +34,9 @@ from interactive_agents.annotation._database import AnnotationStore
 from interactive_agents.annotation._throttle import LoginThrottle
 from interactive_agents.arena._bots import Bot, load_bots
 from interactive_agents.errors import InputError
+from interactive_agents.testing import FakeServer
 
-from .helpers import write_bots_registry
-from .scripted_server import ScriptedServer
+from .support import write_bots_registry
 
 PASSWORD = "a long enough secret"
 ORIGIN = "http://testserver"  # TestClient's own origin
@@ -74,7 +74,7 @@ def bots_at(url: str, tmp_path: Path) -> list[Bot]:
 
 
 @pytest.fixture
-def bots(server: ScriptedServer, tmp_path: Path) -> list[Bot]:
+def bots(server: FakeServer, tmp_path: Path) -> list[Bot]:
     server.script = lambda call: f"{call.body['model']} listens."
     return bots_at(server.base_url, tmp_path)
 

@@ -21,9 +21,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from interactive_agents.arena._battles import read_battles
 from interactive_agents.cli import main
+from interactive_agents.testing import Call, FakeServer
 
-from .helpers import write_bots_registry
-from .scripted_server import Call, ScriptedServer
+from .support import write_bots_registry
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -80,7 +80,7 @@ class Platform:
 
 
 @pytest.fixture
-def platform(server: ScriptedServer, tmp_path: Path) -> Iterator[Platform]:
+def platform(server: FakeServer, tmp_path: Path) -> Iterator[Platform]:
     server.script = bot_script
     bots = write_bots_registry(tmp_path / "bots.toml", server.base_url)
     db = tmp_path / "annotation.db"
@@ -135,7 +135,7 @@ def say_and_choose(page: Page, text: str, position: int) -> str:
 
 
 def test_annotate_choose_continue_and_export(
-    platform: Platform, browser: Browser, server: ScriptedServer, tmp_path: Path
+    platform: Platform, browser: Browser, server: FakeServer, tmp_path: Path
 ) -> None:
     page = sign_in(browser, platform, "ana")
     page.get_by_role("button", name="New dialogue").click()

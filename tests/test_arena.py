@@ -8,90 +8,18 @@ unreadable one), so the history, the battles and the judging rules can be checke
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from interactive_agents.arena._battles import read_battles
 from interactive_agents.cli import main
+from interactive_agents.testing import Call, FakeServer
 
-from .helpers import read_records
-from .scripted_server import Call, ScriptedServer
-
-ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "runners" / "cards" / "demo_en.jsonl"
-JudgeScript = Callable[[Call], str]
-
-
-def bot_reply(call: Call) -> str:
-    turn = sum(1 for m in call.messages if m["role"] == "user")
-    return f"{call.body['model']} asks question {turn}?"
-
-
-def prefer_alpha(call: Call) -> str:
-    """A fair judge that always prefers the bot called alpha, wherever it is shown."""
-    text = call.messages[-1]["content"]
-    label = "A" if re.search(r"Candidate reply A:\s*alpha", text) else "B"
-    return f"Reply {label} listens better.\nFinal choice: {label}"
-
-
-def scripted(judge: JudgeScript) -> Callable[[Call], str]:
-    def script(call: Call) -> str:
-        model = call.body["model"]
-        if model == "client":
-            turn = sum(1 for m in call.messages if m["role"] == "user")
-            return f"Client: I still feel stuck, part {turn}."
-        if model == "judge":
-            return judge(call)
-        return bot_reply(call)
-
-    return script
-
-
-def write_bots(path: Path, url: str, extra: str = "") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        f"""
-[bots.alpha]
-base_urls = ["{url}"]
-model = "alpha"
-temperature = 0.7
-top_p = 0.8
-{extra}
-[bots.beta]
-base_urls = ["{url}"]
-model = "beta"
-system_prompt = ""
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-def run_arena(server: ScriptedServer, tmp_path: Path, *extra: str, bots_extra: str = "") -> Result:
-    bots = write_bots(tmp_path / "bots.toml", server.base_url, bots_extra)
-    args = [
-        "arena",
-        "--bots", str(bots),
-        "--cards", str(DEMO),
-        "--out", str(tmp_path / "run"),
-        "--client-base-url", server.base_url,
-        "--client-model", "client",
-        "--judge-base-url", server.base_url,
-        "--judge-model", "judge",
-        "--language", "en",
-        "--max-turns", "3",
-        "--limit", "2",
-        "--timeout", "5",
-        "--quiet",
-        "--json",
-        *extra,
-    ]  # fmt: skip
-    return CliRunner().invoke(main, args)
+from .support import DEMO, ROOT, prefer_alpha, read_records, run_arena, scripted, write_bots
 
 
 def selections(tmp_path: Path) -> list[dict[str, Any]]:
@@ -99,7 +27,7 @@ def selections(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 def test_selected_reply_becomes_history_and_both_orders_are_judged(tmp_path: Path) -> None:
-    server = ScriptedServer(script=scripted(prefer_alpha))
+    server = FakeServer(script=scripted(prefer_alpha))
     server.start()
     try:
         result = run_arena(server, tmp_path)
@@ -141,7 +69,7 @@ def test_selected_reply_becomes_history_and_both_orders_are_judged(tmp_path: Pat
     assert (tmp_path / "elo" / "ratings.json").stat().st_size > 0
 
 
-def test_a_position_biased_judge_yields_ties(server: ScriptedServer, tmp_path: Path) -> None:
+def test_a_position_biased_judge_yields_ties(server: FakeServer, tmp_path: Path) -> None:
     server.script = scripted(lambda call: "The first one.\n**Final choice:** A")
     result = run_arena(server, tmp_path)
     assert result.exit_code == 0, result.output
@@ -155,7 +83,7 @@ def test_a_position_biased_judge_yields_ties(server: ScriptedServer, tmp_path: P
         assert battle.winner == ("a" if battle.shown_order == "ab" else "b")
 
 
-def test_unreadable_answers_are_retried(server: ScriptedServer, tmp_path: Path) -> None:
+def test_unreadable_answers_are_retried(server: FakeServer, tmp_path: Path) -> None:
     def odd_seeds_only(call: Call) -> str:
         if call.body["seed"] % 2 == 0:
             return "Both replies have merits; it is hard to say."
@@ -171,9 +99,7 @@ def test_unreadable_answers_are_retried(server: ScriptedServer, tmp_path: Path) 
     assert all(j["choice"] is not None for j in judgements)
 
 
-def test_an_unparsable_battle_is_recorded_not_dropped(
-    server: ScriptedServer, tmp_path: Path
-) -> None:
+def test_an_unparsable_battle_is_recorded_not_dropped(server: FakeServer, tmp_path: Path) -> None:
     server.script = scripted(lambda call: "I would rather not choose.")
     result = run_arena(server, tmp_path, "--judge-attempts", "2", "--undecided", "first_shown")
     assert result.exit_code == 0, result.output
@@ -187,7 +113,7 @@ def test_an_unparsable_battle_is_recorded_not_dropped(
         assert "rather not choose" in battle.reasoning
 
 
-def test_resume_skips_finished_dialogues(server: ScriptedServer, tmp_path: Path) -> None:
+def test_resume_skips_finished_dialogues(server: FakeServer, tmp_path: Path) -> None:
     server.script = scripted(prefer_alpha)
     assert run_arena(server, tmp_path, "--limit", "1").exit_code == 0
     calls = len(server.calls)
@@ -200,7 +126,7 @@ def test_resume_skips_finished_dialogues(server: ScriptedServer, tmp_path: Path)
     assert len({(b.dialogue_id, b.turn) for b in battles}) == len(battles) == 6
 
 
-def test_bad_input_names_file_bot_and_field(server: ScriptedServer, tmp_path: Path) -> None:
+def test_bad_input_names_file_bot_and_field(server: FakeServer, tmp_path: Path) -> None:
     result = run_arena(server, tmp_path, bots_extra="max_tokens = 0")
     assert result.exit_code == 2
     assert "bots.toml, record bots.alpha, field 'max_tokens'" in result.output
@@ -240,12 +166,12 @@ def test_judge_cards_ask_for_reasoning_then_a_parsable_choice(language: str) -> 
 
 
 def test_chinese_arena_on_held_out_posts(
-    server: ScriptedServer, tmp_path: Path, reference: Path
+    server: FakeServer, tmp_path: Path, fixtures: Path
 ) -> None:
     server.script = scripted(lambda call: "回复B更有共情。\n最后的选择：**B**")
     bots = write_bots(tmp_path / "bots.toml", server.base_url)
     args = [
-        "arena", "--bots", str(bots), "--cards", str(reference / "client_pool_test.json"),
+        "arena", "--bots", str(bots), "--cards", str(fixtures / "client_pool_test.json"),
         "--out", str(tmp_path / "run"), "--client-base-url", server.base_url,
         "--client-model", "client", "--judge-base-url", server.base_url,
         "--judge-model", "judge", "--language", "zh", "--max-turns", "2", "--limit", "3",
@@ -274,7 +200,7 @@ def test_the_bundled_registry_has_the_papers_sampling() -> None:
 
 
 def test_a_recipe_sets_the_arena_and_options_override_it(tmp_path: Path) -> None:
-    server = ScriptedServer(script=scripted(prefer_alpha))
+    server = FakeServer(script=scripted(prefer_alpha))
     server.start()
     try:
         write_bots(tmp_path / "bots.toml", server.base_url)
@@ -335,7 +261,7 @@ def test_the_arena_honours_the_exhausted_policy(
         reply = scripted(judge_beta)(call)
         return reply.replace(" ", "\n", 1) if call.body["model"] == "beta" else reply
 
-    server = ScriptedServer(script=script)
+    server = FakeServer(script=script)
     server.start()
     try:
         result = run_arena(server, tmp_path, "--on-exhausted", policy, "--limit", "1")

@@ -33,7 +33,7 @@ from interactive_agents.llm._retry import RetryPolicy
 from interactive_agents.llm._transport import HttpxClient
 from interactive_agents.llm._wire import NotAChatCompletion, parse_completion, parse_event
 
-from .helpers import VirtualTime
+from .support import VirtualTime
 
 pytestmark = pytest.mark.anyio
 

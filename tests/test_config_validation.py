@@ -18,7 +18,7 @@ from interactive_agents.judging._judgements import judge_endpoint
 from interactive_agents.llm._endpoint_config import EndpointConfig, check_url
 from interactive_agents.method._config import build_config
 
-from .helpers import refused_simulate
+from .support import refused_simulate
 
 SECRET = "sk-proj-Abc123secretvalue"
 

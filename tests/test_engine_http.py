@@ -12,9 +12,9 @@ from interactive_agents.errors import RunDirectoryError, SessionCancelledError
 from interactive_agents.method._cards import RoleCard, load_cards
 from interactive_agents.method._records import DialogueRecord, FailureRecord
 from interactive_agents.runtime._engine import Engine
+from interactive_agents.testing import Call, FakeServer, Fault, ServerOptions
 
-from .helpers import VirtualTime, config_for, read_records
-from .scripted_server import Call, Fault, ScriptedServer
+from .support import VirtualTime, config_for, read_records
 
 pytestmark = pytest.mark.anyio
 
@@ -26,7 +26,7 @@ async def collect(engine: Engine, cards: list[RoleCard]) -> list[DialogueRecord 
     return [result async for result in engine.run(cards)]
 
 
-async def test_a_session_follows_algorithm_1(server: ScriptedServer, tmp_path: Path) -> None:
+async def test_a_session_follows_algorithm_1(server: FakeServer, tmp_path: Path) -> None:
     async with Engine(config_for(server.base_url, max_turns=5), run_dir=tmp_path) as engine:
         (record,) = await collect(engine, DEMO[:1])
     assert isinstance(record, DialogueRecord)
@@ -68,7 +68,7 @@ async def test_a_session_follows_algorithm_1(server: ScriptedServer, tmp_path: P
     }
 
 
-async def test_a_termination_phrase_ends_the_session(server: ScriptedServer) -> None:
+async def test_a_termination_phrase_ends_the_session(server: FakeServer) -> None:
     def script(call: Call) -> str:
         if call.role == "counselor" and call.turn == 2:
             return "We covered a lot today. Take care of yourself."
@@ -81,7 +81,7 @@ async def test_a_termination_phrase_ends_the_session(server: ScriptedServer) -> 
     assert len(record.turns) == 4
 
 
-async def test_refiner_rejects_and_regenerates(server: ScriptedServer) -> None:
+async def test_refiner_rejects_and_regenerates(server: FakeServer) -> None:
     counselor_calls = 0
 
     def script(call: Call) -> str:
@@ -110,7 +110,7 @@ async def test_refiner_rejects_and_regenerates(server: ScriptedServer) -> None:
 
 
 @pytest.mark.parametrize("policy", ["repair", "accept_last", "fail"])
-async def test_policy_when_every_candidate_is_rejected(server: ScriptedServer, policy: str) -> None:
+async def test_policy_when_every_candidate_is_rejected(server: FakeServer, policy: str) -> None:
     server.script = lambda call: "I hear you.\nTell me more." if call.role == "counselor" else "Ok."
     config = config_for(server.base_url, max_turns=1, **{"refiner.on_exhausted": policy})
     async with Engine(config) as engine:
@@ -130,7 +130,7 @@ async def test_policy_when_every_candidate_is_rejected(server: ScriptedServer, p
     assert record.refiner["gave_up_turns"] == [1]
 
 
-async def test_429_500_and_timeouts_are_retried(server: ScriptedServer) -> None:
+async def test_429_500_and_timeouts_are_retried(server: FakeServer) -> None:
     server.fail_next(Fault(429, retry_after=0.05), Fault(500), Fault(502), Fault(200, hang=1.0))
     config = config_for(server.base_url, max_turns=2, **{"endpoint.timeout": 0.5})
     backend = VirtualTime().endpoint(config.client.endpoint)  # no backoff really waited
@@ -143,7 +143,7 @@ async def test_429_500_and_timeouts_are_retried(server: ScriptedServer) -> None:
 
 
 async def test_an_endpoint_that_keeps_failing_fails_only_its_dialogue(
-    server: ScriptedServer,
+    server: FakeServer,
 ) -> None:
     target = DEMO[1].chief_complaint
 
@@ -162,7 +162,7 @@ async def test_an_endpoint_that_keeps_failing_fails_only_its_dialogue(
 
 
 async def test_replicas_and_separate_role_endpoints(tmp_path: Path) -> None:
-    servers = [ScriptedServer() for _ in range(3)]
+    servers = [FakeServer() for _ in range(3)]
     for scripted in servers:
         scripted.start()
     try:
@@ -184,7 +184,7 @@ async def test_replicas_and_separate_role_endpoints(tmp_path: Path) -> None:
 
 
 async def test_resume_skips_finished_and_refuses_another_configuration(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     async with Engine(config_for(server.base_url), run_dir=tmp_path) as engine:
         await collect(engine, DEMO[:2])
@@ -208,8 +208,8 @@ async def test_resume_skips_finished_and_refuses_another_configuration(
         assert await collect(engine, DEMO[:4]) == []
 
 
-async def test_library_api_submit_and_cancel(server: ScriptedServer) -> None:
-    server.delay = 0.05
+async def test_library_api_submit_and_cancel(server: FakeServer) -> None:
+    server.options = ServerOptions(latency=0.05)
     async with Engine(config_for(server.base_url, max_turns=20)) as engine:
         quick = await engine.submit(DEMO[0])
         slow = await engine.submit(DEMO[1])
@@ -222,7 +222,7 @@ async def test_library_api_submit_and_cancel(server: ScriptedServer) -> None:
     assert engine.stats.cancelled == 2 and engine.stats.in_flight == 0
 
 
-async def test_sessions_in_progress_go_first(server: ScriptedServer) -> None:
+async def test_sessions_in_progress_go_first(server: FakeServer) -> None:
     config = config_for(server.base_url, max_turns=3, **{"endpoint.concurrency": 1})
     async with Engine(config) as engine:
         order = [r.id for r in await collect(engine, DEMO)]
@@ -237,9 +237,9 @@ async def fail_mid_run(engine: Engine) -> None:
 
 
 async def test_an_error_inside_the_block_cancels_cleanly(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
-    server.delay = 0.05
+    server.options = ServerOptions(latency=0.05)
     engine = Engine(config_for(server.base_url, max_turns=50), run_dir=tmp_path)
     with pytest.raises(RuntimeError, match="boom"):
         await fail_mid_run(engine)

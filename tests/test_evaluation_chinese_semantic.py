@@ -23,14 +23,14 @@ from interactive_agents.evaluation._significance import t_test
 from interactive_agents.method._card_text import card_text
 from interactive_agents.method._cards import load_cards
 
-from .conftest_evaluation import engine_record, write_run
+from .support import engine_record, write_run
 
 
-def _reference_sessions(reference: Path) -> list[list[str]]:
+def _reference_sessions(fixtures: Path) -> list[list[str]]:
     """The client utterances of the raw dialogue and of the ShareGPT record."""
-    raw = json.loads((reference / "dialogues/raw_dialogue_0.json").read_text(encoding="utf-8"))
+    raw = json.loads((fixtures / "dialogues/raw_dialogue_0.json").read_text(encoding="utf-8"))
     record = json.loads(
-        (reference / "dialogues/sharegpt_record_0.json").read_text(encoding="utf-8")
+        (fixtures / "dialogues/sharegpt_record_0.json").read_text(encoding="utf-8")
     )[0]["messages"]
     return [
         [u["content"] for u in raw if u["role"] == "client"],
@@ -38,19 +38,19 @@ def _reference_sessions(reference: Path) -> list[list[str]]:
     ]
 
 
-def _reference_cards(reference: Path) -> dict[str, str]:
-    batch = load_cards(reference / "role_cards")
+def _reference_cards(fixtures: Path) -> dict[str, str]:
+    batch = load_cards(fixtures / "role_cards")
     return {card.id: card_text(card.to_dict(), "zh") for card in batch.cards}
 
 
-def test_default_chinese_model_prefers_each_sessions_own_card(reference: Path) -> None:
+def test_default_chinese_model_prefers_each_sessions_own_card(fixtures: Path) -> None:
     assert default_model("zh") == MULTILINGUAL_MODEL
     assert english_only(default_model("en")) and not english_only(MULTILINGUAL_MODEL)
-    cards = _reference_cards(reference)
+    cards = _reference_cards(fixtures)
     own = list(cards).index("train_0")
     embed = load_embedder(default_model("zh"))
     card_vectors = embed(list(cards.values()))
-    sessions = _reference_sessions(reference)
+    sessions = _reference_sessions(fixtures)
 
     whole = embed(["\n".join(session) for session in sessions]) @ card_vectors.T
     assert [int(np.argmax(row)) for row in whole] == [own, own]
@@ -66,16 +66,16 @@ def test_default_chinese_model_prefers_each_sessions_own_card(reference: Path) -
     assert t_statistic > 0 and p_value < 0.001
 
 
-def _chinese_run(folder: Path, reference: Path) -> Path:
-    cards = {card.id: card.to_dict() for card in load_cards(reference / "role_cards").cards}
-    session = _reference_sessions(reference)[0]
+def _chinese_run(folder: Path, fixtures: Path) -> Path:
+    cards = {card.id: card.to_dict() for card in load_cards(fixtures / "role_cards").cards}
+    session = _reference_sessions(fixtures)[0]
     turns = [text for client in session for text in (client, "嗯，请继续说。")]
     records = [engine_record(f"d{i}", cards[name], turns, "zh") for i, name in enumerate(cards)]
     return write_run(folder, records)
 
 
-def test_english_only_model_is_refused_on_a_chinese_corpus(tmp_path: Path, reference: Path) -> None:
-    run = _chinese_run(tmp_path / "run", reference)
+def test_english_only_model_is_refused_on_a_chinese_corpus(tmp_path: Path, fixtures: Path) -> None:
+    run = _chinese_run(tmp_path / "run", fixtures)
     out = str(tmp_path / "out")
     refused = CliRunner().invoke(
         main, ["evaluate", "semantic", str(run), "--out", out, "--model", "all-MiniLM-L6-v2"]
@@ -106,9 +106,9 @@ def test_english_only_model_is_refused_on_a_chinese_corpus(tmp_path: Path, refer
 
 
 def test_semantic_default_on_a_chinese_corpus_is_the_multilingual_model(
-    tmp_path: Path, reference: Path
+    tmp_path: Path, fixtures: Path
 ) -> None:
-    run = _chinese_run(tmp_path / "run", reference)
+    run = _chinese_run(tmp_path / "run", fixtures)
     result = CliRunner().invoke(
         main,
         [

@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from interactive_agents.cli import main
 
-from .conftest_evaluation import CARD_A, HAND_MAPPING, engine_record, hand_run, write_run
+from .support import CARD_A, HAND_MAPPING, engine_record, hand_run, write_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -29,10 +29,10 @@ def _assert_png(path: Path) -> None:
     assert path.read_bytes().startswith(PNG_MAGIC)
 
 
-def test_stats_report(tmp_path: Path, reference: Path) -> None:
+def test_stats_report(tmp_path: Path, fixtures: Path) -> None:
     out = tmp_path / "report"
     result = _run(
-        "stats", str(hand_run(tmp_path / "run")), str(reference / "dialogues"), "--out", str(out)
+        "stats", str(hand_run(tmp_path / "run")), str(fixtures / "dialogues"), "--out", str(out)
     )
 
     assert result.exit_code == 0, result.output
@@ -156,15 +156,13 @@ def test_malformed_record_exits_2_naming_file_record_and_field(tmp_path: Path) -
     ("args", "message"),
     [
         (["stats", "{tmp}/missing"], "missing: no such file or folder"),
-        (["overlap", "{reference}/dialogues"], "at least two different role cards, found 0"),
+        (["overlap", "{fixtures}/dialogues"], "at least two different role cards, found 0"),
         (["semantic", "{run}", "--model", "{tmp}/no-model"], "cannot load the embedding model"),
     ],
 )
-def test_input_errors_exit_2(
-    tmp_path: Path, reference: Path, args: list[str], message: str
-) -> None:
+def test_input_errors_exit_2(tmp_path: Path, fixtures: Path, args: list[str], message: str) -> None:
     run = hand_run(tmp_path / "run")
-    filled = [a.format(tmp=tmp_path, reference=reference, run=run) for a in args]
+    filled = [a.format(tmp=tmp_path, fixtures=fixtures, run=run) for a in args]
     result = _run(*filled, "--out", str(tmp_path / "report"))
 
     assert result.exit_code == 2

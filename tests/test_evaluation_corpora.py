@@ -13,7 +13,7 @@ from interactive_agents.corpora._readers import Dialogue, Utterance, load_corpus
 from interactive_agents.errors import InputError
 from interactive_agents.method._card_text import card_text
 
-from .conftest_evaluation import CARD_A, engine_record, hand_run, write_run
+from .support import CARD_A, engine_record, hand_run, write_run
 
 
 def test_public_api_is_complete_and_sorted() -> None:
@@ -49,10 +49,10 @@ def test_run_file_given_directly_is_named_after_its_run(tmp_path: Path) -> None:
     assert load_corpus(run / "dialogues.jsonl").name == "run-b"
 
 
-def test_card_text_reproduces_the_reference_layout(reference: Path) -> None:
+def test_card_text_reproduces_the_reference_layout(fixtures: Path) -> None:
     """An engine card built from reference card train_0 renders as the reference's full card."""
-    posts = json.loads((reference / "client_pool_train.json").read_text(encoding="utf-8"))
-    text = (reference / "role_cards" / "train_0.txt").read_text(encoding="utf-8").strip()
+    posts = json.loads((fixtures / "client_pool_train.json").read_text(encoding="utf-8"))
+    text = (fixtures / "role_cards" / "train_0.txt").read_text(encoding="utf-8").strip()
     fields = {
         "性别": "gender",
         "年龄": "age",
@@ -93,8 +93,8 @@ def test_card_text_skips_null_fields_and_bare_levels() -> None:
     )
 
 
-def test_reference_raw_dialogue_and_sharegpt_record(reference: Path) -> None:
-    folder = reference / "dialogues"
+def test_reference_raw_dialogue_and_sharegpt_record(fixtures: Path) -> None:
+    folder = fixtures / "dialogues"
     raw = json.loads((folder / "raw_dialogue_0.json").read_text(encoding="utf-8"))
     record = json.loads((folder / "sharegpt_record_0.json").read_text(encoding="utf-8"))[0]
     corpus = load_corpus(folder)

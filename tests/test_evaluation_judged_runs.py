@@ -12,14 +12,14 @@ import pytest
 from interactive_agents.corpora._readers import Corpus, load_corpus
 from interactive_agents.evaluation._judged_runs import JudgedRun, JudgeOptions, evaluate_wai
 from interactive_agents.judging._judgements import JudgeProgress, judge_endpoint
+from interactive_agents.testing import Call, FakeServer
 
-from .conftest_evaluation import engine_record, write_run
-from .scripted_server import Call, ScriptedServer
+from .support import engine_record, write_run
 
 ITEMS = 12
 
 
-def _options(server: ScriptedServer) -> JudgeOptions:
+def _options(server: FakeServer) -> JudgeOptions:
     endpoint = judge_endpoint([server.base_url], "judge", concurrency=2, timeout=5, max_retries=0)
     return JudgeOptions(
         endpoint=endpoint,
@@ -38,7 +38,7 @@ def _cache_lines(out: Path) -> int:
 
 
 @pytest.mark.anyio
-async def test_evaluate_wai_from_python(server: ScriptedServer, tmp_path: Path) -> None:
+async def test_evaluate_wai_from_python(server: FakeServer, tmp_path: Path) -> None:
     server.script = lambda call: "Final score: 5"
     out = tmp_path / "out"
     done = await evaluate_wai([_corpus(tmp_path)], _options(server), out)
@@ -52,7 +52,7 @@ async def test_evaluate_wai_from_python(server: ScriptedServer, tmp_path: Path) 
 
 @pytest.mark.anyio
 async def test_leaving_early_keeps_every_answer_and_a_rerun_asks_only_the_rest(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     loop = asyncio.get_running_loop()
     fifth = anyio.Event()

@@ -18,7 +18,7 @@ from interactive_agents.evaluation._consistency import draw_other, permute_other
 from interactive_agents.evaluation._overlap import overlap_rate, vocabulary_overlap
 from interactive_agents.method._card_text import card_text
 
-from .conftest_evaluation import HAND_MAPPING, HAND_RANDOM, hand_run
+from .support import HAND_MAPPING, HAND_RANDOM, hand_run
 
 
 def test_english_vocabulary_rule() -> None:

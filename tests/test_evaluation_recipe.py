@@ -8,9 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from interactive_agents.cli import main
+from interactive_agents.testing import FakeServer
 
-from .conftest_evaluation import engine_record, hand_run, write_run
-from .scripted_server import ScriptedServer
+from .support import engine_record, hand_run, write_run
 
 
 def _recipe(tmp_path: Path, text: str) -> Path:
@@ -20,7 +20,7 @@ def _recipe(tmp_path: Path, text: str) -> Path:
 
 
 def test_recipe_sets_the_judge_and_the_command_line_wins(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     server.script = lambda call: "Final score: 6"
     recipe = _recipe(

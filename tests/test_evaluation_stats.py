@@ -7,11 +7,10 @@ import math
 from pathlib import Path
 
 from interactive_agents.corpora._readers import Corpus, Dialogue, Utterance, load_corpus
-from interactive_agents.evaluation._stats import corpus_stats
-from interactive_agents.evaluation._stats import CorpusStats
+from interactive_agents.evaluation._stats import CorpusStats, corpus_stats
 from interactive_agents.method._records import Role
 
-from .conftest_evaluation import hand_run
+from .support import hand_run
 
 
 def _dialogue(dialogue_id: str, *contents: str) -> Dialogue:
@@ -65,9 +64,9 @@ def test_empty_corpus_has_no_averages() -> None:
     )
 
 
-def test_reference_dialogues(reference: Path) -> None:
+def test_reference_dialogues(fixtures: Path) -> None:
     """The raw dialogue has 20 utterances (10 turns); the ShareGPT record 24 after its system."""
-    folder = reference / "dialogues"
+    folder = fixtures / "dialogues"
     raw = json.loads((folder / "raw_dialogue_0.json").read_text(encoding="utf-8"))
     messages = json.loads((folder / "sharegpt_record_0.json").read_text(encoding="utf-8"))[0][
         "messages"

@@ -38,9 +38,9 @@ from interactive_agents.judging._judgements import (
     request_seed,
 )
 from interactive_agents.llm._endpoint import ChatEndpoint
+from interactive_agents.testing import Call, FakeServer, ServerOptions
 
-from .conftest_evaluation import engine_record, hand_run, write_run
-from .scripted_server import Call, ScriptedServer
+from .support import engine_record, hand_run, write_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -112,7 +112,7 @@ def corpora(tmp_path: Path) -> list[Corpus]:
     return [load_corpus(hand_run(tmp_path / "run")), load_corpus(_other_run(tmp_path / "other"))]
 
 
-def _endpoint(server: ScriptedServer, concurrency: int = 8) -> ChatEndpoint:
+def _endpoint(server: FakeServer, concurrency: int = 8) -> ChatEndpoint:
     config = judge_endpoint(
         [server.base_url], "judge", concurrency=concurrency, timeout=5.0, max_retries=0
     )
@@ -172,7 +172,7 @@ def test_bad_topic_set_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.anyio
 async def test_topics_entropy_retry_and_cache(
-    server: ScriptedServer, corpora: list[Corpus], tmp_path: Path
+    server: FakeServer, corpora: list[Corpus], tmp_path: Path
 ) -> None:
     rater = load_topic_rater("en")
     server.script = _script(rater)
@@ -247,7 +247,7 @@ async def test_topics_entropy_retry_and_cache(
 
 
 @pytest.mark.anyio
-async def test_a_changed_prompt_is_asked_again(server: ScriptedServer, tmp_path: Path) -> None:
+async def test_a_changed_prompt_is_asked_again(server: FakeServer, tmp_path: Path) -> None:
     corpus = load_corpus(_other_run(tmp_path / "other"))
     server.script = lambda call: "Topics: 1"
     cache = JudgeCache(tmp_path / "cache.jsonl")
@@ -272,12 +272,12 @@ async def test_a_changed_prompt_is_asked_again(server: ScriptedServer, tmp_path:
 
 @pytest.mark.anyio
 async def test_calls_run_concurrently_within_the_endpoint_limit(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     records = [engine_record(f"x{i}", None, [f"I worry, {i}.", "I see."]) for i in range(6)]
     corpus = load_corpus(write_run(tmp_path / "many", records))
     server.script = lambda call: "Topics: 2"
-    server.delay = 0.2
+    server.options = ServerOptions(latency=0.2)
     backend = _endpoint(server, concurrency=4)
     try:
         (result,) = await rate_topics(
@@ -291,7 +291,7 @@ async def test_calls_run_concurrently_within_the_endpoint_limit(
 
 
 @pytest.mark.anyio
-async def test_repeated_dialogue_ids_are_refused(server: ScriptedServer, tmp_path: Path) -> None:
+async def test_repeated_dialogue_ids_are_refused(server: FakeServer, tmp_path: Path) -> None:
     records = [engine_record("same", None, ["a", "b"]), engine_record("same", None, ["c", "d"])]
     corpus = load_corpus(write_run(tmp_path / "twice", records))
     with pytest.raises(InputError, match="repeated dialogue ids: 'same'"):
@@ -300,7 +300,7 @@ async def test_repeated_dialogue_ids_are_refused(server: ScriptedServer, tmp_pat
         )
 
 
-def test_cli_topics_report_and_rerun(server: ScriptedServer, tmp_path: Path) -> None:
+def test_cli_topics_report_and_rerun(server: FakeServer, tmp_path: Path) -> None:
     rater = load_topic_rater("en")
     server.script = _script(rater)
     run, other = hand_run(tmp_path / "run"), _other_run(tmp_path / "other")

@@ -39,9 +39,9 @@ from interactive_agents.judging._judgements import (
     request_seed,
 )
 from interactive_agents.llm._endpoint import ChatEndpoint
+from interactive_agents.testing import Call, FakeServer, Fault
 
-from .conftest_evaluation import engine_record, write_run
-from .scripted_server import Call, Fault, ScriptedServer
+from .support import engine_record, write_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 UNPARSABLE = "It is hard to tell from this session."
@@ -125,7 +125,7 @@ def corpora(tmp_path: Path) -> list[Corpus]:
     return [load_corpus(path) for path in _runs(tmp_path)]
 
 
-def _endpoint(server: ScriptedServer) -> ChatEndpoint:
+def _endpoint(server: FakeServer) -> ChatEndpoint:
     config = judge_endpoint([server.base_url], "judge", concurrency=16, timeout=5.0, max_retries=0)
     return ChatEndpoint(config)
 
@@ -216,7 +216,7 @@ def test_a_card_missing_anchors_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.anyio
 async def test_wai_factors_failures_and_cache(
-    server: ScriptedServer, corpora: list[Corpus], tmp_path: Path
+    server: FakeServer, corpora: list[Corpus], tmp_path: Path
 ) -> None:
     judge = load_wai_judge("en")
     server.script = _script(judge)
@@ -296,7 +296,7 @@ async def test_wai_factors_failures_and_cache(
 
 @pytest.mark.anyio
 async def test_endpoint_failures_are_recorded_and_asked_again(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     corpus = load_corpus(
         write_run(tmp_path / "one", [engine_record("d1", None, ["I feel stuck.", "Go on."])])
@@ -324,7 +324,7 @@ async def test_endpoint_failures_are_recorded_and_asked_again(
     assert again.factors["goal"].mean == 4.0
 
 
-def test_cli_wai_report_rerun_and_failures(server: ScriptedServer, tmp_path: Path) -> None:
+def test_cli_wai_report_rerun_and_failures(server: FakeServer, tmp_path: Path) -> None:
     judge = load_wai_judge("en")
     server.script = _script(judge)
     run, other = _runs(tmp_path)

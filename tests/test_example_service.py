@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from interactive_agents.runtime._engine import Engine
+from interactive_agents.testing import FakeServer
 
-from .helpers import config_for
-from .scripted_server import ScriptedServer
+from .support import config_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 import simulation_service
@@ -20,7 +20,7 @@ import simulation_service
 pytestmark = pytest.mark.anyio
 
 
-async def test_the_service_runs_dialogues_submitted_over_http(server: ScriptedServer) -> None:
+async def test_the_service_runs_dialogues_submitted_over_http(server: FakeServer) -> None:
     async with (
         Engine(config_for(server.base_url, max_turns=2)) as engine,
         anyio.create_task_group() as group,

@@ -20,7 +20,7 @@ from interactive_agents.training._samples import (
     split_dialogues,
 )
 
-from .conftest_evaluation import engine_record, write_run
+from .support import engine_record, write_run
 
 SYSTEM_EN = load_prompts("en").counselor.system_message().content
 SYSTEM_ZH = load_prompts("zh").counselor.system_message().content
@@ -89,9 +89,9 @@ def test_openai_layout_puts_the_system_prompt_first(tmp_path: Path) -> None:
     assert messages[-1]["content"] == "counselor 1.2"
 
 
-def test_reference_dialogues(reference: Path, tmp_path: Path) -> None:
+def test_reference_dialogues(fixtures: Path, tmp_path: Path) -> None:
     """The raw dialogue (10 replies) and the ShareGPT record (12 replies)."""
-    folder = reference / "dialogues"
+    folder = fixtures / "dialogues"
     raw = orjson.loads((folder / "raw_dialogue_0.json").read_bytes())
     record = orjson.loads((folder / "sharegpt_record_0.json").read_bytes())[0]
     replies = [u["content"] for u in raw if u["role"] == "counselor"]

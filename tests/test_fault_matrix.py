@@ -38,9 +38,9 @@ from interactive_agents.method._cards import RoleCard, load_cards
 from interactive_agents.method._config import RunConfig
 from interactive_agents.method._records import Role
 from interactive_agents.runtime._engine import Engine
+from interactive_agents.testing import Call, FakeServer, Fault, default_script
 
-from .helpers import VirtualTime, config_for, read_records
-from .scripted_server import Call, Fault, ScriptedServer, default_script
+from .support import VirtualTime, config_for, read_records
 
 pytestmark = pytest.mark.anyio
 
@@ -89,7 +89,7 @@ class Row:
     script: Callable[[Call], str | Fault] = default_script
     error: type[Exception] | None = None
     message: tuple[str, ...] = ()  # fragments the error message must contain
-    base_url: Callable[[ScriptedServer], str] = lambda server: server.base_url
+    base_url: Callable[[FakeServer], str] = lambda server: server.base_url
     settings: dict[str, Any] = field(default_factory=dict)
     outage: float | None = None  # the server is down this long (virtual s); None: up
     check: Callable[[RunResult], None] = lambda result: None
@@ -99,7 +99,7 @@ class Row:
 class RunResult:
     """What a row's first run produced."""
 
-    server: ScriptedServer
+    server: FakeServer
     time: VirtualTime
     backend_retries: int
     dialogues: list[dict[str, Any]]
@@ -281,7 +281,7 @@ async def _run(
 @pytest.mark.parametrize("row", MATRIX, ids=[row.name for row in MATRIX])
 async def test_fault(row: Row, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAULT_MATRIX_KEY", KEY)
-    server = ScriptedServer(script=row.script)
+    server = FakeServer(script=row.script)
     server.start()
     time = VirtualTime()
     settings = {"max_turns": 2, "endpoint.api_key_env": "FAULT_MATRIX_KEY", **row.settings}
@@ -336,7 +336,7 @@ def test_a_malformed_url_is_a_config_error_before_anything_runs(tmp_path: Path) 
 
 async def test_a_fault_free_run_waits_and_retries_nothing(tmp_path: Path) -> None:
     """The baseline of the matrix: no fault, no wait, no retry, one record per card."""
-    server = ScriptedServer()
+    server = FakeServer()
     server.start()
     try:
         time = VirtualTime()
@@ -354,7 +354,7 @@ def test_a_wrong_key_through_the_cli_is_one_line_exit_2_then_the_fix_does_every_
 ) -> None:
     """As a new user meets it: the server refuses the key (401), which quotes it back."""
     monkeypatch.setenv("FAULT_MATRIX_KEY", KEY)
-    server = ScriptedServer(script=always(Fault(401, body=f"invalid key {KEY}".encode())))
+    server = FakeServer(script=always(Fault(401, body=f"invalid key {KEY}".encode())))
     server.start()
     out = tmp_path / "run"
     try:

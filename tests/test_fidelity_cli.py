@@ -17,15 +17,15 @@ from click.testing import CliRunner
 from interactive_agents.cli import main
 from interactive_agents.method._card_text import card_text
 from interactive_agents.method._cards import load_cards
+from interactive_agents.testing import Call, FakeServer, Script
 
-from .helpers import read_records
-from .scripted_server import Call, Script, ScriptedServer
+from .support import read_records
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "runners" / "cards" / "demo_en.jsonl"
 
 
-def simulate(server: ScriptedServer, out: Path, *extra: str, cards: Path = DEMO) -> None:
+def simulate(server: FakeServer, out: Path, *extra: str, cards: Path = DEMO) -> None:
     args = ["simulate", "--cards", str(cards), "--out", str(out), "--base-url", server.base_url]
     args += ["--model", "scripted", "--max-turns", "3", "--limit", "1", "--quiet", *extra]
     result = CliRunner().invoke(main, args)
@@ -50,11 +50,11 @@ def zh_script(call: Call) -> str:
 
 
 def test_paper_zh_lets_the_counselor_infer_its_stage(
-    server: ScriptedServer, reference: Path, tmp_path: Path
+    server: FakeServer, fixtures: Path, tmp_path: Path
 ) -> None:
     server.script = zh_script
     run = tmp_path / "run"
-    simulate(server, run, "--recipe", "paper_zh", cards=reference / "role_cards" / "train_1.txt")
+    simulate(server, run, "--recipe", "paper_zh", cards=fixtures / "role_cards" / "train_1.txt")
     counselor_calls = server.calls_of("counselor")
     assert len(counselor_calls) == 3
     for call in counselor_calls:
@@ -70,13 +70,13 @@ def test_paper_zh_lets_the_counselor_infer_its_stage(
     client_system = server.calls_of("client")[0].system
     assert "抵触程度如档案所写" not in client_system
     # The reference card's own separators: "中低。来访者…", not "中低，来访者…".
-    source = (reference / "role_cards" / "train_1.txt").read_text(encoding="utf-8")
+    source = (fixtures / "role_cards" / "train_1.txt").read_text(encoding="utf-8")
     assert "开放性：中低。来访者对自我内心" in source
     assert "开放性：中低。来访者对自我内心" in client_system
 
 
 def test_the_turn_schedule_and_cue_remain_an_option(
-    server: ScriptedServer, reference: Path, tmp_path: Path
+    server: FakeServer, fixtures: Path, tmp_path: Path
 ) -> None:
     server.script = zh_script
     scheduled = recipe(
@@ -85,7 +85,7 @@ def test_the_turn_schedule_and_cue_remain_an_option(
         'cue = "system"\n[prompts]\nclient_resistance = true\n',
     )
     run = tmp_path / "run"
-    simulate(server, run, "--recipe", scheduled, cards=reference / "role_cards" / "train_1.txt")
+    simulate(server, run, "--recipe", scheduled, cards=fixtures / "role_cards" / "train_1.txt")
     cues = [call.messages[-1] for call in server.calls_of("counselor")]
     assert all(cue["role"] == "system" for cue in cues)
     assert "前期" in cues[0]["content"] and "后期" in cues[2]["content"]
@@ -96,7 +96,7 @@ def test_the_turn_schedule_and_cue_remain_an_option(
 
 
 def test_a_schedule_without_cue_records_the_stage_but_tells_nothing(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     run = tmp_path / "run"
     simulate(server, run, "--recipe", "quickstart")
@@ -128,7 +128,7 @@ def goodbye_at_two(call: Call) -> str:
     ],
 )
 def test_where_the_terminator_starts_checking(
-    server: ScriptedServer,
+    server: FakeServer,
     tmp_path: Path,
     first_turn: int | None,
     script: Script,
@@ -154,7 +154,7 @@ def test_a_bad_first_turn_names_the_field(tmp_path: Path) -> None:
 
 
 def test_the_refiner_rejects_comma_enumerations_and_unicode_line_breaks(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     candidates = iter(
         [
@@ -183,9 +183,7 @@ def test_the_refiner_rejects_comma_enumerations_and_unicode_line_breaks(
     ]
 
 
-def test_han_length_unit_counts_chinese_characters_only(
-    server: ScriptedServer, tmp_path: Path
-) -> None:
+def test_han_length_unit_counts_chinese_characters_only(server: FakeServer, tmp_path: Path) -> None:
     reply = "嗯，" * 150 + "好吗？"  # 152 Han characters, 303 characters in all
 
     def script(call: Call) -> str:
@@ -203,10 +201,10 @@ def test_han_length_unit_counts_chinese_characters_only(
         assert manifest["config"]["refiner"]["length_unit"] == unit
 
 
-def test_reference_cards_render_back_as_their_text(reference: Path) -> None:
+def test_reference_cards_render_back_as_their_text(fixtures: Path) -> None:
     """Every real card, loaded and rendered (evaluation's R), is its .txt file exactly."""
-    cards = load_cards(reference / "role_cards").cards
+    cards = load_cards(fixtures / "role_cards").cards
     assert len(cards) == 4
     for card in cards:
-        text = (reference / "role_cards" / f"{card.id}.txt").read_text(encoding="utf-8").strip()
+        text = (fixtures / "role_cards" / f"{card.id}.txt").read_text(encoding="utf-8").strip()
         assert card_text(card.to_dict()) == f"{text}\n来访者的主诉问题：{card.chief_complaint}"

@@ -14,10 +14,19 @@ import pytest
 from interactive_agents.errors import RunDirectoryError
 from interactive_agents.method._cards import RoleCard, load_cards
 from interactive_agents.runtime._engine import Engine
+from interactive_agents.testing import Call, FakeServer
 
-from .helpers import config_for, kill_when_recorded, read_records, run_cli
-from .scripted_server import Call, ScriptedServer
-from .test_cli_simulate import base_args, many_cards
+from .support import (
+    RESUMABLE,
+    base_args,
+    config_for,
+    dialogue_of,
+    kill_when_recorded,
+    read_records,
+    run_cli,
+    uninterrupted_run,
+    without_timings,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = load_cards(ROOT / "runners" / "cards" / "demo_en.jsonl").cards
@@ -38,13 +47,7 @@ def rejecting_script(call: Call) -> str:
     return f"What do you notice about that, part {call.turn}?"
 
 
-def without_timings(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(({**r, "timings": None} for r in records), key=lambda r: r["id"])
-
-
-async def play(
-    server: ScriptedServer, run_dir: Path, cards: list[RoleCard]
-) -> list[dict[str, Any]]:
+async def play(server: FakeServer, run_dir: Path, cards: list[RoleCard]) -> list[dict[str, Any]]:
     """Run ``cards``; returns the journal as it stood when the last record was made (a
     run that records every dialogue it journaled removes the journal on closing)."""
     config = config_for(server.base_url, max_turns=MAX_TURNS, **{"client_guard.enabled": True})
@@ -62,7 +65,7 @@ def write_journal(run_dir: Path, lines: list[dict[str, Any]], tail: bytes = b"")
 @pytest.mark.anyio
 @pytest.mark.parametrize("kept", [1, 2, 4, LLM_TURNS])
 async def test_a_journaled_dialogue_continues_after_its_last_turn(
-    server: ScriptedServer, tmp_path: Path, kept: int
+    server: FakeServer, tmp_path: Path, kept: int
 ) -> None:
     server.script = rejecting_script
     cards = DEMO[:3]
@@ -92,7 +95,7 @@ async def test_a_journaled_dialogue_continues_after_its_last_turn(
 
 @pytest.mark.anyio
 async def test_the_journal_keeps_only_unrecorded_dialogues_and_cuts_a_torn_line(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     cards = DEMO[:2]
     lines = await play(server, tmp_path, cards)
@@ -113,7 +116,7 @@ async def test_the_journal_keeps_only_unrecorded_dialogues_and_cuts_a_torn_line(
 
 @pytest.mark.anyio
 async def test_a_journal_with_a_gap_is_refused_naming_file_and_line(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     first, _, third, *_ = await play(server, tmp_path / "whole", DEMO[:1])
     shutil.copy(tmp_path / "whole" / "manifest.json", tmp_path / "manifest.json")
@@ -122,32 +125,9 @@ async def test_a_journal_with_a_gap_is_refused_naming_file_and_line(
         await play(server, tmp_path, DEMO[:1])
 
 
-def dialogue_of(call: Call) -> str:
-    """The card a call belongs to (``--cache-hint`` names the stream of every call)."""
-    return str(call.body["prompt_cache_key"]).rpartition("/")[0]
-
-
-RESUMABLE = ["--max-turns", str(MAX_TURNS), "--max-in-flight", "10", "--cache-hint"]
-
-
-def uninterrupted_run(
-    server: ScriptedServer, tmp_path: Path, count: int
-) -> tuple[Path, int, list[dict[str, Any]]]:
-    """``count`` cards run to their end: the cards, the calls made and the records (the
-    server slowed, so that a later run of the same cards can be killed part-way)."""
-    server.delay = 0.03
-    cards, whole = many_cards(tmp_path, count), tmp_path / "whole"
-    whole_run = run_cli([*base_args(server, whole, cards), *RESUMABLE])
-    assert whole_run.returncode == 0, whole_run.stderr
-    needed = len(server.calls)
-    assert needed == count * LLM_TURNS
-    server.calls.clear()  # the server counts the next run's calls alone
-    return cards, needed, read_records(whole / "dialogues.jsonl")
-
-
 @pytest.mark.slow
 def test_sigkill_at_half_way_redoes_at_most_one_call_per_dialogue_in_flight(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     count, out = 120, tmp_path / "run"
     cards, needed, expected = uninterrupted_run(server, tmp_path, count)

@@ -15,9 +15,9 @@ from interactive_agents.errors import ConfigError, EngineError
 from interactive_agents.method._cards import load_cards
 from interactive_agents.runtime._engine import Engine
 from interactive_agents.runtime._runner import RunnerState
+from interactive_agents.testing import FakeServer
 
-from .helpers import config_for, read_records
-from .scripted_server import ScriptedServer
+from .support import config_for, read_records
 
 pytestmark = pytest.mark.anyio
 
@@ -35,7 +35,7 @@ def ids(path: Path) -> list[str]:
 
 
 async def test_break_out_of_run_keeps_the_records_and_a_rerun_does_the_rest(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     config = config_for(server.base_url, max_in_flight=2)
     async with Engine(config, run_dir=tmp_path) as engine:
@@ -52,7 +52,7 @@ async def test_break_out_of_run_keeps_the_records_and_a_rerun_does_the_rest(
 
 
 async def test_an_error_in_the_loop_comes_out_unchanged_and_records_stay(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     engine = Engine(config_for(server.base_url, max_in_flight=2), run_dir=tmp_path)
 
@@ -67,7 +67,7 @@ async def test_an_error_in_the_loop_comes_out_unchanged_and_records_stay(
     assert engine.stats.in_flight == 0 and engine.state is RunnerState.CLOSED
 
 
-async def test_cancelling_the_caller_exits_cleanly(server: ScriptedServer, tmp_path: Path) -> None:
+async def test_cancelling_the_caller_exits_cleanly(server: FakeServer, tmp_path: Path) -> None:
     async with Engine(config_for(server.base_url, max_in_flight=2), run_dir=tmp_path) as engine:
         with anyio.CancelScope() as scope:
             async for _ in engine.run(DEMO):
@@ -76,7 +76,7 @@ async def test_cancelling_the_caller_exits_cleanly(server: ScriptedServer, tmp_p
     assert len(ids(tmp_path)) >= 1 and engine.stats.in_flight == 0
 
 
-async def test_submit_never_writes_a_second_record(server: ScriptedServer, tmp_path: Path) -> None:
+async def test_submit_never_writes_a_second_record(server: FakeServer, tmp_path: Path) -> None:
     config = config_for(server.base_url)
     async with Engine(config, run_dir=tmp_path) as engine:
         first = await engine.submit(DEMO[0])
@@ -92,7 +92,7 @@ async def test_submit_never_writes_a_second_record(server: ScriptedServer, tmp_p
     assert ids(tmp_path) == [DEMO[0].id]
 
 
-async def test_an_engine_is_not_silently_reused(server: ScriptedServer) -> None:
+async def test_an_engine_is_not_silently_reused(server: FakeServer) -> None:
     engine = Engine(config_for(server.base_url))
     assert engine.state is RunnerState.UNOPENED
     with pytest.raises(EngineError, match="not running"):
@@ -108,7 +108,7 @@ async def test_an_engine_is_not_silently_reused(server: ScriptedServer) -> None:
 
 
 async def test_a_configuration_error_writes_nothing(
-    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("IA_UNSET_KEY", raising=False)
     config = config_for(server.base_url, **{"endpoint.api_key_env": "IA_UNSET_KEY"})
@@ -119,7 +119,7 @@ async def test_a_configuration_error_writes_nothing(
 
 
 def test_the_cli_reports_a_configuration_error_before_writing(
-    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("IA_UNSET_KEY", raising=False)
     out = tmp_path / "run"
@@ -129,7 +129,7 @@ def test_the_cli_reports_a_configuration_error_before_writing(
     assert not (out / "manifest.json").exists()
 
 
-async def test_the_library_leaves_process_wide_state_alone(server: ScriptedServer) -> None:
+async def test_the_library_leaves_process_wide_state_alone(server: FakeServer) -> None:
     thresholds, policy = gc.get_threshold(), asyncio.get_event_loop_policy()
     async with Engine(config_for(server.base_url)) as engine:
         _ = [r async for r in engine.run(DEMO[:1])]

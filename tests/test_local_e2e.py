@@ -17,10 +17,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from .helpers import read_records
-from .scripted_server import ScriptedServer
-from .test_arena import DEMO as DEMO_CARDS
-from .test_arena import write_bots
+from interactive_agents.testing import FakeServer
+
+from .support import DEMO as DEMO_CARDS
+from .support import read_records, write_bots
 
 pytestmark = pytest.mark.e2e
 
@@ -128,7 +128,7 @@ def test_a_killed_engine_takes_its_server_with_it(tmp_path: Path) -> None:
 
 
 def test_the_arena_plays_client_and_judge_on_the_embedded_model(tmp_path: Path) -> None:
-    server = ScriptedServer()
+    server = FakeServer()
     server.start()
     try:
         bots = write_bots(tmp_path / "bots.toml", server.base_url)

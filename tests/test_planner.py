@@ -15,8 +15,7 @@ from interactive_agents.method._cards import load_cards
 from interactive_agents.method._config import RunConfig, build_config
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.runtime._planner import PlanAssumptions, RunPlan, plan_run
-
-from .scripted_server import ScriptedServer
+from interactive_agents.testing import FakeServer
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "runners" / "cards" / "demo_en.jsonl"
@@ -187,7 +186,7 @@ def test_plan_calls_no_model_and_needs_no_run_directory(tiny: tuple[Path, Path])
     assert "Plan: 2 dialogues x 3 turns" in table.output and "$0.0009" in table.output
 
 
-def test_a_run_reports_the_plan_beside_what_it_did(server: ScriptedServer, tmp_path: Path) -> None:
+def test_a_run_reports_the_plan_beside_what_it_did(server: FakeServer, tmp_path: Path) -> None:
     """The scripted replies never end a session and pass the refiner: every predicted
     call is made, no more."""
     args = ["simulate", "--cards", str(DEMO), "--out", str(tmp_path / "run")]
@@ -212,7 +211,7 @@ def test_a_run_reports_the_plan_beside_what_it_did(server: ScriptedServer, tmp_p
     assert resumed["plan_vs_actual"]["calls"] == {"predicted": 0, "actual": 0}
 
 
-def test_the_run_table_shows_predicted_and_actual(server: ScriptedServer, tmp_path: Path) -> None:
+def test_the_run_table_shows_predicted_and_actual(server: FakeServer, tmp_path: Path) -> None:
     args = ["simulate", "--cards", str(DEMO), "--out", str(tmp_path / "run"), "--limit", "1"]
     args += ["--base-url", server.base_url, "--model", "scripted", "--max-turns", "2"]
     result = CliRunner().invoke(main, args)

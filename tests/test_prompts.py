@@ -105,8 +105,8 @@ def test_prompts_express_every_rule(language: str) -> None:
 @pytest.mark.parametrize(
     ("language", "rule"), [("zh", "你对咨询的抵触程度如档案所写"), ("en", "Show the resistance")]
 )
-def test_resistance_rule_is_an_option(reference: Path, language: str, rule: str) -> None:
-    card = next(c for c in load_cards(reference / "role_cards").cards if c.id == "train_0")
+def test_resistance_rule_is_an_option(fixtures: Path, language: str, rule: str) -> None:
+    card = next(c for c in load_cards(fixtures / "role_cards").cards if c.id == "train_0")
     acting = load_prompts(language).client.system_message(card, 50).content
     plain = load_prompts(language, client_resistance=False).client.system_message(card, 50)
     assert rule in acting and acting.endswith(load_prompts(language).client.resistance_rule)
@@ -117,9 +117,9 @@ def test_resistance_rule_is_an_option(reference: Path, language: str, rule: str)
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-def test_client_prompt_renders_every_card_element(reference: Path, language: str) -> None:
+def test_client_prompt_renders_every_card_element(fixtures: Path, language: str) -> None:
     prompts = load_prompts(language)
-    card = next(c for c in load_cards(reference / "role_cards").cards if c.id == "train_0")
+    card = next(c for c in load_cards(fixtures / "role_cards").cards if c.id == "train_0")
     text = prompts.client.system_message(card, 50).content
     assert "{" not in text and "50" in text
     for value in (

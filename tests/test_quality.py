@@ -24,25 +24,11 @@ from interactive_agents.method._quality import (
 )
 from interactive_agents.method._records import Turn
 
+from .support import CLEAN_EN, session_record, session_turns, write_run
+
 
 def _rules(language: str, **thresholds: Any) -> QualityRules:
     return load_quality_rules(load_prompts(language), thresholds=QualityThresholds(**thresholds))
-
-
-def _session(*lines: str) -> list[Turn]:
-    """Alternating client/counselor turns, client first."""
-    return [Turn("client" if i % 2 == 0 else "counselor", text) for i, text in enumerate(lines)]
-
-
-CLEAN_EN = _session(
-    "Hello",
-    "What would you like to talk about today?",
-    "My manager criticises me in front of the team and I freeze.",
-    "When you freeze, what do you notice in your body?",
-    "My hands go cold and I can't find words.",
-    "Has anything like this happened to you before, outside work?",
-    "At school, a teacher used to mock my answers.",
-)
 
 
 def test_shingles_are_character_pairs_in_chinese_and_word_pairs_in_english() -> None:
@@ -78,7 +64,7 @@ def test_repeating_oneself_is_repetition_not_echo() -> None:
 
 
 def test_short_replies_never_count_as_echo_or_repetition() -> None:
-    turns = _session("Hello", "Okay.", "Okay.", "Okay.", "Okay.")
+    turns = session_turns("Hello", "Okay.", "Okay.", "Okay.", "Okay.")
     quality = assess_session(turns, _rules("en"))
     assert not quality.flag("echo").flagged and not quality.flag("repetition").flagged
 
@@ -97,11 +83,11 @@ def test_short_replies_never_count_as_echo_or_repetition() -> None:
 def test_role_flips_of_either_party(
     language: str, client_line: str, counselor_line: str | None
 ) -> None:
-    turns = _session("hi", "ok, go on with what happened next", client_line)
+    turns = session_turns("hi", "ok, go on with what happened next", client_line)
     flip = assess_session(turns, _rules(language)).flag("role_flip")
     assert flip.flagged and flip.turn == 2
     if counselor_line is not None:
-        swapped = _session("hi", counselor_line)
+        swapped = session_turns("hi", counselor_line)
         assert assess_session(swapped, _rules(language)).flag("role_flip").value == 1
 
 
@@ -110,28 +96,28 @@ def test_the_stage_cue_or_system_prompt_in_a_reply_is_leakage(language: str) -> 
     prompts = load_prompts(language)
     cue = prompts.counselor.cue("middle", 7, 20).content
     rules = _rules(language)
-    leak = assess_session(_session("hi", "fine", cue), rules).flag("prompt_leakage")
+    leak = assess_session(session_turns("hi", "fine", cue), rules).flag("prompt_leakage")
     assert leak.flagged and leak.turn == 2
     sentence = prompts.counselor.system.strip().splitlines()[0][:80]
-    assert assess_session(_session("hi", sentence), rules).flag("prompt_leakage").flagged
+    assert assess_session(session_turns("hi", sentence), rules).flag("prompt_leakage").flagged
     # The card profile is in the client's prompt but talking about it is the point.
     assert not rules.leaks("My manager criticises me in front of the team.")
 
 
 def test_replies_in_the_wrong_language_are_drift() -> None:
-    turns = _session(
+    turns = session_turns(
         "你好", "你最近睡得怎么样？", "I sleep badly and wake up early.", "嗯，多久了？"
     )
     drift = assess_session(turns, _rules("zh")).flag("language_drift")
     # "你好" has too few letters to be judged: one of the three other turns drifts.
     assert drift.flagged and drift.value == pytest.approx(1 / 3) and drift.turn == 2
-    mixed = _session("你好", "你了解CBT吗？", "听说过CBT，但没试过。")
+    mixed = session_turns("你好", "你了解CBT吗？", "听说过CBT，但没试过。")
     assert not assess_session(mixed, _rules("zh")).flag("language_drift").flagged
 
 
 def test_pouring_out_the_card_in_the_first_turns_is_premature_disclosure() -> None:
     card = "Chief complaint: manager criticises presentations, freeze, insomnia, divorce"
-    early = _session(
+    early = session_turns(
         "Hello",
         "What brings you here?",
         "My manager criticises my presentations, I freeze, I have insomnia since my divorce.",
@@ -148,10 +134,10 @@ def test_pouring_out_the_card_in_the_first_turns_is_premature_disclosure() -> No
 
 def test_a_goodbye_before_turn_k_is_premature_closure() -> None:
     lines = [t.content for t in CLEAN_EN]
-    closed = _session(*lines, "Take care, and good luck with your manager.")
+    closed = session_turns(*lines, "Take care, and good luck with your manager.")
     closure = assess_session(closed, _rules("en")).flag("premature_closure")
     assert closure.value == 4 and closure.flagged and closure.turn == 7
-    thanked = _session("Hello", "How are you?", "Thank you so much for your help, bye!")
+    thanked = session_turns("Hello", "How are you?", "Thank you so much for your help, bye!")
     assert assess_session(thanked, _rules("en")).flag("premature_closure").value == 2
     assert (
         not assess_session(closed, _rules("en", closure_turns=4)).flag("premature_closure").flagged
@@ -159,23 +145,11 @@ def test_a_goodbye_before_turn_k_is_premature_closure() -> None:
     assert assess_session(CLEAN_EN, _rules("en")).flag("premature_closure").value is None
 
 
-def _run_dir(folder: Path, records: list[dict[str, object]]) -> Path:
-    folder.mkdir()
-    lines = b"".join(orjson.dumps(r) + b"\n" for r in records)
-    (folder / "dialogues.jsonl").write_bytes(lines)
-    return folder
-
-
-def _record(ident: str, lines: list[str]) -> dict[str, object]:
-    turns = [{"role": t.role, "content": t.content} for t in _session(*lines)]
-    return {"id": ident, "card_id": ident, "language": "en", "turns": turns, "card": None}
-
-
 def test_evaluate_quality_writes_rates_per_corpus(tmp_path: Path) -> None:
     echoing = [*[t.content for t in CLEAN_EN[:4]], CLEAN_EN[3].content]
-    run = _run_dir(
+    run = write_run(
         tmp_path / "run",
-        [_record("clean", [t.content for t in CLEAN_EN]), _record("echo", echoing)],
+        [session_record("clean", [t.content for t in CLEAN_EN]), session_record("echo", echoing)],
     )
     out = tmp_path / "report"
     result = CliRunner().invoke(
@@ -198,7 +172,7 @@ def test_evaluate_quality_writes_rates_per_corpus(tmp_path: Path) -> None:
 
 
 def test_a_bad_threshold_is_a_usage_error(tmp_path: Path) -> None:
-    run = _run_dir(tmp_path / "run", [_record("clean", [t.content for t in CLEAN_EN])])
+    run = write_run(tmp_path / "run", [session_record("clean", [t.content for t in CLEAN_EN])])
     result = CliRunner().invoke(
         main, ["evaluate", "quality", str(run), "--out", str(tmp_path), "--threshold", "loud=1"]
     )
@@ -207,7 +181,7 @@ def test_a_bad_threshold_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_a_flagger_reuses_only_documents_of_its_own_rules() -> None:
     flagger = Flagger.of(_rules("en"))
-    turns = _session(*[t.content for t in CLEAN_EN[:4]], CLEAN_EN[3].content)
+    turns = session_turns(*[t.content for t in CLEAN_EN[:4]], CLEAN_EN[3].content)
     computed = flagger.assess(turns, card_text=None)
     document = orjson.loads(orjson.dumps(flagger.document(computed, turns, card_text=None)))
     assert document["raised"] == ["echo"] and document["thresholds"]["leak_ngram"] == 6

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from interactive_agents.cli import main
 
-from .test_quality import CLEAN_EN, _record, _run_dir
+from .support import CLEAN_EN, session_record, write_run
 
 ECHOING = [*[t.content for t in CLEAN_EN[:4]], CLEAN_EN[3].content, "Tell me more about that."]
 # Echoes the counselor and speaks as the counselor: two flags.
@@ -20,11 +20,11 @@ def _export(tmp_path: Path, *extra: str) -> dict[str, object]:
     run = tmp_path / "run"
     if not run.exists():
         records = [
-            _record("clean", [t.content for t in CLEAN_EN] + ["Go on."]),
-            _record("echo", ECHOING),
-            _record("flip", FLIPPED),
+            session_record("clean", [t.content for t in CLEAN_EN] + ["Go on."]),
+            session_record("echo", ECHOING),
+            session_record("flip", FLIPPED),
         ]
-        _run_dir(run, records)
+        write_run(run, records)
     out = tmp_path / "data.jsonl"
     args = ["export", "--run", str(run), "--out", str(out), "--val-ratio", "0", "--json", "-q"]
     result = CliRunner().invoke(main, [*args, *extra])

@@ -25,10 +25,9 @@ from interactive_agents.method._quality import (
     QualityThresholds,
     load_quality_rules,
 )
+from interactive_agents.testing import Call, FakeServer
 
-from .helpers import read_records
-from .scripted_server import Call, ScriptedServer
-from .test_cli_simulate import base_args
+from .support import base_args, read_records
 
 ECHOING_CARD = "demo-en-01"  # the accountant: her client echoes the counselor
 QUESTIONS = (
@@ -50,7 +49,7 @@ def _script(call: Call) -> str:
     return ANSWERS[(call.turn - 2) % len(ANSWERS)]
 
 
-def _simulate(server: ScriptedServer, out: Path, *extra: str) -> dict[str, Any]:
+def _simulate(server: FakeServer, out: Path, *extra: str) -> dict[str, Any]:
     server.script = _script
     result = CliRunner().invoke(main, [*base_args(server, out), "--json", *extra])
     assert result.exit_code == 0, result.output
@@ -86,7 +85,7 @@ def _rewrite(run: Path, change: Any) -> None:
 
 
 def test_records_carry_the_flags_and_the_summary_counts_them(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     summary = _simulate(server, tmp_path / "run", "--limit", "3", "--quality-flags")
     records = {r["id"]: r for r in read_records(tmp_path / "run" / "dialogues.jsonl")}
@@ -110,14 +109,14 @@ def test_records_carry_the_flags_and_the_summary_counts_them(
     assert counts == {name: int(name in ("echo", "role_flip")) for name in FLAG_NAMES}
 
 
-def test_without_the_flag_records_have_no_quality(server: ScriptedServer, tmp_path: Path) -> None:
+def test_without_the_flag_records_have_no_quality(server: FakeServer, tmp_path: Path) -> None:
     summary = _simulate(server, tmp_path / "run", "--limit", "2")
     assert summary["quality_flags"] is None
     records = read_records(tmp_path / "run" / "dialogues.jsonl")
     assert len(records) == 2 and all(record["quality"] is None for record in records)
 
 
-def test_a_resumed_run_may_turn_the_flags_on(server: ScriptedServer, tmp_path: Path) -> None:
+def test_a_resumed_run_may_turn_the_flags_on(server: FakeServer, tmp_path: Path) -> None:
     run = tmp_path / "run"
     _simulate(server, run, "--limit", "1")
     before = orjson.loads((run / "manifest.json").read_bytes())["fingerprint"]
@@ -130,7 +129,7 @@ def test_a_resumed_run_may_turn_the_flags_on(server: ScriptedServer, tmp_path: P
 
 
 def test_recipe_thresholds_are_applied_and_named_in_the_record(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     recipe = tmp_path / "flags.toml"
     recipe.write_text("[quality]\nenabled = true\n[quality.thresholds]\necho = 1.01\n")
@@ -164,7 +163,7 @@ def test_a_bad_quality_table_names_the_field(tmp_path: Path, table: str, field: 
 
 
 def test_export_exclude_flag_removes_the_echoing_sessions(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     run = tmp_path / "run"
     _simulate(server, run, "--limit", "3", "--quality-flags")
@@ -178,7 +177,7 @@ def test_export_exclude_flag_removes_the_echoing_sessions(
 
 
 def test_export_uses_stored_flags_only_under_the_same_rules(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     """A stored flag that the transcript does not show is believed while its rules match,
     and computed again (so not raised) once they do not."""
@@ -204,7 +203,7 @@ def test_export_uses_stored_flags_only_under_the_same_rules(
 
 
 def test_stored_flags_equal_evaluate_qualitys_recomputation(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     run = tmp_path / "run"
     _simulate(server, run, "--limit", "3", "--quality-flags")
@@ -233,9 +232,7 @@ def test_simulate_help_shows_the_option_and_an_example() -> None:
     assert "--quality-flags" in options and "--quality-flags" in examples
 
 
-def test_the_summary_table_counts_the_sessions_flagged(
-    server: ScriptedServer, tmp_path: Path
-) -> None:
+def test_the_summary_table_counts_the_sessions_flagged(server: FakeServer, tmp_path: Path) -> None:
     server.script = _script
     args = [a for a in base_args(server, tmp_path / "run") if a != "--quiet"]
     result = CliRunner().invoke(main, [*args, "--limit", "2", "--quality-flags"])
@@ -244,9 +241,7 @@ def test_the_summary_table_counts_the_sessions_flagged(
     assert "echo 1, repetition 0," in result.output  # the start of the (folded) row
 
 
-def test_a_record_edited_after_the_run_is_flagged_again(
-    server: ScriptedServer, tmp_path: Path
-) -> None:
+def test_a_record_edited_after_the_run_is_flagged_again(server: FakeServer, tmp_path: Path) -> None:
     run = tmp_path / "run"
     _simulate(server, run, "--limit", "3", "--quality-flags")
 
@@ -262,9 +257,7 @@ def test_a_record_edited_after_the_run_is_flagged_again(
     assert _export(run, tmp_path / "d.jsonl", "--exclude-flag", "echo")["removed_by_flag"] == {}
 
 
-def test_two_shards_count_the_flags_of_every_session(
-    server: ScriptedServer, tmp_path: Path
-) -> None:
+def test_two_shards_count_the_flags_of_every_session(server: FakeServer, tmp_path: Path) -> None:
     # The shards are processes of their own: the summary sums their counts.
     summary = _simulate(
         server, tmp_path / "run", "--limit", "3", "--quality-flags", "--workers", "2"

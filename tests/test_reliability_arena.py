@@ -12,14 +12,12 @@ from interactive_agents.arena._battles import read_battles
 from interactive_agents.cli import main
 from interactive_agents.ratings._judge_bias import judged_pairs, length_bias, position_bias
 from interactive_agents.runtime.store._store import read_jsonl
+from interactive_agents.testing import FakeServer
 
-from .scripted_server import ScriptedServer
-from .test_arena import prefer_alpha, run_arena, scripted
+from .support import prefer_alpha, run_arena, scripted
 
 
-def test_an_always_first_judge_has_position_bias_one(
-    server: ScriptedServer, tmp_path: Path
-) -> None:
+def test_an_always_first_judge_has_position_bias_one(server: FakeServer, tmp_path: Path) -> None:
     server.script = scripted(lambda call: "The first one.\n**Final choice:** A")
     result = run_arena(server, tmp_path)
     assert result.exit_code == 0, result.output
@@ -30,7 +28,7 @@ def test_an_always_first_judge_has_position_bias_one(
 
 
 def test_a_fair_judge_has_none_and_battles_carry_the_rubric(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     server.script = scripted(prefer_alpha)
     result = run_arena(server, tmp_path)
@@ -42,7 +40,7 @@ def test_a_fair_judge_has_none_and_battles_carry_the_rubric(
 
 
 def test_elo_reads_the_same_biases_from_the_arena_battles(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     server.script = scripted(lambda call: "The first one.\n**Final choice:** A")
     assert run_arena(server, tmp_path).exit_code == 0

@@ -23,9 +23,9 @@ from interactive_agents.arena._battles import Battle, Winner, write_battles
 from interactive_agents.cli import main
 from interactive_agents.evaluation._wai import ITEMS
 from interactive_agents.judging._judgements import JudgeRequest, request_seed
+from interactive_agents.testing import Call, FakeServer
 
-from .conftest_evaluation import engine_record, write_run
-from .scripted_server import Call, ScriptedServer
+from .support import engine_record, write_run
 
 UNPARSABLE = "It is hard to tell from this session."
 
@@ -65,7 +65,7 @@ def _wai_script(corpus: str, rounds: int) -> Callable[[Call], str]:
     return script
 
 
-def _wai(server: ScriptedServer, tmp_path: Path, *extra: str) -> Result:
+def _wai(server: FakeServer, tmp_path: Path, *extra: str) -> Result:
     run = write_run(
         tmp_path / "run",
         [
@@ -87,7 +87,7 @@ def _reliability_data(corpus: dict[str, Any]) -> np.ndarray[Any, Any]:
     return np.array([[np.nan if v is None else v for v in unit] for unit in units]).T
 
 
-def test_wai_reports_alpha_across_rounds(server: ScriptedServer, tmp_path: Path) -> None:
+def test_wai_reports_alpha_across_rounds(server: FakeServer, tmp_path: Path) -> None:
     server.script = _wai_script("run", rounds=2)
     result = _wai(server, tmp_path, "--rounds", "2")
     assert result.exit_code == 1, result.output  # d2 item 1 round 2 failed for good
@@ -122,7 +122,7 @@ def test_wai_reports_alpha_across_rounds(server: ScriptedServer, tmp_path: Path)
     assert len(server.calls) == calls  # the answers came from the cache
 
 
-def test_one_round_gives_no_alpha_and_says_why(server: ScriptedServer, tmp_path: Path) -> None:
+def test_one_round_gives_no_alpha_and_says_why(server: FakeServer, tmp_path: Path) -> None:
     server.script = _wai_script("run", rounds=1)
     result = _wai(server, tmp_path, "--rounds", "1")
     assert result.exit_code == 0, result.output

@@ -12,9 +12,9 @@ from interactive_agents.cli import main
 from interactive_agents.errors import ConfigError
 from interactive_agents.evaluation._wai import load_wai_judge
 from interactive_agents.judging._rubrics import require_one_rubric, rubric_fingerprint
+from interactive_agents.testing import FakeServer
 
-from .conftest_evaluation import engine_record, write_run
-from .scripted_server import ScriptedServer
+from .support import engine_record, write_run
 
 
 def test_the_fingerprint_follows_the_card_and_the_model() -> None:
@@ -28,7 +28,7 @@ def test_the_fingerprint_follows_the_card_and_the_model() -> None:
     require_one_rubric({"a": "x", "b": "y"}, force=True)
 
 
-def _wai(server: ScriptedServer, tmp_path: Path, *extra: str) -> tuple[int, str, Path]:
+def _wai(server: FakeServer, tmp_path: Path, *extra: str) -> tuple[int, str, Path]:
     en = write_run(tmp_path / "en", [engine_record("d1", None, ["I feel stuck.", "Go on."])])
     zh = write_run(
         tmp_path / "zh", [engine_record("d1", None, ["我很迷茫。", "请继续说说。"], "zh")]
@@ -43,7 +43,7 @@ def _wai(server: ScriptedServer, tmp_path: Path, *extra: str) -> tuple[int, str,
 
 
 def test_wai_refuses_to_compare_corpora_scored_with_different_cards(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     server.script = lambda call: "Final score: 4"
     code, output, _ = _wai(server, tmp_path)  # auto: an English and a Chinese card

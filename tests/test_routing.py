@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,11 +21,9 @@ from interactive_agents.llm._routing import (
 from interactive_agents.method._cards import RoleCard
 from interactive_agents.method._config import build_config
 from interactive_agents.runtime._engine import Engine, RoleName
+from interactive_agents.testing import FakeServer, ServerOptions
 
-from .helpers import refused_simulate
-from .scripted_server import ScriptedServer
-
-ROOT = Path(__file__).resolve().parents[1]
+from .support import refused_simulate
 
 
 def test_a_stream_stays_on_its_replica_while_loads_are_even() -> None:
@@ -163,7 +159,7 @@ async def test_the_engine_keeps_each_dialogue_role_on_one_replica(tmp_path: Path
     """Two real replicas on loopback; with the cache hint on, every request names its
     stream, each stream's requests all reached the same replica, and every stream was
     released when its dialogue ended."""
-    servers = [ScriptedServer(), ScriptedServer()]
+    servers = [FakeServer(), FakeServer()]
     for server in servers:
         server.start()
     try:
@@ -199,23 +195,10 @@ async def test_the_engine_keeps_each_dialogue_role_on_one_replica(tmp_path: Path
 
 @pytest.fixture
 def prefix_cache_replicas() -> Iterator[list[str]]:
-    """Two replicas of ``benchmarks/prefix_cache_server.py`` (4-token blocks, no delay)."""
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "prefix_cache_server.py"), "--replicas", "2",
-         "--decode-per-token", "0", "--prefill-per-token", "0", "--block-tokens", "4"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        ready = process.stdout.readline().split()
-        assert ready and ready[0] == "READY"
-        yield ready[1:]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+    """Two replicas with a prefix cache of 4-token blocks, answering at once with filler."""
+    options = ServerOptions(output_tokens=(24, 24), block_tokens=4, cache_blocks=4096)
+    with FakeServer(None, options) as first, FakeServer(None, options) as second:
+        yield [first.base_url, second.base_url]
 
 
 @pytest.mark.anyio

@@ -31,10 +31,9 @@ from interactive_agents.runtime.store._store import (
     RunStore,
     new_manifest,
 )
+from interactive_agents.testing import Call, FakeServer, ServerOptions, default_script
 
-from .helpers import read_records, start_cli, wait_for_records
-from .scripted_server import Call, ScriptedServer, default_script
-from .test_cli_simulate import base_args, many_cards
+from .support import base_args, many_cards, read_records, start_cli, wait_for_records
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -218,9 +217,9 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_two_simulate_processes_on_one_out_give_one_record_per_card(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
-    server.delay = 0.02
+    server.options = ServerOptions(latency=0.02)
     cards = many_cards(tmp_path, 30)
     out = tmp_path / "run"
     args = [*base_args(server, out, cards), "--max-in-flight", "1"]
@@ -243,7 +242,7 @@ def test_two_simulate_processes_on_one_out_give_one_record_per_card(
 # -- retry-failed through the CLI ---------------------------------------------------------
 
 
-def test_retry_failed_redoes_only_the_failed_cards(server: ScriptedServer, tmp_path: Path) -> None:
+def test_retry_failed_redoes_only_the_failed_cards(server: FakeServer, tmp_path: Path) -> None:
     def silent_on_card_3(call: Call) -> str:
         if call.role == "client" and "Worry number 3." in call.system:
             return ""
@@ -335,7 +334,7 @@ def test_a_full_disk_mid_run_stops_writing_and_the_resume_keeps_whole_records(
 
 
 def test_simulate_on_a_full_disk_prints_one_line_and_no_traceback(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
     command = FULL_DISK + "from interactive_agents.cli import main\nmain(sys.argv[2:])\n"

@@ -18,10 +18,9 @@ from interactive_agents.method._cards import load_cards
 from interactive_agents.method._records import DialogueRecord
 from interactive_agents.runtime._engine import Engine, Result
 from interactive_agents.runtime.store._store import RunStore
+from interactive_agents.testing import FakeServer
 
-from .helpers import config_for, read_records
-from .scripted_server import ScriptedServer
-from .test_cli_simulate import base_args
+from .support import base_args, config_for, read_records
 
 pytestmark = pytest.mark.anyio
 
@@ -68,7 +67,7 @@ class BreaksAfter:
     ],
 )
 async def test_an_unusable_endpoint_stops_the_run_and_fails_no_dialogue(
-    server: ScriptedServer, tmp_path: Path, error: Exception
+    server: FakeServer, tmp_path: Path, error: Exception
 ) -> None:
     config = config_for(server.base_url, max_turns=3, max_in_flight=1)
     counselor = BreaksAfter(ChatEndpoint(config.counselor.endpoint), 3, error)
@@ -97,7 +96,7 @@ async def test_an_unusable_endpoint_stops_the_run_and_fails_no_dialogue(
 
 
 async def test_a_submitted_dialogue_reports_the_error_that_stopped_the_run(
-    server: ScriptedServer,
+    server: FakeServer,
 ) -> None:
     config = config_for(server.base_url, max_turns=3)
     down = EndpointDownError("http://x/v1 down")
@@ -120,7 +119,7 @@ def _disk_full(self: RunStore, record: object) -> None:
 
 
 async def test_a_storage_failure_stops_the_run(
-    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(RunStore, "write", _disk_full)
     engine = Engine(config_for(server.base_url), run_dir=tmp_path)
@@ -142,7 +141,7 @@ async def test_a_storage_failure_stops_the_run(
     ],
 )
 def test_the_cli_names_the_endpoint_in_one_line_and_exits(
-    server: ScriptedServer,
+    server: FakeServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     error: Exception,
@@ -159,7 +158,7 @@ def test_the_cli_names_the_endpoint_in_one_line_and_exits(
 
 
 def test_the_cli_exits_74_when_the_run_directory_cannot_be_written(
-    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(RunStore, "write", _disk_full)
     result = CliRunner().invoke(main, base_args(server, tmp_path / "run"))

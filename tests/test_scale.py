@@ -10,9 +10,9 @@ import pytest
 from interactive_agents.method._cards import load_cards
 from interactive_agents.method._records import DialogueRecord
 from interactive_agents.runtime._engine import Engine
+from interactive_agents.testing import Call, FakeServer
 
-from .helpers import config_for, read_records
-from .scripted_server import Call, ScriptedServer
+from .support import config_for, read_records
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -44,7 +44,7 @@ def script(call: Call) -> str:
 
 async def test_thousand_cards_at_concurrency_500(reference: Path, tmp_path: Path) -> None:
     cards = load_cards(reference / "client_pool_train.json").cards
-    server = ScriptedServer(script=script)
+    server = FakeServer(script=script)
     server.start()
     try:
         config = config_for(

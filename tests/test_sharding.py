@@ -23,19 +23,25 @@ from interactive_agents.runtime._engine import Engine
 from interactive_agents.runtime.shards._partition import Shard, partition, shard_of
 from interactive_agents.runtime.shards._processes import ProcessShards
 from interactive_agents.runtime.shards._run import ShardedRun
+from interactive_agents.testing import FakeServer, ServerOptions
 
-from .helpers import (
+from .support import (
+    RESUMABLE,
+    base_args,
     config_for,
+    dialogue_of,
     kill_when_recorded,
+    many_cards,
+    prefer_alpha,
     read_records,
+    run_arena,
     run_cli,
+    scripted,
     start_cli,
+    uninterrupted_run,
     wait_for_records,
+    without_timings,
 )
-from .scripted_server import ScriptedServer
-from .test_arena import prefer_alpha, run_arena, scripted
-from .test_cli_simulate import base_args, many_cards
-from .test_journal import RESUMABLE, dialogue_of, uninterrupted_run, without_timings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,7 +86,7 @@ def test_the_shard_of_an_id_is_stable_and_spread() -> None:
 
 
 def test_two_workers_record_each_card_once_as_one_process_does(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     cards = many_cards(tmp_path, 12)
     single, sharded = tmp_path / "single", tmp_path / "sharded"
@@ -130,7 +136,7 @@ def test_two_workers_record_each_card_once_as_one_process_does(
 
 
 def test_a_merge_torn_by_a_kill_is_cut_and_merged_again_from_the_shard(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
     command = [*base_args(server, out), "--workers", "2", "--json"]
@@ -152,7 +158,7 @@ def test_a_merge_torn_by_a_kill_is_cut_and_merged_again_from_the_shard(
 
 @pytest.mark.slow
 def test_sigkill_of_the_process_group_then_resume_redoes_no_finished_turn(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     count, out = 100, tmp_path / "run"
     cards, needed, expected = uninterrupted_run(server, tmp_path, count)
@@ -176,9 +182,9 @@ def test_sigkill_of_the_process_group_then_resume_redoes_no_finished_turn(
 
 @pytest.mark.slow
 def test_a_shard_that_dies_fails_the_run_keeping_the_others_records(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
-    server.delay = 0.03
+    server.options = ServerOptions(latency=0.03)
     cards = many_cards(tmp_path, 60)
     out = tmp_path / "run"
     command = [*base_args(server, out, cards), "--max-turns", "4", "--max-in-flight", "6",
@@ -201,9 +207,9 @@ def test_a_shard_that_dies_fails_the_run_keeping_the_others_records(
 
 @pytest.mark.slow
 def test_sigterm_stops_every_shard_merges_and_exits_130_then_resumes(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
-    server.delay = 0.03
+    server.options = ServerOptions(latency=0.03)
     cards = many_cards(tmp_path, 60)
     out = tmp_path / "run"
     command = [*base_args(server, out, cards), "--max-in-flight", "4", "--workers", "2"]
@@ -254,7 +260,7 @@ def _writes(pid: int, shard_name: str) -> bool:
         return False
 
 
-def test_ray_local_cluster_records_each_card_once(server: ScriptedServer, tmp_path: Path) -> None:
+def test_ray_local_cluster_records_each_card_once(server: FakeServer, tmp_path: Path) -> None:
     cards = many_cards(tmp_path, 8)
     single, sharded = tmp_path / "single", tmp_path / "ray"
     assert CliRunner().invoke(main, base_args(server, single, cards)).exit_code == 0
@@ -277,7 +283,7 @@ def test_ray_local_cluster_records_each_card_once(server: ScriptedServer, tmp_pa
 def test_arena_on_two_shards_merges_dialogues_with_their_battles(
     tmp_path: Path, shards: list[str]
 ) -> None:
-    server = ScriptedServer(script=scripted(prefer_alpha))
+    server = FakeServer(script=scripted(prefer_alpha))
     server.start()
     try:
         single = run_arena(server, tmp_path / "single", "--limit", "6")
@@ -310,7 +316,7 @@ def test_arena_on_two_shards_merges_dialogues_with_their_battles(
     assert battles(out) == battles(reference)  # each battle once, with its dialogue
 
 
-def test_bad_shard_options_exit_2_naming_them(server: ScriptedServer, tmp_path: Path) -> None:
+def test_bad_shard_options_exit_2_naming_them(server: FakeServer, tmp_path: Path) -> None:
     zero = CliRunner().invoke(main, [*base_args(server, tmp_path / "run"), "--workers", "0"])
     assert zero.exit_code == 2 and "--workers" in zero.output
 
@@ -340,7 +346,7 @@ def test_a_library_runner_with_its_own_backends_cannot_be_sharded() -> None:
 
 @pytest.mark.anyio
 async def test_the_library_splits_an_engine_over_processes(
-    server: ScriptedServer, tmp_path: Path
+    server: FakeServer, tmp_path: Path
 ) -> None:
     cards = load_cards(ROOT / "runners" / "cards" / "demo_en.jsonl").cards
     executor = ProcessShards()

@@ -29,7 +29,7 @@ from interactive_agents.training._encoding import encode, parse_record, read_con
 from interactive_agents.training._samples import ExportOptions, export, read_sources
 from interactive_agents.training._trainer import train
 
-from .conftest_evaluation import engine_record, write_run
+from .support import engine_record, write_run
 
 pytestmark = pytest.mark.slow
 

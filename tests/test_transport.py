@@ -15,8 +15,7 @@ from interactive_agents.llm._transport import (
     HttpClientFactory,
     HttpxClient,
 )
-
-from .scripted_server import Fault, ScriptedServer
+from interactive_agents.testing import FakeServer, Fault
 
 pytestmark = pytest.mark.anyio
 
@@ -37,7 +36,7 @@ CLIENTS = pytest.mark.parametrize("make", [aiohttp_client, httpx_client], ids=["
 
 @CLIENTS
 async def test_a_post_reads_status_headers_and_body(
-    server: ScriptedServer, make: HttpClientFactory
+    server: FakeServer, make: HttpClientFactory
 ) -> None:
     client = make(server.base_url, 10.0)
     try:
@@ -54,9 +53,7 @@ async def test_a_post_reads_status_headers_and_body(
 
 
 @CLIENTS
-async def test_a_silent_server_is_a_timeout(
-    server: ScriptedServer, make: HttpClientFactory
-) -> None:
+async def test_a_silent_server_is_a_timeout(server: FakeServer, make: HttpClientFactory) -> None:
     client = make(server.base_url, 0.3)
     server.fail_next(Fault(hang=1.0))
     try:
