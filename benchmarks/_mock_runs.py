@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-from _launch import mock_server
 from bench_engine import COMPLAINT, steps
+
+from interactive_agents.testing import ServerOptions, spawn
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ def mock_runs(
     progress bar over ``runs`` runs (``advance(description)``); all gone on leaving."""
     with (
         tempfile.TemporaryDirectory() as folder,
-        mock_server(latency=args.latency) as url,
+        spawn(ServerOptions(latency=args.latency)) as [url],
         steps(runs, "runs") as advance,
     ):
         cards = write_cards(Path(folder) / "cards.jsonl", args.dialogues)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from _launch import mock_server
 from baselines import BASELINES, Result
+
+from interactive_agents.testing import ServerOptions, spawn
 
 SEQUENTIAL = "reference"
 FLOOR = "raw_sockets"
@@ -43,7 +44,7 @@ def main() -> None:
     concurrent_ideal = args.turns * 2 * args.latency
     print(f"mock latency {args.latency} s, {args.turns} turns, 2 calls per turn")
     print(COLUMNS)
-    with mock_server(latency=args.latency) as base_url:
+    with spawn(ServerOptions(latency=args.latency)) as [base_url]:
         for size in sizes:
             floor = BASELINES[FLOOR](base_url, size, args.turns)
             for name, baseline in BASELINES.items():

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
-from _launch import mock_cpu_seconds, mock_server
+import httpx
 from baselines import BASELINES
 from rich.console import Console
 from rich.progress import Progress
@@ -41,6 +41,7 @@ from interactive_agents.cli import _process as runtime
 from interactive_agents.method._cards import RoleCard
 from interactive_agents.method._config import build_config
 from interactive_agents.runtime._engine import Engine
+from interactive_agents.testing import ServerOptions, spawn
 
 T = TypeVar("T")
 CHILD_TIMEOUT = 900.0
@@ -53,6 +54,12 @@ COMPLAINT = (
     "home I snap at my daughter and then feel terrible."
 )
 console = Console(stderr=True)
+
+
+def mock_cpu_seconds(base_url: str) -> float:
+    """The mock's CPU time so far (user + system), from its ``/stats``."""
+    document = httpx.get(base_url.removesuffix("/v1") + "/stats", timeout=10).json()
+    return float(document["cpu_seconds"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +313,10 @@ def main() -> None:
     plan.append(("reference", args.reference_n))
     results: dict[tuple[str, int], Measurement] = {}
     print(f"mock latency {args.latency} s, {args.turns} turns, 2 calls per turn", flush=True)
-    with mock_server(latency=args.latency) as base_url, steps(len(plan), "runs") as advance:
+    with (
+        spawn(ServerOptions(latency=args.latency)) as [base_url],
+        steps(len(plan), "runs") as advance,
+    ):
         for kind, size in plan:
             advance(f"{kind} N={size:,}")
             before = mock_cpu_seconds(base_url)

@@ -28,7 +28,6 @@ from typing import Any
 
 import anyio
 import orjson
-from _launch import mock_server
 from bench_engine import (
     COMPLAINT,
     ENGINE,
@@ -48,6 +47,7 @@ from interactive_agents.method._prompts import load_prompts
 from interactive_agents.method._records import Turn
 from interactive_agents.runtime._engine import Engine
 from interactive_agents.runtime._roles import perspective
+from interactive_agents.testing import ServerOptions, spawn
 
 SAMPLE_EVERY = 0.05
 
@@ -150,7 +150,10 @@ def main() -> None:
     plan = [(kind, n) for kind in (ENGINE, SIMULATE) for n in sizes]
     results: dict[tuple[str, int], Footprint] = {}
     started = time.perf_counter()
-    with mock_server(latency=args.latency) as base_url, steps(len(plan), "runs") as advance:
+    with (
+        spawn(ServerOptions(latency=args.latency)) as [base_url],
+        steps(len(plan), "runs") as advance,
+    ):
         for kind, size in plan:
             advance(f"{kind} N={size:,}")
             results[kind, size] = run_in_child(kind=kind, base_url=base_url, dialogues=size)

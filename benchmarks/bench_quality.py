@@ -4,10 +4,10 @@
 
 Two measurements, figures only (nothing is asserted):
 
-1. The whole engine against the mock server (``benchmarks/mock_server.py``): N dialogues
+1. The whole engine against the mock server (``interactive_agents.testing``): N dialogues
    at concurrency N, ``[quality]`` off and on in turn, each run in a child process of its
    own (``bench_engine``'s), so its CPU time is its own. The mock answers with a short
-   run of one word, cheap to flag, so this bounds the cost from below.
+   run of filler words, cheap to flag, so this bounds the cost from below.
 2. The flags alone, as the session computes them when it makes its record (the card
    rendered, every flag assessed, the record's document built), on real text: the
    reference's simulated session (20 utterances, Chinese, with its card) and the same
@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import orjson
-from _launch import mock_server
 from bench_engine import ENGINE, Measurement, run_in_child, show, steps
 
 from interactive_agents.method._card_text import card_text
@@ -29,6 +28,7 @@ from interactive_agents.method._cards import load_cards
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.method._quality import Flagger, load_quality_rules
 from interactive_agents.method._records import Turn
+from interactive_agents.testing import ServerOptions, spawn
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"
 RUN_HEADERS = ["quality flags", "run", "dialogues", "calls", "wall s", "CPU s", "CPU ms/dialogue"]
@@ -41,7 +41,7 @@ def engine_rows(args: argparse.Namespace) -> list[list[str]]:
     plan = [enabled for _ in range(args.repeats) for enabled in (False, True)]
     measured: dict[bool, list[Measurement]] = {False: [], True: []}
     rows = []
-    with mock_server(latency=args.latency) as url, steps(len(plan), "runs") as advance:
+    with spawn(ServerOptions(latency=args.latency)) as [url], steps(len(plan), "runs") as advance:
         for index, enabled in enumerate(plan):
             advance(f"quality flags {'on' if enabled else 'off'}")
             m = run_in_child(

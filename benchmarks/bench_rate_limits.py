@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 
-from _launch import mock_server
 from bench_engine import ENGINE, Measurement, run_in_child, show, steps
+
+from interactive_agents.testing import ServerOptions, spawn
 
 BURST_SECONDS = {"rpm": 1.0, "tpm": 10.0}
 HEADERS = [
@@ -46,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     plan = {"rpm": args.rpm, "tpm": args.tpm}
-    with mock_server(latency=args.latency) as url, steps(len(plan), "runs") as advance:
+    with spawn(ServerOptions(latency=args.latency)) as [url], steps(len(plan), "runs") as advance:
         for limit, value in plan.items():
             advance(f"{limit} {value:,}")
             m = run_in_child(

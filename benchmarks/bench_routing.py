@@ -4,7 +4,8 @@
 
 For each replica count and policy (``affinity``: each stream assigned once by consistent
 hashing with bounded loads and kept, ``fewest``: fewest requests in flight), N dialogues
-run through the engine against ``prefix_cache_server.py`` replicas (a fresh set per run,
+run through the engine against replicas of the fake server with a prefix cache
+(``interactive_agents.testing``, as its own process; a fresh set per run,
 so no cache carries over). The hit rate is cached / prompt tokens as the replicas
 counted them; ``ideal`` is the longest dialogue's chain of calls with every history
 prefix cached and no queueing, or the total work spread evenly over every slot,
@@ -19,13 +20,9 @@ Figures are printed; nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from pathlib import Path
 
 import anyio
 import httpx
@@ -33,9 +30,9 @@ from _routed_runs import sessions, timed_run
 from bench_engine import show
 
 from interactive_agents.method._config import build_config
+from interactive_agents.testing import ServerOptions, spawn
 
 by_wall = attrgetter("wall")
-SERVER = Path(__file__).with_name("prefix_cache_server.py")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,26 +44,6 @@ class Outcome:
     hit_rate: float
     imbalance: float
     calls: int
-
-
-@contextmanager
-def replicas(count: int, options: Sequence[str]) -> Iterator[list[str]]:
-    process = subprocess.Popen(
-        [sys.executable, str(SERVER), "--replicas", str(count), *options],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().split()
-        if not line or line[0] != "READY":
-            raise RuntimeError("the prefix-cache server did not start")
-        yield line[1:]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def replica_stats(urls: Sequence[str]) -> list[dict[str, float]]:
@@ -109,14 +86,15 @@ def median_run(policy: str, count: int, args: argparse.Namespace) -> Outcome:
 
 
 def measure(policy: str, count: int, args: argparse.Namespace) -> Outcome:
-    server_options = [
-        "--cache-blocks", str(args.cache_blocks),
-        "--capacity", str(args.capacity),
-        "--prefill-per-token", str(args.prefill_per_token),
-        "--decode-per-token", str(args.decode_per_token),
-        "--output-tokens", str(args.output_tokens),
-    ]  # fmt: skip
-    with replicas(count, server_options) as urls:
+    server_options = ServerOptions(
+        latency=0.0,
+        capacity=args.capacity,
+        cache_blocks=args.cache_blocks,
+        prefill_per_token=args.prefill_per_token,
+        tokens_per_second=1 / args.decode_per_token if args.decode_per_token > 0 else 0.0,
+        output_tokens=(args.output_tokens, args.output_tokens),
+    )
+    with spawn(server_options, replicas=count) as urls:
         wall, calls = anyio.run(run, policy, urls, args)
         stats = replica_stats(urls)
     prompt = sum(s["prompt_tokens"] for s in stats)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from _launch import mock_server
 from bench_engine import ENGINE, run_in_child, show, steps
+
+from interactive_agents.testing import ServerOptions, spawn
 
 HEADERS = [
     "endpoint concurrency",
@@ -39,7 +40,7 @@ def main() -> None:
     rows = []
     plan = [args.dialogues, args.capacity]
     with (
-        mock_server(latency=args.latency, capacity=args.capacity) as url,
+        spawn(ServerOptions(latency=args.latency, capacity=args.capacity)) as [url],
         steps(len(plan), "runs") as advance,
     ):
         for concurrency in plan:

@@ -22,9 +22,8 @@ import time
 from pathlib import Path
 
 import orjson
-from _launch import mock_cpu_seconds
 from _mock_runs import MockRuns, mock_runs, run_options, run_to_end, simulate_command
-from bench_engine import show
+from bench_engine import mock_cpu_seconds, show
 
 HEADERS = [
     "workers",

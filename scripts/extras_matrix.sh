@@ -93,7 +93,7 @@ smoke_bench() { "$WORK/bench/bin/python" -c 'import openai' || fail bench import
 smoke_ray() {
     # Two shards as actors of a local Ray cluster, against the loopback mock (no model).
     local url
-    "$WORK/ray/bin/python" "$ROOT/benchmarks/mock_server.py" --port 0 --latency 0 >"$WORK/mock.out" &
+    "$WORK/ray/bin/python" -m interactive_agents.testing --port 0 --latency 0 >"$WORK/mock.out" &
     local mock=$!
     for _ in $(seq 100); do grep -q READY "$WORK/mock.out" && break; sleep 0.1; done
     url="$(awk '/READY/ {print $2}' "$WORK/mock.out")/v1"
