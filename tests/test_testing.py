@@ -226,6 +226,26 @@ def test_queued_faults_answer_the_next_requests_in_order() -> None:
     assert len(server.calls) == 5  # every request is recorded, answered or not
 
 
+def test_a_request_refused_at_random_leaves_the_queued_fault() -> None:
+    with FakeServer(options=ServerOptions(p503=1.0)) as server:
+        server.fail_next(Fault(401))
+        refused = complete(server.base_url, HELLO)
+        server.options = ServerOptions()
+        queued = complete(server.base_url, HELLO)
+        answered = complete(server.base_url, HELLO)
+    assert [refused.status_code, queued.status_code, answered.status_code] == [503, 401, 200]
+
+
+def test_a_stopped_server_ends_the_requests_it_was_answering() -> None:
+    with FakeServer() as server:
+        server.fail_next(Fault(hang=30.0))
+        with pytest.raises(httpx.TimeoutException):
+            complete(server.base_url, HELLO, timeout=0.2)
+        server.stop()
+        assert server.stats.in_flight == 0  # the hanging answer was ended, not left pending
+        assert server.start() and complete(server.base_url, HELLO).status_code == 200
+
+
 def test_a_stopped_server_refuses_then_comes_back_on_its_port() -> None:
     with FakeServer() as server:
         url = server.base_url

@@ -133,8 +133,8 @@ class ChatCompletions:
         call = None
         if self.record or self.script is not None:
             call = call_of(body, messages, self.port)
-        queued = self._arrive(call)
         kind = self.options.draw_fault(self._rng)
+        queued = self._arrive(call, admitted=kind is None)
         if kind is not None:
             self.stats.injected[kind] += 1
             return await answer_fault(request, self.options.fault(kind))
@@ -156,12 +156,13 @@ class ChatCompletions:
             if self._slots is not None:
                 self._slots.release()
 
-    def _arrive(self, call: Call | None) -> Fault | None:
-        """Record the call and take the next queued fault, as one step."""
+    def _arrive(self, call: Call | None, *, admitted: bool) -> Fault | None:
+        """Record the call and, unless a drawn fault refused it, take the next queued
+        fault, as one step."""
         with self._lock:
             if call is not None and self.record:
                 self.calls.append(call)
-            return self._faults.popleft() if self._faults else None
+            return self._faults.popleft() if admitted and self._faults else None
 
     async def _answer(
         self,

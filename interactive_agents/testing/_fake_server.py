@@ -73,6 +73,11 @@ class FakeServer(ChatCompletions):
         ready.set()
         loop.run_forever()
         loop.run_until_complete(runner.cleanup())
+        # Answers still going (a hang whose client left, say) end now, as asyncio.run ends them.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
 
     def stop(self) -> None:
