@@ -87,7 +87,6 @@ def median_run(policy: str, count: int, args: argparse.Namespace) -> Outcome:
 
 def measure(policy: str, count: int, args: argparse.Namespace) -> Outcome:
     server_options = ServerOptions(
-        latency=0.0,
         capacity=args.capacity,
         cache_blocks=args.cache_blocks,
         prefill_per_token=args.prefill_per_token,
