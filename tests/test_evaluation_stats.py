@@ -7,8 +7,7 @@ import math
 from pathlib import Path
 
 from interactive_agents.corpora._readers import Corpus, Dialogue, Utterance, load_corpus
-from interactive_agents.evaluation._stats import corpus_stats
-from interactive_agents.evaluation._stats import CorpusStats
+from interactive_agents.evaluation._stats import CorpusStats, corpus_stats
 from interactive_agents.method._records import Role
 
 from .conftest_evaluation import hand_run

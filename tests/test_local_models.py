@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from interactive_agents.errors import LocalServerError
+from interactive_agents.llm.local import _models as local_models
 from interactive_agents.llm.local._models import (
     DEFAULT_ENV,
     DEFAULT_LOCAL_MODEL,
@@ -25,7 +26,6 @@ from interactive_agents.llm.local._models import (
     model_file,
     resolve_model,
 )
-from interactive_agents.llm.local import _models as local_models
 
 from .helpers import read_records
 

@@ -66,6 +66,7 @@ class ArenaContext:
     client: ClientActor
     bots: dict[str, ChatBackend]
     judge: PairwiseJudge
+    first_turn: int = 1  # the first turn whose selected reply may end the session
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,8 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
         self.battles: list[Battle] = []
 
     async def ends(self, reply: str) -> Termination | None:
+        if sum(t.role == "counselor" for t in self.turns) < self.context.first_turn:
+            return None
         return await self.context.terminator.ask(reply)
 
     async def _candidates(self, turn: int) -> tuple[Candidate, Candidate]:

@@ -24,7 +24,11 @@ SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
         "Load-test an OpenAI-compatible server with counseling traffic.",
     ),
     "export": ("_export:export", None, "Turn dialogues into training data (ShareGPT / OpenAI)."),
-    "train": ("_train:train", "train", "Fine-tune a counselor bot (full or LoRA) on exported data."),
+    "train": (
+        "_train:train",
+        "train",
+        "Fine-tune a counselor bot (full or LoRA) on exported data.",
+    ),
     "serve": ("_serve:serve", "local", "Serve counselor bots with vLLM or llama.cpp."),
     "arena": ("_arena:arena", None, "Rank counselor bots: Algorithm 2 with an LLM judge."),
     "annotate": ("_annotate:annotate", "web", "The human annotation platform for arena battles."),

@@ -10,8 +10,8 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from interactive_agents import runtime
 from interactive_agents._resources import resolve
-from interactive_agents.cli import _process as runtime
 from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._progress import Snapshot, live_progress, print_json
 from interactive_agents.errors import ConfigError
@@ -105,7 +105,7 @@ def bench(**options: Any) -> None:
     console = Console(stderr=True, quiet=options["quiet"])
     with usage_errors():
         generators = [_generator(options, level) for level in _levels(options)]
-        runs = [runtime.run(_run, generator, console) for generator in generators]
+        runs = [runtime.run_with_uvloop(_run, generator, console) for generator in generators]
     report = runs[0] if options["sweep"] is None else _sweep_report(options, runs)
     data = orjson.dumps(report, option=orjson.OPT_INDENT_2)
     if options["out"] is not None:

@@ -23,7 +23,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 
-from interactive_agents.cli import _process as runtime
+from interactive_agents import runtime
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
 from interactive_agents.cli._local_model import local_model_option
 from interactive_agents.cli._progress import Snapshot, live_progress, print_json
@@ -31,7 +31,6 @@ from interactive_agents.cli._recipe import recipe_default_map
 from interactive_agents.corpora._readers import Corpus, corpus_name, load_corpus
 from interactive_agents.corpora._vocabulary import read_stopwords
 from interactive_agents.errors import ConfigError
-from interactive_agents.evaluation._stats import corpus_stats
 from interactive_agents.evaluation._consistency import DRAWS, Draw
 from interactive_agents.evaluation._embedding import (
     DEFAULT_MODEL,
@@ -67,6 +66,7 @@ from interactive_agents.evaluation._report import (
 )
 from interactive_agents.evaluation._semantic import Embed, Vector, semantic_consistency
 from interactive_agents.evaluation._significance import TEST_KINDS, TestKind, TTest
+from interactive_agents.evaluation._stats import corpus_stats
 from interactive_agents.evaluation._topics import DEFAULT_MAX_TOPICS, choose_language
 from interactive_agents.evaluation._wai_reliability import AlphaLevel
 from interactive_agents.judging._judgements import DEFAULT_ROUNDS, JudgeProgress, judge_endpoint
@@ -294,7 +294,7 @@ def _judged(
 
     work = partial(evaluation, progress=progress, run=run, watch=watch, on_local_start=starting)
     try:
-        return runtime.run(work)
+        return runtime.run_with_uvloop(work)
     except KeyboardInterrupt:
         click.echo(
             f"interrupted: {progress.done} of {progress.total} judgements done "

@@ -11,7 +11,7 @@ import anyio
 import click
 from rich.console import Console
 
-from interactive_agents.cli import _process as runtime
+from interactive_agents import runtime
 from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._progress import summary_table
 from interactive_agents.serving._commands import ServerPlan, plan_servers
@@ -75,7 +75,7 @@ def serve(**options: Any) -> None:
             for plan in plans:
                 click.echo(_shell(plan, options["host"]))
             return
-        runtime.run(_serve, plans, options, console)
+        runtime.run_with_uvloop(_serve, plans, options, console)
 
 
 def _shell(plan: ServerPlan, host: str) -> str:

@@ -1,19 +1,16 @@
-"""Evaluation of dialogue corpora (SPEC §6-§8).
+"""Evaluation of dialogue corpora (docs/method.md, the metrics; docs/evaluation.md).
 
-Without an LLM: statistics, vocabulary overlap, semantic consistency. With an LLM
-judge: client diversity by topic entropy (:mod:`.topics`) and the counselor's working
-alliance by WAI-O-S (:mod:`.wai`), both on the judge-call runner and answer cache of
-:mod:`.judging`, run end to end (judge, embedded fallback, cache, counters) by
-:mod:`.judged_runs`. Reports (JSON, Markdown, PNG) are in :mod:`.report` and :mod:`.plots`,
-which are not re-exported so that the statistics do not import matplotlib.
+Without an LLM: dataset statistics, vocabulary overlap, semantic consistency, quality
+flags. With an LLM judge: client diversity by topic entropy and the counselor's working
+alliance by WAI-O-S, on the judge runner of :mod:`interactive_agents.judging`.
 """
 
 from __future__ import annotations
 
-from interactive_agents.corpora._readers import Corpus, Dialogue, Utterance, load_corpus
-from interactive_agents.corpora._vocabulary import detect_language, read_stopwords, vocabulary
 from interactive_agents.evaluation._consistency import (
+    DRAWS,
     ConsistencyResult,
+    Draw,
     PairedScore,
     compare_with_cards,
 )
@@ -35,14 +32,16 @@ from interactive_agents.evaluation._judged_runs import (
     evaluate_wai,
     run_judged,
 )
-from interactive_agents.evaluation._overlap import overlap_rate, vocabulary_overlap
-from interactive_agents.evaluation._semantic import Embed, cosine, semantic_consistency
-from interactive_agents.evaluation._significance import GroupSummary, TTest
+from interactive_agents.evaluation._overlap import corpus_language, overlap_rate, vocabulary_overlap
+from interactive_agents.evaluation._semantic import Embed, Vector, cosine, semantic_consistency
+from interactive_agents.evaluation._significance import TEST_KINDS, GroupSummary, TestKind, TTest
 from interactive_agents.evaluation._stats import CorpusStats, corpus_stats
 from interactive_agents.evaluation._topics import (
+    DEFAULT_MAX_TOPICS,
     TopicRater,
     TopicResult,
     TopicSet,
+    choose_language,
     compare_topics,
     entropy,
     load_topic_rater,
@@ -56,74 +55,55 @@ from interactive_agents.evaluation._wai import (
     load_wai_judge,
     score_wai,
 )
-from interactive_agents.judging._judgements import (
-    JudgeCache,
-    JudgeFailure,
-    Judgement,
-    JudgeProgress,
-    JudgeRequest,
-    JudgeSettings,
-    judge_endpoint,
-    open_judge,
-    run_judgements,
-)
-from interactive_agents.method._card_text import card_text
+from interactive_agents.evaluation._wai_reliability import AlphaLevel
 
 __all__ = [
+    "DEFAULT_MAX_TOPICS",
     "DEFAULT_MODEL",
+    "DRAWS",
     "MULTILINGUAL_MODEL",
+    "TEST_KINDS",
+    "AlphaLevel",
     "ChunkedEmbedder",
     "ConsistencyResult",
-    "Corpus",
     "CorpusStats",
-    "Dialogue",
+    "Draw",
     "Embed",
     "Embedder",
     "GroupSummary",
-    "JudgeCache",
-    "JudgeFailure",
     "JudgeOptions",
-    "JudgeProgress",
-    "JudgeRequest",
-    "JudgeSettings",
     "JudgedEvaluation",
     "JudgedRun",
-    "Judgement",
     "PairedScore",
     "TTest",
+    "TestKind",
     "TopicRater",
     "TopicResult",
     "TopicSet",
     "UniversalSentenceEncoder",
-    "Utterance",
+    "Vector",
     "WaiJudge",
     "WaiResult",
-    "card_text",
+    "choose_language",
     "compare_topics",
     "compare_wai",
     "compare_with_cards",
+    "corpus_language",
     "corpus_stats",
     "cosine",
     "default_model",
-    "detect_language",
     "english_only",
     "entropy",
     "evaluate_topics",
     "evaluate_wai",
-    "judge_endpoint",
-    "load_corpus",
     "load_embedder",
     "load_topic_rater",
     "load_topic_set",
     "load_wai_judge",
-    "open_judge",
     "overlap_rate",
     "rate_topics",
-    "read_stopwords",
     "run_judged",
-    "run_judgements",
     "score_wai",
     "semantic_consistency",
-    "vocabulary",
     "vocabulary_overlap",
 ]

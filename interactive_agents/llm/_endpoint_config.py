@@ -87,6 +87,8 @@ class EndpointConfig:
             raise FieldError("must not be negative (0: no limit)", field="max_response_bytes")
         if self.routing_epsilon <= 0:
             raise FieldError("must be positive", field="routing_epsilon")
+        if self.concurrency is not None and self.concurrency < 1:
+            raise FieldError("must be at least 1", field="concurrency")
         if self.replica_capacity < 0:
             raise FieldError("must not be negative (0: unknown)", field="replica_capacity")
 
