@@ -10,7 +10,7 @@ process. Ideal is the critical path: the dialogue's sequential calls × latency 
 opens with the fixed greeting, so T turns are 2T - 1 calls for the engine and 2T for the
 baselines, which have no greeting). The ``engine`` rows run the engine as a library does
 (asyncio's event loop, the default garbage collector), the ``simulate`` rows as the
-``simulate`` command does (uvloop, the collector tuned: ``interactive_agents.runtime.run_with_uvloop``).
+``simulate`` command does (``interactive_agents.runtime``: uvloop, the collector tuned).
 The mock's own CPU per call is read from its ``/stats``. Figures and ratios are printed;
 nothing is asserted.
 """
@@ -45,7 +45,7 @@ from interactive_agents.runtime._engine import Engine
 T = TypeVar("T")
 CHILD_TIMEOUT = 900.0
 # The engine as a library runs it (asyncio's loop, default garbage collector), and as the
-# `simulate` command runs it (uvloop, the collector tuned: interactive_agents.runtime.run_with_uvloop).
+# `simulate` command runs it (uvloop, the collector tuned: interactive_agents.runtime).
 ENGINE, SIMULATE = "engine", "simulate"
 COMPLAINT = (
     "Since the quarter-end close I wake at 3 a.m. with my heart racing, going over "

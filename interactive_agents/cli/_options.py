@@ -83,7 +83,7 @@ def overrides(ctx: click.Context, group: str = CONFIG) -> dict[str, Any]:
         unset_flag = param.is_flag and not param.secondary_opts and value is False
         if value is None or value == () or unset_flag:
             continue
-        given[param.key] = list(value) if param.multiple else value
+        given[param.key] = list(value) if isinstance(value, tuple) else value
     return given
 
 
