@@ -37,10 +37,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from interactive_agents import runtime
-from interactive_agents.method._cards import RoleCard
-from interactive_agents.method._config import build_config
-from interactive_agents.runtime._engine import Engine
+from interactive_agents import Engine, RoleCard, build_config, runtime
 
 T = TypeVar("T")
 CHILD_TIMEOUT = 900.0

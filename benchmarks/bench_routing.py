@@ -32,7 +32,7 @@ import httpx
 from _routed_runs import sessions, timed_run
 from bench_engine import show
 
-from interactive_agents.method._config import build_config
+from interactive_agents import build_config
 
 by_wall = attrgetter("wall")
 SERVER = Path(__file__).with_name("prefix_cache_server.py")

@@ -24,8 +24,8 @@ import httpx
 from _routed_runs import sessions, timed_run
 from bench_engine import show
 
-from interactive_agents.llm.local._server import LocalServer, LocalServerOptions
-from interactive_agents.method._config import build_config
+from interactive_agents import build_config
+from interactive_agents.llm import LocalServer, LocalServerOptions
 
 EVALUATED = "llamacpp:prompt_tokens_total"  # prompt tokens evaluated, cached ones excluded
 CACHED = "llamacpp:prompt_tokens_cached_total"

@@ -11,7 +11,14 @@ underscore are private and may change at any time.
 
 from __future__ import annotations
 
-from interactive_agents.method._cards import BigFive, CardBatch, RoleCard, Trait, load_cards
+from interactive_agents.method._cards import (
+    BigFive,
+    CardBatch,
+    RoleCard,
+    Trait,
+    card_from_mapping,
+    load_cards,
+)
 from interactive_agents.method._config import (
     ClientGuardConfig,
     PromptOptions,
@@ -58,5 +65,6 @@ __all__ = [
     "Trait",
     "Turn",
     "build_config",
+    "card_from_mapping",
     "load_cards",
 ]

@@ -19,15 +19,15 @@ from transformers import (
     TrainingArguments,
 )
 
-from interactive_agents._resources import bundled_dir, resolve
 from interactive_agents import build_config
+from interactive_agents._resources import bundled_dir, resolve
 from interactive_agents.cli import main
 from interactive_agents.errors import ConfigError, InputError
 from interactive_agents.llm.local._models import default_model_path
+from interactive_agents.training import TrainConfig, train
 from interactive_agents.training._convert import cached_checkpoint
 from interactive_agents.training._encoding import encode, parse_record, read_conversations
 from interactive_agents.training._samples import ExportOptions, export, read_sources
-from interactive_agents.training import TrainConfig, train
 
 from .conftest_evaluation import engine_record, write_run
 

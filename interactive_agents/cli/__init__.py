@@ -82,7 +82,10 @@ def _missing_extra(
     return unavailable
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
+)
 @click.version_option(package_name="interactive-agents")
 def main() -> None:
     """Simulate counselor-client sessions between LLMs, at scale.

@@ -28,25 +28,34 @@ from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usag
 from interactive_agents.cli._local_model import local_model_option
 from interactive_agents.cli._progress import Snapshot, live_progress, print_json
 from interactive_agents.cli._recipe import recipe_default_map
-from interactive_agents.corpora._readers import Corpus, corpus_name, load_corpus
-from interactive_agents.corpora._vocabulary import read_stopwords
+from interactive_agents.corpora import Corpus, corpus_name, load_corpus, read_stopwords
 from interactive_agents.errors import ConfigError
-from interactive_agents.evaluation._consistency import DRAWS, Draw
-from interactive_agents.evaluation._embedding import (
+from interactive_agents.evaluation import (
+    DEFAULT_MAX_TOPICS,
     DEFAULT_MODEL,
+    DRAWS,
     MULTILINGUAL_MODEL,
-    default_model,
-    english_only,
-    load_embedder,
-)
-from interactive_agents.evaluation._judged_runs import (
+    TEST_KINDS,
+    AlphaLevel,
+    Draw,
+    Embed,
     JudgedEvaluation,
     JudgedRun,
     JudgeOptions,
+    TestKind,
+    TTest,
+    Vector,
+    choose_language,
+    corpus_language,
+    corpus_stats,
+    default_model,
+    english_only,
     evaluate_topics,
     evaluate_wai,
+    load_embedder,
+    semantic_consistency,
+    vocabulary_overlap,
 )
-from interactive_agents.evaluation._overlap import corpus_language, vocabulary_overlap
 from interactive_agents.evaluation._quality_report import (
     corpus_quality,
     quality_report,
@@ -64,15 +73,9 @@ from interactive_agents.evaluation._report import (
     wai_report,
     wai_rows,
 )
-from interactive_agents.evaluation._semantic import Embed, Vector, semantic_consistency
-from interactive_agents.evaluation._significance import TEST_KINDS, TestKind, TTest
-from interactive_agents.evaluation._stats import corpus_stats
-from interactive_agents.evaluation._topics import DEFAULT_MAX_TOPICS, choose_language
-from interactive_agents.evaluation._wai_reliability import AlphaLevel
-from interactive_agents.judging._judgements import DEFAULT_ROUNDS, JudgeProgress, judge_endpoint
-from interactive_agents.llm._messages import Sampling
-from interactive_agents.method._prompts import load_prompts
-from interactive_agents.method._quality import Flagger, QualityThresholds, load_quality_rules
+from interactive_agents.judging import DEFAULT_ROUNDS, JudgeProgress, judge_endpoint
+from interactive_agents.llm import Sampling
+from interactive_agents.method import Flagger, QualityThresholds, load_prompts, load_quality_rules
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 Result = TypeVar("Result")

@@ -9,7 +9,7 @@ import click
 
 from interactive_agents.cli._options import option
 from interactive_agents.errors import LocalServerError
-from interactive_agents.llm.local._models import DEFAULT_LOCAL_MODEL, check_model_spec
+from interactive_agents.llm import DEFAULT_LOCAL_MODEL, check_model_spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 

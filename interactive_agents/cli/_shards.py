@@ -14,14 +14,17 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from interactive_agents import EngineStats
 from interactive_agents.cli._options import option, overrides
 from interactive_agents.cli._progress import drive
-from interactive_agents.runtime import run_with_uvloop, tune_garbage_collector
-from interactive_agents.runtime._counters import EngineStats
-from interactive_agents.runtime._runner import Runner
-from interactive_agents.runtime.shards._play import ShardExecutor
-from interactive_agents.runtime.shards._processes import ProcessShards
-from interactive_agents.runtime.shards._run import ShardedRun
+from interactive_agents.runtime import (
+    ProcessShards,
+    Runner,
+    ShardedRun,
+    ShardExecutor,
+    run_with_uvloop,
+    tune_garbage_collector,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,7 +85,7 @@ async def shard_executor(choice: ShardChoice) -> AsyncIterator[Sharding | None]:
         return
     executor: Any
     if address is not None:
-        from interactive_agents.runtime.shards._ray import RayShards
+        from interactive_agents.runtime import RayShards
 
         cpus = workers or os.cpu_count() or 1
         executor = RayShards(address, cpus=cpus, prepare=tune_garbage_collector)

@@ -12,7 +12,15 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from interactive_agents import runtime
+from interactive_agents import (
+    CardBatch,
+    Engine,
+    EngineStats,
+    RoleCard,
+    RunConfig,
+    load_cards,
+    runtime,
+)
 from interactive_agents._resources import resolve
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
 from interactive_agents.cli._local_model import local_model_option
@@ -34,12 +42,8 @@ from interactive_agents.cli._shards import (
     shards_table,
 )
 from interactive_agents.errors import InputError
-from interactive_agents.method._cards import CardBatch, RoleCard, load_cards
-from interactive_agents.method._config import RunConfig
-from interactive_agents.method._quality import FLAG_NAMES
-from interactive_agents.runtime._counters import EngineStats
-from interactive_agents.runtime._engine import Engine
-from interactive_agents.runtime._planner import PlanAssumptions, RunPlan, plan_run
+from interactive_agents.method import FLAG_NAMES
+from interactive_agents.runtime import PlanAssumptions, RunPlan, plan_run
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -11,6 +11,7 @@ from interactive_agents.runtime._actor import Actor, Envelope, Reply
 from interactive_agents.runtime._dialogue_loop import DialogueLoop
 from interactive_agents.runtime._planner import PlanAssumptions, RunPlan, plan_run
 from interactive_agents.runtime._process import has_uvloop, run_with_uvloop, tune_garbage_collector
+from interactive_agents.runtime._roles import perspective
 from interactive_agents.runtime._runner import Runner, package_version
 from interactive_agents.runtime._taskgroups import HostedGroup
 from interactive_agents.runtime.shards._partition import Shard, shard_of
@@ -41,6 +42,7 @@ __all__ = [
     "ShardedRun",
     "has_uvloop",
     "package_version",
+    "perspective",
     "plan_run",
     "read_jsonl",
     "repair_run",
