@@ -8,7 +8,6 @@ rules, pairing, the run directory, and the battle records it writes (read by
 
 from __future__ import annotations
 
-from interactive_agents.arena._arena import Arena
 from interactive_agents.arena._battles import (
     Battle,
     BattleBatch,
@@ -25,6 +24,7 @@ from interactive_agents.arena._inputs import ArenaInputs, arena_inputs
 from interactive_agents.arena._judge import JudgePrompt, PairwiseJudge, load_judge_prompt
 from interactive_agents.arena._pairing import PAIRINGS, Pairing, plan_matches
 from interactive_agents.arena._records import ArenaDialogue, Candidate, PairwiseJudgement, Selection
+from interactive_agents.arena._runner import Arena
 from interactive_agents.arena._selection import DISAGREEMENTS, UNDECIDED, Disagreement, Undecided
 from interactive_agents.arena._store import BATTLES, ArenaStore
 
