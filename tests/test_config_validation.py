@@ -240,3 +240,17 @@ def test_help_shows_the_configurations_defaults() -> None:
     arena = CliRunner().invoke(main, ["arena", "--help"], terminal_width=200)
     assert re.search(r"--max-in-flight INTEGER\s+[^\[]*\[default:\s+64\]", arena.output)
     assert re.search(r"--judge-max-tokens INTEGER RANGE\s+[^\[]*\[default:\s+1024;", arena.output)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("quickstart", RunConfig),
+        ("paper_zh", RunConfig),
+        ("arena_paper", ArenaConfig),
+        ("train_7b_fsdp", TrainConfig),
+    ],
+)
+def test_every_bundled_recipe_builds(name: str, kind: type[Any]) -> None:
+    config = build_config(name, kind=kind)
+    assert isinstance(config, kind)

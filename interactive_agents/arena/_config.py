@@ -24,7 +24,7 @@ tables as a simulation's recipe::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from interactive_agents._recipes import FieldError
@@ -36,6 +36,7 @@ from interactive_agents.judging._config import JudgeConfig
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.llm._messages import Sampling
 from interactive_agents.method._config import (
+    CardRunConfig,
     RefinerConfig,
     RoleConfig,
     TerminatorConfig,
@@ -66,7 +67,7 @@ _MOVED = {
 
 
 @dataclass(frozen=True, slots=True)
-class ArenaConfig:
+class ArenaConfig(CardRunConfig):
     """Everything that defines an arena run (Algorithm 2, docs/method.md).
 
     ``bots`` is a bots registry (``[bots.NAME]`` tables, the file ``serve`` writes);
@@ -78,17 +79,7 @@ class ArenaConfig:
     The arena's terminator checks from the first reply on (``first_turn = 1``).
     """
 
-    language: str = "zh"
-    max_turns: int = 50
-    seed: int = 0
     max_in_flight: int = 64
-    cards: str | None = None
-    pool: str | None = None
-    out: str | None = None
-    limit: int | None = None
-    skip_invalid: bool = False
-    actors_dir: str | None = None
-    local_model: str | None = None
     bots: str | None = None
     pairing: Pairing = "random"
     per_pair: int = 1
@@ -110,9 +101,9 @@ class ArenaConfig:
     MOVED: ClassVar[Mapping[str, str]] = _MOVED
 
     def __post_init__(self) -> None:
-        for name in ("max_turns", "max_in_flight", "per_pair"):
-            if getattr(self, name) < 1:
-                raise FieldError("must be at least 1", field=name)
+        CardRunConfig.__post_init__(self)
+        if self.per_pair < 1:
+            raise FieldError("must be at least 1", field="per_pair")
 
     @property
     def rules(self) -> ArenaRules:
@@ -130,8 +121,6 @@ class ArenaConfig:
 
     def with_endpoints(self, client: EndpointConfig, judge: EndpointConfig) -> ArenaConfig:
         """A copy whose client and judge use the given (e.g. resolved local) endpoints."""
-        from dataclasses import replace
-
         return replace(
             self,
             client=replace(self.client, endpoint=client),

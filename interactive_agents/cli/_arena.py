@@ -22,7 +22,6 @@ from interactive_agents.arena import (
     arena_inputs,
 )
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
-from interactive_agents.cli._local_model import local_model_option
 from interactive_agents.cli._options import (
     configuration,
     endpoint_options,
@@ -31,12 +30,12 @@ from interactive_agents.cli._options import (
     sampling_options,
 )
 from interactive_agents.cli._progress import print_json, run_counters, summary_table
+from interactive_agents.cli._run_options import run_options
 from interactive_agents.cli._shards import (
     ShardChoice,
     play,
     shard_choice,
     shard_executor,
-    shard_options,
     shards_table,
 )
 from interactive_agents.errors import ConfigError
@@ -88,11 +87,8 @@ def _role_options(command: F) -> F:
 
 @click.command(epilog=EXAMPLES, context_settings={"max_content_width": 100})
 @recipe_option("arena_paper")
+@run_options(ArenaConfig, candidates="per bot and turn")
 @option("--bots", key="bots", help="Bots registry (TOML, [bots.NAME]).")
-@option("--cards", key="cards", help="Role cards: .jsonl/.json/.toml, a folder, or a built-in set.")
-@option("--pool", key="pool", help="Pool of chief complaints for reference .txt cards.")
-@option("--out", key="out", help="Run directory (created, or resumed).")
-@endpoint_options(faults=True)
 @option(
     "--judge-attempts",
     key="judge.attempts",
@@ -135,57 +131,6 @@ def _role_options(command: F) -> F:
     type=click.Choice(UNDECIDED),
     help="Which reply enters the history after a tie or an unparsable verdict.",
 )
-@option(
-    "--language",
-    key="language",
-    kind=ArenaConfig,
-    type=click.Choice(["zh", "en"]),
-    help="Prompt language.",
-)
-@option("--max-turns", key="max_turns", kind=ArenaConfig, type=int, help="Turn cap T.")
-@option(
-    "--refiner-attempts",
-    key="refiner.max_attempts",
-    kind=ArenaConfig,
-    type=int,
-    help="Candidates per bot and turn.",
-)
-@option(
-    "--on-exhausted",
-    key="refiner.on_exhausted",
-    kind=ArenaConfig,
-    type=click.Choice(["repair", "accept_last", "fail"]),
-    help="When every candidate of a bot was rejected.",
-)
-@option(
-    "--terminator",
-    key="terminator.mode",
-    kind=ArenaConfig,
-    type=click.Choice(["substring", "closing"]),
-    help="Phrase matching mode.",
-)
-@option("--seed", key="seed", kind=ArenaConfig, type=int, help="Run seed.")
-@option("--limit", key="limit", type=int, help="Only the first N cards.")
-@option(
-    "--max-in-flight",
-    key="max_in_flight",
-    kind=ArenaConfig,
-    type=int,
-    help="Dialogues in flight at once.",
-)
-@local_model_option("roles with no --base-url")
-@option("--actors-dir", key="actors_dir", help="A folder of custom prompt cards (copy of actors/).")
-@option(
-    "--skip-invalid",
-    key="skip_invalid",
-    is_flag=True,
-    help="Skip bad cards (reported) instead of stopping.",
-)
-@click.option("--force", is_flag=True, help="Resume even if the configuration changed.")
-@click.option("--retry-failed", is_flag=True, help="On resume, play failed dialogues again.")
-@shard_options
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @_role_options
 def arena(
     recipe: str | None,

@@ -125,27 +125,28 @@ def recipe_option(builtins: str) -> Callable[[F], F]:
     )
 
 
-# The eight basic endpoint flags: (flag, EndpointConfig field, click type, help).
+# The eight basic endpoint flags: (flag, EndpointConfig field, click type, help). Their
+# values are checked by the configuration, whose error names the field and the flag.
 _BASIC: list[tuple[str, str, Any, str]] = [
     ("base-url", "base_urls", str, "OpenAI-compatible base URL; repeat for replicas"),
     ("model", "model", str, "Model name sent with every request"),
     ("api-key-env", "api_key_env", str, "NAME of the environment variable holding the key"),
-    ("concurrency", "concurrency", click.IntRange(min=1), "Requests in flight at once"),
-    ("rpm", "rpm", click.IntRange(min=0), "Requests per minute (0: no limit)"),
-    ("tpm", "tpm", click.IntRange(min=0), "Tokens per minute (0: no limit)"),
-    ("timeout", "timeout", click.FloatRange(min=0, min_open=True), "Seconds per request"),
-    ("max-retries", "max_retries", click.IntRange(min=0), "Retries on 429, 5xx, timeouts"),
+    ("concurrency", "concurrency", int, "Requests in flight at once"),
+    ("rpm", "rpm", int, "Requests per minute (0: no limit)"),
+    ("tpm", "tpm", int, "Tokens per minute (0: no limit)"),
+    ("timeout", "timeout", float, "Seconds per request"),
+    ("max-retries", "max_retries", int, "Retries on 429, 5xx, timeouts"),
 ]
 # Fault handling and replica routing: shared flags only.
 _FAULTS: list[tuple[str, str, Any, str]] = [
-    ("max-retry-wait", "max_retry_wait", click.FloatRange(min=0), "Longest wait between retries"),
-    ("health-window", "health_window", click.FloatRange(min=0), "Seconds failing before a pause"),
-    ("outage-limit", "outage_limit", click.FloatRange(min=0), "Seconds down before exit 75"),
-    ("max-response-bytes", "max_response_bytes", click.IntRange(min=0), "Largest reply (0: any)"),
+    ("max-retry-wait", "max_retry_wait", float, "Longest wait between retries"),
+    ("health-window", "health_window", float, "Seconds failing before a pause"),
+    ("outage-limit", "outage_limit", float, "Seconds down before exit 75"),
+    ("max-response-bytes", "max_response_bytes", int, "Largest reply (0: any)"),
     ("oversize", "oversize", click.Choice(["reject", "truncate"]), "What a too-large reply gets"),
     ("routing", "routing", click.Choice(["affinity", "fewest"]), "Replica routing policy"),
     ("routing-epsilon", "routing_epsilon", float, "Affinity's load bound: (1 + e) x the mean"),
-    ("replica-capacity", "replica_capacity", click.IntRange(min=0), "Requests per replica"),
+    ("replica-capacity", "replica_capacity", int, "Requests per replica"),
 ]
 _DEFAULT_CONCURRENCY = "64; 1 for the embedded model"
 

@@ -23,7 +23,6 @@ from interactive_agents import (
 )
 from interactive_agents._resources import resolve
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
-from interactive_agents.cli._local_model import local_model_option
 from interactive_agents.cli._options import (
     configuration,
     endpoint_options,
@@ -32,13 +31,13 @@ from interactive_agents.cli._options import (
     sampling_options,
 )
 from interactive_agents.cli._progress import print_json, run_counters, summary_table
+from interactive_agents.cli._run_options import run_options
 from interactive_agents.cli._shards import (
     Played,
     ShardChoice,
     play,
     shard_choice,
     shard_executor,
-    shard_options,
     shards_table,
 )
 from interactive_agents.errors import InputError
@@ -130,59 +129,7 @@ def _role_options(role: str) -> Callable[[F], F]:
 
 @click.command(epilog=EXAMPLES, context_settings={"max_content_width": 100})
 @recipe_option("quickstart, paper_zh")
-@option(
-    "--cards",
-    key="cards",
-    help="Role cards: .jsonl/.json/.toml, reference .txt cards, a folder, or a built-in "
-    "set (demo_en).",
-)
-@option("--pool", key="pool", help="Pool of chief complaints for reference .txt cards.")
-@option("--out", key="out", help="Run directory (created, or resumed when it exists).")
-@endpoint_options(faults=True)
-@option("--max-turns", key="max_turns", kind=RunConfig, type=int, help="Turn cap T.")
-@option(
-    "--seed",
-    key="seed",
-    kind=RunConfig,
-    type=int,
-    help="Run seed; every request gets a seed derived from it.",
-)
-@option(
-    "--language",
-    key="language",
-    kind=RunConfig,
-    type=click.Choice(["zh", "en"]),
-    help="Prompt language.",
-)
-@option("--limit", key="limit", type=int, help="Only the first N cards.")
-@option(
-    "--max-in-flight",
-    key="max_in_flight",
-    kind=RunConfig,
-    type=int,
-    help="Dialogues in flight at once (admission).",
-)
-@option(
-    "--refiner-attempts",
-    key="refiner.max_attempts",
-    kind=RunConfig,
-    type=int,
-    help="Candidates per counselor turn.",
-)
-@option(
-    "--on-exhausted",
-    key="refiner.on_exhausted",
-    kind=RunConfig,
-    type=click.Choice(["repair", "accept_last", "fail"]),
-    help="When every candidate was rejected.",
-)
-@option(
-    "--terminator",
-    key="terminator.mode",
-    kind=RunConfig,
-    type=click.Choice(["substring", "closing"]),
-    help="Phrase matching mode.",
-)
+@run_options(RunConfig, candidates="per counselor turn")
 @option(
     "--quality-flags",
     key="quality.enabled",
@@ -190,19 +137,6 @@ def _role_options(role: str) -> Callable[[F], F]:
     default_text="off",
     help="Store each session's quality flags in its record ([quality]; docs/quality.md).",
 )
-@local_model_option("roles with no --base-url")
-@option("--actors-dir", key="actors_dir", help="A folder of custom prompt cards (copy of actors/).")
-@option(
-    "--skip-invalid",
-    key="skip_invalid",
-    is_flag=True,
-    help="Skip bad cards (reported) instead of stopping.",
-)
-@click.option("--force", is_flag=True, help="Resume even if the configuration changed.")
-@click.option("--retry-failed", is_flag=True, help="On resume, run failed dialogues again.")
-@shard_options
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @_role_options("client")
 @_role_options("counselor")
 @_plan_options

@@ -182,8 +182,9 @@ class QualityConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class RunConfig:
-    """Everything that defines a simulation run."""
+class CardRunConfig:
+    """The keys of every run that plays dialogues over role cards (simulate, arena):
+    the same names mean the same thing in both recipes."""
 
     language: str = "zh"
     max_turns: int = 50
@@ -196,6 +197,17 @@ class RunConfig:
     skip_invalid: bool = False
     actors_dir: str | None = None
     local_model: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_turns", "max_in_flight"):
+            if getattr(self, name) < 1:
+                raise FieldError("must be at least 1", field=name)
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig(CardRunConfig):
+    """Everything that defines a simulation run."""
+
     client: RoleConfig = field(default_factory=lambda: RoleConfig(sampling=Sampling(0.8, 0.8, 256)))
     counselor: RoleConfig = field(default_factory=RoleConfig)
     refiner: RefinerConfig = field(default_factory=RefinerConfig)
@@ -213,12 +225,6 @@ class RunConfig:
         **moved_role_keys("client"),
         **moved_role_keys("counselor"),
     }
-
-    def __post_init__(self) -> None:
-        if self.max_turns < 1:
-            raise FieldError("must be at least 1", field="max_turns")
-        if self.max_in_flight < 1:
-            raise FieldError("must be at least 1", field="max_in_flight")
 
     def with_endpoints(self, client: EndpointConfig, counselor: EndpointConfig) -> RunConfig:
         """A copy whose roles use the given (e.g. resolved local) endpoints."""
