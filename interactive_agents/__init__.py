@@ -1,6 +1,6 @@
 """interactive-agents: simulated counselor-client sessions between LLMs, at scale.
 
-The public API, re-exported from small private-ish modules (see README, "Library API").
+The public API, re-exported from small private-ish modules (see docs/library.md).
 """
 
 from interactive_agents.errors import (

@@ -1,6 +1,6 @@
 """The package's layout keeps its promises: layers, one name per thing, complete ``__all__``.
 
-README, "Design": imports point only down the layers (the import-linter contract in
+docs/design.md#layers: imports point only down the layers (the import-linter contract in
 ``pyproject.toml``); no two library modules and no two public classes or functions
 share a name; each layer's package re-exports its public names in a sorted, complete
 ``__all__``, as httpx checks its own.

@@ -1,4 +1,4 @@
-"""The arena (SPEC §10): counselor bots compete reply by reply, an LLM judge selects.
+"""The arena (docs/method.md#arena-algorithm-2): bots compete reply by reply, a judge selects.
 
 Algorithm 2 per dialogue (:mod:`.competition`), the bots registry (:mod:`.bots`), the
 pairwise judge (:mod:`.judge`), outcome and history rules (:mod:`.selection`), pairing

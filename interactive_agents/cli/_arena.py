@@ -9,7 +9,6 @@ from typing import Any, cast
 import click
 from rich.console import Console
 
-from interactive_agents._resources import resolve
 from interactive_agents.arena._arena import Arena, ArenaSettings
 from interactive_agents.arena._bots import Bot, load_bots
 from interactive_agents.arena._competition import ArenaRules, Match
@@ -267,8 +266,7 @@ def _matches(
     --skip-invalid); all input is read here, before the run starts."""
     prompts = load_prompts(settings.rules.language, settings.actors_dir)
     bots = load_bots(options["bots_file"], prompts.counselor.system_message().content)
-    cards_path = resolve(options["cards"], "runners/cards", (".jsonl", ".json", ".toml"))
-    batch = load_cards(cards_path, skip_invalid=options["skip_invalid"], pool=options["pool"])
+    batch = load_cards(options["cards"], skip_invalid=options["skip_invalid"], pool=options["pool"])
     for error in batch.invalid:
         console.print(f"[yellow]skipped:[/yellow] {error}", highlight=False)
     matches = plan_matches(

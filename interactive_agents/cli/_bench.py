@@ -10,7 +10,6 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from interactive_agents._resources import resolve
 from interactive_agents.cli import _process as runtime
 from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._progress import Snapshot, live_progress, print_json
@@ -163,7 +162,7 @@ def _generator(options: dict[str, Any], level: float | None) -> LoadGenerator:
         think_distribution=options["think_dist"],
         slo=parse_slo(options["slo"]),
     )
-    cards = load_cards(resolve(options["cards"], "runners/cards", (".jsonl", ".json", ".toml")))
+    cards = load_cards(options["cards"])
     return LoadGenerator(load, cards.cards, load_prompts(options["language"]))
 
 

@@ -1,4 +1,4 @@
-"""``interactive-agents evaluate``: evaluation of dialogue corpora (SPEC §6-§8).
+"""``interactive-agents evaluate``: evaluation of dialogue corpora (docs/method.md#evaluation).
 
 A thin click shell over :mod:`interactive_agents.evaluation`: load the corpora, call
 the library, write the report, print a summary. Bad input (an ``InputError``, which
@@ -31,7 +31,6 @@ from interactive_agents.cli._recipe import recipe_default_map
 from interactive_agents.corpora._readers import Corpus, corpus_name, load_corpus
 from interactive_agents.corpora._vocabulary import read_stopwords
 from interactive_agents.errors import ConfigError
-from interactive_agents.evaluation._stats import corpus_stats
 from interactive_agents.evaluation._consistency import DRAWS, Draw
 from interactive_agents.evaluation._embedding import (
     DEFAULT_MODEL,
@@ -67,6 +66,7 @@ from interactive_agents.evaluation._report import (
 )
 from interactive_agents.evaluation._semantic import Embed, Vector, semantic_consistency
 from interactive_agents.evaluation._significance import TEST_KINDS, TestKind, TTest
+from interactive_agents.evaluation._stats import corpus_stats
 from interactive_agents.evaluation._topics import DEFAULT_MAX_TOPICS, choose_language
 from interactive_agents.evaluation._wai_reliability import AlphaLevel
 from interactive_agents.judging._judgements import DEFAULT_ROUNDS, JudgeProgress, judge_endpoint
@@ -382,7 +382,7 @@ def _finish(
 )
 @click.pass_context
 def evaluate(ctx: click.Context, recipe: Path | None) -> None:
-    """Evaluate dialogue corpora (SPEC §6-§8).
+    """Evaluate dialogue corpora as the method does (docs/evaluation.md).
 
     stats, overlap and semantic need no LLM; topics and wai ask an LLM judge.
 
@@ -590,7 +590,7 @@ def topics(
     max_topics: int,
     **options: Any,
 ) -> None:
-    """Client diversity: entropy of the topics an LLM assigns to the clients (SPEC §7).
+    """Client diversity: entropy of the topics an LLM assigns to the clients (docs/method.md).
 
     In each round, the rater assigns topics from the topic set to every dialogue's
     client utterances; the entropy of each round's topic distribution is reported as
@@ -639,7 +639,7 @@ def wai(
     alpha_level: AlphaLevel,
     **options: Any,
 ) -> None:
-    """Counselor evaluation: WAI-O-S working alliance rated by an LLM judge (SPEC §8).
+    """Counselor evaluation: WAI-O-S working alliance rated by an LLM judge (docs/method.md).
 
     The judge rates the 12 items one per call, in several rounds, from 1 to 7; items 4
     and 10 are reversed; Goal, Task and Bond are scored per dialogue, summarised per

@@ -103,8 +103,9 @@ def export(**options: Any) -> None:
     """Turn simulated (or reference) dialogues into training data for counselor bots.
 
     Each counselor turn t becomes a sample: the counselor system prompt, u1, r1, …, u_t
-    and the target r_t (SPEC §9); identical samples are written once; the split into
-    training and validation is by dialogue and reproducible with --seed.
+    and the target r_t (docs/method.md#training-recipe); identical samples are written
+    once; the split into training and validation is by dialogue and reproducible with
+    --seed.
     """
     console = Console(stderr=True, quiet=options["quiet"])
     settings = ExportOptions(

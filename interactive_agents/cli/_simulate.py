@@ -11,7 +11,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from interactive_agents._resources import resolve
 from interactive_agents.cli import _process as runtime
 from interactive_agents.cli._endpoint_options import endpoint_options, endpoint_settings
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
@@ -236,8 +235,7 @@ def _cards(
         raise InputError("no role cards: pass --cards or set cards in the recipe")
     if need_out and not config.out:
         raise InputError("no run directory: pass --out or set out in the recipe")
-    cards_path = resolve(config.cards, "runners/cards", (".jsonl", ".json", ".toml"))
-    batch = load_cards(cards_path, skip_invalid=config.skip_invalid, pool=config.pool)
+    batch = load_cards(config.cards, skip_invalid=config.skip_invalid, pool=config.pool)
     for error in batch.invalid:
         console.print(f"[yellow]skipped:[/yellow] {error}", highlight=False)
     return batch, batch.cards[: config.limit] if config.limit is not None else batch.cards

@@ -1,4 +1,4 @@
-"""Evaluation of dialogue corpora (SPEC §6-§8).
+"""Evaluation of dialogue corpora (docs/method.md#evaluation).
 
 Without an LLM: statistics, vocabulary overlap, semantic consistency. With an LLM
 judge: client diversity by topic entropy (:mod:`.topics`) and the counselor's working

@@ -1,4 +1,4 @@
-"""Training counselor bots on exported dialogues: full fine-tuning or LoRA (SPEC §9).
+"""Training counselor bots on exported dialogues, full or LoRA (docs/method.md#training-recipe).
 
 :mod:`.trainer` runs the training; it needs the ``train`` extra (transformers, peft,
 torch) and is imported on first use of :func:`train` or :class:`TrainResult`, so that

@@ -1,4 +1,4 @@
-"""The settings of one training run, with the paper's recipe as defaults (SPEC §9).
+"""One training run's settings, the paper's recipe as defaults (docs/method.md#training-recipe).
 
 A recipe is a flat TOML table of these fields (``runners/train_*.toml``); the CLI
 overrides single fields. Unknown keys and values of the wrong type are refused with the
