@@ -5,7 +5,7 @@ cards and records it reads and writes. Each capability has its own public packag
 (``llm``, ``method``, ``runtime``, ``corpora``, ``judging``, ``arena``, ``ratings``,
 ``evaluation``, ``training``, ``serving``, ``loadtest``, ``annotation``, ``testing``),
 and the exceptions are in :mod:`interactive_agents.errors`. Every public name is
-exported from exactly one of them (docs/api.md); modules whose names start with an
+exported from exactly one of them (docs/api.md, docs/library.md); modules whose names start with an
 underscore are private and may change at any time.
 """
 

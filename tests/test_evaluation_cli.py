@@ -127,7 +127,7 @@ def test_semantic_report_with_the_offline_model(
     (corpus,) = payload["corpora"]
     assert corpus["method"] == "all-MiniLM-L6-v2"
     assert all(s["mapping"] > s["random"] for s in corpus["scores"])
-    assert "# Semantic consistency (SPEC §7, Eq. 2)" in markdown
+    assert "# Semantic consistency (Eq. 2, docs/method.md#semantic-consistency-eq-2)" in markdown
     _assert_png(out / corpus["plot"])
 
 

@@ -1,4 +1,4 @@
-"""The package's layout and public API keep their promises (docs/design.md, docs/api.md).
+"""The package's layout and public API keep their promises (docs/design.md#layers, docs/api.md).
 
 - Imports point only down the layers (the import-linter contracts in pyproject.toml).
 - Every module is private (its name, or a folder above it, starts with an underscore)

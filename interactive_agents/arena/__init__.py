@@ -1,4 +1,4 @@
-"""The arena (Algorithm 2, docs/method.md): counselor bots answer the same client turn
+"""The arena (docs/method.md#arena-algorithm-2): counselor bots answer the same client turn
 by turn, an LLM judge picks the better reply, which becomes the shared history.
 
 The async API (:class:`Arena`), the bots, the pairwise judge, the outcome and history

@@ -1,4 +1,4 @@
-"""One arena dialogue following Algorithm 2 (SPEC §10), as a small state machine.
+"""One arena dialogue following Algorithm 2 (docs/method.md#arena-algorithm-2): a state machine.
 
 The client opens with its fixed greeting, as in Algorithm 1. At every turn both bots
 answer the client's latest utterance from the same shared history, each candidate

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interactive_agents._resources import resolve
 from interactive_agents.arena._bots import Bot, load_bots
 from interactive_agents.arena._competition import Match
 from interactive_agents.arena._config import ArenaConfig
@@ -32,8 +31,7 @@ def arena_inputs(config: ArenaConfig) -> ArenaInputs:
         raise ConfigError("missing: pass --cards or set cards in the recipe", field="cards")
     prompts = load_prompts(config.language, config.actors_dir)
     bots = load_bots(config.bots, prompts.counselor.system_message().content)
-    cards_path = resolve(config.cards, "runners/cards", (".jsonl", ".json", ".toml"))
-    batch = load_cards(cards_path, skip_invalid=config.skip_invalid, pool=config.pool)
+    batch = load_cards(config.cards, skip_invalid=config.skip_invalid, pool=config.pool)
     matches = plan_matches(
         batch.cards[: config.limit],
         bots,

@@ -38,7 +38,7 @@ def _fail(exc: EngineError) -> NoReturn:
 
 @click.group(epilog=EXAMPLES, context_settings={"max_content_width": 100})
 def annotate() -> None:
-    """Counselors choose between two bots' replies in the browser (SPEC §10).
+    """Counselors choose between two bots' replies in the browser (docs/arena.md).
 
     Each annotator signs in, plays the client, and picks the better of two shuffled
     candidate replies; every choice is a battle in the `interactive-agents elo` format.

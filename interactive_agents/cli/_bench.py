@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from interactive_agents import load_cards, runtime
-from interactive_agents._resources import resolve
 from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._options import (
     configuration,
@@ -164,7 +163,7 @@ def bench(
     console = Console(stderr=True, quiet=quiet)
     with usage_errors():
         config = configuration(BenchConfig, click.get_current_context(), recipe)
-        cards = load_cards(resolve(config.cards, "runners/cards", (".jsonl", ".json", ".toml")))
+        cards = load_cards(config.cards)
         prompts = load_prompts(config.language)
         generators = [LoadGenerator(load, cards.cards, prompts) for load in config.loads()]
         runs = [runtime.run_with_uvloop(_run, generator, console) for generator in generators]

@@ -168,7 +168,7 @@ def elo(
     skip_invalid: bool,
     as_json: bool,
 ) -> None:
-    """Rank counselor bots from arena battles (SPEC §10): Elo and Bradley-Terry.
+    """Rank counselor bots from arena battles (docs/method.md#ratings): Elo and Bradley-Terry.
 
     BATTLES are JSON Lines files of battle records. Unparsable judgements are kept in
     the files but left out of the ratings and counted. Rank is 1 + the number of bots
@@ -267,7 +267,7 @@ def _agreement_cells(row: JudgeAgreement) -> list[str]:
 def agreement(
     human: Path, judges: tuple[Path, ...], seed: int, skip_invalid: bool, as_json: bool
 ) -> None:
-    """Agreement of LLM judges with human choices on the same selections (SPEC §10).
+    """Agreement of LLM judges with human choices on the same selections (docs/ratings.md).
 
     A judge battle matches a human one with the same dialogue_id, turn and pair of bots
     (in either order). Ties agree only with ties; an unparsable judge verdict counts as

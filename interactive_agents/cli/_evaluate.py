@@ -1,4 +1,4 @@
-"""``interactive-agents evaluate``: evaluation of dialogue corpora (SPEC §6-§8).
+"""``interactive-agents evaluate``: evaluation of dialogue corpora (docs/method.md#evaluation).
 
 A thin click shell over :mod:`interactive_agents.evaluation`: load the corpora, call
 the library, write the report, print a summary. Bad input (an ``InputError``, which
@@ -385,7 +385,7 @@ def _finish(
 )
 @click.pass_context
 def evaluate(ctx: click.Context, recipe: Path | None) -> None:
-    """Evaluate dialogue corpora (SPEC §6-§8).
+    """Evaluate dialogue corpora as the method does (docs/evaluation.md).
 
     stats, overlap and semantic need no LLM; topics and wai ask an LLM judge.
 
@@ -593,7 +593,7 @@ def topics(
     max_topics: int,
     **options: Any,
 ) -> None:
-    """Client diversity: entropy of the topics an LLM assigns to the clients (SPEC §7).
+    """Client diversity: entropy of the topics an LLM assigns to the clients (docs/method.md).
 
     In each round, the rater assigns topics from the topic set to every dialogue's
     client utterances; the entropy of each round's topic distribution is reported as
@@ -642,7 +642,7 @@ def wai(
     alpha_level: AlphaLevel,
     **options: Any,
 ) -> None:
-    """Counselor evaluation: WAI-O-S working alliance rated by an LLM judge (SPEC §8).
+    """Counselor evaluation: WAI-O-S working alliance rated by an LLM judge (docs/method.md).
 
     The judge rates the 12 items one per call, in several rounds, from 1 to 7; items 4
     and 10 are reversed; Goal, Task and Bond are scored per dialogue, summarised per

@@ -120,7 +120,7 @@ def export(
     """Turn simulated (or reference) dialogues into training data for counselor bots.
 
     Each counselor turn t becomes a sample: the counselor system prompt, u1, r1, …, u_t
-    and the target r_t (docs/method.md, the training data); identical samples are
+    and the target r_t (docs/method.md#training-recipe); identical samples are
     written once; the split into training and validation is by dialogue and
     reproducible with --seed.
     """

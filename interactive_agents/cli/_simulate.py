@@ -21,7 +21,6 @@ from interactive_agents import (
     load_cards,
     runtime,
 )
-from interactive_agents._resources import resolve
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
 from interactive_agents.cli._options import (
     configuration,
@@ -180,8 +179,7 @@ def _cards(
         raise InputError("no role cards: pass --cards or set cards in the recipe")
     if need_out and not config.out:
         raise InputError("no run directory: pass --out or set out in the recipe")
-    cards_path = resolve(config.cards, "runners/cards", (".jsonl", ".json", ".toml"))
-    batch = load_cards(cards_path, skip_invalid=config.skip_invalid, pool=config.pool)
+    batch = load_cards(config.cards, skip_invalid=config.skip_invalid, pool=config.pool)
     for error in batch.invalid:
         console.print(f"[yellow]skipped:[/yellow] {error}", highlight=False)
     return batch, batch.cards[: config.limit] if config.limit is not None else batch.cards

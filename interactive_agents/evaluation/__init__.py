@@ -1,4 +1,4 @@
-"""Evaluation of dialogue corpora (docs/method.md, the metrics; docs/evaluation.md).
+"""Evaluation of dialogue corpora (docs/method.md#evaluation, docs/evaluation.md).
 
 Without an LLM: dataset statistics, vocabulary overlap, semantic consistency, quality
 flags. With an LLM judge: client diversity by topic entropy and the counselor's working

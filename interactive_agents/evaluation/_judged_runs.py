@@ -184,7 +184,7 @@ async def evaluate_topics(
     max_topics: int = DEFAULT_MAX_TOPICS,
     **run_options: Any,
 ) -> JudgedEvaluation[TopicResult]:
-    """Client diversity by topic entropy (SPEC §7); ``run_options`` go to :func:`run_judged`."""
+    """Client diversity by topic entropy (docs/method.md); ``run_options``: :func:`run_judged`."""
     raters = [
         load_topic_rater(
             choose_language(corpus, options.language),
@@ -211,7 +211,7 @@ async def evaluate_topics(
 async def evaluate_wai(
     corpora: Sequence[Corpus], options: JudgeOptions, out: Path, **run_options: Any
 ) -> JudgedEvaluation[WaiResult]:
-    """The counselor's working alliance by WAI-O-S (SPEC §8); options as :func:`evaluate_topics`."""
+    """The counselor's alliance by WAI-O-S (docs/method.md); options as :func:`evaluate_topics`."""
     judges = [
         load_wai_judge(choose_language(corpus, options.language), actors_dir=options.actors_dir)
         for corpus in corpora

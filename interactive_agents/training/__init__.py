@@ -1,5 +1,5 @@
 """Training counselor bots on exported dialogues: export to samples, full fine-tuning
-or LoRA (docs/method.md, the training recipe).
+or LoRA (docs/method.md#training-recipe).
 
 :func:`train` needs the ``train`` extra (transformers, peft, torch) and is imported on
 first use, so that :func:`export` runs on the core install.

@@ -1,5 +1,4 @@
-"""The settings of one training run, with the paper's recipe as defaults
-(docs/method.md, the training recipe).
+"""One training run's settings, the paper's recipe as defaults (docs/method.md#training-recipe).
 
 A recipe is a flat TOML table of these fields (``runners/train_*.toml``), built by the
 one builder of every command's configuration (:func:`interactive_agents.build_config`
