@@ -45,6 +45,10 @@ class ConfigOption(click.Option):
         self.group = group
         self.default_text = default_text
 
+    def sets(self, field: str) -> bool:
+        """Whether this option sets the dotted ``field``."""
+        return self.key == field
+
     def get_help_extra(self, ctx: click.Context) -> Any:
         """The configuration's default, as ``[default: VALUE]`` (the flag has none)."""
         extra = super().get_help_extra(ctx)
@@ -59,6 +63,37 @@ def option(*decls: str, key: str, kind: type | None = None, **attrs: Any) -> Cal
     if kind is not None and "default_text" not in attrs:
         attrs["default_text"] = default_text(kind, key)
     return click.option(*decls, cls=ConfigOption, key=key, **attrs)
+
+
+def _entries(
+    _ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """``NAME=VALUE`` values as (NAME, VALUE) pairs; the builder checks names and values."""
+    pairs = []
+    for value in values:
+        name, equals, text = value.partition("=")
+        if not name or not equals or not text:
+            raise click.BadParameter(f"{value!r}: expected NAME=VALUE", param=param)
+        pairs.append((name, text))
+    return tuple(pairs)
+
+
+class EntriesOption(ConfigOption):
+    """A repeatable ``NAME=VALUE`` option setting entries of the table ``key``, one dotted
+    key each (``--threshold echo=0.5``: ``quality.thresholds.echo``), so the recipe's
+    other entries stay as they are."""
+
+    def __init__(self, param_decls: Sequence[str], **attrs: Any) -> None:
+        attrs.setdefault("metavar", "NAME=VALUE")
+        super().__init__(param_decls, multiple=True, callback=_entries, **attrs)
+
+    def sets(self, field: str) -> bool:
+        return field == self.key or field.startswith(f"{self.key}.")
+
+
+def entries_option(*decls: str, key: str, **attrs: Any) -> Callable[[F], F]:
+    """An :class:`EntriesOption` for the table ``key``."""
+    return click.option(*decls, cls=EntriesOption, key=key, **attrs)
 
 
 def default_text(kind: type, dotted: str) -> str | None:
@@ -82,6 +117,9 @@ def overrides(ctx: click.Context, group: str = CONFIG) -> dict[str, Any]:
         value = ctx.params.get(param.name)
         unset_flag = param.is_flag and not param.secondary_opts and value is False
         if value is None or value == () or unset_flag:
+            continue
+        if isinstance(param, EntriesOption):
+            given.update({f"{param.key}.{name}": text for name, text in value})
             continue
         given[param.key] = list(value) if isinstance(value, tuple) else value
     return given
@@ -113,7 +151,7 @@ def _flags_setting(ctx: click.Context, field: str | None) -> list[str]:
     found = []
     for wanted in (field, shared):
         for param in ctx.command.params:
-            if isinstance(param, ConfigOption) and wanted is not None and param.key == wanted:
+            if isinstance(param, ConfigOption) and wanted is not None and param.sets(wanted):
                 found.append(param.opts[0])
     return found
 

@@ -3,10 +3,28 @@
 Without an LLM: dataset statistics, vocabulary overlap, semantic consistency, quality
 flags. With an LLM judge: client diversity by topic entropy and the counselor's working
 alliance by WAI-O-S, on the judge runner of :mod:`interactive_agents.judging`.
+
+Each evaluation is one call (``evaluate_stats``, ``evaluate_overlap``,
+``evaluate_semantic``, ``evaluate_quality``, and the async ``evaluate_topics`` and
+``evaluate_wai``) on corpora (paths or :class:`~interactive_agents.corpora.Corpus`) under
+an :class:`EvaluationConfig` (``build_config(recipe, overrides, kind=EvaluationConfig)``):
+it writes the report into a folder and returns an :class:`Evaluation` holding the
+results per corpus, the summary table and the report's content.
 """
 
 from __future__ import annotations
 
+from interactive_agents.evaluation._config import (
+    LANGUAGE_CHOICES,
+    CardComparisonConfig,
+    EvaluationConfig,
+    LanguageChoice,
+    OverlapConfig,
+    QualityFlagsConfig,
+    SemanticConfig,
+    TopicsConfig,
+    WaiConfig,
+)
 from interactive_agents.evaluation._consistency import (
     DRAWS,
     ConsistencyResult,
@@ -14,25 +32,43 @@ from interactive_agents.evaluation._consistency import (
     PairedScore,
     compare_with_cards,
 )
+from interactive_agents.evaluation._corpus_inputs import CorpusSource, load_corpora
 from interactive_agents.evaluation._embedding import (
     DEFAULT_MODEL,
     MULTILINGUAL_MODEL,
     ChunkedEmbedder,
     Embedder,
     UniversalSentenceEncoder,
+    choose_embedding_model,
     default_model,
     english_only,
     load_embedder,
 )
+from interactive_agents.evaluation._evaluations import (
+    ConsistencyEvaluation,
+    Evaluation,
+    QualityEvaluation,
+    ReportTable,
+    StatsEvaluation,
+)
 from interactive_agents.evaluation._judged_runs import (
     JudgedEvaluation,
     JudgedRun,
-    JudgeOptions,
+    JudgeMonitor,
+    TopicsEvaluation,
+    WaiEvaluation,
     evaluate_topics,
     evaluate_wai,
     run_judged,
 )
+from interactive_agents.evaluation._local_runs import (
+    evaluate_overlap,
+    evaluate_quality,
+    evaluate_semantic,
+    evaluate_stats,
+)
 from interactive_agents.evaluation._overlap import corpus_language, overlap_rate, vocabulary_overlap
+from interactive_agents.evaluation._quality_report import CorpusQuality
 from interactive_agents.evaluation._semantic import Embed, Vector, cosine, semantic_consistency
 from interactive_agents.evaluation._significance import TEST_KINDS, GroupSummary, TestKind, TTest
 from interactive_agents.evaluation._stats import CorpusStats, corpus_stats
@@ -55,35 +91,55 @@ from interactive_agents.evaluation._wai import (
     load_wai_judge,
     score_wai,
 )
-from interactive_agents.evaluation._wai_reliability import AlphaLevel
+from interactive_agents.evaluation._wai_reliability import ALPHA_LEVELS, AlphaLevel
 
 __all__ = [
+    "ALPHA_LEVELS",
     "DEFAULT_MAX_TOPICS",
     "DEFAULT_MODEL",
     "DRAWS",
+    "LANGUAGE_CHOICES",
     "MULTILINGUAL_MODEL",
     "TEST_KINDS",
     "AlphaLevel",
+    "CardComparisonConfig",
     "ChunkedEmbedder",
+    "ConsistencyEvaluation",
     "ConsistencyResult",
+    "CorpusQuality",
+    "CorpusSource",
     "CorpusStats",
     "Draw",
     "Embed",
     "Embedder",
+    "Evaluation",
+    "EvaluationConfig",
     "GroupSummary",
-    "JudgeOptions",
+    "JudgeMonitor",
     "JudgedEvaluation",
     "JudgedRun",
+    "LanguageChoice",
+    "OverlapConfig",
     "PairedScore",
+    "QualityEvaluation",
+    "QualityFlagsConfig",
+    "ReportTable",
+    "SemanticConfig",
+    "StatsEvaluation",
     "TTest",
     "TestKind",
     "TopicRater",
     "TopicResult",
     "TopicSet",
+    "TopicsConfig",
+    "TopicsEvaluation",
     "UniversalSentenceEncoder",
     "Vector",
+    "WaiConfig",
+    "WaiEvaluation",
     "WaiJudge",
     "WaiResult",
+    "choose_embedding_model",
     "choose_language",
     "compare_topics",
     "compare_wai",
@@ -94,8 +150,13 @@ __all__ = [
     "default_model",
     "english_only",
     "entropy",
+    "evaluate_overlap",
+    "evaluate_quality",
+    "evaluate_semantic",
+    "evaluate_stats",
     "evaluate_topics",
     "evaluate_wai",
+    "load_corpora",
     "load_embedder",
     "load_topic_rater",
     "load_topic_set",

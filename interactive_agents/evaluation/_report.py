@@ -2,7 +2,7 @@
 
 Each report writes ``<command>.json``, ``<command>.md`` and its plots into one output
 folder and returns the JSON payload; the same rows feed the Markdown table and the
-:mod:`rich` table printed as the summary, so the two never disagree.
+summary an evaluation returns (and the CLI prints), so the two never disagree.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from rich import box
-from rich.table import Table
 
 from interactive_agents.corpora._readers import Corpus
 from interactive_agents.evaluation._consistency import ConsistencyResult
@@ -373,14 +371,6 @@ def consistency_rows(
         for c, r in zip(corpora, results, strict=True)
     ]
     return headers, rows
-
-
-def rich_table(title: str, headers: list[str], rows: Rows) -> Table:
-    """The summary printed by the CLI."""
-    table = Table(*headers, title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    for row in rows:
-        table.add_row(*row)
-    return table
 
 
 def slug(name: str) -> str:
