@@ -61,6 +61,7 @@ def build(kind: type[C], recipe: Recipe = None, overrides: Mapping[str, Any] | N
     _refuse_moved(raw, getattr(kind, "MOVED", {}), source)
     raw = _inherit_shared(raw, kind, source)
     _refuse_unknown(raw, kind, source)
+    _fill_defaults(raw, kind())
     config = _convert(raw, kind, source)
     for name, value in _integers(dataclasses.asdict(config)):  # type: ignore[call-overload]
         if not -(2**63) <= value < 2**63:
@@ -110,13 +111,19 @@ def field_default(kind: type, dotted: str) -> Any:
 
 
 def _anchor_paths(raw: dict[str, Any], keys: tuple[str, ...], folder: Path) -> None:
-    """Relative paths in a recipe are relative to the recipe, unless they name built-ins."""
+    """Relative paths in a recipe are relative to the recipe, unless they name built-ins.
+
+    ``keys`` are dotted (``topics.topic_set``).
+    """
     for key in keys:
-        value = raw.get(key)
+        try:
+            value = get_dotted(raw, key)
+        except KeyError:
+            continue
         if isinstance(value, str) and not Path(value).is_absolute():
             candidate = folder / value
             if candidate.exists():
-                raw[key] = str(candidate)
+                set_dotted(raw, key, str(candidate))
 
 
 def _set_override(raw: dict[str, Any], dotted: str, value: Any, source: str | None) -> None:
@@ -154,6 +161,21 @@ def _inherit_shared(raw: dict[str, Any], kind: type, source: str | None) -> dict
             if isinstance(own, dict):
                 parent[last] = {**shared, **own}
     return raw
+
+
+def _fill_defaults(raw: dict[str, Any], default: Any) -> None:
+    """A table given in part keeps the configuration's defaults for the keys it leaves out.
+
+    msgspec would fill them from the nested class's own defaults, which are not always
+    the configuration's (a client samples at most 256 tokens, a bare ``Sampling`` 512).
+    """
+    for key, value in raw.items():
+        nested = getattr(default, key, None)
+        if not isinstance(value, dict) or not dataclasses.is_dataclass(nested):
+            continue
+        for name, base in msgspec.to_builtins(nested).items():
+            value.setdefault(name, base)
+        _fill_defaults(value, nested)
 
 
 def _field_type(kind: type, dotted: str) -> type:

@@ -254,3 +254,12 @@ def test_help_shows_the_configurations_defaults() -> None:
 def test_every_bundled_recipe_builds(name: str, kind: type[Any]) -> None:
     config = build_config(name, kind=kind)
     assert isinstance(config, kind)
+
+
+def test_a_table_given_in_part_keeps_the_configurations_other_defaults() -> None:
+    """--client-temperature alone leaves the client's 256 tokens, not a bare Sampling's 512;
+    an arena recipe's [terminator] mode leaves its first_turn of 1."""
+    run = build_config(None, {"client.sampling.temperature": 0.9})
+    assert (run.client.sampling.temperature, run.client.sampling.max_tokens) == (0.9, 256)
+    arena = build_config({"terminator": {"mode": "closing"}}, kind=ArenaConfig)
+    assert (arena.terminator.mode, arena.terminator.first_turn) == ("closing", 1)

@@ -191,8 +191,9 @@ async def evaluate_topics(
     *,
     monitor: JudgeMonitor | None = None,
 ) -> TopicsEvaluation:
-    """Client diversity by topic entropy (docs/method.md#client-diversity-topic-entropy) under ``config.topics``: ``topics.json``,
-    ``topics.md``, ``topics.png``; each corpus rated in its language (``config.language``)."""
+    """Client diversity by topic entropy (docs/method.md#client-diversity-topic-entropy)
+    under ``config.topics``: ``topics.json``, ``topics.md``, ``topics.png``; each corpus
+    rated in its language (``config.language``)."""
     folder = Path(out)
     loaded = load_corpora(corpora, config)
     raters = [
@@ -229,8 +230,9 @@ async def evaluate_wai(
     *,
     monitor: JudgeMonitor | None = None,
 ) -> WaiEvaluation:
-    """The counselor's working alliance by WAI-O-S (docs/method.md#wai-o-s): ``wai.json``, ``wai.md``,
-    ``wai.png``, with the judge's Krippendorff's alpha at ``config.wai.alpha_level``."""
+    """The counselor's working alliance by WAI-O-S (docs/method.md#wai-o-s): ``wai.json``,
+    ``wai.md``, ``wai.png``, with the judge's Krippendorff's alpha at
+    ``config.wai.alpha_level``."""
     folder = Path(out)
     loaded = load_corpora(corpora, config)
     judges = [

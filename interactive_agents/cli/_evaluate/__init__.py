@@ -1,4 +1,4 @@
-"""``interactive-agents evaluate``: evaluation of dialogue corpora (SPEC §6-§8).
+"""``interactive-agents evaluate``: evaluation of dialogue corpora (docs/evaluation.md).
 
 A thin click shell over :mod:`interactive_agents.evaluation`, one module per subcommand:
 each turns its flags into dotted keys of the :class:`EvaluationConfig` (on top of the
@@ -29,7 +29,7 @@ from interactive_agents.cli._evaluate._wai import wai
     "(docs/evaluation.md); the flags given win.",
 )
 def evaluate(recipe: str | None) -> None:
-    """Evaluate dialogue corpora (SPEC §6-§8).
+    """Evaluate dialogue corpora as the method does (docs/evaluation.md).
 
     stats, overlap, semantic and quality need no LLM; topics and wai ask an LLM judge.
 

@@ -38,7 +38,7 @@ from interactive_agents.evaluation import EvaluationConfig, evaluate_topics
 def topics(
     corpora: tuple[str, ...], out: str, as_json: bool, quiet: bool, **_configured: object
 ) -> None:
-    """Client diversity: entropy of the topics an LLM assigns to the clients (SPEC §7).
+    """Client diversity: entropy of the topics an LLM assigns to the clients (docs/method.md).
 
     In each round, the rater assigns topics from the topic set to every dialogue's
     client utterances; the entropy of each round's topic distribution is reported as

@@ -31,7 +31,7 @@ from interactive_agents.evaluation import ALPHA_LEVELS, EvaluationConfig, evalua
 def wai(
     corpora: tuple[str, ...], out: str, as_json: bool, quiet: bool, **_configured: object
 ) -> None:
-    """Counselor evaluation: WAI-O-S working alliance rated by an LLM judge (SPEC §8).
+    """Counselor evaluation: WAI-O-S working alliance rated by an LLM judge (docs/method.md).
 
     The judge rates the 12 items one per call, in several rounds, from 1 to 7; items 4
     and 10 are reversed; Goal, Task and Bond are scored per dialogue, summarised per
