@@ -6,10 +6,7 @@ from __future__ import annotations
 import tempfile
 import time
 
-from interactive_agents.method._cards import RoleCard
-from interactive_agents.method._config import RunConfig
-from interactive_agents.runtime._counters import EngineStats
-from interactive_agents.runtime._engine import Engine
+from interactive_agents import Engine, EngineStats, RoleCard, RunConfig
 
 COMPLAINT = (
     "Since the reorganisation at work I sleep badly, replay every meeting at night and "

@@ -10,7 +10,7 @@ process. Ideal is the critical path: the dialogue's sequential calls × latency 
 opens with the fixed greeting, so T turns are 2T - 1 calls for the engine and 2T for the
 baselines, which have no greeting). The ``engine`` rows run the engine as a library does
 (asyncio's event loop, the default garbage collector), the ``simulate`` rows as the
-``simulate`` command does (uvloop, the collector tuned: ``interactive_agents.cli._process``).
+``simulate`` command does (``interactive_agents.runtime``: uvloop, the collector tuned).
 The mock's own CPU per call is read from its ``/stats``. Figures and ratios are printed;
 nothing is asserted.
 """
@@ -37,16 +37,13 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from interactive_agents.cli import _process as runtime
-from interactive_agents.method._cards import RoleCard
-from interactive_agents.method._config import build_config
-from interactive_agents.runtime._engine import Engine
+from interactive_agents import Engine, RoleCard, build_config, runtime
 from interactive_agents.testing import ServerOptions, spawn
 
 T = TypeVar("T")
 CHILD_TIMEOUT = 900.0
 # The engine as a library runs it (asyncio's loop, default garbage collector), and as the
-# `simulate` command runs it (uvloop, the collector tuned: interactive_agents.cli._process).
+# `simulate` command runs it (uvloop, the collector tuned: interactive_agents.runtime).
 ENGINE, SIMULATE = "engine", "simulate"
 COMPLAINT = (
     "Since the quarter-end close I wake at 3 a.m. with my heart racing, going over "
@@ -165,7 +162,7 @@ def run_engine_as(kind: str, measure: Callable[[dict[str, Any]], Awaitable[T]], 
     """Run ``measure(spec)`` as a library user (``engine``) or the command (``simulate``) would."""
     if kind == SIMULATE:
         runtime.tune_garbage_collector()
-        return runtime.run(measure, spec)
+        return runtime.run_with_uvloop(measure, spec)
     return anyio.run(measure, spec)
 
 

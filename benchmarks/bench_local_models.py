@@ -42,7 +42,7 @@ import orjson
 from bench_engine import show
 
 from interactive_agents._resources import resolve
-from interactive_agents.method._quality import FLAG_NAMES
+from interactive_agents.method import FLAG_NAMES
 
 SERVERS = {
     "xllamacpp": lambda model, port: [

@@ -41,12 +41,9 @@ from bench_engine import (
     steps,
 )
 
-from interactive_agents.method._cards import RoleCard
-from interactive_agents.method._config import build_config
-from interactive_agents.method._prompts import load_prompts
-from interactive_agents.method._records import Turn
-from interactive_agents.runtime._engine import Engine
-from interactive_agents.runtime._roles import perspective
+from interactive_agents import Engine, RoleCard, Turn, build_config
+from interactive_agents.method import load_prompts
+from interactive_agents.runtime import perspective
 from interactive_agents.testing import ServerOptions, spawn
 
 SAMPLE_EVERY = 0.05

@@ -23,11 +23,8 @@ from pathlib import Path
 import orjson
 from bench_engine import ENGINE, Measurement, run_in_child, show, steps
 
-from interactive_agents.method._card_text import card_text
-from interactive_agents.method._cards import load_cards
-from interactive_agents.method._prompts import load_prompts
-from interactive_agents.method._quality import Flagger, load_quality_rules
-from interactive_agents.method._records import Turn
+from interactive_agents import Turn, load_cards
+from interactive_agents.method import Flagger, card_text, load_prompts, load_quality_rules
 from interactive_agents.testing import ServerOptions, spawn
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"

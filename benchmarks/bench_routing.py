@@ -29,7 +29,7 @@ import httpx
 from _routed_runs import sessions, timed_run
 from bench_engine import show
 
-from interactive_agents.method._config import build_config
+from interactive_agents import build_config
 from interactive_agents.testing import ServerOptions, spawn
 
 by_wall = attrgetter("wall")

@@ -24,8 +24,8 @@ import httpx
 from _routed_runs import sessions, timed_run
 from bench_engine import show
 
-from interactive_agents.llm.local._server import LocalServer, LocalServerOptions
-from interactive_agents.method._config import build_config
+from interactive_agents import build_config
+from interactive_agents.llm import LocalServer, LocalServerOptions
 
 EVALUATED = "llamacpp:prompt_tokens_total"  # prompt tokens evaluated, cached ones excluded
 CACHED = "llamacpp:prompt_tokens_cached_total"
@@ -69,8 +69,8 @@ async def measure(count: int, policy: str, args: argparse.Namespace) -> Outcome:
                 "language": "en",
                 "max_turns": args.turns,
                 "max_in_flight": args.dialogues,
-                "client.max_tokens": args.max_tokens,
-                "counselor.max_tokens": args.max_tokens,
+                "client.sampling.max_tokens": args.max_tokens,
+                "counselor.sampling.max_tokens": args.max_tokens,
                 "endpoint.base_urls": [server.base_url for server in servers],
                 "endpoint.model": servers[0].model,
                 "endpoint.concurrency": count * args.parallel,

@@ -20,11 +20,8 @@ import anyio
 import orjson
 from aiohttp import web
 
+from interactive_agents import DialogueHandle, Engine, Result, build_config, card_from_mapping
 from interactive_agents.errors import CardError, SessionCancelledError
-from interactive_agents.method._cards import card_from_mapping
-from interactive_agents.method._config import build_config
-from interactive_agents.runtime._engine import Engine, Result
-from interactive_agents.runtime._runner import DialogueHandle
 
 ENGINE = web.AppKey("engine", Engine)
 HANDLES = web.AppKey("handles", dict)

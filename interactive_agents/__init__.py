@@ -1,37 +1,28 @@
 """interactive-agents: simulated counselor-client sessions between LLMs, at scale.
 
-The public API, re-exported from small private-ish modules (see README, "Library API").
+The root package holds what a simulation needs: the engine, its configuration and the
+cards and records it reads and writes. Each capability has its own public package
+(``llm``, ``method``, ``runtime``, ``corpora``, ``judging``, ``arena``, ``ratings``,
+``evaluation``, ``training``, ``serving``, ``loadtest``, ``annotation``, ``testing``),
+and the exceptions are in :mod:`interactive_agents.errors`. Every public name is
+exported from exactly one of them (docs/api.md, docs/library.md); modules whose names start with an
+underscore are private and may change at any time.
 """
 
-from interactive_agents.errors import (
-    ActorStoppedError,
-    BackendError,
-    BadResponseError,
-    CardError,
-    ConfigError,
-    EndpointDownError,
-    EndpointTimeoutError,
-    EndpointUnusableError,
-    EngineError,
-    InputError,
-    LocalServerError,
-    PermanentEndpointError,
-    RateLimitedError,
-    RunDirectoryError,
-    RunLockedError,
-    RunStorageError,
-    ServerError,
-    SessionCancelledError,
-    SessionError,
-    ShardFailedError,
+from __future__ import annotations
+
+from interactive_agents.method._cards import (
+    BigFive,
+    CardBatch,
+    RoleCard,
+    Trait,
+    card_from_mapping,
+    load_cards,
 )
-from interactive_agents.llm._endpoint import ChatBackend, ChatEndpoint
-from interactive_agents.llm._endpoint_config import EndpointConfig
-from interactive_agents.llm._messages import ChatMessage, Completion, Sampling, Usage
-from interactive_agents.llm._transport import AiohttpClient, HttpClient, HttpxClient
-from interactive_agents.llm.local._server import LocalServer, LocalServerOptions
-from interactive_agents.method._cards import BigFive, CardBatch, RoleCard, Trait, load_cards
 from interactive_agents.method._config import (
+    ClientGuardConfig,
+    PromptOptions,
+    QualityConfig,
     RefinerConfig,
     RoleConfig,
     RunConfig,
@@ -51,57 +42,29 @@ from interactive_agents.runtime._engine import Engine, Result
 from interactive_agents.runtime._runner import DialogueHandle, RunnerState
 
 __all__ = [
-    "ActorStoppedError",
-    "AiohttpClient",
-    "BackendError",
-    "BadResponseError",
     "BigFive",
     "CardBatch",
-    "CardError",
-    "ChatBackend",
-    "ChatEndpoint",
-    "ChatMessage",
-    "Completion",
-    "ConfigError",
+    "ClientGuardConfig",
     "DialogueHandle",
     "DialogueRecord",
-    "EndpointConfig",
-    "EndpointDownError",
-    "EndpointTimeoutError",
-    "EndpointUnusableError",
     "Engine",
-    "EngineError",
     "EngineStats",
     "FailureRecord",
-    "HttpClient",
-    "HttpxClient",
-    "InputError",
-    "LocalServer",
-    "LocalServerError",
-    "LocalServerOptions",
-    "PermanentEndpointError",
-    "RateLimitedError",
+    "PromptOptions",
+    "QualityConfig",
     "RefinerConfig",
     "Rejection",
     "Result",
     "RoleCard",
     "RoleConfig",
     "RunConfig",
-    "RunDirectoryError",
-    "RunLockedError",
-    "RunStorageError",
     "RunnerState",
-    "Sampling",
-    "ServerError",
-    "SessionCancelledError",
-    "SessionError",
-    "ShardFailedError",
     "StageConfig",
     "Termination",
     "TerminatorConfig",
     "Trait",
     "Turn",
-    "Usage",
     "build_config",
+    "card_from_mapping",
     "load_cards",
 ]

@@ -27,6 +27,29 @@ Lower-level errors are mapped to the most specific class with ``raise ... from e
 
 from __future__ import annotations
 
+__all__ = [
+    "ActorStoppedError",
+    "BackendError",
+    "BadResponseError",
+    "CardError",
+    "ConfigError",
+    "EndpointDownError",
+    "EndpointTimeoutError",
+    "EndpointUnusableError",
+    "EngineError",
+    "InputError",
+    "LocalServerError",
+    "PermanentEndpointError",
+    "RateLimitedError",
+    "RunDirectoryError",
+    "RunLockedError",
+    "RunStorageError",
+    "ServerError",
+    "SessionCancelledError",
+    "SessionError",
+    "ShardFailedError",
+]
+
 
 class EngineError(Exception):
     """Base class of every error the engine raises on purpose."""

@@ -213,15 +213,19 @@ out = "{tmp_path / "run"}"
 language = "en"
 max_turns = 5
 limit = 1
-base_url = ["{server.base_url}"]
 both_orders = false
-[client]
+[endpoint]
+base_urls = ["{server.base_url}"]
+[client.endpoint]
 model = "client"
-[judge]
+[judge.endpoint]
 model = "judge"
 """,
             encoding="utf-8",
         )
+        old = tmp_path / "old.toml"
+        old.write_text('guideline = "2"\n[client]\ntemperature = 0.8\n', encoding="utf-8")
+        moved = CliRunner().invoke(main, ["arena", "--recipe", str(old)])
         result = CliRunner().invoke(
             main, ["arena", "--recipe", str(recipe), "--max-turns", "2", "--quiet", "--json"]
         )
@@ -237,6 +241,9 @@ model = "judge"
     assert bad.exit_code == 2
     assert unknown.exit_code == 2 and "arena.toml" in unknown.output
     assert "'colour'" in unknown.output
+    # A key of the older arena recipes names where it lives now.
+    assert moved.exit_code == 2 and "old.toml" in moved.output
+    assert "'client.temperature'" in moved.output and "client.sampling.temperature" in moved.output
 
 
 @pytest.mark.parametrize(

@@ -195,3 +195,23 @@ def test_a_folder_with_odd_names_and_subfolders(tmp_path: Path) -> None:
     assert ids.index("a2") < ids.index("a10")
     with pytest.raises(CardError, match="no card files"):
         load_cards(tmp_path / "nested.json")
+
+
+def test_built_in_card_sets_by_name_through_the_public_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import interactive_agents
+
+    monkeypatch.chdir(tmp_path)  # found in the bundled data, not in the working directory
+    by_name = interactive_agents.load_cards("demo_en").cards
+    demo = Path(__file__).resolve().parents[1] / "runners" / "cards" / "demo_en.jsonl"
+    assert [c.id for c in by_name] == [c.id for c in load_cards(demo).cards]
+    assert len(by_name) == 6
+    assert interactive_agents.load_cards("demo_en.jsonl").cards == by_name
+    # A file of that name in the working directory wins over the built-in set.
+    write(tmp_path / "demo_en", '{"id": "mine", "chief_complaint": "ok"}\n')
+    with pytest.raises(CardError, match="unsupported"):
+        interactive_agents.load_cards("demo_en")
+    with pytest.raises(CardError, match=r"no such file or folder.*\(demo_en\)") as raised:
+        interactive_agents.load_cards("demo_xx")
+    assert raised.value.file == "demo_xx"

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from interactive_agents.cli import main
+from interactive_agents.evaluation import JudgeMonitor
 
 from .support import CARD_A, HAND_MAPPING, engine_record, hand_run, write_run
 
@@ -127,7 +128,7 @@ def test_semantic_report_with_the_offline_model(
     (corpus,) = payload["corpora"]
     assert corpus["method"] == "all-MiniLM-L6-v2"
     assert all(s["mapping"] > s["random"] for s in corpus["scores"])
-    assert "# Semantic consistency (SPEC §7, Eq. 2)" in markdown
+    assert "# Semantic consistency (Eq. 2, docs/method.md#semantic-consistency-eq-2)" in markdown
     _assert_png(out / corpus["plot"])
 
 
@@ -181,6 +182,19 @@ def test_help_has_examples(command: str) -> None:
     assert "CORPUS is an engine run directory" in result.stdout
 
 
+@pytest.mark.parametrize("command", ["stats", "overlap", "semantic", "topics", "wai", "quality"])
+def test_help_shows_the_defaults_of_the_configuration(command: str) -> None:
+    options = " ".join(_run(command, "--help").stdout.partition("Options:")[2].split())
+    assert "--limit INTEGER RANGE Only the first N dialogues of each corpus. [default: all;" in (
+        options
+    )
+    assert "--skip-invalid Leave malformed records out" in options
+    if command in ("topics", "wai"):
+        assert "Nucleus sampling top-p (judge). [default: 0.9;" in options
+        assert "Independent rounds per judgement. [default: 3;" in options
+        assert "Requests in flight at once (judge). [default: 64; 1 for the embedded" in options
+
+
 def test_group_help_lists_the_subcommands() -> None:
     result = _run("--help")
 
@@ -192,11 +206,11 @@ def test_group_help_lists_the_subcommands() -> None:
 def test_ctrl_c_in_a_judged_command_summarises_and_exits_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from interactive_agents.cli import _evaluate as command
+    from interactive_agents.cli._evaluate import _wai as command
 
-    async def interrupted(*args: Any, progress: Any, run: Any, **kwargs: Any) -> None:
-        progress.total, progress.done, progress.calls = 24, 7, 7
-        run.cache_file = "wai.cache.jsonl"
+    async def interrupted(*args: Any, monitor: JudgeMonitor) -> None:
+        monitor.progress.total, monitor.progress.done, monitor.progress.calls = 24, 7, 7
+        monitor.run.cache_file = "wai.cache.jsonl"
         raise KeyboardInterrupt
 
     monkeypatch.setattr(command, "evaluate_wai", interrupted)
@@ -220,12 +234,12 @@ def test_ctrl_c_in_a_judged_command_summarises_and_exits_130(
 def test_ctrl_c_in_a_local_command_exits_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from interactive_agents.cli import _evaluate as command
+    from interactive_agents.cli._evaluate import _stats as command
 
     def interrupted(*args: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(command, "corpus_stats", interrupted)
+    monkeypatch.setattr(command, "evaluate_stats", interrupted)
     result = _run("stats", str(hand_run(tmp_path / "run")), "--out", str(tmp_path / "out"))
     assert result.exit_code == 130
     assert "interrupted: evaluate stats stopped before writing its report" in result.stderr

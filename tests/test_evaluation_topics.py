@@ -1,4 +1,4 @@
-"""Client diversity (SPEC §7): topic rater, entropy, cache and report, over loopback HTTP.
+"""Client diversity (docs/method.md): topic rater, entropy, cache and report, over loopback HTTP.
 
 The scripted server plays the judge (every request must name the model ``judge``). It
 knows which dialogue and round a request is for from the request's seed, which the
@@ -328,7 +328,8 @@ def test_cli_topics_report_and_rerun(server: FakeServer, tmp_path: Path) -> None
     assert (first["language"], first["dialogues"], second["entropy_mean"]) == ("en", 4, 1.0)
     (comparison,) = payload["comparisons"]
     assert (comparison["a"], comparison["b"]) == ("run", "other")
-    assert "# Client diversity: topic entropy (SPEC §7)" in markdown
+    heading = "# Client diversity: topic entropy (docs/method.md#client-diversity-topic-entropy)"
+    assert heading in markdown
     assert "| run | en | 4 | 1.522, 0.000, 2.000 |" in markdown
     assert "![Topic distribution](topics.png)" in markdown
 

@@ -1,4 +1,4 @@
-"""WAI-O-S (SPEC §8): parsing, reversal, factor scores, failures, cache and report.
+"""WAI-O-S (docs/method.md#wai-o-s): parsing, reversal, factor scores, failures, cache and report.
 
 The scripted server plays the judge (model ``judge``); it tells dialogue, item and
 round apart by the request's seed (worked out with the runner's own
@@ -351,7 +351,7 @@ def test_cli_wai_report_rerun_and_failures(server: FakeServer, tmp_path: Path) -
     assert second["factors"]["task"]["mean"] == 4.0
     assert first["failures"][0]["item"] == "wai-9"
     assert [t["metric"] for t in payload["comparisons"]] == ["goal", "task", "bond"]
-    assert "# Counselor evaluation: WAI-O-S (SPEC §8)" in markdown
+    assert "# Counselor evaluation: WAI-O-S (docs/method.md#wai-o-s)" in markdown
     row = "| run | en | 2 | 3.75 ± 0.35 (n=2) | 5.00 ± 1.41 (n=2) | 5.25 ± 1.06 (n=2) | 0/0/0 |"
     assert row in markdown
     assert "| 4 | goal | yes |" in markdown

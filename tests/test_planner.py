@@ -71,8 +71,8 @@ def tiny_config(actors: Path, overrides: dict[str, object]) -> RunConfig:
             "language": "en",
             "max_turns": 3,
             "actors_dir": str(actors),
-            "client.max_tokens": 10,
-            "counselor.max_tokens": 20,
+            "client.sampling.max_tokens": 10,
+            "counselor.sampling.max_tokens": 20,
             "endpoint.base_urls": [f"http://127.0.0.1:{closed_port()}/v1"],
             "endpoint.model": "m",
             **overrides,
@@ -88,7 +88,7 @@ def tiny_plan(
     actors, cards = tiny
     config = tiny_config(actors, overrides or {})
     prompts = load_prompts("en", actors)
-    return plan_run(config, prompts, load_cards(cards).cards, assumptions)
+    return plan_run(config, load_cards(cards).cards, assumptions, prompts=prompts)
 
 
 def test_calls_and_tokens_match_the_hand_computation(tiny: tuple[Path, Path]) -> None:

@@ -1,4 +1,4 @@
-"""Prompt cards are data: each language renders the whole card and the rules of SPEC §3-4."""
+"""Prompt cards are data: each language renders the whole card and the rules of docs/method.md."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from interactive_agents.runtime._roles import perspective
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# One key phrase per rule of SPEC §3 (client) and §4 (counselor), per language.
+# One key phrase per rule of docs/method.md#client-rules and #counselor-rules, per language.
 CLIENT_RULES = {
     "zh": [
         "口语化",

@@ -165,8 +165,9 @@ def test_judged_pairs_reads_arena_records() -> None:
 def test_alpha_is_undefined_when_every_rating_is_the_same() -> None:
     # No variation: the reference refuses to compute it, and so does ours (NaN), while
     # one differing rating among units rated once does not make it defined.
-    same = [[4.0, 4.0, 4.0], [4.0, 4.0, None]]
+    same: list[list[float | None]] = [[4.0, 4.0, 4.0], [4.0, 4.0, None]]
     assert math.isnan(krippendorff_alpha(same))
     with pytest.raises(ValueError):
         krippendorff.alpha(reliability_data=np.array(same, dtype=float))
-    assert math.isnan(krippendorff_alpha([[4.0, 4.0, 2.0], [4.0, 4.0, None]]))
+    once_differing: list[list[float | None]] = [[4.0, 4.0, 2.0], [4.0, 4.0, None]]
+    assert math.isnan(krippendorff_alpha(once_differing))

@@ -39,8 +39,9 @@ UNPARSABLE = "It is hard to tell from this session."
 #   / (46·45) = 4408 / 2070;  alpha = 1 - (8/46) / (4408/2070) = 1 - 360/4408 = 506/551.
 # Item 1: only d1 (3, 5) is pairable: D_o = 8/2 = D_e = 8/(2·1), alpha = 0.
 # Items 2..12: (4, 4) and (6, 6): D_o = 0, alpha = 1.
-RATINGS = {"d1": {1: (3, 5)}, "d2": {1: (6, None)}}
-USUAL = {"d1": (4, 4), "d2": (6, 6)}
+Ratings = tuple[int | None, int | None]
+RATINGS: dict[str, dict[int, Ratings]] = {"d1": {1: (3, 5)}, "d2": {1: (6, None)}}
+USUAL: dict[str, Ratings] = {"d1": (4, 4), "d2": (6, 6)}
 ALPHA_OVERALL = 506 / 551
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from interactive_agents.cli import _process as runtime
+from interactive_agents import runtime
 
 
 async def loop_module(offset: int) -> tuple[str, int]:
@@ -14,7 +14,7 @@ async def loop_module(offset: int) -> tuple[str, int]:
 
 def test_commands_run_on_uvloop_and_return_the_result() -> None:
     assert runtime.has_uvloop()  # a dependency of the engine on this platform
-    module, value = runtime.run(loop_module, 41)
+    module, value = runtime.run_with_uvloop(loop_module, 41)
     assert module.startswith("uvloop")
     assert value == 42
 

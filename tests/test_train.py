@@ -19,15 +19,15 @@ from transformers import (
     TrainingArguments,
 )
 
+from interactive_agents import build_config
 from interactive_agents._resources import bundled_dir, resolve
 from interactive_agents.cli import main
 from interactive_agents.errors import ConfigError, InputError
 from interactive_agents.llm.local._models import default_model_path
-from interactive_agents.training._config import build_train_config
+from interactive_agents.training import TrainConfig, train
 from interactive_agents.training._convert import cached_checkpoint
 from interactive_agents.training._encoding import encode, parse_record, read_conversations
 from interactive_agents.training._samples import ExportOptions, export, read_sources
-from interactive_agents.training._trainer import train
 
 from .support import engine_record, write_run
 
@@ -84,7 +84,7 @@ def config(base: Path, data: Path, out: Path, **overrides: Any) -> Any:
         "eval_steps": 2,
         "max_length": 1024,
     }
-    return build_train_config(None, {**settings, **overrides})
+    return build_config(None, {**settings, **overrides}, kind=TrainConfig)
 
 
 def mean_loss(model: Any, tokenizer: Any, file: Path) -> float:
@@ -239,11 +239,11 @@ def test_bad_recipe_is_located(tmp_path: Path) -> None:
     recipe.write_text('model = "m"\ntrain = "t.jsonl"\nout = "o"\nlearning_rate = "fast"\n')
     result = CliRunner().invoke(main, ["train", "--recipe", str(recipe)])
     assert result.exit_code == 2
-    assert f"{recipe}, field 'learning_rate': expected float" in result.stderr
+    assert f"{recipe}, field 'learning_rate': Expected `float`" in result.stderr
 
 
 def test_the_7b_recipe_is_the_papers() -> None:
-    settings = build_train_config(resolve("train_7b_fsdp", "runners", (".toml",)), {})
+    settings = build_config("train_7b_fsdp", kind=TrainConfig)
     assert (settings.method, settings.learning_rate, settings.scheduler) == ("full", 1e-5, "cosine")
     assert (settings.warmup_ratio, settings.epochs) == (0.1, 2.0)
     assert (settings.batch_size, settings.grad_accumulation, settings.precision) == (1, 2, "bf16")

@@ -1,4 +1,4 @@
-"""The annotation web app (SPEC §10, the paper's Figure 15), as a FastAPI application.
+"""The annotation web app (the paper's Figure 15; docs/method.md#arena-algorithm-2), on FastAPI.
 
 An annotator signs in, starts a dialogue (two bots drawn at random), plays the client
 by typing, and for every message sees the two bots' replies in shuffled order as radio

@@ -1,22 +1,32 @@
-"""The arena (SPEC §10): counselor bots compete reply by reply, an LLM judge selects.
+"""The arena (docs/method.md#arena-algorithm-2): counselor bots answer the same client turn
+by turn, an LLM judge picks the better reply, which becomes the shared history.
 
-Algorithm 2 per dialogue (:mod:`.competition`), the bots registry (:mod:`.bots`), the
-pairwise judge (:mod:`.judge`), outcome and history rules (:mod:`.selection`), pairing
-(:mod:`.pairing`), the run directory (:mod:`.battle_store`), the async API
-(:mod:`.arena_runner`); battle records (:mod:`.battles`), ratings (:mod:`.ratings`,
-:mod:`.rating_plots`) and judge-human agreement (:mod:`.agreement`).
+The async API (:class:`Arena`), the bots, the pairwise judge, the outcome and history
+rules, pairing, the run directory, and the battle records it writes (read by
+:mod:`interactive_agents.ratings`).
 """
 
 from __future__ import annotations
 
-from interactive_agents.arena._arena import Arena, ArenaSettings
+from interactive_agents.arena._battles import (
+    Battle,
+    BattleBatch,
+    ShownOrder,
+    Winner,
+    battle_rubrics,
+    read_battles,
+    write_battles,
+)
 from interactive_agents.arena._bots import Bot, load_bots
-from interactive_agents.arena._competition import ArenaRules, Match, bot_candidate
+from interactive_agents.arena._competition import ArenaRules, Match
+from interactive_agents.arena._config import ArenaConfig
+from interactive_agents.arena._inputs import ArenaInputs, arena_inputs
 from interactive_agents.arena._judge import JudgePrompt, PairwiseJudge, load_judge_prompt
 from interactive_agents.arena._pairing import PAIRINGS, Pairing, plan_matches
 from interactive_agents.arena._records import ArenaDialogue, Candidate, PairwiseJudgement, Selection
+from interactive_agents.arena._runner import Arena
 from interactive_agents.arena._selection import DISAGREEMENTS, UNDECIDED, Disagreement, Undecided
-from interactive_agents.arena._store import BATTLES
+from interactive_agents.arena._store import BATTLES, ArenaStore
 
 __all__ = [
     "BATTLES",
@@ -24,9 +34,13 @@ __all__ = [
     "PAIRINGS",
     "UNDECIDED",
     "Arena",
+    "ArenaConfig",
     "ArenaDialogue",
+    "ArenaInputs",
     "ArenaRules",
-    "ArenaSettings",
+    "ArenaStore",
+    "Battle",
+    "BattleBatch",
     "Bot",
     "Candidate",
     "Disagreement",
@@ -36,9 +50,14 @@ __all__ = [
     "PairwiseJudge",
     "PairwiseJudgement",
     "Selection",
+    "ShownOrder",
     "Undecided",
-    "bot_candidate",
+    "Winner",
+    "arena_inputs",
+    "battle_rubrics",
     "load_bots",
     "load_judge_prompt",
     "plan_matches",
+    "read_battles",
+    "write_battles",
 ]

@@ -1,4 +1,4 @@
-"""Arena battle records (SPEC §10): one judge's selection between two bots' replies.
+"""Arena battles (docs/method.md#arena-algorithm-2): one judge's choice between two bots' replies.
 
 A battle names its bots in a fixed order (``bot_a``, ``bot_b``) and records separately
 which candidate was *shown* first, so presentation-order bias can be studied without

@@ -1,4 +1,4 @@
-"""One arena dialogue following Algorithm 2 (SPEC §10), as a small state machine.
+"""One arena dialogue following Algorithm 2 (docs/method.md#arena-algorithm-2): a state machine.
 
 The client opens with its fixed greeting, as in Algorithm 1. At every turn both bots
 answer the client's latest utterance from the same shared history, each candidate
@@ -66,6 +66,7 @@ class ArenaContext:
     client: ClientActor
     bots: dict[str, ChatBackend]
     judge: PairwiseJudge
+    first_turn: int = 1  # the first turn whose selected reply may end the session
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,8 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
         self.battles: list[Battle] = []
 
     async def ends(self, reply: str) -> Termination | None:
+        if sum(t.role == "counselor" for t in self.turns) < self.context.first_turn:
+            return None
         return await self.context.terminator.ask(reply)
 
     async def _candidates(self, turn: int) -> tuple[Candidate, Candidate]:

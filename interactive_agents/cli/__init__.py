@@ -24,7 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
         "Load-test an OpenAI-compatible server with counseling traffic.",
     ),
     "export": ("_export:export", None, "Turn dialogues into training data (ShareGPT / OpenAI)."),
-    "train": ("_train:train", "train", "Fine-tune a counselor bot (full or LoRA) on exported data."),
+    "train": ("_train:train", "train", "Fine-tune a counselor bot (full or LoRA)."),
     "serve": ("_serve:serve", "local", "Serve counselor bots with vLLM or llama.cpp."),
     "arena": ("_arena:arena", None, "Rank counselor bots: Algorithm 2 with an LLM judge."),
     "annotate": ("_annotate:annotate", "web", "The human annotation platform for arena battles."),
@@ -39,10 +39,18 @@ class LazyGroup(click.Group):
         return sorted(SUBCOMMANDS)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """List subcommands from the table above, importing none of them."""
-        rows = [(name, SUBCOMMANDS[name][2]) for name in self.list_commands(ctx)]
+        """List subcommands from the table above, importing none of them, each with the
+        optional extra it needs."""
+        rows = [(name, _listed_help(*SUBCOMMANDS[name][1:])) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+            formatter.write_paragraph()
+            formatter.write_text(
+                "[EXTRA]: the optional extra the command needs, installed with "
+                "pip install 'interactive-agents[EXTRA]' ('.[EXTRA]' in a clone). "
+                "The embedded model (no --base-url) needs [local], evaluate semantic "
+                "[embed], --ray [ray]."
+            )
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         entry = SUBCOMMANDS.get(cmd_name)
@@ -57,6 +65,11 @@ class LazyGroup(click.Group):
         command = getattr(module, attribute)
         assert isinstance(command, click.Command)
         return command
+
+
+def _listed_help(extra: str | None, short_help: str) -> str:
+    """A command's line in the listing: its short help and the extra it needs."""
+    return f"{short_help} [{extra}]" if extra else short_help
 
 
 def _missing_extra(
@@ -78,7 +91,10 @@ def _missing_extra(
     return unavailable
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
+)
 @click.version_option(package_name="interactive-agents")
 def main() -> None:
     """Simulate counselor-client sessions between LLMs, at scale.

@@ -8,11 +8,11 @@ from typing import NoReturn
 
 import click
 
-from interactive_agents.arena._battles import write_battles
+from interactive_agents.arena import write_battles
 from interactive_agents.cli._errors import EXIT_USAGE
 from interactive_agents.errors import EngineError, InputError
-from interactive_agents.llm._endpoint_config import check_url
-from interactive_agents.method._prompts import load_prompts
+from interactive_agents.llm import check_url
+from interactive_agents.method import load_prompts
 
 EXAMPLES = """
 \b
@@ -38,7 +38,7 @@ def _fail(exc: EngineError) -> NoReturn:
 
 @click.group(epilog=EXAMPLES, context_settings={"max_content_width": 100})
 def annotate() -> None:
-    """Counselors choose between two bots' replies in the browser (SPEC §10).
+    """Counselors choose between two bots' replies in the browser (docs/arena.md).
 
     Each annotator signs in, plays the client, and picks the better of two shuffled
     candidate replies; every choice is a battle in the `interactive-agents elo` format.
@@ -78,9 +78,8 @@ def serve(
     """Serve the annotation platform."""
     import uvicorn
 
-    from interactive_agents.annotation._app import create_app
-    from interactive_agents.annotation._database import AnnotationStore
-    from interactive_agents.arena._bots import load_bots
+    from interactive_agents.annotation import AnnotationStore, create_app
+    from interactive_agents.arena import load_bots
 
     try:
         prompt = load_prompts(language).counselor.system_message().content
@@ -104,7 +103,7 @@ def serve(
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 def add_user(name: str, db: str, admin: bool, password_stdin: bool) -> None:
     """Create an account (the password is prompted, or read from stdin)."""
-    from interactive_agents.annotation._database import AnnotationStore
+    from interactive_agents.annotation import AnnotationStore
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -122,7 +121,7 @@ def add_user(name: str, db: str, admin: bool, password_stdin: bool) -> None:
 @click.option("--out", required=True, help="Battles file (JSON Lines) to write.")
 def export(db: str, out: str) -> None:
     """Write every annotator's battles in the arena's battle format."""
-    from interactive_agents.annotation._database import AnnotationStore
+    from interactive_agents.annotation import AnnotationStore
 
     if not Path(db).is_file():
         _fail(InputError("no such database", file=db))

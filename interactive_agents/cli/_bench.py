@@ -10,18 +10,19 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from interactive_agents._resources import resolve
-from interactive_agents.cli import _process as runtime
+from interactive_agents import load_cards, runtime
 from interactive_agents.cli._errors import usage_errors
+from interactive_agents.cli._options import (
+    configuration,
+    endpoint_options,
+    option,
+    recipe_option,
+    sampling_options,
+)
 from interactive_agents.cli._progress import Snapshot, live_progress, print_json
 from interactive_agents.errors import ConfigError
-from interactive_agents.loadtest._generator import LoadGenerator, LoadOptions
-from interactive_agents.loadtest._metrics import parse_slo
-from interactive_agents.method._cards import load_cards
-from interactive_agents.method._prompts import load_prompts
-
-DEFAULT_CONCURRENCY = 16
-DEFAULT_DURATION = 30.0
+from interactive_agents.loadtest import DEFAULT_DURATION, BenchConfig, LoadGenerator, parse_slo
+from interactive_agents.method import load_prompts
 
 EXAMPLES = """
 \b
@@ -48,51 +49,108 @@ Exit codes: 0 the run finished (errors included), 2 bad options or input.
 """
 
 
+def _levels(_ctx: click.Context, _param: click.Parameter, text: str | None) -> list[float] | None:
+    """``--sweep 1,4,16``: the levels, or a usage error naming the flag."""
+    if text is None:
+        return None
+    try:
+        return [float(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: give numbers, e.g. 1,4,16,64") from None
+
+
+def _slo(
+    _ctx: click.Context, _param: click.Parameter, items: tuple[str, ...]
+) -> dict[str, float] | None:
+    """``--slo ttft=0.5`` pairs (seconds), or None when none was given."""
+    try:
+        return parse_slo(items) if items else None
+    except ConfigError as exc:
+        raise click.BadParameter(exc.reason) from exc
+
+
 @click.command(epilog=EXAMPLES, context_settings={"max_content_width": 100})
-@click.option("--base-url", multiple=True, required=True, help="Base URL; repeat for replicas.")
-@click.option("--model", required=True, help="Model name sent with every request.")
-@click.option("--api-key-env", help="Name of the environment variable holding the API key.")
-@click.option(
-    "--concurrency",
+@recipe_option("a TOML file of these settings")
+@endpoint_options()
+@option(
+    "--request-rate",
+    key="request_rate",
+    type=float,
+    help="Poisson arrivals per second (open loop); --concurrency caps the requests outstanding.",
+)
+@option(
+    "--duration",
+    key="duration",
+    type=float,
+    default_text=f"{DEFAULT_DURATION:g} s without --requests",
+    help="Seconds to send for.",
+)
+@option("--requests", key="requests", type=int, help="Number of requests to send.")
+@option(
+    "--stream",
+    key="stream",
+    is_flag=True,
+    default_text="off",
+    help="Stream answers and measure time to first token.",
+)
+@option(
+    "--cards",
+    key="cards",
+    kind=BenchConfig,
+    help="Role cards for the clients (a file or a built-in set).",
+)
+@option(
+    "--language",
+    key="language",
+    kind=BenchConfig,
+    type=click.Choice(["en", "zh"]),
+    help="Prompt language.",
+)
+@option(
+    "--max-turns",
+    key="max_turns",
+    kind=BenchConfig,
     type=int,
-    help="Requests outstanding at once (default 16); a cap with --request-rate.",
+    help="Turns before a session restarts.",
 )
-@click.option("--request-rate", type=float, help="Poisson arrivals per second (open loop).")
-@click.option("--duration", type=float, help="Seconds to send for (default 30).")
-@click.option("--requests", type=int, help="Number of requests to send.")
-@click.option("--stream", is_flag=True, help="Stream answers and measure time to first token.")
-@click.option("--cards", default="demo_en", show_default=True, help="Role cards for the clients.")
-@click.option("--language", type=click.Choice(["en", "zh"]), default="en", show_default=True)
-@click.option(
-    "--max-turns", type=int, default=10, show_default=True, help="Turns before a session restarts."
+@sampling_options("", "", kind=BenchConfig)
+@option("--seed", key="seed", kind=BenchConfig, type=int, help="Seed of the arrivals.")
+@option("--warmup", key="warmup", kind=BenchConfig, type=int, help="Requests left out.")
+@option(
+    "--think-time",
+    key="think_time",
+    kind=BenchConfig,
+    type=float,
+    help="Seconds before a next turn.",
 )
-@click.option("--max-tokens", type=int, default=128, show_default=True, help="Per request.")
-@click.option("--temperature", type=float, default=0.7, show_default=True)
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the arrivals.")
-@click.option("--warmup", type=int, default=0, show_default=True, help="Requests left out.")
-@click.option("--think-time", type=float, default=0.0, help="Seconds before a next turn.")
-@click.option(
+@option(
     "--think-dist",
+    key="think_distribution",
+    kind=BenchConfig,
     type=click.Choice(["fixed", "exponential"]),
-    default="fixed",
-    help="Think time exactly --think-time, or exponential with that mean (default fixed).",
+    help="Think time exactly --think-time, or exponential with that mean.",
 )
-@click.option(
+@option(
     "--slo",
+    key="slo",
     multiple=True,
     metavar="METRIC=SECONDS",
+    callback=_slo,
     help="A goodput target: ttft, tpot or e2el; repeat for several.",
 )
-@click.option(
+@option(
     "--sweep",
+    key="sweep",
     metavar="LEVELS",
+    callback=_levels,
     help="Comma-separated concurrencies (or rates with --request-rate): one run per level.",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or table.")
-def bench(**options: Any) -> None:
+def bench(
+    recipe: str | None, out: Path | None, as_json: bool, quiet: bool, **_configured: object
+) -> None:
     """Replay multi-turn counseling traffic against an OpenAI-compatible endpoint.
 
     Every request continues a conversation built from the bundled prompts and a role
@@ -102,69 +160,20 @@ def bench(**options: Any) -> None:
     goodput under --slo targets, cached prompt tokens by turn depth, and errors by kind.
     With --sweep, one run per level and one row per level.
     """
-    console = Console(stderr=True, quiet=options["quiet"])
+    console = Console(stderr=True, quiet=quiet)
     with usage_errors():
-        generators = [_generator(options, level) for level in _levels(options)]
-        runs = [runtime.run(_run, generator, console) for generator in generators]
-    report = runs[0] if options["sweep"] is None else _sweep_report(options, runs)
+        config = configuration(BenchConfig, click.get_current_context(), recipe)
+        cards = load_cards(config.cards)
+        prompts = load_prompts(config.language)
+        generators = [LoadGenerator(load, cards.cards, prompts) for load in config.loads()]
+        runs = [runtime.run_with_uvloop(_run, generator, console) for generator in generators]
+    report = _sweep_report(config, runs) if config.sweep else runs[0]
     data = orjson.dumps(report, option=orjson.OPT_INDENT_2)
-    if options["out"] is not None:
-        options["out"].write_bytes(data + b"\n")
-    if options["as_json"]:
+    if out is not None:
+        out.write_bytes(data + b"\n")
+    if as_json:
         print_json(report)
-    console.print(_table(report) if options["sweep"] is None else _sweep_table(report))
-
-
-def _levels(options: dict[str, Any]) -> list[float | None]:
-    """The sweep's levels, or one run at the given load."""
-    text = options["sweep"]
-    if text is None:
-        return [None]
-    try:
-        levels = [float(item) for item in text.split(",") if item.strip()]
-    except ValueError:
-        raise ConfigError(
-            f"--sweep {text!r}: give numbers, e.g. 1,4,16,64", field="sweep"
-        ) from None
-    if not levels or min(levels) <= 0:
-        raise ConfigError(f"--sweep {text!r}: give positive levels", field="sweep")
-    if options["request_rate"] is None and any(level != int(level) for level in levels):
-        raise ConfigError(f"--sweep {text!r}: concurrencies are whole numbers", field="sweep")
-    return list(levels)
-
-
-def _sweep_over(options: dict[str, Any]) -> str:
-    return "request_rate" if options["request_rate"] is not None else "concurrency"
-
-
-def _generator(options: dict[str, Any], level: float | None) -> LoadGenerator:
-    rate, concurrency = options["request_rate"], options["concurrency"]
-    if level is not None and rate is not None:
-        rate = level
-    elif level is not None:
-        concurrency = int(level)
-    duration, requests = options["duration"], options["requests"]
-    load = LoadOptions(
-        base_urls=tuple(url.rstrip("/") for url in options["base_url"]),
-        model=options["model"],
-        api_key_env=options["api_key_env"],
-        concurrency=concurrency if concurrency or rate else DEFAULT_CONCURRENCY,
-        request_rate=rate,
-        duration=duration if duration or requests else DEFAULT_DURATION,
-        requests=requests,
-        stream=options["stream"],
-        max_turns=options["max_turns"],
-        max_tokens=options["max_tokens"],
-        temperature=options["temperature"],
-        timeout=options["timeout"],
-        seed=options["seed"],
-        warmup=options["warmup"],
-        think_time=options["think_time"],
-        think_distribution=options["think_dist"],
-        slo=parse_slo(options["slo"]),
-    )
-    cards = load_cards(resolve(options["cards"], "runners/cards", (".jsonl", ".json", ".toml")))
-    return LoadGenerator(load, cards.cards, load_prompts(options["language"]))
+    console.print(_sweep_table(report) if config.sweep else _table(report))
 
 
 async def _run(generator: LoadGenerator, console: Console) -> dict[str, Any]:
@@ -238,8 +247,8 @@ def _table(report: dict[str, Any]) -> Table:
     return table
 
 
-def _sweep_report(options: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any]:
-    over = _sweep_over(options)
+def _sweep_report(config: BenchConfig, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    over = config.swept
     return {"sweep_over": over, "levels": [run["load"][over] for run in runs], "runs": runs}
 
 

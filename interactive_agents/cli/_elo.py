@@ -20,29 +20,31 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from interactive_agents.arena._battles import battle_rubrics, read_battles
+from interactive_agents.arena import battle_rubrics, read_battles
 from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._progress import print_json
 from interactive_agents.errors import InputError
-from interactive_agents.judging._rubrics import require_one_rubric
-from interactive_agents.ratings._agreement import AgreementReport, JudgeAgreement
-from interactive_agents.ratings._agreement import agreement as judge_agreement
-from interactive_agents.ratings._reliability import BattleReliability, battle_reliability
-from interactive_agents.ratings._reliability_report import (
+from interactive_agents.judging import require_one_rubric
+from interactive_agents.ratings import (
     BIAS_HEADERS,
     LENGTH_CONTROL_HEADERS,
+    RATING_HEADERS,
+    AgreementReport,
+    BattleReliability,
+    BTConfig,
+    EloConfig,
+    JudgeAgreement,
+    battle_reliability,
     bias_cells,
     length_coefficient_meaning,
     length_control_cells,
-    reasons,
-)
-from interactive_agents.ratings._reports import (
-    RATING_HEADERS,
+    rate,
     rating_cells,
     ratings_payload,
+    reasons,
     write_ratings_report,
 )
-from interactive_agents.ratings._systems import BTConfig, EloConfig, rate
+from interactive_agents.ratings import agreement as judge_agreement
 
 
 def _warn_skipped(invalid: Sequence[InputError]) -> None:
@@ -166,7 +168,7 @@ def elo(
     skip_invalid: bool,
     as_json: bool,
 ) -> None:
-    """Rank counselor bots from arena battles (SPEC §10): Elo and Bradley-Terry.
+    """Rank counselor bots from arena battles (docs/method.md#ratings): Elo and Bradley-Terry.
 
     BATTLES are JSON Lines files of battle records. Unparsable judgements are kept in
     the files but left out of the ratings and counted. Rank is 1 + the number of bots
@@ -265,7 +267,7 @@ def _agreement_cells(row: JudgeAgreement) -> list[str]:
 def agreement(
     human: Path, judges: tuple[Path, ...], seed: int, skip_invalid: bool, as_json: bool
 ) -> None:
-    """Agreement of LLM judges with human choices on the same selections (SPEC §10).
+    """Agreement of LLM judges with human choices on the same selections (docs/ratings.md).
 
     A judge battle matches a human one with the same dialogue_id, turn and pair of bots
     (in either order). Ties agree only with ties; an unparsable judge verdict counts as

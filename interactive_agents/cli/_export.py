@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from interactive_agents import training
 from interactive_agents.cli._errors import usage_errors
+from interactive_agents.cli._options import configuration, option
 from interactive_agents.cli._progress import print_json, summary_table
-from interactive_agents.method._quality import FLAG_NAMES
-from interactive_agents.training import _samples as exporting
-from interactive_agents.training._samples import FORMATS, ExportOptions, ExportSummary, read_sources
+from interactive_agents.method import FLAG_NAMES
+from interactive_agents.training import FORMATS, ExportOptions, ExportSummary, read_sources
 
 EXAMPLES = """
 \b
@@ -43,87 +42,92 @@ set mask_history: true).
     help="A run directory, dialogues.jsonl, ShareGPT file, or folder of raw dialogues; repeat.",
 )
 @click.option("--out", required=True, help="Output JSON Lines file (training split).")
-@click.option(
-    "--format",
-    "layout",
-    type=click.Choice(FORMATS),
-    default="sharegpt",
-    show_default=True,
-    help="Record layout.",
+@option(
+    "--format", key="format", kind=ExportOptions, type=click.Choice(FORMATS), help="Record layout."
 )
-@click.option("--per-dialogue", is_flag=True, help="One sample per dialogue (loss mask per reply).")
-@click.option(
-    "--only-normal-endings",
+@option(
+    "--per-dialogue",
+    key="per_dialogue",
     is_flag=True,
+    default_text="off",
+    help="One sample per dialogue (loss mask per reply).",
+)
+@option(
+    "--only-normal-endings",
+    key="only_normal_endings",
+    is_flag=True,
+    default_text="off",
     help="Keep only sessions ended by a closing phrase (engine records).",
 )
-@click.option(
+@option(
     "--min-turns",
+    key="min_turns",
+    kind=ExportOptions,
     type=int,
-    default=1,
-    show_default=True,
     help="Drop dialogues with fewer counselor replies.",
 )
-@click.option(
-    "--drop-refiner-gave-up", is_flag=True, help="Do not learn replies the refiner gave up on."
+@option(
+    "--drop-refiner-gave-up",
+    key="drop_refiner_gave_up",
+    is_flag=True,
+    default_text="off",
+    help="Do not learn replies the refiner gave up on.",
 )
-@click.option(
+@option(
     "--val-ratio",
+    key="val_ratio",
+    kind=ExportOptions,
     type=float,
-    default=0.001,
-    show_default=True,
     help="Share of dialogues in the validation split.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
-@click.option(
+@option("--seed", key="seed", kind=ExportOptions, type=int, help="Seed of the split.")
+@option(
     "--exclude-flag",
-    "exclude_flags",
+    key="exclude_flags",
     multiple=True,
     type=click.Choice(FLAG_NAMES),
     help="Drop sessions raising this quality flag (docs/quality.md); repeatable.",
 )
-@click.option(
+@option(
     "--max-flags",
+    key="max_flags",
     type=click.IntRange(min=0),
     help="Drop sessions raising more than N quality flags.",
 )
-@click.option(
+@option(
     "--language",
+    key="language",
     type=click.Choice(["zh", "en"]),
-    help="System prompt language (default: the record's, else detected).",
+    default_text="the record's, else detected",
+    help="System prompt language.",
 )
-@click.option("--actors-dir", help="A folder of custom prompt cards (copy of actors/).")
+@option("--actors-dir", key="actors_dir", help="A folder of custom prompt cards (copy of actors/).")
 @click.option("--tokenizer", help="A local tokenizer folder: count tokens in the summary.")
 @click.option(
     "--skip-invalid", is_flag=True, help="Skip bad records (reported) instead of stopping."
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
-def export(**options: Any) -> None:
+def export(
+    runs: tuple[str, ...],
+    out: str,
+    tokenizer: str | None,
+    skip_invalid: bool,
+    quiet: bool,
+    as_json: bool,
+    **_configured: object,
+) -> None:
     """Turn simulated (or reference) dialogues into training data for counselor bots.
 
     Each counselor turn t becomes a sample: the counselor system prompt, u1, r1, …, u_t
-    and the target r_t (SPEC §9); identical samples are written once; the split into
-    training and validation is by dialogue and reproducible with --seed.
+    and the target r_t (docs/method.md#training-recipe); identical samples are
+    written once; the split into training and validation is by dialogue and
+    reproducible with --seed.
     """
-    console = Console(stderr=True, quiet=options["quiet"])
-    settings = ExportOptions(
-        format=options["layout"],
-        per_dialogue=options["per_dialogue"],
-        only_normal_endings=options["only_normal_endings"],
-        min_turns=options["min_turns"],
-        drop_refiner_gave_up=options["drop_refiner_gave_up"],
-        val_ratio=options["val_ratio"],
-        seed=options["seed"],
-        language=options["language"],
-        actors_dir=options["actors_dir"],
-        exclude_flags=options["exclude_flags"],
-        max_flags=options["max_flags"],
-    )
+    console = Console(stderr=True, quiet=quiet)
     with usage_errors():
-        sources, skipped = read_sources(
-            options["runs"], language=options["language"], skip_invalid=options["skip_invalid"]
-        )
+        settings = configuration(ExportOptions, click.get_current_context())
+        sources, skipped = read_sources(runs, language=settings.language, skip_invalid=skip_invalid)
         for message in skipped:
             console.print(f"[yellow]skipped:[/yellow] {message}", highlight=False)
         bar = Progress(
@@ -131,19 +135,19 @@ def export(**options: Any) -> None:
             BarColumn(),
             MofNCompleteColumn(),
             console=console,
-            disable=options["quiet"],
+            disable=quiet,
         )
         with bar:
             task = bar.add_task("export", total=len(sources))
-            summary = exporting.export(
+            summary = training.export(
                 sources,
-                options["out"],
+                out,
                 settings,
-                tokenizer=options["tokenizer"],
+                tokenizer=tokenizer,
                 progress=lambda done: bar.advance(task, done),
             )
     summary.skipped_records = skipped
-    _report(summary, console, options["as_json"])
+    _report(summary, console, as_json)
 
 
 def _report(summary: ExportSummary, console: Console, as_json: bool) -> None:

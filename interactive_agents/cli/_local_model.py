@@ -7,8 +7,9 @@ from typing import Any, TypeVar
 
 import click
 
+from interactive_agents.cli._options import option
 from interactive_agents.errors import LocalServerError
-from interactive_agents.llm.local._models import DEFAULT_LOCAL_MODEL, check_model_spec
+from interactive_agents.llm import DEFAULT_LOCAL_MODEL, check_model_spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,10 +24,11 @@ def _check(_ctx: click.Context, _param: click.Parameter, value: str | None) -> s
     return value
 
 
-def local_model_option(role: str) -> Callable[[F], F]:
-    """The option, its help naming what the model plays (``role``)."""
-    return click.option(
+def local_model_option(role: str, key: str = "local_model") -> Callable[[F], F]:
+    """The option setting ``key``, its help naming what the model plays (``role``)."""
+    return option(
         "--local-model",
+        key=key,
         metavar="NAME|FILE",
         callback=_check,
         help=f"The embedded model for {role}: a name from `interactive-agents models` "

@@ -8,14 +8,15 @@ from rich.table import Table
 
 from interactive_agents.cli._progress import print_json
 from interactive_agents.errors import LocalServerError
-from interactive_agents.llm.local._models import (
+from interactive_agents.llm import (
     MODELS,
+    SERVER_HINT,
     LocalModel,
     default_model_name,
     installed_parts,
     resolve_model,
+    server_available,
 )
-from interactive_agents.llm.local._server import SERVER_HINT, server_available
 
 DEFAULT = "default"  # the value of --packages / --path without a NAME
 

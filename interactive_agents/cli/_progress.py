@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from interactive_agents.runtime._counters import EngineStats
+from interactive_agents import EngineStats
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 """What interrupts a run: Ctrl-C, a kill, a closed terminal (flush, summary, exit 130)."""

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._progress import print_json, summary_table
-from interactive_agents.runtime.store._repair import RepairReport, repair_run
+from interactive_agents.runtime import RepairReport, repair_run
 
 EXAMPLES = """
 \b

@@ -5,18 +5,21 @@ from __future__ import annotations
 import shlex
 import signal
 from pathlib import Path
-from typing import Any
 
 import anyio
 import click
 from rich.console import Console
 
-from interactive_agents.cli import _process as runtime
+from interactive_agents import runtime
 from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._progress import summary_table
-from interactive_agents.serving._commands import ServerPlan, plan_servers
-from interactive_agents.serving._registry import load_registry
-from interactive_agents.serving._supervisor import BotServers, write_endpoints
+from interactive_agents.serving import (
+    BotServers,
+    ServerPlan,
+    load_registry,
+    plan_servers,
+    write_endpoints,
+)
 
 EXAMPLES = """
 \b
@@ -60,22 +63,32 @@ def _endpoints_path(bots: str, given: str | None) -> Path:
 )
 @click.option("--dry-run", is_flag=True, help="Print the server commands and exit.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary.")
-def serve(**options: Any) -> None:
+def serve(
+    bots: str,
+    endpoints: str | None,
+    only: tuple[str, ...],
+    host: str,
+    advertise: str | None,
+    startup_timeout: float,
+    dry_run: bool,
+    quiet: bool,
+) -> None:
     """Serve counselor bots (vLLM on GPUs, llama.cpp for GGUF) until interrupted."""
-    console = Console(stderr=True, quiet=options["quiet"])
+    console = Console(stderr=True, quiet=quiet)
     with usage_errors():
-        bots = load_registry(options["bots"])
-        if options["only"]:
-            unknown = set(options["only"]) - {bot.name for bot in bots}
+        registry = load_registry(bots)
+        if only:
+            unknown = set(only) - {bot.name for bot in registry}
             if unknown:
                 raise click.BadParameter(f"not in the registry: {', '.join(sorted(unknown))}")
-            bots = [bot for bot in bots if bot.name in options["only"]]
-        plans = plan_servers(bots)
-        if options["dry_run"]:
+            registry = [bot for bot in registry if bot.name in only]
+        plans = plan_servers(registry)
+        if dry_run:
             for plan in plans:
-                click.echo(_shell(plan, options["host"]))
+                click.echo(_shell(plan, host))
             return
-        runtime.run(_serve, plans, options, console)
+        servers = BotServers(plans, host=host, advertise=advertise, startup_timeout=startup_timeout)
+        runtime.run_with_uvloop(_serve, servers, _endpoints_path(bots, endpoints), console)
 
 
 def _shell(plan: ServerPlan, host: str) -> str:
@@ -89,16 +102,10 @@ def _shell(plan: ServerPlan, host: str) -> str:
     return f"{title}\n{line}"
 
 
-async def _serve(plans: list[ServerPlan], options: dict[str, Any], console: Console) -> None:
-    servers = BotServers(
-        plans,
-        host=options["host"],
-        advertise=options["advertise"],
-        startup_timeout=options["startup_timeout"],
-    )
-    console.print(f"starting {len(plans)} server(s) ...")
+async def _serve(servers: BotServers, endpoints_file: Path, console: Console) -> None:
+    console.print(f"starting {len(servers.plans)} server(s) ...")
     async with servers as endpoints:
-        path = write_endpoints(_endpoints_path(options["bots"], options["endpoints"]), endpoints)
+        path = write_endpoints(endpoints_file, endpoints)
         rows: dict[str, object] = {
             e.name: f"{e.endpoint.base_urls[0]} (model {e.endpoint.model})" for e in endpoints
         }

@@ -14,32 +14,57 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from interactive_agents.cli import _process
+from interactive_agents import EngineStats
+from interactive_agents.cli._options import option, overrides
 from interactive_agents.cli._progress import drive
-from interactive_agents.runtime._counters import EngineStats
-from interactive_agents.runtime._runner import Runner
-from interactive_agents.runtime.shards._play import ShardExecutor
-from interactive_agents.runtime.shards._processes import ProcessShards
-from interactive_agents.runtime.shards._run import ShardedRun
+from interactive_agents.runtime import (
+    ProcessShards,
+    Runner,
+    ShardedRun,
+    ShardExecutor,
+    run_with_uvloop,
+    tune_garbage_collector,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def shard_options(command: F) -> F:
-    """The two options, on a command that passes them to :func:`shard_executor`."""
-    command = click.option(
+    """The two options; :func:`shard_choice` reads them back."""
+    command = option(
         "--ray",
-        "ray_address",
+        key="ray",
+        group=_SHARDS,
         metavar="ADDRESS",
         help="Run the shards as Ray actors: 'local' starts a cluster on this machine, "
         "else a cluster's address (auto, ray://head:10001). Needs the ray extra.",
     )(command)
-    return click.option(
+    return option(
         "--workers",
+        key="workers",
+        group=_SHARDS,
         type=click.IntRange(min=1),
-        help="Shards of the run: N local processes (default 1: this process alone); with "
+        default_text="1",
+        help="Shards of the run: N local processes (1: this process alone); with "
         "--ray, N actors (default: the cluster's CPUs).",
     )(command)
+
+
+_SHARDS = "shards"
+
+
+@dataclass(frozen=True, slots=True)
+class ShardChoice:
+    """How a run is split: ``workers`` shards (None: one, or the cluster's CPUs with Ray),
+    as local processes or as actors of the Ray cluster at ``ray``."""
+
+    workers: int | None = None
+    ray: str | None = None
+
+
+def shard_choice(ctx: click.Context) -> ShardChoice:
+    """The shard options given on the command line."""
+    return ShardChoice(**overrides(ctx, _SHARDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +76,22 @@ class Sharding:
 
 
 @asynccontextmanager
-async def shard_executor(options: dict[str, Any]) -> AsyncIterator[Sharding | None]:
-    """The run's shards as the options ask (None: play in this process). Started before
-    the run directory is touched, so a missing Ray is reported first (exit 2)."""
-    workers, address = options["workers"], options["ray_address"]
+async def shard_executor(choice: ShardChoice) -> AsyncIterator[Sharding | None]:
+    """The run's shards as chosen (None: play in this process). Started before the run
+    directory is touched, so a missing Ray is reported first (exit 2)."""
+    workers, address = choice.workers, choice.ray
     if address is None and (workers or 1) == 1:
         yield None
         return
     executor: Any
     if address is not None:
-        from interactive_agents.runtime.shards._ray import RayShards
+        from interactive_agents.runtime import RayShards
 
         cpus = workers or os.cpu_count() or 1
-        executor = RayShards(address, cpus=cpus, prepare=_process.tune_garbage_collector)
+        executor = RayShards(address, cpus=cpus, prepare=tune_garbage_collector)
         count = workers or executor.cpus
     else:
-        executor = ProcessShards(_process.run, _process.tune_garbage_collector)
+        executor = ProcessShards(run_with_uvloop, tune_garbage_collector)
         count = workers
     try:
         yield Sharding(executor, count)

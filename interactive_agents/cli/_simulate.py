@@ -3,29 +3,47 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import astuple
+from collections.abc import Callable
+from dataclasses import astuple, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from interactive_agents._resources import resolve
-from interactive_agents.cli import _process as runtime
-from interactive_agents.cli._endpoint_options import endpoint_options, endpoint_settings
+from interactive_agents import (
+    CardBatch,
+    Engine,
+    EngineStats,
+    RoleCard,
+    RunConfig,
+    load_cards,
+    runtime,
+)
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
-from interactive_agents.cli._local_model import local_model_option
+from interactive_agents.cli._options import (
+    configuration,
+    endpoint_options,
+    option,
+    recipe_option,
+    sampling_options,
+)
 from interactive_agents.cli._progress import print_json, run_counters, summary_table
-from interactive_agents.cli._shards import Played, play, shard_executor, shard_options, shards_table
+from interactive_agents.cli._run_options import run_options
+from interactive_agents.cli._shards import (
+    Played,
+    ShardChoice,
+    play,
+    shard_choice,
+    shard_executor,
+    shards_table,
+)
 from interactive_agents.errors import InputError
-from interactive_agents.method._cards import CardBatch, RoleCard, load_cards
-from interactive_agents.method._config import RunConfig, build_config
-from interactive_agents.method._prompts import load_prompts
-from interactive_agents.method._quality import FLAG_NAMES
-from interactive_agents.runtime._counters import EngineStats
-from interactive_agents.runtime._engine import Engine
-from interactive_agents.runtime._planner import PlanAssumptions, RunPlan, plan_run
+from interactive_agents.method import FLAG_NAMES
+from interactive_agents.runtime import PlanAssumptions, RunPlan, plan_run
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 EXAMPLES = """
 \b
@@ -70,162 +88,87 @@ down or a shard died (re-run to resume), 130 interrupted.
 """
 
 
-def _role_options(role: str) -> list[click.Option]:
-    flag = f"--{role}"
-    return [
-        click.Option([f"{flag}-base-url"], multiple=True, help=f"Endpoint(s) of the {role} only."),
-        click.Option([f"{flag}-model"], help=f"Model of the {role}."),
-        click.Option([f"{flag}-api-key-env"], help=f"Variable holding the {role}'s API key."),
-        click.Option(
-            [f"{flag}-concurrency"], type=int, help=f"Concurrency of the {role}'s endpoint."
-        ),
-        click.Option(
-            [f"{flag}-temperature"], type=float, help=f"Sampling temperature of the {role}."
-        ),
-        click.Option([f"{flag}-top-p"], type=float, help=f"Top-p of the {role}."),
-        click.Option([f"{flag}-max-tokens"], type=int, help=f"Max tokens per {role} reply."),
-    ]
-
-
-def _overrides(options: dict[str, Any]) -> dict[str, Any]:
-    """Map CLI options onto dotted recipe keys (None = not given)."""
-
-    def urls(value: tuple[str, ...]) -> list[str] | None:
-        return list(value) if value else None
-
-    overrides: dict[str, Any] = {
-        "cards": options["cards"],
-        "pool": options["pool"],
-        "out": options["out"],
-        "language": options["language"],
-        "max_turns": options["max_turns"],
-        "seed": options["seed"],
-        "limit": options["limit"],
-        "max_in_flight": options["max_in_flight"],
-        "local_model": options["local_model"],
-        "actors_dir": options["actors_dir"],
-        "skip_invalid": True if options["skip_invalid"] else None,
-        "endpoint.base_urls": urls(options["base_url"]),
-        "endpoint.model": options["model"],
-        "endpoint.api_key_env": options["api_key_env"],
-        "endpoint.concurrency": options["concurrency"],
-        "endpoint.rpm": options["rpm"],
-        "endpoint.tpm": options["tpm"],
-        "endpoint.timeout": options["timeout"],
-        "endpoint.max_retries": options["max_retries"],
-        **{f"endpoint.{name}": value for name, value in endpoint_settings(options).items()},
-        "refiner.max_attempts": options["refiner_attempts"],
-        "refiner.on_exhausted": options["on_exhausted"],
-        "terminator.mode": options["terminator"],
-        "quality.enabled": True if options["quality_flags"] else None,
-    }
-    for role in ("client", "counselor"):
-        overrides[f"{role}.endpoint.base_urls"] = urls(options[f"{role}_base_url"])
-        for name in ("model", "api_key_env", "concurrency"):
-            overrides[f"{role}.endpoint.{name}"] = options[f"{role}_{name}"]
-        for name in ("temperature", "top_p", "max_tokens"):
-            overrides[f"{role}.{name}"] = options[f"{role}_{name}"]
-    return overrides
-
-
-def _plan_options() -> list[click.Option]:
+def _plan_options(command: F) -> F:
     """The assumptions of the plan (``runtime/_planner.py``); a run's summary uses them too."""
     count, positive = click.IntRange(min=0), click.FloatRange(min=0, min_open=True)
     price = click.FloatRange(min=0)
-    defaults = PlanAssumptions()
-    return [
-        click.Option(["--plan"], is_flag=True, help="Only predict the run's load; call no model."),
-        click.Option(
-            ["--client-reply-tokens"], type=count, help="Plan: mean client reply (max_tokens)."
-        ),
-        click.Option(["--counselor-reply-tokens"], type=count, help="Plan: mean counselor reply."),
-        click.Option(
-            ["--rejection-rate"],
-            type=click.FloatRange(0, 1),
-            default=defaults.rejection_rate,
-            show_default=True,
-            help="Plan: chance the refiner rejects a candidate.",
-        ),
-        click.Option(
-            ["--call-latency"],
-            type=click.FloatRange(min=0),
-            default=defaults.latency,
-            show_default=True,
-            help="Plan: seconds per call before decoding.",
-        ),
-        click.Option(
-            ["--tokens-per-second"],
-            type=positive,
-            default=defaults.tokens_per_second,
-            show_default=True,
-            help="Plan: decode speed of one request.",
-        ),
-        click.Option(["--price-input"], type=price, help="Plan: $ per million prompt tokens."),
-        click.Option(["--price-output"], type=price, help="Plan: $ per million completion tokens."),
-        click.Option(["--price-cached"], type=price, help="Plan: $ per million cached tokens."),
+    rows: list[tuple[str, str, Any, str]] = [
+        ("--client-reply-tokens", "client_reply_tokens", count, "mean client reply"),
+        ("--counselor-reply-tokens", "counselor_reply_tokens", count, "mean counselor reply"),
+        ("--rejection-rate", "rejection_rate", click.FloatRange(0, 1), "chance of a rejection"),
+        ("--call-latency", "latency", click.FloatRange(min=0), "seconds per call to first token"),
+        ("--tokens-per-second", "tokens_per_second", positive, "decode speed of one request"),
+        ("--price-input", "price_input", price, "$ per million prompt tokens"),
+        ("--price-output", "price_output", price, "$ per million completion tokens"),
+        ("--price-cached", "price_cached", price, "$ per million cached tokens"),
     ]
+    for flag, name, click_type, help_text in reversed(rows):
+        command = option(
+            flag,
+            key=name,
+            group="plan",
+            kind=PlanAssumptions,
+            type=click_type,
+            help=f"Plan: {help_text}.",
+        )(command)
+    return click.option("--plan", is_flag=True, help="Only predict the run's load; call no model.")(
+        command
+    )
+
+
+def _role_options(role: str) -> Callable[[F], F]:
+    """A role's own endpoint and sampling flags (``--client-model``, ...)."""
+
+    def decorate(command: F) -> F:
+        command = sampling_options(role, f"{role}-", kind=RunConfig)(command)
+        return endpoint_options(f"{role}.endpoint", f"{role}-")(command)
+
+    return decorate
 
 
 @click.command(epilog=EXAMPLES, context_settings={"max_content_width": 100})
-@click.option("--recipe", help="A TOML recipe: a path or a built-in name (quickstart, paper_zh).")
-@click.option("--cards", help="Role cards: .jsonl/.json/.toml, reference .txt cards, or a folder.")
-@click.option("--pool", help="Pool of chief complaints for reference .txt cards.")
-@click.option("--out", help="Run directory (created, or resumed when it exists).")
-@click.option("--base-url", multiple=True, help="OpenAI-compatible base URL; repeat for replicas.")
-@click.option("--model", help="Model name for both roles.")
-@click.option("--api-key-env", help="Name of the environment variable holding the API key.")
-@click.option("--concurrency", type=int, help="Max concurrent requests per endpoint.")
-@click.option("--rpm", type=int, help="Requests-per-minute limit per endpoint.")
-@click.option("--tpm", type=int, help="Tokens-per-minute limit per endpoint.")
-@click.option("--timeout", type=float, help="Seconds before a request is retried.")
-@click.option("--max-retries", type=int, help="Retries on 429, 5xx, timeouts.")
-@endpoint_options
-@click.option("--max-turns", type=int, help="Turn cap T (default 50).")
-@click.option("--seed", type=int, help="Run seed; every request gets a seed derived from it.")
-@click.option("--language", type=click.Choice(["zh", "en"]), help="Prompt language.")
-@click.option("--limit", type=int, help="Only the first N cards.")
-@click.option("--max-in-flight", type=int, help="Dialogues in flight at once (admission).")
-@click.option("--refiner-attempts", type=int, help="Candidates per counselor turn (default 3).")
-@click.option(
-    "--on-exhausted",
-    type=click.Choice(["repair", "accept_last", "fail"]),
-    help="When every candidate was rejected.",
-)
-@click.option(
-    "--terminator", type=click.Choice(["substring", "closing"]), help="Phrase matching mode."
-)
-@click.option(
+@recipe_option("quickstart, paper_zh")
+@run_options(RunConfig, candidates="per counselor turn")
+@option(
     "--quality-flags",
+    key="quality.enabled",
     is_flag=True,
+    default_text="off",
     help="Store each session's quality flags in its record ([quality]; docs/quality.md).",
 )
-@local_model_option("roles with no --base-url")
-@click.option("--actors-dir", help="A folder of custom prompt cards (copy of actors/).")
-@click.option("--skip-invalid", is_flag=True, help="Skip bad cards (reported) instead of stopping.")
-@click.option("--force", is_flag=True, help="Resume even if the configuration changed.")
-@click.option("--retry-failed", is_flag=True, help="On resume, run failed dialogues again.")
-@shard_options
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
-def simulate(**options: Any) -> None:
+@_role_options("client")
+@_role_options("counselor")
+@_plan_options
+def simulate(
+    recipe: str | None,
+    plan: bool,
+    force: bool,
+    retry_failed: bool,
+    quiet: bool,
+    as_json: bool,
+    **_configured: object,
+) -> None:
     """Run counselor-client sessions (Algorithm 1) for every role card.
 
     Settings come from --recipe (TOML) and are overridden by the options. Without any
     base URL, the embedded local model is started and used.
     """
-    console = Console(stderr=True, quiet=options["quiet"])
+    ctx = click.get_current_context()
+    console = Console(stderr=True, quiet=quiet)
     with usage_errors():
-        config = build_config(options["recipe"], _overrides(options))
-        batch, cards = _cards(config, console, need_out=not options["plan"])
-        if options["plan"]:
-            _report_plan(_plan(config, cards, options), options["as_json"])
+        config = configuration(RunConfig, ctx, recipe)
+        assumptions = configuration(PlanAssumptions, ctx, group="plan")
+        batch, cards = _cards(config, console, need_out=not plan)
+        if plan:
+            _report_plan(plan_run(config, cards, assumptions), as_json)
             sys.exit(0)
+        shards = shard_choice(ctx)
         runtime.tune_garbage_collector()
-        code = runtime.run(_simulate, config, cards, len(batch.invalid), options, console)
+        run = _Invocation(
+            config, cards, len(batch.invalid), assumptions, shards, force, retry_failed
+        )
+        code = runtime.run_with_uvloop(_simulate, run, console, quiet, as_json)
     sys.exit(code)
-
-
-simulate.params.extend(_role_options("client") + _role_options("counselor") + _plan_options())
 
 
 def _cards(
@@ -236,38 +179,44 @@ def _cards(
         raise InputError("no role cards: pass --cards or set cards in the recipe")
     if need_out and not config.out:
         raise InputError("no run directory: pass --out or set out in the recipe")
-    cards_path = resolve(config.cards, "runners/cards", (".jsonl", ".json", ".toml"))
-    batch = load_cards(cards_path, skip_invalid=config.skip_invalid, pool=config.pool)
+    batch = load_cards(config.cards, skip_invalid=config.skip_invalid, pool=config.pool)
     for error in batch.invalid:
         console.print(f"[yellow]skipped:[/yellow] {error}", highlight=False)
     return batch, batch.cards[: config.limit] if config.limit is not None else batch.cards
 
 
-async def _simulate(
-    config: RunConfig,
-    cards: list[RoleCard],
-    invalid: int,
-    options: dict[str, Any],
-    console: Console,
-) -> int:
-    engine = Engine(
-        config, run_dir=config.out, force=options["force"], retry_failed=options["retry_failed"]
-    )
-    async with shard_executor(options) as sharding:
+@dataclass(frozen=True, slots=True)
+class _Invocation:
+    """What one ``simulate`` command runs: typed, read and checked before the run starts."""
+
+    config: RunConfig
+    cards: list[RoleCard]
+    invalid: int
+    assumptions: PlanAssumptions
+    shards: ShardChoice
+    force: bool
+    retry_failed: bool
+
+
+async def _simulate(run: _Invocation, console: Console, quiet: bool, as_json: bool) -> int:
+    config = run.config
+    engine = Engine(config, run_dir=config.out, force=run.force, retry_failed=run.retry_failed)
+    async with shard_executor(run.shards) as sharding:
         if _needs_local(config):
             console.print("starting the embedded model (llama.cpp server) ...")
         async with engine:
-            plan = _plan(engine.config, [c for c in cards if not engine.is_done(c.id)], options)
+            todo = [card for card in run.cards if not engine.is_done(card.id)]
+            plan = plan_run(engine.config, todo, run.assumptions)
             played = await play(
                 engine,
-                cards,
+                run.cards,
                 sharding,
                 console,
-                retry_failed=options["retry_failed"],
-                show_progress=not options["quiet"],
+                retry_failed=run.retry_failed,
+                show_progress=not quiet,
             )
-    summary = _summary(engine, played, config, invalid) | _beside_plan(plan, played.stats)
-    _report(summary, console, options["as_json"])
+    summary = _summary(engine, played, config, run.invalid) | _beside_plan(plan, played.stats)
+    _report(summary, console, as_json)
     if played.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILURES if played.stats.failed else 0
@@ -302,24 +251,6 @@ def _flag_counts(engine: Engine, stats: EngineStats) -> dict[str, int] | None:
     if not engine.config.quality.enabled:
         return None
     return {name: stats.flags_raised[name] for name in FLAG_NAMES}
-
-
-def _plan(config: RunConfig, cards: list[RoleCard], options: dict[str, Any]) -> RunPlan:
-    """The run's predicted load (no call: the prompts are read, the cards measured)."""
-    prompts = load_prompts(
-        config.language, config.actors_dir, client_resistance=config.prompts.client_resistance
-    )
-    assumptions = PlanAssumptions(
-        client_reply_tokens=options["client_reply_tokens"],
-        counselor_reply_tokens=options["counselor_reply_tokens"],
-        rejection_rate=options["rejection_rate"],
-        latency=options["call_latency"],
-        tokens_per_second=options["tokens_per_second"],
-        price_input=options["price_input"],
-        price_output=options["price_output"],
-        price_cached=options["price_cached"],
-    )
-    return plan_run(config, prompts, cards, assumptions)
 
 
 def _beside_plan(plan: RunPlan, stats: EngineStats) -> dict[str, Any]:

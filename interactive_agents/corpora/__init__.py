@@ -14,13 +14,11 @@ from interactive_agents.corpora._readers import (
     load_corpus,
 )
 from interactive_agents.corpora._vocabulary import detect_language, read_stopwords, vocabulary
-from interactive_agents.method._card_text import card_text
 
 __all__ = [
     "Corpus",
     "Dialogue",
     "Utterance",
-    "card_text",
     "corpus_name",
     "detect_language",
     "load_corpus",

@@ -52,7 +52,7 @@ class Dialogue:
     quality: object = field(default=None, compare=False, repr=False)
 
     def client_text(self) -> str:
-        """S of SPEC §7: every client utterance, one per line."""
+        """S of docs/method.md (Eq. 1): every client utterance, one per line."""
         return "\n".join(u.content for u in self.turns if u.role == "client")
 
 

@@ -1,4 +1,4 @@
-"""The vocabulary V(text) of the vocabulary overlap rate (SPEC §7, Eq. 1).
+"""The vocabulary V(text) of the vocabulary overlap rate (docs/method.md#vocabulary-overlap-eq-1).
 
 The exact rule:
 

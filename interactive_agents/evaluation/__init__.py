@@ -1,48 +1,83 @@
-"""Evaluation of dialogue corpora (SPEC §6-§8).
+"""Evaluation of dialogue corpora (docs/method.md#evaluation, docs/evaluation.md).
 
-Without an LLM: statistics, vocabulary overlap, semantic consistency. With an LLM
-judge: client diversity by topic entropy (:mod:`.topics`) and the counselor's working
-alliance by WAI-O-S (:mod:`.wai`), both on the judge-call runner and answer cache of
-:mod:`.judging`, run end to end (judge, embedded fallback, cache, counters) by
-:mod:`.judged_runs`. Reports (JSON, Markdown, PNG) are in :mod:`.report` and :mod:`.plots`,
-which are not re-exported so that the statistics do not import matplotlib.
+Without an LLM: dataset statistics, vocabulary overlap, semantic consistency, quality
+flags. With an LLM judge: client diversity by topic entropy and the counselor's working
+alliance by WAI-O-S, on the judge runner of :mod:`interactive_agents.judging`.
+
+Each evaluation is one call (``evaluate_stats``, ``evaluate_overlap``,
+``evaluate_semantic``, ``evaluate_quality``, and the async ``evaluate_topics`` and
+``evaluate_wai``) on corpora (paths or :class:`~interactive_agents.corpora.Corpus`) under
+an :class:`EvaluationConfig` (``build_config(recipe, overrides, kind=EvaluationConfig)``):
+it writes the report into a folder and returns an :class:`Evaluation` holding the
+results per corpus, the summary table and the report's content.
 """
 
 from __future__ import annotations
 
-from interactive_agents.corpora._readers import Corpus, Dialogue, Utterance, load_corpus
-from interactive_agents.corpora._vocabulary import detect_language, read_stopwords, vocabulary
+from interactive_agents.evaluation._config import (
+    LANGUAGE_CHOICES,
+    CardComparisonConfig,
+    EvaluationConfig,
+    LanguageChoice,
+    OverlapConfig,
+    QualityFlagsConfig,
+    SemanticConfig,
+    TopicsConfig,
+    WaiConfig,
+)
 from interactive_agents.evaluation._consistency import (
+    DRAWS,
     ConsistencyResult,
+    Draw,
     PairedScore,
     compare_with_cards,
 )
+from interactive_agents.evaluation._corpus_inputs import CorpusSource, load_corpora
 from interactive_agents.evaluation._embedding import (
     DEFAULT_MODEL,
     MULTILINGUAL_MODEL,
     ChunkedEmbedder,
     Embedder,
     UniversalSentenceEncoder,
+    choose_embedding_model,
     default_model,
     english_only,
     load_embedder,
 )
+from interactive_agents.evaluation._evaluations import (
+    ConsistencyEvaluation,
+    Evaluation,
+    QualityEvaluation,
+    ReportTable,
+    StatsEvaluation,
+)
 from interactive_agents.evaluation._judged_runs import (
     JudgedEvaluation,
     JudgedRun,
-    JudgeOptions,
+    JudgeMonitor,
+    TopicsEvaluation,
+    WaiEvaluation,
     evaluate_topics,
     evaluate_wai,
     run_judged,
 )
-from interactive_agents.evaluation._overlap import overlap_rate, vocabulary_overlap
-from interactive_agents.evaluation._semantic import Embed, cosine, semantic_consistency
-from interactive_agents.evaluation._significance import GroupSummary, TTest
+from interactive_agents.evaluation._local_runs import (
+    evaluate_overlap,
+    evaluate_quality,
+    evaluate_semantic,
+    evaluate_stats,
+)
+from interactive_agents.evaluation._overlap import corpus_language, overlap_rate, vocabulary_overlap
+from interactive_agents.evaluation._quality_report import CorpusQuality
+from interactive_agents.evaluation._semantic import Embed, Vector, cosine, semantic_consistency
+from interactive_agents.evaluation._significance import TEST_KINDS, GroupSummary, TestKind, TTest
 from interactive_agents.evaluation._stats import CorpusStats, corpus_stats
 from interactive_agents.evaluation._topics import (
+    DEFAULT_MAX_TOPICS,
     TopicRater,
     TopicResult,
     TopicSet,
+    choose_language,
     compare_topics,
     entropy,
     load_topic_rater,
@@ -56,74 +91,80 @@ from interactive_agents.evaluation._wai import (
     load_wai_judge,
     score_wai,
 )
-from interactive_agents.judging._judgements import (
-    JudgeCache,
-    JudgeFailure,
-    Judgement,
-    JudgeProgress,
-    JudgeRequest,
-    JudgeSettings,
-    judge_endpoint,
-    open_judge,
-    run_judgements,
-)
-from interactive_agents.method._card_text import card_text
+from interactive_agents.evaluation._wai_reliability import ALPHA_LEVELS, AlphaLevel
 
 __all__ = [
+    "ALPHA_LEVELS",
+    "DEFAULT_MAX_TOPICS",
     "DEFAULT_MODEL",
+    "DRAWS",
+    "LANGUAGE_CHOICES",
     "MULTILINGUAL_MODEL",
+    "TEST_KINDS",
+    "AlphaLevel",
+    "CardComparisonConfig",
     "ChunkedEmbedder",
+    "ConsistencyEvaluation",
     "ConsistencyResult",
-    "Corpus",
+    "CorpusQuality",
+    "CorpusSource",
     "CorpusStats",
-    "Dialogue",
+    "Draw",
     "Embed",
     "Embedder",
+    "Evaluation",
+    "EvaluationConfig",
     "GroupSummary",
-    "JudgeCache",
-    "JudgeFailure",
-    "JudgeOptions",
-    "JudgeProgress",
-    "JudgeRequest",
-    "JudgeSettings",
+    "JudgeMonitor",
     "JudgedEvaluation",
     "JudgedRun",
-    "Judgement",
+    "LanguageChoice",
+    "OverlapConfig",
     "PairedScore",
+    "QualityEvaluation",
+    "QualityFlagsConfig",
+    "ReportTable",
+    "SemanticConfig",
+    "StatsEvaluation",
     "TTest",
+    "TestKind",
     "TopicRater",
     "TopicResult",
     "TopicSet",
+    "TopicsConfig",
+    "TopicsEvaluation",
     "UniversalSentenceEncoder",
-    "Utterance",
+    "Vector",
+    "WaiConfig",
+    "WaiEvaluation",
     "WaiJudge",
     "WaiResult",
-    "card_text",
+    "choose_embedding_model",
+    "choose_language",
     "compare_topics",
     "compare_wai",
     "compare_with_cards",
+    "corpus_language",
     "corpus_stats",
     "cosine",
     "default_model",
-    "detect_language",
     "english_only",
     "entropy",
+    "evaluate_overlap",
+    "evaluate_quality",
+    "evaluate_semantic",
+    "evaluate_stats",
     "evaluate_topics",
     "evaluate_wai",
-    "judge_endpoint",
-    "load_corpus",
+    "load_corpora",
     "load_embedder",
     "load_topic_rater",
     "load_topic_set",
     "load_wai_judge",
-    "open_judge",
     "overlap_rate",
     "rate_topics",
-    "read_stopwords",
     "run_judged",
-    "run_judgements",
     "score_wai",
     "semantic_consistency",
-    "vocabulary",
     "vocabulary_overlap",
 ]

@@ -1,4 +1,4 @@
-"""The mapping-versus-random design shared by overlap and semantic consistency (SPEC §7).
+"""The mapping-versus-random design shared by overlap and semantic consistency (docs/method.md).
 
 Each dialogue with a card is scored twice: against its own card (the mapping group) and
 against another card (the random group), chosen with a seeded generator in one of two

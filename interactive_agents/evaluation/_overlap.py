@@ -1,4 +1,4 @@
-"""Vocabulary overlap rate between a session and its role card (SPEC §7, Eq. 1).
+"""Vocabulary overlap rate of a session and its role card (docs/method.md#vocabulary-overlap-eq-1).
 
 rate(S, R) = |V(S) ∩ V(R)| / |V(R)|, with S the client's utterances joined by newlines,
 R the card text and V the word set of :mod:`interactive_agents.corpora._vocabulary`.

@@ -2,7 +2,7 @@
 
 Each report writes ``<command>.json``, ``<command>.md`` and its plots into one output
 folder and returns the JSON payload; the same rows feed the Markdown table and the
-:mod:`rich` table printed as the summary, so the two never disagree.
+summary an evaluation returns (and the CLI prints), so the two never disagree.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from rich import box
-from rich.table import Table
 
 from interactive_agents.corpora._readers import Corpus
 from interactive_agents.evaluation._consistency import ConsistencyResult
@@ -37,8 +35,8 @@ from interactive_agents.reporting._tables import markdown_table
 Rows = list[list[str]]
 
 _TITLES = {
-    "overlap": "Vocabulary overlap rate (SPEC §7, Eq. 1)",
-    "semantic": "Semantic consistency (SPEC §7, Eq. 2)",
+    "overlap": "Vocabulary overlap rate (Eq. 1, docs/method.md#vocabulary-overlap-eq-1)",
+    "semantic": "Semantic consistency (Eq. 2, docs/method.md#semantic-consistency-eq-2)",
 }
 
 
@@ -55,7 +53,7 @@ def stats_report(
     }
     headers, rows = stats_rows(corpora, stats)
     markdown = [
-        "# Dataset statistics (SPEC §6)",
+        "# Dataset statistics (Table 1, docs/method.md#dataset-statistics-table-1)",
         "",
         *markdown_table(headers, rows),
         "",
@@ -118,14 +116,14 @@ def topics_report(
     settings: dict[str, Any],
     run: dict[str, Any],
 ) -> dict[str, Any]:
-    """Write ``topics.json``, ``topics.md`` and ``topics.png`` (SPEC §7, client diversity)."""
+    """Write ``topics.json``, ``topics.md`` and ``topics.png`` (docs/method.md, topics)."""
     out.mkdir(parents=True, exist_ok=True)
     plot = topic_bars(results, out / "topics.png")
     payload = _judged_payload("topics", corpora, results, tests, plot, settings, run)
     headers, rows = topics_rows(corpora, results)
     described = ", ".join(f"{key} {value}" for key, value in settings.items())
     markdown = [
-        "# Client diversity: topic entropy (SPEC §7)",
+        "# Client diversity: topic entropy (docs/method.md#client-diversity-topic-entropy)",
         "",
         f"Settings: {described}. Each round, the rater assigns topics to every dialogue's "
         "client utterances; H is the entropy in bits of the round's topic distribution "
@@ -164,7 +162,7 @@ def wai_report(
     run: dict[str, Any],
     alpha_level: AlphaLevel = "interval",
 ) -> dict[str, Any]:
-    """Write ``wai.json``, ``wai.md`` and ``wai.png`` (SPEC §8, WAI-O-S), with each
+    """Write ``wai.json``, ``wai.md`` and ``wai.png`` (docs/method.md#wai-o-s), with each
     corpus's Krippendorff's alpha across the judge's rounds at ``alpha_level``."""
     out.mkdir(parents=True, exist_ok=True)
     plot = wai_boxplot(results, out / "wai.png")
@@ -179,7 +177,7 @@ def wai_report(
         for name, items in FACTORS.items()
     )
     markdown = [
-        "# Counselor evaluation: WAI-O-S (SPEC §8)",
+        "# Counselor evaluation: WAI-O-S (docs/method.md#wai-o-s)",
         "",
         f"Settings: {described}. Each item is rated 1-7 per call; items "
         f"{' and '.join(map(str, sorted(REVERSED)))} are reversed (8 - x); an item's score "
@@ -373,14 +371,6 @@ def consistency_rows(
         for c, r in zip(corpora, results, strict=True)
     ]
     return headers, rows
-
-
-def rich_table(title: str, headers: list[str], rows: Rows) -> Table:
-    """The summary printed by the CLI."""
-    table = Table(*headers, title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    for row in rows:
-        table.add_row(*row)
-    return table
 
 
 def slug(name: str) -> str:

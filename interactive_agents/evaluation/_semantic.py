@@ -1,4 +1,4 @@
-"""Semantic consistency between a session and its role card (SPEC §7, Eq. 2).
+"""Semantic consistency of a session and its role card (docs/method.md#semantic-consistency-eq-2).
 
 sim(S, R) = cos(E(S), E(R)), with S the client's utterances joined by newlines, R the
 card text and E any embedding function ``list[str] -> array (n_texts, dim)``. The

@@ -1,4 +1,4 @@
-"""Dataset statistics of a corpus, as in Table 1 of the paper (SPEC §6).
+"""Dataset statistics of a corpus, as in Table 1 of the paper (docs/method.md).
 
 The reference's conventions: a turn is one client utterance plus one counselor reply,
 so a dialogue's turns are its utterances / 2 (an unanswered last utterance counts as

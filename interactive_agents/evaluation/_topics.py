@@ -1,4 +1,4 @@
-"""Client diversity (SPEC §7): an LLM assigns topics to each dialogue's client text.
+"""Client diversity (docs/method.md#client-diversity-topic-entropy): an LLM assigns topics.
 
 For every dialogue, the topic rater (``actors/topic_rater.<lang>.toml``) reads S, the
 client's utterances one per line, and picks between 1 and ``max_topics`` topics from a

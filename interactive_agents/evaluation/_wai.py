@@ -1,6 +1,6 @@
 """Counselor evaluation with WAI-O-S, the observer-rated short Working Alliance Inventory.
 
-SPEC §8. The judge (``actors/wai.<lang>.toml``) reads the whole session and rates one
+docs/method.md#wai-o-s. The judge (``actors/wai.<lang>.toml``) reads the whole session and rates one
 item per call on 1..7, reasoning first and ending with a fixed final line; every item is
 rated in ``rounds`` independent rounds (3 by default, each call with its own seed).
 

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from interactive_agents.evaluation._wai import WaiResult
 
 AlphaLevel = Literal["nominal", "ordinal", "interval"]
+ALPHA_LEVELS: tuple[AlphaLevel, ...] = ("interval", "ordinal", "nominal")
 
 
 def _distance(

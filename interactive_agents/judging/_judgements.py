@@ -1,6 +1,6 @@
 """What the LLM-judged evaluations share: judge requests, concurrent calls, their cache.
 
-Topic diversity (SPEC §7) and WAI-O-S (SPEC §8) ask an LLM judge many small questions
+Topic diversity and WAI-O-S (docs/method.md#evaluation) ask an LLM judge many small questions
 about many dialogues: one :class:`JudgeRequest` per (corpus, dialogue, item, round).
 :func:`run_judgements` answers them concurrently through one
 :class:`~interactive_agents.llm._endpoint.ChatBackend` (a :class:`ChatEndpoint`, so the
@@ -476,7 +476,7 @@ def one_per_corpus(judges: J | Sequence[J], corpora: Sequence[Corpus]) -> list[J
 
 
 DEFAULT_ROUNDS = 3
-"""Rounds of every judged item (SPEC §7, §8: three rounds, averaged)."""
+"""Rounds of every judged item (docs/method.md#evaluation: three rounds, averaged)."""
 
 
 class JudgeRunOptions(TypedDict, total=False):

@@ -1,15 +1,22 @@
-"""Talking to models: the backend protocol and endpoint, the scheduler, the HTTP seam,
-and the supervised child-process servers (the embedded llama.cpp model).
+"""Talking to models: the chat vocabulary, endpoints and their configuration, the HTTP
+seam, scheduling and retries, bots as endpoints, and the embedded llama.cpp models.
 
-Built on :mod:`interactive_agents.method` (endpoint configuration, chat messages,
-completions); knows nothing of dialogues.
+The lowest layer above :mod:`interactive_agents.errors`: it knows nothing of dialogues.
 """
 
 from __future__ import annotations
 
+from interactive_agents.llm._bots import (
+    BOT_ENDPOINT_KEYS,
+    BotEndpoint,
+    bot_endpoints_toml,
+    parse_bot_endpoint,
+)
 from interactive_agents.llm._counters import CallCounters
-from interactive_agents.llm._endpoint import ChatBackend, ChatEndpoint
+from interactive_agents.llm._endpoint import ChatBackend, ChatEndpoint, estimate_tokens
+from interactive_agents.llm._endpoint_config import EndpointConfig, check_url, check_variable_name
 from interactive_agents.llm._health import EndpointHealth
+from interactive_agents.llm._messages import ChatMessage, ChatRole, Completion, Sampling, Usage
 from interactive_agents.llm._redaction import redact
 from interactive_agents.llm._retry import RetryPolicy
 from interactive_agents.llm._scheduler import EndpointGate, PriorityLimiter
@@ -31,19 +38,34 @@ from interactive_agents.llm.local._models import (
     DEFAULT_LOCAL_MODEL,
     MODELS,
     LocalModel,
+    check_model_spec,
+    default_model_name,
     default_model_path,
+    installed_parts,
     resolve_model,
 )
-from interactive_agents.llm.local._server import LocalServer, LocalServerOptions
+from interactive_agents.llm.local._server import (
+    SERVER_HINT,
+    LocalServer,
+    LocalServerOptions,
+    server_available,
+)
 
 __all__ = [
+    "BOT_ENDPOINT_KEYS",
     "DEFAULT_LOCAL_MODEL",
     "MODELS",
+    "SERVER_HINT",
     "AiohttpClient",
+    "BotEndpoint",
     "CallCounters",
     "ChatBackend",
     "ChatEndpoint",
+    "ChatMessage",
     "ChatReply",
+    "ChatRole",
+    "Completion",
+    "EndpointConfig",
     "EndpointGate",
     "EndpointHealth",
     "HttpClient",
@@ -56,10 +78,21 @@ __all__ = [
     "NotAChatCompletion",
     "PriorityLimiter",
     "RetryPolicy",
+    "Sampling",
     "UnresolvableHostError",
+    "Usage",
+    "bot_endpoints_toml",
     "chat_request",
+    "check_model_spec",
+    "check_url",
+    "check_variable_name",
+    "default_model_name",
     "default_model_path",
+    "estimate_tokens",
+    "installed_parts",
+    "parse_bot_endpoint",
     "parse_completion",
     "redact",
     "resolve_model",
+    "server_available",
 ]

@@ -6,7 +6,7 @@ A bot is any OpenAI-compatible endpoint plus how it samples::
     [bots.simpsybot_Q]
     base_urls = ["http://gpu1:8000/v1"]     # one or more replicas
     model = "simpsybot_Q"
-    temperature = 0.7                        # SPEC §9 sampling of the bot
+    temperature = 0.7                        # the bot's sampling (docs/method.md)
     top_p = 0.8
     api_key_env = "GPU1_KEY"                 # the *name* of a variable, never a key
     # system_prompt absent: the bundled counselor prompt of the run's language;

@@ -80,13 +80,18 @@ class EndpointConfig:
             check_url(url, field="base_urls")
         if self.api_key_env is not None:
             check_variable_name(self.api_key_env, field="api_key_env")
+        for name in ("rpm", "tpm", "max_response_bytes"):
+            if getattr(self, name) < 0:
+                raise FieldError("must not be negative (0: no limit)", field=name)
         for name in ("max_retries", "max_retry_wait", "health_window", "outage_limit"):
             if getattr(self, name) < 0:
                 raise FieldError("must not be negative", field=name)
-        if self.max_response_bytes < 0:
-            raise FieldError("must not be negative (0: no limit)", field="max_response_bytes")
+        if self.timeout <= 0:
+            raise FieldError("must be positive", field="timeout")
         if self.routing_epsilon <= 0:
             raise FieldError("must be positive", field="routing_epsilon")
+        if self.concurrency is not None and self.concurrency < 1:
+            raise FieldError("must be at least 1", field="concurrency")
         if self.replica_capacity < 0:
             raise FieldError("must not be negative (0: unknown)", field="replica_capacity")
 

@@ -2,7 +2,7 @@
 
 The default is :class:`AiohttpClient`, aiohttp's client used directly: with it the engine
 spends half the CPU per LLM call it spent with httpx's API over the same aiohttp pool
-(the README's design section and ``docs/performance.md`` have the measurements), which
+(``docs/design.md`` and ``docs/performance.md`` have the measurements), which
 is what lets one process keep thousands of dialogues on the wire. :class:`HttpxClient` adapts any
 ``httpx.AsyncClient``, so tests can use ``httpx.MockTransport`` and users their own
 proxies, certificates or event hooks.

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from interactive_agents.loadtest._generator import LoadGenerator, LoadOptions, TrafficConversation
+from interactive_agents.loadtest._config import DEFAULT_CONCURRENCY, DEFAULT_DURATION, BenchConfig
+from interactive_agents.loadtest._generator import LoadGenerator, TrafficConversation
 from interactive_agents.loadtest._metrics import Outcome, parse_slo
 
-__all__ = ["LoadGenerator", "LoadOptions", "Outcome", "TrafficConversation", "parse_slo"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_DURATION",
+    "BenchConfig",
+    "LoadGenerator",
+    "Outcome",
+    "TrafficConversation",
+    "parse_slo",
+]

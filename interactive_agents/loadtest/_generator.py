@@ -19,15 +19,12 @@ import heapq
 import itertools
 import random
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
 
 from interactive_agents.errors import ConfigError
-from interactive_agents.llm._endpoint_config import check_url, check_variable_name
 from interactive_agents.llm._messages import ChatMessage
 from interactive_agents.llm._transport import AiohttpClient, HttpClient, HttpResponse, json_headers
 from interactive_agents.llm._wire import (
@@ -37,6 +34,7 @@ from interactive_agents.llm._wire import (
     parse_event,
     stream_reply,
 )
+from interactive_agents.loadtest._config import BenchConfig
 from interactive_agents.loadtest._metrics import Outcome, figures
 from interactive_agents.method._cards import RoleCard
 from interactive_agents.method._config import StageConfig
@@ -45,53 +43,6 @@ from interactive_agents.method._records import Role, Turn
 from interactive_agents.runtime._roles import counselor_request, perspective
 
 MAX_OUTSTANDING = 1000
-ThinkDistribution = Literal["fixed", "exponential"]
-
-
-@dataclass(frozen=True, slots=True)
-class LoadOptions:
-    """What traffic to send, where, and for how long (``duration`` s or ``requests``)."""
-
-    base_urls: tuple[str, ...]
-    model: str
-    api_key_env: str | None = None
-    concurrency: int | None = None
-    request_rate: float | None = None
-    duration: float | None = None
-    requests: int | None = None
-    stream: bool = False
-    max_turns: int = 10
-    max_tokens: int = 128
-    temperature: float = 0.7
-    top_p: float = 0.8
-    timeout: float = 60.0
-    seed: int = 0
-    warmup: int = 0
-    think_time: float = 0.0
-    think_distribution: ThinkDistribution = "fixed"
-    slo: Mapping[str, float] = field(default_factory=dict)
-
-    def check(self) -> None:
-        """Refuse settings that would send nothing or never stop."""
-        if not self.base_urls or not self.model:
-            raise ConfigError("a base URL and a model are required", field="base_url")
-        for url in self.base_urls:
-            check_url(url, field="base_url")
-        if self.api_key_env is not None:
-            check_variable_name(self.api_key_env, field="api_key_env")
-        if self.duration is None and self.requests is None:
-            raise ConfigError("give a duration or a number of requests", field="duration")
-        if self.concurrency is None and self.request_rate is None:
-            raise ConfigError("give a concurrency or a request rate", field="concurrency")
-        for name in ("concurrency", "request_rate", "duration", "requests", "max_turns"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ConfigError("must be positive", field=name)
-        for name in ("warmup", "think_time"):
-            if getattr(self, name) < 0:
-                raise ConfigError("must not be negative", field=name)
-        if not self.stream and {"ttft", "tpot"} & set(self.slo):
-            raise ConfigError("TTFT and TPOT targets need --stream", field="slo")
 
 
 class TrafficConversation:
@@ -145,8 +96,8 @@ class LoadGenerator:
     The counters and the report cover the measured requests only, not the warm-up.
     """
 
-    def __init__(self, options: LoadOptions, cards: list[RoleCard], prompts: PromptSet) -> None:
-        options.check()
+    def __init__(self, options: BenchConfig, cards: list[RoleCard], prompts: PromptSet) -> None:
+        """``options`` is one load of a configuration (:meth:`BenchConfig.loads`)."""
         if not cards:
             raise ConfigError("no role cards to build conversations from", field="cards")
         self.options = options
@@ -160,7 +111,7 @@ class LoadGenerator:
         self._order = itertools.count()
         self._think = random.Random(options.seed + 1)
         self._clients: list[HttpClient] = []
-        self._headers = json_headers(options.api_key_env)
+        self._headers = json_headers(options.endpoint.api_key_env)
 
     @property
     def elapsed(self) -> float:
@@ -196,13 +147,16 @@ class LoadGenerator:
 
     async def run(self) -> dict[str, Any]:
         """Send the traffic, wait for the last answer, and return the report."""
-        self._clients = [AiohttpClient(url, self.options.timeout) for url in self.options.base_urls]
+        self._clients = [
+            AiohttpClient(url, self.options.endpoint.timeout)
+            for url in self.options.endpoint.base_urls
+        ]
         try:
             async with anyio.create_task_group() as group:
                 if self.options.request_rate is not None:
                     group.start_soon(self._arrivals, group)
                 else:
-                    for worker in range(self.options.concurrency or 1):
+                    for worker in range(self.options.endpoint.concurrency or 1):
                         group.start_soon(self._closed_loop, worker)
         finally:
             wall = self.elapsed
@@ -219,7 +173,7 @@ class LoadGenerator:
         rate = self.options.request_rate
         assert rate is not None
         rng = random.Random(self.options.seed)
-        outstanding = anyio.Semaphore(self.options.concurrency or MAX_OUTSTANDING)
+        outstanding = anyio.Semaphore(self.options.endpoint.concurrency or MAX_OUTSTANDING)
         due = time.monotonic()
         for number in itertools.count():
             due += rng.expovariate(rate)
@@ -255,11 +209,11 @@ class LoadGenerator:
     def _body(self, messages: list[ChatMessage]) -> bytes:
         options = self.options
         return chat_request(
-            options.model,
+            options.endpoint.model,
             messages,
-            temperature=options.temperature,
-            top_p=options.top_p,
-            max_tokens=options.max_tokens,
+            temperature=options.sampling.temperature,
+            top_p=options.sampling.top_p,
+            max_tokens=options.sampling.max_tokens,
             stream=options.stream,
         )
 
@@ -283,17 +237,20 @@ class LoadGenerator:
         """The JSON report: the load, then :func:`~interactive_agents.loadtest._metrics.figures`."""
         options = self.options
         return {
-            "target": {"base_urls": list(options.base_urls), "model": options.model},
+            "target": {
+                "base_urls": list(options.endpoint.base_urls),
+                "model": options.endpoint.model,
+            },
             "load": {
                 "mode": "poisson" if options.request_rate is not None else "closed_loop",
-                "concurrency": options.concurrency,
-                "max_concurrency": options.concurrency,
+                "concurrency": options.endpoint.concurrency,
+                "max_concurrency": options.endpoint.concurrency,
                 "request_rate": options.request_rate,
                 "duration_s": options.duration,
                 "requests": options.requests,
                 "stream": options.stream,
                 "max_turns": options.max_turns,
-                "max_tokens": options.max_tokens,
+                "max_tokens": options.sampling.max_tokens,
                 "warmup": options.warmup,
                 "think_time_s": options.think_time,
                 "think_distribution": options.think_distribution,

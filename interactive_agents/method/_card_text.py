@@ -1,4 +1,4 @@
-"""A role card as text (R of SPEC §7), shared by the records' readers and the runtime.
+"""A role card as text (R of docs/method.md#vocabulary-overlap-eq-1), for readers and runtime.
 
 Evaluation measures the client against this text and the quality flags measure early
 disclosure against it, so a flag computed when a record is made and one recomputed from
@@ -59,7 +59,7 @@ _SEPARATORS: dict[CardLanguage, tuple[str, str]] = {"zh": ("：", "，"), "en": 
 
 
 def card_text(card: dict[str, Any], language: CardLanguage = "zh") -> str:
-    """Render a card's non-null fields as R of SPEC §7, in the reference's layout.
+    """Render a card's non-null fields as R of docs/method.md (Eq. 1), in the reference's layout.
 
     For ``zh`` this is exactly the reference's full card (``性别：…`` lines, the Big
     Five as `` - 开放性：level，explanation`` sub-lines, then ``来访者的主诉问题：``), so

@@ -1,4 +1,4 @@
-"""Role cards: the nine elements of a simulated client (SPEC §2), and their loaders.
+"""Role cards: the nine elements of a simulated client (docs/method.md#role-cards), and loaders.
 
 A card is read from JSON Lines, a JSON list, TOML (``[[cards]]``), the reference's
 plain-text layout (``性别：…`` lines, chief complaint taken from the pool file at the
@@ -19,8 +19,8 @@ from typing import Any
 import msgspec
 import orjson
 
-from interactive_agents._resources import natural_key, read_toml
-from interactive_agents.errors import CardError
+from interactive_agents._resources import bundled_dir, natural_key, read_toml, resolve
+from interactive_agents.errors import CardError, ConfigError
 
 BIG_FIVE = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 # The card's plain-text elements, in the order a profile lists them.
@@ -32,6 +32,8 @@ PLAIN_FIELDS = (
     "marital_status",
     "family_relationships",
 )
+# The file types of a card set named without its suffix (``demo_en``).
+CARD_SUFFIXES = (".jsonl", ".json", ".toml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,10 +309,12 @@ def _records(path: Path) -> Iterator[tuple[int, Any]]:
 def load_cards(
     path: str | Path, *, skip_invalid: bool = False, pool: str | Path | None = None
 ) -> CardBatch:
-    """Load every card of a file or folder, checking that ids are unique."""
-    source = Path(path)
-    if not source.exists():
-        raise CardError("no such file or folder", file=str(source))
+    """Load every card of a file or folder, checking that ids are unique.
+
+    ``path`` is a file or folder, or the name of a built-in card set (``"demo_en"``,
+    the files of ``runners/cards/``), as the commands' ``--cards`` takes it.
+    """
+    source = _card_source(path)
     batch = CardBatch()
     pools: dict[Path, list[Any]] = {}
     pool_path = Path(pool) if pool is not None else None
@@ -351,6 +355,22 @@ def load_cards(
             )
             accept(make, str(file), number)
     return batch
+
+
+def _card_source(path: str | Path) -> Path:
+    """``path`` if it exists, else the built-in card set of that name."""
+    source = Path(path)
+    if source.exists():
+        return source
+    try:
+        return resolve(path, "runners/cards", CARD_SUFFIXES)
+    except ConfigError as exc:
+        builtin = bundled_dir("runners/cards").iterdir()
+        known = ", ".join(sorted(p.stem for p in builtin if p.suffix in CARD_SUFFIXES))
+        raise CardError(
+            f"no such file or folder, and no built-in card set of that name ({known})",
+            file=str(source),
+        ) from exc
 
 
 def _raise(error: CardError) -> RoleCard:

@@ -1,4 +1,4 @@
-"""One typed configuration object per run, from a TOML recipe plus overrides.
+"""The configuration of a simulation run (``RunConfig``), from a recipe plus overrides.
 
 A recipe looks like::
 
@@ -8,29 +8,23 @@ A recipe looks like::
     base_urls = ["http://localhost:8000/v1"]
     model = "Qwen2-7B-Instruct"
     api_key_env = "OPENAI_API_KEY"  # the *name* of the variable; keys never enter files
-    [client]
+    [client.sampling]
     temperature = 0.8
     [counselor.endpoint]            # the counselor on another server
     base_urls = ["http://gpu2:8000/v1"]
 
-Overrides (from the CLI or code) are dotted keys applied to the recipe before
-validation, so an error always names the recipe file and the dotted field.
+It is built by the one builder of every command's configuration
+(:mod:`interactive_agents._recipes`): dotted overrides (from the CLI or code) are
+applied before validation, so an error always names the recipe file and the field.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import typing
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypeVar, overload
 
-import msgspec
-
-from interactive_agents._recipes import FieldError
-from interactive_agents._resources import read_toml, resolve
-from interactive_agents.errors import ConfigError
+from interactive_agents._recipes import FieldError, Recipe, build
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.llm._messages import Sampling
 from interactive_agents.method._client_guard import ClientGuard
@@ -41,21 +35,26 @@ from interactive_agents.method._refiner import ExhaustedPolicy, LengthUnit, Refi
 from interactive_agents.method._seeds import fingerprint
 from interactive_agents.method._terminator import TerminatorMode
 
-LOCAL = "local"
+C = TypeVar("C")
+ROLE_KEYS = ("temperature", "top_p", "max_tokens")
+ENDPOINT_KEYS = ("base_urls", "model", "api_key_env", "concurrency")
 
 
 @dataclass(frozen=True, slots=True)
 class RoleConfig:
-    """A role's endpoint and sampling."""
+    """A role's endpoint (``[ROLE.endpoint]``) and sampling (``[ROLE.sampling]``)."""
 
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
-    temperature: float = 0.7
-    top_p: float = 0.8
-    max_tokens: int = 512
+    sampling: Sampling = field(default_factory=Sampling)
 
-    @property
-    def sampling(self) -> Sampling:
-        return Sampling(self.temperature, self.top_p, self.max_tokens)
+    def __post_init__(self) -> None:
+        if self.endpoint.base_urls and not self.endpoint.model:
+            raise FieldError("a model name is required with base_urls", field="endpoint.model")
+
+
+def moved_role_keys(role: str) -> dict[str, str]:
+    """Where the sampling keys of an older recipe's ``[ROLE]`` table live now."""
+    return {f"{role}.{key}": f"{role}.sampling.{key}" for key in ROLE_KEYS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +68,10 @@ class RefinerConfig:
     length_unit: LengthUnit | None = None
     max_attempts: int = 3
     on_exhausted: ExhaustedPolicy = "repair"
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise FieldError("must be at least 1", field="max_attempts")
 
     def rules(self, language: str) -> RefinerRules:
         return RefinerRules.for_language(language, self.max_length, self.length_unit)
@@ -86,6 +89,11 @@ class TerminatorConfig:
     mode: TerminatorMode = "substring"
     phrases: tuple[str, ...] | None = None
     first_turn: int = 2
+
+    def __post_init__(self) -> None:
+        if self.first_turn not in (1, 2):
+            message = "must be 1 (Algorithm 1) or 2 (the reference code)"
+            raise FieldError(message, field="first_turn")
 
     def applies(self, turn: int) -> bool:
         """Whether the reply of counselor turn ``turn`` is checked at all."""
@@ -106,6 +114,10 @@ class StageConfig:
     late_from: float = 0.8
     cue: Literal["system", "none"] = "system"
     source: StageSource = "schedule"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.middle_from <= self.late_from <= 1:
+            raise FieldError("need 0 <= middle_from <= late_from <= 1")
 
     @property
     def tells_counselor(self) -> bool:
@@ -138,6 +150,10 @@ class ClientGuardConfig:
     max_attempts: int = 3
     echo: float = 0.6  # the echo flag's default (method/_quality.py)
 
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise FieldError("must be at least 1", field="max_attempts")
+
     def guard(self, prompts: PromptSet, actors_dir: str | None) -> ClientGuard | None:
         """The guard of a run in ``prompts``' language, or None when it is off."""
         if not self.enabled:
@@ -166,8 +182,9 @@ class QualityConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class RunConfig:
-    """Everything that defines a simulation run."""
+class CardRunConfig:
+    """The keys of every run that plays dialogues over role cards (simulate, arena):
+    the same names mean the same thing in both recipes."""
 
     language: str = "zh"
     max_turns: int = 50
@@ -180,7 +197,18 @@ class RunConfig:
     skip_invalid: bool = False
     actors_dir: str | None = None
     local_model: str | None = None
-    client: RoleConfig = field(default_factory=lambda: RoleConfig(temperature=0.8, max_tokens=256))
+
+    def __post_init__(self) -> None:
+        for name in ("max_turns", "max_in_flight"):
+            if getattr(self, name) < 1:
+                raise FieldError("must be at least 1", field=name)
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig(CardRunConfig):
+    """Everything that defines a simulation run."""
+
+    client: RoleConfig = field(default_factory=lambda: RoleConfig(sampling=Sampling(0.8, 0.8, 256)))
     counselor: RoleConfig = field(default_factory=RoleConfig)
     refiner: RefinerConfig = field(default_factory=RefinerConfig)
     terminator: TerminatorConfig = field(default_factory=TerminatorConfig)
@@ -188,6 +216,15 @@ class RunConfig:
     prompts: PromptOptions = field(default_factory=PromptOptions)
     client_guard: ClientGuardConfig = field(default_factory=ClientGuardConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+
+    SHARED: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "endpoint": ("client.endpoint", "counselor.endpoint")
+    }
+    PATHS: ClassVar[tuple[str, ...]] = ("cards", "pool", "actors_dir", "local_model")
+    MOVED: ClassVar[Mapping[str, str]] = {
+        **moved_role_keys("client"),
+        **moved_role_keys("counselor"),
+    }
 
     def with_endpoints(self, client: EndpointConfig, counselor: EndpointConfig) -> RunConfig:
         """A copy whose roles use the given (e.g. resolved local) endpoints."""
@@ -238,145 +275,25 @@ class RunConfig:
         return public
 
 
-_ROLES = ("client", "counselor")
+@overload
+def build_config(
+    recipe: Recipe = None, overrides: Mapping[str, Any] | None = None
+) -> RunConfig: ...
 
 
-def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``data["a"]["b"] = value`` for ``dotted == "a.b"``, creating tables."""
-    *parents, last = dotted.split(".")
-    node = data
-    for name in parents:
-        node = node.setdefault(name, {})
-    node[last] = value
-
-
-def _merge_endpoints(raw: dict[str, Any]) -> dict[str, Any]:
-    """Give each role the shared ``[endpoint]`` overlaid with its own ``[role.endpoint]``."""
-    merged = {k: v for k, v in raw.items() if k != "endpoint"}
-    shared = raw.get("endpoint", {})
-    for role in _ROLES:
-        role_raw = dict(merged.get(role, {}))
-        role_raw["endpoint"] = {**shared, **role_raw.get("endpoint", {})}
-        merged[role] = role_raw
-    return merged
-
-
-def load_recipe(recipe: str | Path | None) -> tuple[dict[str, Any], str | None]:
-    """Read a recipe (a path, or the name of a bundled one) as a raw table."""
-    if recipe is None:
-        return {}, None
-    path = resolve(recipe, "runners", (".toml",))
-    data = read_toml(path, "recipe")
-    _anchor_paths(data, path.parent)
-    return data, str(path)
-
-
-def _anchor_paths(data: dict[str, Any], folder: Path) -> None:
-    """Relative paths in a recipe are relative to the recipe, unless they name built-ins."""
-    for key in ("cards", "pool", "actors_dir", "local_model"):
-        value = data.get(key)
-        if isinstance(value, str) and not Path(value).is_absolute():
-            candidate = folder / value
-            if candidate.exists():
-                data[key] = str(candidate)
+@overload
+def build_config(
+    recipe: Recipe = None, overrides: Mapping[str, Any] | None = None, *, kind: type[C]
+) -> C: ...
 
 
 def build_config(
-    recipe: str | Path | None = None, overrides: dict[str, Any] | None = None
-) -> RunConfig:
-    """Recipe, then dotted overrides (None values are ignored), validated as one object."""
-    raw, source = load_recipe(recipe)
-    for dotted, value in (overrides or {}).items():
-        if value is not None:
-            _set_override(raw, dotted, value, source)
-    _refuse_unknown(raw, source)
-    try:
-        config = msgspec.convert(_merge_endpoints(raw), RunConfig, strict=False)
-    except msgspec.ValidationError as exc:
-        message, _, path = str(exc).partition(" - at `")
-        where = path.rstrip("`")[2:]
-        cause = exc.__cause__
-        if isinstance(cause, FieldError):
-            message, where = cause.reason, ".".join(p for p in (where, cause.field) if p)
-        raise ConfigError(message, file=source, field=where or None) from exc
-    _check(config, source)
-    return config
-
-
-def _set_override(raw: dict[str, Any], dotted: str, value: Any, source: str | None) -> None:
-    """An override on top of the recipe; a recipe value that is not a table is reported."""
-    try:
-        set_dotted(raw, dotted, value)
-    except (AttributeError, TypeError) as exc:
-        parent = dotted.rpartition(".")[0]
-        raise ConfigError("expected a table", file=source, field=parent) from exc
-
-
-def _refuse_unknown(raw: dict[str, Any], source: str | None) -> None:
-    """A misspelt key is an error, not a setting silently left at its default."""
-    shared = raw.get("endpoint")
-    tables: list[tuple[str, Any, type]] = [
-        ("", {k: v for k, v in raw.items() if k != "endpoint"}, RunConfig)
-    ]
-    if shared is not None:
-        tables.append(("endpoint.", shared, EndpointConfig))
-    while tables:
-        prefix, table, kind = tables.pop()
-        if not isinstance(table, dict):
-            raise ConfigError(
-                f"expected a table, got {type(table).__name__}",
-                file=source,
-                field=prefix.rstrip("."),
-            )
-        hints = typing.get_type_hints(kind)
-        known = {f.name for f in dataclasses.fields(kind)}
-        for key in sorted(table, key=str):
-            if key not in known:
-                raise ConfigError(
-                    f"unknown key (known: {', '.join(sorted(known))})",
-                    file=source,
-                    field=f"{prefix}{key}",
-                )
-            if dataclasses.is_dataclass(hints[key]):
-                tables.append((f"{prefix}{key}.", table[key], hints[key]))
-
-
-def _check(config: RunConfig, source: str | None) -> None:
-    def fail(field_name: str, message: str) -> None:
-        raise ConfigError(message, file=source, field=field_name)
-
-    for name, value in _integers(asdict(config)):
-        if not -(2**63) <= value < 2**63:
-            fail(name, "out of range (a 64-bit integer, as the manifest stores it)")
-    if config.max_turns < 1:
-        fail("max_turns", "must be at least 1")
-    if config.max_in_flight < 1:
-        fail("max_in_flight", "must be at least 1")
-    if config.refiner.max_attempts < 1:
-        fail("refiner.max_attempts", "must be at least 1")
-    if config.terminator.first_turn not in (1, 2):
-        fail("terminator.first_turn", "must be 1 (Algorithm 1) or 2 (the reference code)")
-    if config.client_guard.max_attempts < 1:
-        fail("client_guard.max_attempts", "must be at least 1")
-    for name, value in asdict(config.quality.thresholds).items():
-        if value is not None and value < 0:
-            fail(f"quality.thresholds.{name}", "must not be negative")
-    if config.quality.thresholds.leak_ngram == 0:
-        fail("quality.thresholds.leak_ngram", "must be at least 1 (unset: 8 in zh, 6 in en)")
-    if not 0 <= config.stages.middle_from <= config.stages.late_from <= 1:
-        fail("stages", "need 0 <= middle_from <= late_from <= 1")
-    for role in _ROLES:
-        endpoint: EndpointConfig = getattr(config, role).endpoint
-        if endpoint.base_urls and not endpoint.model:
-            fail(f"{role}.endpoint.model", "a model name is required with base_urls")
-        if endpoint.max_concurrency < 1:
-            fail(f"{role}.endpoint.concurrency", "must be at least 1")
-
-
-def _integers(table: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, int]]:
-    """Every integer setting, by dotted name."""
-    for key, value in table.items():
-        if isinstance(value, dict):
-            yield from _integers(value, f"{prefix}{key}.")
-        elif isinstance(value, int):
-            yield f"{prefix}{key}", value
+    recipe: Recipe = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    kind: type[Any] | None = None,
+) -> Any:
+    """Any command's configuration (``kind``, a :class:`RunConfig` by default) from a
+    recipe (a path, a bundled name such as ``"quickstart"``, or a table) and dotted
+    overrides (None values are ignored), validated as one object."""
+    return build(kind or RunConfig, recipe, overrides)

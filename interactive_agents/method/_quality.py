@@ -59,6 +59,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from interactive_agents._recipes import FieldError
 from interactive_agents._resources import bundled_dir, read_toml
 from interactive_agents.errors import ConfigError
 from interactive_agents.method._prompts import STAGES, PromptSet
@@ -148,6 +149,20 @@ class QualityThresholds:
     disclosure: float = 0.5
     disclosure_turns: int = 3
     closure_turns: int = 8
+
+    def __post_init__(self) -> None:
+        for name in _THRESHOLD_NAMES:
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise FieldError("must not be negative", field=name)
+        if self.leak_ngram == 0:
+            raise FieldError("must be at least 1 (unset: 8 in zh, 6 in en)", field="leak_ngram")
+
+
+_THRESHOLD_NAMES = (
+    "echo", "repetition", "min_shingles", "role_flip", "prompt_leakage",
+    "leak_ngram", "drift", "disclosure", "disclosure_turns", "closure_turns",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

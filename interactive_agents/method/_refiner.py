@@ -1,4 +1,4 @@
-"""The refiner σ (SPEC §5): is a counselor candidate an acceptable reply?
+"""The refiner σ (docs/method.md#refinement): is a counselor candidate an acceptable reply?
 
 A reply is accepted when it is short enough, contains no line break (any Unicode line
 boundary: ``\\n``, ``\\r``, ``\\v``, ``\\f``, U+0085, U+2028, U+2029…) and does not

@@ -1,4 +1,4 @@
-"""The terminator g (SPEC §5): does an accepted counselor reply end the session?
+"""The terminator g (docs/method.md#termination): does an accepted counselor reply end the session?
 
 ``substring`` is the paper's criterion: any listed phrase anywhere in the reply.
 Its known weakness is that a phrase in mid-sentence ("下一次你可以…") ends the session;

@@ -1,4 +1,4 @@
-"""Judge reliability (SPEC §10): how often a judge chose what the human chose.
+"""Judge reliability (docs/method.md#judge-reliability): how often a judge chose as the human did.
 
 A judge's battle is matched with the human labels of the same selection: same
 ``dialogue_id``, ``turn`` and pair of bots. The pair is matched in either order, and the

@@ -1,21 +1,21 @@
-"""Running many dialogues: actors on bounded mailboxes, the roles, the dialogue loop,
-the engine with its run store and live counters, and runs split over shards
-(local processes or a Ray cluster).
+"""Running many dialogues: actors on bounded mailboxes, the generic runner, the run
+directory and its resume, runs split over shards (local processes or a Ray cluster),
+the load planner, and the process-wide choices a command (or a service) may make.
 
-Built on :mod:`interactive_agents.method` and :mod:`interactive_agents.llm`; the
-capabilities (arena, evaluation, training, ...) are built on it.
+The simulation engine itself is public in the root package (``Engine``).
 """
 
 from __future__ import annotations
 
 from interactive_agents.runtime._actor import Actor, Envelope, Reply
-from interactive_agents.runtime._counters import EngineStats
 from interactive_agents.runtime._dialogue_loop import DialogueLoop
-from interactive_agents.runtime._engine import Engine, Result
 from interactive_agents.runtime._planner import PlanAssumptions, RunPlan, plan_run
-from interactive_agents.runtime._runner import DialogueHandle, Runner, RunnerState, package_version
+from interactive_agents.runtime._process import has_uvloop, run_with_uvloop, tune_garbage_collector
+from interactive_agents.runtime._roles import perspective
+from interactive_agents.runtime._runner import Runner, package_version
 from interactive_agents.runtime._taskgroups import HostedGroup
 from interactive_agents.runtime.shards._partition import Shard, shard_of
+from interactive_agents.runtime.shards._play import ShardExecutor
 from interactive_agents.runtime.shards._processes import ProcessShards
 from interactive_agents.runtime.shards._ray import RayShards
 from interactive_agents.runtime.shards._run import ShardedRun
@@ -25,10 +25,7 @@ from interactive_agents.runtime.store._store import RunStore, read_jsonl
 
 __all__ = [
     "Actor",
-    "DialogueHandle",
     "DialogueLoop",
-    "Engine",
-    "EngineStats",
     "Envelope",
     "HostedGroup",
     "PlanAssumptions",
@@ -36,17 +33,20 @@ __all__ = [
     "RayShards",
     "RepairReport",
     "Reply",
-    "Result",
     "RunLock",
     "RunPlan",
     "RunStore",
     "Runner",
-    "RunnerState",
     "Shard",
+    "ShardExecutor",
     "ShardedRun",
+    "has_uvloop",
     "package_version",
+    "perspective",
     "plan_run",
     "read_jsonl",
     "repair_run",
+    "run_with_uvloop",
     "shard_of",
+    "tune_garbage_collector",
 ]

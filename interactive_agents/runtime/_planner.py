@@ -35,7 +35,7 @@ from interactive_agents.llm._endpoint import estimate_tokens
 from interactive_agents.llm._messages import ChatMessage
 from interactive_agents.method._cards import RoleCard
 from interactive_agents.method._config import RoleConfig, RunConfig
-from interactive_agents.method._prompts import PromptSet
+from interactive_agents.method._prompts import PromptSet, load_prompts
 
 MESSAGE_OVERHEAD = estimate_tokens([ChatMessage("user", "")])
 """What the estimate adds per message, on top of its content."""
@@ -65,7 +65,7 @@ class PlanAssumptions:
 
     def reply_tokens(self, role: str, config: RoleConfig) -> int:
         given = self.client_reply_tokens if role == "client" else self.counselor_reply_tokens
-        return config.max_tokens if given is None else given
+        return config.sampling.max_tokens if given is None else given
 
     @property
     def priced(self) -> bool:
@@ -154,12 +154,20 @@ def expected_candidates(rejection_rate: float, attempts: int) -> float:
 
 def plan_run(
     config: RunConfig,
-    prompts: PromptSet,
     cards: Sequence[RoleCard],
     assumptions: PlanAssumptions | None = None,
+    *,
+    prompts: PromptSet | None = None,
 ) -> RunPlan:
-    """Predict the calls, tokens, wall time and cost of playing ``cards`` under ``config``."""
+    """Predict the calls, tokens, wall time and cost of playing ``cards`` under ``config``.
+
+    ``prompts`` default to the run's own (its language, actors folder and options).
+    """
     assumptions = assumptions or PlanAssumptions()
+    if prompts is None:
+        prompts = load_prompts(
+            config.language, config.actors_dir, client_resistance=config.prompts.client_resistance
+        )
     turns = config.max_turns
     client_reply = assumptions.reply_tokens("client", config.client)
     counselor_reply = assumptions.reply_tokens("counselor", config.counselor)

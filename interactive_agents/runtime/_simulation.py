@@ -1,4 +1,4 @@
-"""One simulated dialogue (Algorithm 1, SPEC §5): a counselor turn with the refiner.
+"""One simulated dialogue (docs/method.md#simulation-algorithm-1): a counselor turn, refined.
 
 Each counselor candidate passes the refiner (:mod:`.refinement`, as in the arena):
 bounded regeneration, every rejection kept, and a configured policy when all attempts

@@ -3,7 +3,7 @@
 ```toml
 [bots.simpsybot_q]                      # a fine-tuned HF folder (or hub name), on vLLM
 model = "runs/train/simpsybot_q/final"
-temperature = 0.7                       # SPEC §9 sampling of the bot
+temperature = 0.7                       # the bot's sampling (docs/method.md)
 top_p = 0.8
 gpus = [0, 1]                           # CUDA_VISIBLE_DEVICES; tensor parallel = 2
 

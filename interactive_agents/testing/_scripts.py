@@ -35,7 +35,7 @@ class Call:
         return next(m["content"] for m in reversed(self.messages) if m["role"] == "user")
 
 
-Script = Callable[[Call], "str | Fault"]
+Script = Callable[[Call], str | Fault]
 
 
 def default_script(call: Call) -> str | Fault:

@@ -1,17 +1,15 @@
-"""Training counselor bots on exported dialogues: full fine-tuning or LoRA (SPEC §9).
+"""Training counselor bots on exported dialogues: export to samples, full fine-tuning
+or LoRA (docs/method.md#training-recipe).
 
-:mod:`.trainer` runs the training; it needs the ``train`` extra (transformers, peft,
-torch) and is imported on first use of :func:`train` or :class:`TrainResult`, so that
-``export`` (:mod:`.samples`) runs on the core install. :mod:`.encoding` turns exported
-samples into labelled tokens, :mod:`.convert` makes a GGUF model trainable,
-:mod:`.train_config` holds the recipe; :mod:`.samples` exports dialogues as samples.
+:func:`train` needs the ``train`` extra (transformers, peft, torch) and is imported on
+first use, so that :func:`export` runs on the core install.
 """
 
 from __future__ import annotations
 
 import typing
 
-from interactive_agents.training._config import TrainConfig, build_train_config
+from interactive_agents.training._config import METHODS, PRECISIONS, TrainConfig
 from interactive_agents.training._convert import cached_checkpoint, convert_gguf
 from interactive_agents.training._encoding import (
     Conversation,
@@ -19,28 +17,43 @@ from interactive_agents.training._encoding import (
     parse_record,
     read_conversations,
 )
+from interactive_agents.training._samples import (
+    FORMATS,
+    ExportOptions,
+    ExportSummary,
+    export,
+    read_sources,
+    split_dialogues,
+)
 
 if typing.TYPE_CHECKING:
     from interactive_agents.training._trainer import TrainResult, train
 
 __all__ = [
+    "FORMATS",
+    "METHODS",
+    "PRECISIONS",
     "Conversation",
+    "ExportOptions",
+    "ExportSummary",
     "TrainConfig",
     "TrainResult",
-    "build_train_config",
     "cached_checkpoint",
     "convert_gguf",
     "encode",
+    "export",
     "parse_record",
     "read_conversations",
+    "read_sources",
+    "split_dialogues",
     "train",
 ]
 
 
 def __getattr__(name: str) -> typing.Any:
-    """The names of :mod:`.trainer`, imported (with torch) only when asked for."""
+    """The names of the trainer, imported (with torch) only when asked for."""
     if name in ("TrainResult", "train"):
-        from interactive_agents.training import _trainer as trainer
+        from interactive_agents.training import _trainer
 
-        return getattr(trainer, name)
+        return getattr(_trainer, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

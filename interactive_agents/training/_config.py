@@ -1,17 +1,17 @@
-"""The settings of one training run, with the paper's recipe as defaults (SPEC §9).
+"""One training run's settings, the paper's recipe as defaults (docs/method.md#training-recipe).
 
-A recipe is a flat TOML table of these fields (``runners/train_*.toml``); the CLI
-overrides single fields. Unknown keys and values of the wrong type are refused with the
-file and field named.
+A recipe is a flat TOML table of these fields (``runners/train_*.toml``), built by the
+one builder of every command's configuration (:func:`interactive_agents.build_config`
+with ``kind=TrainConfig``); the CLI overrides single fields. Unknown keys and values of
+the wrong type are refused with the file and field named.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Literal
 
-from interactive_agents._resources import read_toml
+from interactive_agents._recipes import FieldError
 from interactive_agents.errors import ConfigError
 
 Method = Literal["full", "lora"]
@@ -57,59 +57,18 @@ class TrainConfig:
     lora_target: list[str] = field(default_factory=lambda: ["all-linear"])
     merge_lora: bool = False
 
-    def validate(self, source: str | None = None) -> TrainConfig:
-        """Check what cannot be caught by types alone; returns self."""
-        for name in ("model", "train", "out"):
-            if not getattr(self, name):
-                raise ConfigError("required", file=source, field=name)
-        if self.method not in METHODS:
-            raise ConfigError(f"expected one of {METHODS}", file=source, field="method")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"expected one of {PRECISIONS}", file=source, field="precision")
+    def __post_init__(self) -> None:
         if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError("expected a ratio in [0, 1)", file=source, field="warmup_ratio")
+            raise FieldError("expected a ratio in [0, 1)", field="warmup_ratio")
         for name in ("batch_size", "grad_accumulation", "max_length", "logging_steps"):
             if getattr(self, name) < 1:
-                raise ConfigError("expected a positive integer", file=source, field=name)
+                raise FieldError("expected a positive integer", field=name)
+
+    def require_inputs(self) -> TrainConfig:
+        """Self, once the model, the training data and the output folder are given."""
+        for name in ("model", "train", "out"):
+            if not getattr(self, name):
+                raise ConfigError(
+                    f"required: pass --{name} or set {name} in the recipe", field=name
+                )
         return self
-
-
-_TYPES: dict[str, tuple[type, ...]] = {
-    "float": (float, int),
-    "int": (int,),
-    "str": (str,),
-    "bool": (bool,),
-}
-
-
-def _check_type(name: str, value: Any, annotation: str, source: str | None) -> None:
-    """Accept ``value`` if it fits the field's annotation (as written in this module)."""
-    if value is None and "None" in annotation:
-        return
-    if annotation.startswith("list"):
-        ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
-    elif annotation in {"Method", "Precision"}:
-        ok = isinstance(value, str)
-    else:
-        kinds = _TYPES[annotation.split(" | ")[0]]
-        ok = isinstance(value, kinds) and isinstance(value, bool) == (kinds == (bool,))
-    if not ok:
-        raise ConfigError(f"expected {annotation}, got {value!r}", file=source, field=name)
-
-
-def build_train_config(recipe: str | Path | None, overrides: dict[str, Any]) -> TrainConfig:
-    """The recipe's settings (if any), then the non-None overrides, validated."""
-    values: dict[str, Any] = {}
-    source = str(recipe) if recipe is not None else None
-    if recipe is not None:
-        values = read_toml(recipe, "recipe")
-    annotations = {f.name: str(f.type) for f in fields(TrainConfig)}
-    for name, value in values.items():
-        if name not in annotations:
-            raise ConfigError(
-                f"unknown setting (known: {', '.join(annotations)})", file=source, field=name
-            )
-        _check_type(name, value, annotations[name], source)
-    config = replace(TrainConfig(), **values)
-    given = {name: value for name, value in overrides.items() if value is not None}
-    return replace(config, **given).validate(source)

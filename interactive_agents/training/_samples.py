@@ -1,4 +1,4 @@
-"""Dialogues → supervised fine-tuning data for counselor bots (SPEC §9).
+"""Dialogues → supervised fine-tuning data for counselor bots (docs/method.md#training-recipe).
 
 By default each counselor turn t of a dialogue becomes one sample: the counselor system
 prompt, then u1, r1, …, u_t, and the target r_t. With ``per_dialogue`` a dialogue is one

@@ -2,7 +2,7 @@
 
 ::
 
-    async with Arena(settings, bots, run_dir="runs/arena") as arena:
+    async with Arena(config, bots, run_dir="runs/arena") as arena:
         matches = plan_matches(cards, bots, pairing="random", seed=0)
         async with arena.results(matches) as stream:
             async for result in stream:
@@ -27,18 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from interactive_agents.arena._bots import Bot
-from interactive_agents.arena._competition import ArenaContext, ArenaRules, ArenaSession, Match
-from interactive_agents.arena._judge import Guideline, PairwiseJudge, load_judge_prompt
+from interactive_agents.arena._competition import ArenaContext, ArenaSession, Match
+from interactive_agents.arena._config import ArenaConfig
+from interactive_agents.arena._judge import PairwiseJudge, load_judge_prompt
 from interactive_agents.arena._records import ArenaDialogue
 from interactive_agents.arena._store import ArenaStore
 from interactive_agents.llm._endpoint import ChatBackend, ChatEndpoint
 from interactive_agents.llm._endpoint_config import EndpointConfig
-from interactive_agents.llm._messages import Sampling
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.method._records import FailureRecord
-from interactive_agents.method._refiner import RefinerRules
 from interactive_agents.method._seeds import fingerprint
-from interactive_agents.method._terminator import TerminatorMode, TerminatorRules
+from interactive_agents.method._terminator import TerminatorRules
 from interactive_agents.runtime._actor import Actor
 from interactive_agents.runtime._dialogue_loop import DialogueLoop
 from interactive_agents.runtime._roles import ClientActor, RefinerActor, TerminatorActor
@@ -49,38 +48,28 @@ from interactive_agents.runtime.store._store import RunStore, new_manifest
 ArenaResult = ArenaDialogue | FailureRecord
 
 
-@dataclass(frozen=True, slots=True)
-class ArenaSettings:
-    """Everything of an arena run besides the bots and the matches."""
-
-    rules: ArenaRules
-    client: EndpointConfig
-    client_sampling: Sampling
-    judge: EndpointConfig
-    judge_sampling: Sampling
-    guideline: Guideline = "2"
-    judge_attempts: int = 3
-    max_in_flight: int = 64
-    terminator: TerminatorMode = "substring"
-    actors_dir: str | None = None
-    local_model: str | None = None
-
-    def fingerprint(self, bots: Sequence[Bot], prompts: str) -> str:
-        """What must not change on resume: whatever shapes dialogues and verdicts."""
-        shaping = {
-            "rules": asdict(self.rules),
-            "client": [self.client.model, asdict(self.client_sampling)],
-            "judge": [
-                self.judge.model,
-                asdict(self.judge_sampling),
-                self.guideline,
-                self.judge_attempts,
-            ],
-            "terminator": self.terminator,
-            "bots": [[b.name, b.endpoint.model, asdict(b.sampling), b.system_prompt] for b in bots],
-            "prompts": prompts,
-        }
-        return fingerprint(shaping)
+def arena_fingerprint(config: ArenaConfig, bots: Sequence[Bot], prompts: str) -> str:
+    """What must not change on resume: whatever shapes dialogues and verdicts."""
+    shaping: dict[str, Any] = {
+        "rules": asdict(config.rules),
+        "client": [config.client.endpoint.model, asdict(config.client.sampling)],
+        "judge": [
+            config.judge.endpoint.model,
+            asdict(config.judge.sampling),
+            config.guideline,
+            config.judge.attempts,
+        ],
+        "terminator": config.terminator.mode,
+        "bots": [[b.name, b.endpoint.model, asdict(b.sampling), b.system_prompt] for b in bots],
+        "prompts": prompts,
+    }
+    # Settings older arena runs could not change enter only when set, so that those runs
+    # keep their fingerprint and can be resumed.
+    if (config.refiner.max_length, config.refiner.length_unit) != (None, None):
+        shaping["refiner"] = asdict(config.refiner)
+    if (config.terminator.phrases, config.terminator.first_turn) != (None, 1):
+        shaping["terminator"] = asdict(config.terminator)
+    return fingerprint(shaping)
 
 
 class Arena(Runner[Match, ArenaResult]):
@@ -89,7 +78,7 @@ class Arena(Runner[Match, ArenaResult]):
 
     def __init__(
         self,
-        settings: ArenaSettings,
+        config: ArenaConfig,
         bots: Sequence[Bot],
         *,
         run_dir: str | Path | None = None,
@@ -97,13 +86,13 @@ class Arena(Runner[Match, ArenaResult]):
         retry_failed: bool = False,
     ) -> None:
         super().__init__(
-            run_dir=run_dir,
-            max_in_flight=settings.max_in_flight,
+            run_dir=run_dir if run_dir is not None else config.out,
+            max_in_flight=config.max_in_flight,
             force=force,
             retry_failed=retry_failed,
-            local_model=settings.local_model,
+            local_model=config.local_model,
         )
-        self.settings = settings
+        self.config = config
         self.bots = list(bots)
         self._context: ArenaContext | None = None
 
@@ -114,60 +103,59 @@ class Arena(Runner[Match, ArenaResult]):
         return item.id
 
     def _endpoints(self) -> Sequence[EndpointConfig]:
-        settings = self.settings
-        return [settings.client, settings.judge, *(bot.endpoint for bot in self.bots)]
+        config = self.config
+        return [config.client.endpoint, config.judge.endpoint, *(b.endpoint for b in self.bots)]
 
     async def _prepare(
         self, stack: AsyncExitStack, local: Callable[[EndpointConfig], EndpointConfig]
     ) -> dict[str, Any]:
-        settings = replace(
-            self.settings, client=local(self.settings.client), judge=local(self.settings.judge)
+        config = self.config.with_endpoints(
+            local(self.config.client.endpoint), local(self.config.judge.endpoint)
         )
-        self.settings = settings
+        self.config = config
         self.bots = [replace(bot, endpoint=local(bot.endpoint)) for bot in self.bots]
-        rules = settings.rules
-        prompts = load_prompts(rules.language, settings.actors_dir)
-        judge_prompt = load_judge_prompt(rules.language, settings.actors_dir)
+        rules = config.rules
+        prompts = load_prompts(rules.language, config.actors_dir)
+        judge_prompt = load_judge_prompt(rules.language, config.actors_dir)
         # The judge card enters the fingerprint through its full (dataclass) repr.
         digest = hashlib.sha256(f"{prompts.fingerprint}{judge_prompt!r}".encode()).hexdigest()[:16]
         backends: dict[str, ChatBackend] = {}
         for bot in self.bots:
             backends[bot.name] = ChatEndpoint(bot.endpoint, stats=self.stats)
             stack.push_async_callback(backends[bot.name].aclose)
-        client_backend = ChatEndpoint(settings.client, stats=self.stats)
+        client_backend = ChatEndpoint(config.client.endpoint, stats=self.stats)
         stack.push_async_callback(client_backend.aclose)
-        judge_backend = ChatEndpoint(settings.judge, stats=self.stats)
+        judge_backend = ChatEndpoint(config.judge.endpoint, stats=self.stats)
         stack.push_async_callback(judge_backend.aclose)
-        refiner = RefinerRules.for_language(rules.language)
+        phrases = config.terminator.phrases or tuple(prompts.terminator_phrases)
         self._context = ArenaContext(
             rules=rules,
             prompts=prompts,
-            refiner=RefinerActor(refiner),
-            terminator=TerminatorActor(
-                TerminatorRules(tuple(prompts.terminator_phrases), settings.terminator)
-            ),
+            refiner=RefinerActor(config.refiner.rules(rules.language)),
+            terminator=TerminatorActor(TerminatorRules(phrases, config.terminator.mode)),
+            first_turn=config.terminator.first_turn,
             client=ClientActor(
-                client_backend, settings.client_sampling, workers=settings.max_in_flight
+                client_backend, config.client.sampling, workers=config.max_in_flight
             ),
             bots=backends,
             judge=PairwiseJudge(
                 judge_backend,
                 judge_prompt,
-                settings.guideline,
-                settings.judge_sampling,
-                settings.judge_attempts,
+                config.guideline,
+                config.judge.sampling,
+                config.judge.attempts,
             ),
         )
         return new_manifest(
-            fingerprint=settings.fingerprint(self.bots, digest),
+            fingerprint=arena_fingerprint(config, self.bots, digest),
             config={
-                "settings": asdict(settings),
+                "settings": asdict(config),
                 "judge_card": f"judge_pairwise.{rules.language}.toml",
                 "bots": [asdict(bot) for bot in self.bots],
             },
             models={
-                "client": settings.client.model,
-                "judge": settings.judge.model,
+                "client": config.client.endpoint.model,
+                "judge": config.judge.endpoint.model,
                 **{bot.name: bot.endpoint.model for bot in self.bots},
             },
             seed=rules.seed,
@@ -181,7 +169,7 @@ class Arena(Runner[Match, ArenaResult]):
         return (context.client, context.refiner, context.terminator)
 
     def spec(self) -> ArenaSpec:
-        return ArenaSpec(self.settings, tuple(self.bots), force=self._force)
+        return ArenaSpec(self.config, tuple(self.bots), force=self._force)
 
     def _dialogue(self, item: Match, priority: int) -> ArenaSession:
         assert self._context is not None
@@ -194,31 +182,32 @@ class Arena(Runner[Match, ArenaResult]):
 
 @dataclass(frozen=True, slots=True)
 class ArenaSpec:
-    """An arena's settings and bots, from which each shard builds its own arena with its
-    share of every limit."""
+    """An arena's configuration and bots, from which each shard builds its own arena with
+    its share of every limit."""
 
-    settings: ArenaSettings
+    config: ArenaConfig
     bots: tuple[Bot, ...]
     force: bool = False
 
-    def _parts(self, shard: Shard) -> tuple[ArenaSettings, list[Bot]]:
-        settings = replace(
-            self.settings,
-            client=shard.endpoint(self.settings.client),
-            judge=shard.endpoint(self.settings.judge),
-            max_in_flight=shard.share(self.settings.max_in_flight),
+    def _parts(self, shard: Shard) -> tuple[ArenaConfig, list[Bot]]:
+        config = replace(
+            self.config.with_endpoints(
+                shard.endpoint(self.config.client.endpoint),
+                shard.endpoint(self.config.judge.endpoint),
+            ),
+            max_in_flight=shard.share(self.config.max_in_flight),
         )
-        return settings, [replace(bot, endpoint=shard.endpoint(bot.endpoint)) for bot in self.bots]
+        return config, [replace(bot, endpoint=shard.endpoint(bot.endpoint)) for bot in self.bots]
 
     def build(self, run_dir: Path, shard: Shard) -> Arena:
-        settings, bots = self._parts(shard)
-        return Arena(settings, bots, run_dir=run_dir, force=self.force)
+        config, bots = self._parts(shard)
+        return Arena(config, bots, run_dir=run_dir, force=self.force)
 
     def limits(self, shard: Shard) -> dict[str, Any]:
-        settings, bots = self._parts(shard)
-        endpoints = {"client": settings.client, "judge": settings.judge}
+        config, bots = self._parts(shard)
+        endpoints = {"client": config.client.endpoint, "judge": config.judge.endpoint}
         endpoints |= {bot.name: bot.endpoint for bot in bots}
         return {
-            "max_in_flight": settings.max_in_flight,
+            "max_in_flight": config.max_in_flight,
             "endpoints": {name: endpoint_limits(e) for name, e in endpoints.items()},
         }

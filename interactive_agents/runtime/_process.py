@@ -1,7 +1,8 @@
-"""How the commands run their async work: the event loop and the garbage collector.
+"""Process-wide choices for running the engine: the event loop and the garbage collector.
 
-Both are process-wide choices, so the library never makes them; the commands, which own
-their process, do (``docs/performance.md`` measures each).
+The library never makes them on its own, since they affect the whole process; the
+commands, which own their process, do, and so can a service that embeds the engine
+(``docs/performance.md`` measures each).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def has_uvloop() -> bool:
     return importlib.util.find_spec("uvloop") is not None
 
 
-def run(func: Callable[[Unpack[Args]], Awaitable[T]], *args: *Args) -> T:
+def run_with_uvloop(func: Callable[[Unpack[Args]], Awaitable[T]], *args: *Args) -> T:
     """``anyio.run`` on asyncio with uvloop's event loop where it is installed.
 
     uvloop's loop does the sockets, timers and callbacks of thousands of requests in
