@@ -41,7 +41,6 @@ import httpx
 import orjson
 from bench_engine import show
 
-from interactive_agents._resources import resolve
 from interactive_agents.method import FLAG_NAMES
 
 SERVERS = {
@@ -125,24 +124,15 @@ def speed(model: str, server: str, completions: int = 3) -> dict[str, float]:
             "tokens_per_cpu_s": tokens / cpu}  # fmt: skip
 
 
-def write_recipe(recipe: str, guard: bool, folder: Path) -> Path:
-    """The recipe with the client guard switched on as a root dotted key (before any table)."""
-    text = resolve(recipe, "runners", (".toml",)).read_text(encoding="utf-8")
-    path = folder / "recipe.toml"
-    path.write_text(f"client_guard.enabled = {str(guard).lower()}\n{text}", encoding="utf-8")
-    return path
-
-
-def run_sessions(
-    model: str, language: str, recipe: Path, out: Path, args: argparse.Namespace
-) -> dict[str, Any]:
+def run_sessions(model: str, language: str, out: Path, args: argparse.Namespace) -> dict[str, Any]:
     """One ``simulate`` run of ``--cards-per-language`` cards, judged by its records."""
     if out.exists():
         raise SystemExit(f"{out} exists: simulate would resume it; pick another --keep")
-    command = [sys.executable, "-m", "interactive_agents", "simulate", "--recipe", str(recipe),
+    guard = "--client-guard" if args.client_guard else "--no-client-guard"
+    command = [sys.executable, "-m", "interactive_agents", "simulate", "--recipe", args.recipe,
                "--cards", args.cards[language], "--out", str(out), "--language", language,
                "--limit", str(args.cards_per_language), "--max-turns", str(args.max_turns),
-               "--local-model", model, "--quality-flags", "--quiet"]  # fmt: skip
+               "--local-model", model, guard, "--quality-flags", "--quiet"]  # fmt: skip
     began, cpu_before = time.perf_counter(), _children_cpu_s()
     done = subprocess.run(command, check=False, capture_output=True, text=True)
     wall_s, cpu_s = time.perf_counter() - began, _children_cpu_s() - cpu_before
@@ -186,11 +176,10 @@ def measure(model: str, servers: list[str], work: Path, args: argparse.Namespace
         "speed": {server: speed(model, server) for server in servers},
     }
     print(f"{result['model']}: load {result['load_average']}, {result['speed']}", file=sys.stderr)
-    recipe = write_recipe(args.recipe, args.client_guard, work)
     result["sessions"] = {}
     for language in args.languages:
         out = work / Path(model).stem / language
-        result["sessions"][language] = run_sessions(model, language, recipe, out, args)
+        result["sessions"][language] = run_sessions(model, language, out, args)
         print(f"  {language}: {result['sessions'][language]}", file=sys.stderr, flush=True)
     return result
 

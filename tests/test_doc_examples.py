@@ -21,7 +21,13 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from interactive_agents import RunConfig, build_config
+from interactive_agents.arena import ArenaConfig
 from interactive_agents.cli import main
+from interactive_agents.evaluation import EvaluationConfig
+from interactive_agents.loadtest import BenchConfig
+from interactive_agents.serving import load_registry
+from interactive_agents.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = "interactive-agents"
@@ -264,3 +270,37 @@ def test_help_lists_each_commands_extra() -> None:
             assert lines[name].rstrip().endswith(f"[{extra}]"), lines[name]
         else:
             assert not lines[name].rstrip().endswith("]"), lines[name]
+
+
+RECIPE_BLOCK = re.compile(
+    r"<!-- checked as: (?P<kind>[\w-]+) recipe [^>]*-->\n```toml\n(?P<body>.*?)```", re.S
+)
+RECIPE_KINDS = {
+    "simulate": RunConfig,
+    "arena": ArenaConfig,
+    "evaluate": EvaluationConfig,
+    "train": TrainConfig,
+    "bench": BenchConfig,
+}
+
+
+def _recipe_blocks() -> list[tuple[str, str, str]]:
+    """(source, kind, TOML) of every recipe example in the README and docs/."""
+    found = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = path.read_text(encoding="utf-8")
+        blocks = RECIPE_BLOCK.findall(text)
+        assert len(blocks) == text.count("```toml"), f"{path.name}: a TOML example is unchecked"
+        found += [(path.name, kind, body) for kind, body in blocks]
+    return found
+
+
+@pytest.mark.parametrize(("source", "kind", "body"), _recipe_blocks())
+def test_recipe_examples_build(source: str, kind: str, body: str, tmp_path: Path) -> None:
+    """Every TOML example in the manual is a valid recipe of its command (or registry)."""
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(body, encoding="utf-8")
+    if kind == "serve-registry":
+        assert load_registry(recipe)
+    else:
+        assert isinstance(build_config(recipe, kind=RECIPE_KINDS[kind]), RECIPE_KINDS[kind])

@@ -130,6 +130,13 @@ def _role_options(role: str) -> Callable[[F], F]:
 @recipe_option("quickstart, paper_zh")
 @run_options(RunConfig, candidates="per counselor turn")
 @option(
+    "--client-guard/--no-client-guard",
+    key="client_guard.enabled",
+    kind=RunConfig,
+    help="Reject and regenerate client lines that echo the counselor, speak as the "
+    "counselor or recite the prompt ([client_guard]; docs/quality.md).",
+)
+@option(
     "--quality-flags",
     key="quality.enabled",
     is_flag=True,
