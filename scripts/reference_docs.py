@@ -147,7 +147,13 @@ def command_section(ctx: click.Context, command: click.Command, extra: str | Non
     lines += ["```text", f"{ctx.command_path} {usage}", "```", ""]
     lines += _text_block(lambda f: command.format_help_text(ctx, f))
     arguments = [p for p in command.get_params(ctx) if isinstance(p, click.Argument)]
-    options = [p for p in command.get_params(ctx) if isinstance(p, click.Option)]
+    # The help option is written out below: click builds it once per command, with the
+    # names of the first context it met, which differ between a command run on its own
+    # and under `interactive-agents`.
+    helper = command.get_help_option(ctx)
+    options = [
+        p for p in command.get_params(ctx) if isinstance(p, click.Option) and p is not helper
+    ]
     if arguments:
         lines += ["| argument | |", "|---|---|"]
         for argument in arguments:
@@ -162,6 +168,7 @@ def command_section(ctx: click.Context, command: click.Command, extra: str | Non
             names = _cell(record[0])
             help_text = _cell((option.help or "") + _extras(option))
             lines.append(f"| `{names}` | {_default(option, ctx)} | {help_text} |")
+        lines.append("| `-h, --help` | off | Show this message and exit. |")
         lines.append("")
     if isinstance(command, click.Group):
         lines += ["| command | |", "|---|---|"]
