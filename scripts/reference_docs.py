@@ -159,129 +159,15 @@ def command_section(ctx: click.Context, command: click.Command, extra: str | Non
         for argument in arguments:
             lines.append(f"| `{argument.make_metavar(ctx)}` |{_cell(_extras(argument))} |")
         lines.append("")
-    lines += ["| option | default | help |", "|---|---|---|"]  # at least --help    if isinstance(command, click.Group):
-            for name in command.list_commands(ctx):
-                sub = command.get_command(ctx, name)
-                if sub is None:
-                    continue
-                settings = {**sub.context_settings, "max_content_width": WIDTH}
-                sub_ctx = click.Context(sub, info_name=name, parent=ctx, **settings)
-                yield from visit(sub, sub_ctx)
-
-    settings = {**main.context_settings, "max_content_width": WIDTH}  # -h, --help
-    root = click.Context(main, info_name=PROGRAM, **settings)
-    yield from visit(main, root)
-
-
-def unavailable_commands() -> list[str]:
-    """Commands replaced by a stand-in because their optional extra is not installed."""
-    return [
-        ctx.command_path
-        for ctx, command in walk_commands()
-        if command.callback is not None and command.callback.__name__ == "unavailable"
-    ]
-
-
-def _anchor(text: str) -> str:
-    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as '-'."""
-    kept = "".join(c for c in text.strip().lower() if c.isalnum() or c in " -_")
-    return kept.replace(" ", "-")
-
-
-def _cell(text: str) -> str:
-    """Text fit for one Markdown table cell."""
-    return " ".join(text.split()).replace("|", "\\|")
-
-
-def _default(param: click.Parameter, ctx: click.Context) -> str:
-    """The default as the command sees it when the option is not given."""
-    if isinstance(param, click.Option) and param.is_flag and not param.count:
-        if param.secondary_opts:
-            value = param.get_default(ctx, call=False)
-            flag = param.opts[0] if value else param.secondary_opts[0]
-            return f"`{flag}`"
-        return "off" if not param.get_default(ctx, call=False) else "on"
-    value = param.get_default(ctx, call=False)
-    if _unset(value):
-        return ""
-    if callable(value):
-        return "(computed)"
-    if value is None or value == () or value == []:
-        return ""
-    if isinstance(value, tuple | list):
-        return ", ".join(f"`{v}`" for v in value)
-    if isinstance(value, enum.Enum):
-        value = value.value
-    return f"`{value}`"
-
-
-def _unset(value: object) -> bool:
-    """Whether click reports "no default" (its private sentinel in click 8.2 and later)."""
-    return type(value) is object or type(value).__name__ == "Sentinel"
-
-
-def _summary_of_command(command: click.Command) -> str:
-    """A command's short help, else the first paragraph of its help, on one line."""
-    if command.short_help:
-        return _cell(command.short_help)
-    text = inspect.cleandoc(command.help or "").replace("\b\n", "")
-    return _cell(text.split("\n\n")[0])
-
-
-def _extras(param: click.Parameter) -> str:
-    """What the help shows in brackets besides the default: ranges, required."""
-    notes = []
-    if isinstance(param.type, click.types._NumberRangeBase):
-        notes.append(param.type._describe_range())
-    if param.required:
-        notes.append("required")
-    if isinstance(param, click.Option) and param.multiple:
-        notes.append("repeatable")
-    return f" [{'; '.join(notes)}]" if notes else ""
-
-
-def _text_block(render: typing.Callable[[click.HelpFormatter], None]) -> list[str]:
-    formatter = click.HelpFormatter(width=WIDTH, max_width=WIDTH)
-    render(formatter)
-    text = formatter.getvalue().rstrip()
-    if not text:
-        return []
-    lines = [line.rstrip() for line in text.splitlines()]
-    return ["```text", *lines, "```", ""]
-
-
-def command_section(ctx: click.Context, command: click.Command, extra: str | None) -> list[str]:
-    """One command's section of docs/cli.md."""
-    lines = [f"## {ctx.command_path}", ""]
-    if extra:
-        lines += [f"Needs the `{extra}` extra: `pip install '.[{extra}]'`.", ""]
-    usage = " ".join(command.collect_usage_pieces(ctx))
-    lines += ["```text", f"{ctx.command_path} {usage}", "```", ""]
-    lines += _text_block(lambda f: command.format_help_text(ctx, f))
-    arguments = [p for p in command.get_params(ctx) if isinstance(p, click.Argument)]
-    # The help option is written out below: click builds it once per command, with the
-    # names of the first context it met, which differ between a command run on its own
-    # and under `interactive-agents`.
-    helper = command.get_help_option(ctx)
-    options = [
-        p for p in command.get_params(ctx) if isinstance(p, click.Option) and p is not helper
-    ]
-    if arguments:
-        lines += ["| argument | |", "|---|---|"]
-        for argument in arguments:
-            lines.append(f"| `{argument.make_metavar(ctx)}` |{_cell(_extras(argument))} |")
-        lines.append("")
-    if True:  # every command has at least its help option
-        lines += ["| option | default | help |", "|---|---|---|"]
-        for option in options:
-            record = option.get_help_record(ctx)
-            if record is None:  # hidden
-                continue
-            names = _cell(record[0])
-            help_text = _cell((option.help or "") + _extras(option))
-            lines.append(f"| `{names}` | {_default(option, ctx)} | {help_text} |")
-        lines.append("| `-h, --help` | off | Show this message and exit. |")
-        lines.append("")
+    lines += ["| option | default | help |", "|---|---|---|"]  # every command has --help
+    for option in options:
+        record = option.get_help_record(ctx)
+        if record is None:  # hidden
+            continue
+        names = _cell(record[0])
+        help_text = _cell((option.help or "") + _extras(option))
+        lines.append(f"| `{names}` | {_default(option, ctx)} | {help_text} |")
+    lines += ["| `-h, --help` | off | Show this message and exit. |", ""]
     if isinstance(command, click.Group):
         lines += ["| command | |", "|---|---|"]
         for name in command.list_commands(ctx):
