@@ -76,7 +76,11 @@ def _missing_extra(
     name: str, extra: str | None, short_help: str, error: ImportError
 ) -> click.Command:
     """A stand-in command that explains which optional extra to install."""
-    hint = f"pip install 'interactive-agents[{extra}]'" if extra else "reinstall the package"
+    hint = (
+        f"pip install 'interactive-agents[{extra}]' (in a clone: pip install -e '.[{extra}]')"
+        if extra
+        else "reinstall the package"
+    )
 
     @click.command(
         name,

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from interactive_agents._extras import install_hint
 from interactive_agents.corpora._vocabulary import Language
 from interactive_agents.errors import ConfigError
 
@@ -183,7 +184,7 @@ def load_embedder(model: str = DEFAULT_MODEL, *, device: str | None = None) -> E
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
         raise ConfigError(
-            "semantic consistency needs the 'embed' extra: pip install 'interactive-agents[embed]'"
+            f"semantic consistency needs the 'embed' extra: {install_hint('embed')}"
         ) from exc
     bundled = model in _BUNDLED_NAMES
     source = str(bundled_model_dir()) if bundled else model

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import orjson
 
+from interactive_agents._extras import install_hint
 from interactive_agents.corpora._readers import Dialogue, load_corpus
 from interactive_agents.corpora._vocabulary import detect_language
 from interactive_agents.errors import ConfigError, InputError
@@ -386,7 +387,7 @@ def count_tokens(samples: Iterable[Sample], tokenizer_path: str) -> dict[str, in
         from transformers import AutoTokenizer  # the train extra; only needed here
     except ImportError as exc:
         raise ConfigError(
-            "counting tokens needs: pip install 'interactive-agents[train]'", field="tokenizer"
+            f"counting tokens needs the 'train' extra: {install_hint('train')}", field="tokenizer"
         ) from exc
 
     from interactive_agents.training._encoding import IGNORE, encode, parse_record

@@ -24,12 +24,13 @@ import anyio
 import httpx
 from anyio.abc import Process
 
+from interactive_agents._extras import install_hint
 from interactive_agents.errors import LocalServerError
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.llm.local._models import model_alias, resolve_model
 
 SERVER_PACKAGE = "xllamacpp"
-SERVER_HINT = "pip install 'interactive-agents[local]'"
+SERVER_HINT = install_hint("local")
 
 
 def server_available() -> bool:

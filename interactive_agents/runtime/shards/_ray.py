@@ -21,11 +21,12 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from interactive_agents._extras import install_hint
 from interactive_agents.errors import ConfigError
 from interactive_agents.runtime.shards._partition import Shard
 from interactive_agents.runtime.shards._play import ShardControl, ShardJob, ShardReport, play_shard
 
-INSTALL_HINT = "pip install 'interactive-agents[ray]'"
+INSTALL_HINT = install_hint("ray")
 LOCAL = "local"
 
 
