@@ -37,13 +37,13 @@ from interactive_agents.errors import (
 from interactive_agents.llm._counters import CallCounters
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.llm._health import EndpointHealth
+from interactive_agents.llm._http1 import Http1Client
 from interactive_agents.llm._messages import ChatMessage, Completion, Sampling, Usage
 from interactive_agents.llm._redaction import redact
 from interactive_agents.llm._retry import RetryPolicy
 from interactive_agents.llm._routing import ReplicaLoad, routing_policy
 from interactive_agents.llm._scheduler import EndpointGate
 from interactive_agents.llm._transport import (
-    AiohttpClient,
     HttpClient,
     HttpClientFactory,
     UnresolvableHostError,
@@ -142,7 +142,7 @@ class ChatEndpoint:
         config: EndpointConfig,
         *,
         stats: CallCounters | None = None,
-        http_client: HttpClientFactory = AiohttpClient,
+        http_client: HttpClientFactory = Http1Client,
         retry: RetryPolicy | None = None,
     ) -> None:
         if config.is_local:
@@ -164,9 +164,12 @@ class ChatEndpoint:
         )
         self._loads = [replica.load for replica in self.replicas]
         self._avoided = 0
+        self._single = self.replicas[0] if len(self.replicas) == 1 else None
 
     def _pick(self, stream: str | None) -> Replica:
         """The replica of this call's stream (:mod:`interactive_agents.llm._routing`)."""
+        if self._single is not None:
+            return self._single  # one base URL: nothing to choose, nothing to remember
         if self._avoided:
             now = time.monotonic()
             for replica in self.replicas:
@@ -270,9 +273,12 @@ class ChatEndpoint:
     ) -> Completion:
         probe = await self.health.admit()
         try:
-            async with self.gate.slot(priority, estimate):
+            await self.gate.acquire(priority, estimate)
+            try:
                 replica = self._pick(stream)
                 status, body, retry_after = await self._send(replica, payload)
+            finally:
+                self.gate.release()
         except _Transient as failure:
             self.health.failed(probe)
             failure.counted = not probe
