@@ -1,8 +1,9 @@
 """OpenAI-compatible chat endpoints over HTTP.
 
 One :class:`ChatEndpoint` per model: its replicas (several base URLs serving the same
-model, chosen per call by :mod:`.routing`), one HTTP client per replica (aiohttp by
-default: see :mod:`.transport`), the scheduler gate, and the endpoint's fault handling:
+model, chosen per call by :mod:`.routing`), one HTTP client per replica (the engine's
+own HTTP/1.1 client by default, :mod:`.http1`; see :mod:`.transport`), the scheduler
+gate, and the endpoint's fault handling:
 
 - transient failures (429, 5xx, timeouts, dropped connections, a 200 that is not a chat
   completion) are retried with exponential backoff and jitter, ``Retry-After`` as a

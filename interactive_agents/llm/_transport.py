@@ -1,11 +1,12 @@
 """The HTTP seam under the backends: POST a JSON body, read the answer whole or by lines.
 
-The default is :class:`AiohttpClient`, aiohttp's client used directly: with it the engine
-spends half the CPU per LLM call it spent with httpx's API over the same aiohttp pool
-(``docs/design.md`` and ``docs/performance.md`` have the measurements), which
-is what lets one process keep thousands of dialogues on the wire. :class:`HttpxClient` adapts any
-``httpx.AsyncClient``, so tests can use ``httpx.MockTransport`` and users their own
-proxies, certificates or event hooks.
+The endpoints' default is the engine's own HTTP/1.1 client (:mod:`.http1`), which does
+only what a chat completion needs and costs the least CPU per call. :class:`AiohttpClient`
+is aiohttp's client used directly, for what a full client adds (redirects, compression,
+cookies), and the load generator's;
+:class:`HttpxClient` adapts any ``httpx.AsyncClient``, so tests can use
+``httpx.MockTransport`` and users their own proxies, certificates or event hooks.
+``docs/design.md`` and ``docs/performance.md`` have the measurements behind the choice.
 
 Implementations report a timeout as :class:`TimeoutError`, a host name that does not
 resolve as :class:`UnresolvableHostError` and any other failed connection or broken read
