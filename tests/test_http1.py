@@ -18,7 +18,7 @@ pytestmark = pytest.mark.anyio
 
 BODY = b'{"model": "m", "messages": []}'
 HEADERS = {"content-type": "application/json", "authorization": "Bearer k"}
-OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\": 42}\n"
+OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok": 42}\n'
 
 Answer = Callable[[int], list[bytes]]
 """The pieces written for the n-th request (0-based) the server reads; ``b""`` closes."""
@@ -123,9 +123,11 @@ async def test_streamed_lines_arrive_as_the_server_sends_them() -> None:
     events = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"]
     events += [b"%x\r\ndata: %d\n\n\r\n" % (len(b"data: %d\n\n" % i), i) for i in range(3)]
     events += [b"0\r\n\r\n"]
-    async with scripted(lambda n: events) as (_, client):
-        async with client.post("/chat/completions", BODY, HEADERS) as answer:
-            lines = [line async for line in answer.lines()]
+    async with (
+        scripted(lambda n: events) as (_, client),
+        client.post("/chat/completions", BODY, HEADERS) as answer,
+    ):
+        lines = [line async for line in answer.lines()]
     assert lines == ["data: 0\n", "\n", "data: 1\n", "\n", "data: 2\n", "\n"]
 
 
@@ -157,16 +159,19 @@ async def test_interim_answers_are_skipped_and_bodiless_statuses_end_at_the_head
 
 async def test_headers_are_read_without_regard_to_case() -> None:
     limited = b"HTTP/1.1 429 Too Many\r\nretry-AFTER:  7 \r\nContent-Length: 0\r\n\r\n"
-    async with scripted(lambda n: [limited]) as (_, client):
-        async with client.post("/chat/completions", BODY, HEADERS) as answer:
-            assert (answer.status, answer.header("Retry-After")) == (429, "7")
-            assert answer.header("x-missing") is None
+    async with (
+        scripted(lambda n: [limited]) as (_, client),
+        client.post("/chat/completions", BODY, HEADERS) as answer,
+    ):
+        assert (answer.status, answer.header("Retry-After")) == (429, "7")
+        assert answer.header("x-missing") is None
 
 
 async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
     async with scripted(lambda n: [OK, b""]) as (server, client):
         assert await post(client) == (200, b'{"ok": 42}\n')
-        await anyio.sleep(0.05)  # the server's close arrives while the connection is idle
+        await server.writers[0].wait_closed()  # the server's close arrives while idle
+        await anyio.sleep(0.05)
         assert await post(client) == (200, b'{"ok": 42}\n')
     assert server.connections == 2
 
@@ -175,7 +180,7 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
     "pieces",
     [
         [b"hello\r\n\r\n"],  # not HTTP
-        [b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"partial", b""],  # closed mid-body
+        [b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"partial', b""],  # closed mid-body
         [b""],  # closed before any answer
         [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"],  # a bad chunk size
         [b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc"],
@@ -227,3 +232,19 @@ async def test_a_host_that_does_not_resolve_says_so() -> None:
             await post(client)
     finally:
         await client.aclose()
+
+
+async def test_a_second_answer_to_one_request_ends_the_connection() -> None:
+    async with scripted(lambda n: [OK + OK] if n == 0 else [OK]) as (server, client):
+        assert await post(client) == (200, b'{"ok": 42}\n')
+        assert await post(client) == (200, b'{"ok": 42}\n')
+    assert server.connections == 2
+
+
+async def test_a_head_without_end_is_refused() -> None:
+    endless = [b"HTTP/1.1 200 OK\r\n", *[b"X-Filler: " + b"y" * 8000 + b"\r\n"] * 10]
+    async with scripted(lambda n: endless if n == 0 else [OK]) as (server, client):
+        with pytest.raises(ConnectionError, match="head longer"):
+            await post(client)
+        assert await post(client) == (200, b'{"ok": 42}\n')
+    assert server.connections == 2

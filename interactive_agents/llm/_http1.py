@@ -1,20 +1,22 @@
-"""The engine's own HTTP/1.1 client: keep-alive connections on asyncio protocols.
+"""The engine's HTTP/1.1 client: keep-alive connections on asyncio protocols, answers read
+by ``httptools`` (llhttp, the parser of Node.js and uvicorn).
 
-Why a client of its own: on the path of every LLM call, aiohttp's request machinery
-(request and response objects, header multidicts, a task per request body before Python
-3.12, traces, cookies, redirects) cost more CPU than everything the engine itself does
-for the call, and the objects it leaves in flight made the garbage collector the next
-largest item (``docs/performance.md`` has the profiles). A chat completion needs far
-less: one POST with a JSON body on a persistent connection, and one answer.
+Why not aiohttp's client on this path: on every LLM call its request machinery (request
+and response objects, header multidicts, a task per request body before Python 3.12,
+traces, cookies, redirects) cost more CPU than everything the engine itself does for the
+call, and the objects it leaves in flight made the garbage collector the next largest item
+(``docs/performance.md`` has the profiles). A chat completion needs far less: one POST
+with a JSON body on a persistent connection, and one answer. So the code here is only the
+pool, the deadlines and the mapping of failures; the bytes of an answer (status line,
+headers, ``Content-Length``, chunked or close-delimited bodies, keep-alive) are llhttp's.
 
 What it does: HTTP/1.1 over TCP or TLS (the system's certificates), one request at a
 time per connection, idle connections reused most recent first and closed after a
-minute, ``Content-Length``, chunked and close-delimited bodies, interim ``1xx``
-answers skipped, ``Connection: close`` honoured, one deadline per request (connecting
-included), the host's addresses cached for a minute. What it does not do: proxies,
-redirects (a ``3xx`` is returned as it is), compression (no ``Accept-Encoding`` is
-sent, so a server answers uncompressed), HTTP/2. Where those are needed, pass
-``AiohttpClient`` or an ``httpx`` client (:mod:`.transport`).
+minute, interim ``1xx`` answers skipped, one deadline per request (connecting included),
+the host's addresses cached for a minute. What it does not do: proxies, redirects (a
+``3xx`` is returned as it is), compression (no ``Accept-Encoding`` is sent, so a server
+answers uncompressed), HTTP/2. Where those are needed, pass ``AiohttpClient`` or an
+``httpx`` client (:mod:`.transport`).
 
 Failures are reported as the seam wants them: :class:`TimeoutError` past the deadline,
 :class:`~.transport.UnresolvableHostError` for a host name that does not resolve, and
@@ -26,13 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import re
 import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from urllib.parse import urlsplit
+
+import httptools
 
 from interactive_agents.llm._transport import HttpResponse, UnresolvableHostError
 
@@ -41,40 +44,35 @@ IDLE_SECONDS = 60.0
 ADDRESS_SECONDS = 60.0
 """How long the host's resolved addresses are reused before it is looked up again."""
 HEAD_LIMIT = 64 * 1024
-"""The most bytes a status line and headers may take."""
-
-_FRAMING = re.compile(
-    rb"\r\n(content-length|transfer-encoding|connection)[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE
-)
-_NO_BODY = frozenset((204, 304))
+"""The most bytes a status line and headers may take (llhttp itself sets no limit)."""
 
 
 class _Broken(ConnectionError):
-    """The server's answer is not HTTP/1.1 as this client reads it."""
+    """The server's answer is not HTTP/1.1 as llhttp reads it."""
 
 
 class _Connection(asyncio.Protocol):
-    """One connection and the answer it is receiving: a parser fed by ``data_received``.
+    """One connection and the answer it is receiving.
 
-    The answer's head is parsed once it is complete; its body is gathered (chunked
-    bodies decoded) into ``body``. ``_waiter`` is the future of whoever waits for the
-    next step (the head, more body, or its end).
+    ``data_received`` feeds llhttp, whose callbacks (the ``on_*`` methods) gather the
+    answer's status, headers and body; ``_waiter`` is the future of whoever waits for
+    the next step (the head, more body, or its end).
     """
 
     __slots__ = (
-        "_buffer",
         "_busy",
-        "_chunk_trailer",
-        "_chunked",
         "_error",
+        "_framed",
+        "_head_bytes",
+        "_interim",
         "_loop",
-        "_remaining",
+        "_parser",
         "_waiter",
         "answered",
         "body",
         "closed",
         "done",
-        "head",
+        "headers",
         "idle_since",
         "keep_alive",
         "status",
@@ -83,21 +81,21 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self._parser = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
-        self._buffer = bytearray()
         self._waiter: asyncio.Future[None] | None = None
         self._error: BaseException | None = None
         self._busy = False
+        self._head_bytes = 0
+        self._interim = False  # the answer being parsed is a 1xx one, skipped
+        self._framed = False  # a Content-Length or a chunked body: not ended by the close
         self.status = 0
-        self.head = b""
+        self.headers: list[tuple[bytes, bytes]] = []
         self.body = bytearray()
         self.done = False  # the whole answer has arrived
         self.keep_alive = True
-        self._remaining = -1  # body bytes still to come; -1: until the connection ends
-        self._chunked = False
-        self._chunk_trailer = False  # reading the trailer lines after the last chunk
         self.answered = False  # the head of the answer has been parsed
 
     # -- asyncio.Protocol ----------------------------------------------------------
@@ -109,53 +107,97 @@ class _Connection(asyncio.Protocol):
         if not self._busy or self.done:  # nothing was asked: the connection is unusable
             self._fail(_Broken("the server sent bytes nobody asked for"))
             return
-        self._buffer += data
         try:
-            self._advance()
-        except _Broken as exc:
-            self._fail(exc)
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(_Broken(f"not an HTTP/1.x answer as expected: {exc}"))
+            return
+        if not self.answered:
+            self._head_bytes += len(data)
+            if self._head_bytes > HEAD_LIMIT:
+                self._fail(_Broken(f"a head longer than {HEAD_LIMIT} bytes"))
 
     def eof_received(self) -> bool:
-        if self._busy and not self.done and self.answered and self._remaining == -1:
-            self._finish()  # a close-delimited body ends here
+        self._end_of_stream()
         return False  # close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if exc is None:
+            self._end_of_stream()
         if self._busy and not self.done:
-            if self.answered and self._remaining == -1 and not self._chunked and exc is None:
-                self._finish()
-            else:
-                reason = f": {exc}" if exc is not None else ""
-                self._fail(ConnectionError(f"the server closed the connection{reason}"))
+            reason = f": {exc}" if exc is not None else ""
+            self._fail(ConnectionError(f"the server closed the connection{reason}"))
+
+    def _end_of_stream(self) -> None:
+        """A body without a length or chunks ends with the connection (llhttp cannot
+        tell, as httptools does not expose its end-of-input call)."""
+        if self._busy and not self.done and self.answered and not self._framed:
+            self.keep_alive = False
+            self._finish()
+
+    # -- llhttp's callbacks ------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self.done:  # a second answer to one request: nothing more can be trusted
+            raise _Broken("the server sent more than one answer")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        if name == b"content-length":
+            self._framed = True
+        elif name == b"transfer-encoding":
+            self._framed = value.rsplit(b",", 1)[-1].strip().lower() == b"chunked"
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        status = self._parser.get_status_code()
+        if 100 <= status < 200:  # 100 Continue, 103 Early Hints: the real answer follows
+            self._interim = True
+            self.headers, self._framed = [], False
+            return
+        self.status, self.answered = status, True
+        self._wake()
+
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+        self._wake()
+
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
+        self.keep_alive = self._parser.should_keep_alive()
+        self._finish()
 
     # -- one exchange ----------------------------------------------------------------
 
     def send(self, data: bytes) -> None:
-        """Start an exchange: reset the parser and write the whole request."""
+        """Start an exchange: forget the last answer and write the whole request."""
         assert self.transport is not None
         self._busy, self.done, self._error = True, False, None
-        self.answered, self._chunked, self._chunk_trailer = False, False, False
-        self.status, self.head, self.body = 0, b"", bytearray()
-        self.keep_alive, self._remaining = True, -1
+        self.answered, self._interim, self._framed = False, False, False
+        self.status, self.headers, self.body = 0, [], bytearray()
+        self.keep_alive, self._head_bytes = True, 0
         self.transport.write(data)
 
     async def wait(self) -> None:
-        """Until the parser has moved on (the head, or more of the body, or its end)."""
+        """Until the answer has moved on (the head, or more of the body, or its end);
+        a failure after the whole answer arrived is the connection's, not the answer's."""
         if self._error is None:
             self._waiter = self._loop.create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
-        if self._error is not None:
+        if self._error is not None and not self.done:
             raise self._error
 
     def release(self) -> bool:
         """End the exchange; True if the connection can carry another request."""
         self._busy = False
-        reusable = self.done and self.keep_alive and not self._buffer and not self.closed
-        self.head, self.body = b"", bytearray()  # an idle connection holds no answer
+        reusable = self.done and self.keep_alive and not self.closed
+        self.headers, self.body = [], bytearray()  # an idle connection holds no answer
         if reusable:
             self.idle_since = time.monotonic()
         else:
@@ -186,125 +228,6 @@ class _Connection(asyncio.Protocol):
         self.done = True
         self._wake()
 
-    # -- the parser --------------------------------------------------------------
-
-    def _advance(self) -> None:
-        if not self.answered:
-            if not self._read_head():
-                return
-            self._wake()
-            if self.done:
-                return
-        if self._chunked:
-            self._read_chunks()
-        elif self._remaining >= 0:
-            take = min(self._remaining, len(self._buffer))
-            if take == len(self._buffer) and not self.body:  # the usual case: all of it, at once
-                self.body, self._buffer = self._buffer, bytearray()
-            else:
-                self.body += self._buffer[:take]
-                del self._buffer[:take]
-            self._remaining -= take
-            if self._remaining == 0:
-                self._finish()
-                return
-        else:  # until the connection closes
-            self.body += self._buffer
-            self._buffer.clear()
-        self._wake()
-
-    def _read_head(self) -> bool:
-        """Parse a complete head (skipping interim 1xx answers); False until one is here."""
-        while True:
-            end = self._buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._buffer) > HEAD_LIMIT:
-                    raise _Broken(f"a head longer than {HEAD_LIMIT} bytes")
-                return False
-            head = bytes(self._buffer[: end + 2])
-            del self._buffer[: end + 4]
-            version, _, rest = head.partition(b" ")
-            code = rest[:3]
-            if not version.startswith(b"HTTP/1.") or not code.isdigit():
-                raise _Broken(f"not an HTTP/1.x answer: {head[:80]!r}")
-            status = int(code)
-            if 100 <= status < 200:
-                continue  # 100 Continue, 103 Early Hints: the real answer follows
-            self.status, self.head, self.answered = status, head, True
-            self._frame(version == b"HTTP/1.0")
-            return True
-
-    def _frame(self, http10: bool) -> None:
-        """How the body is delimited, and whether the connection stays open after it."""
-        length: int | None = None
-        encoded = chunked = False
-        close = http10
-        for match in _FRAMING.finditer(self.head):
-            name, value = match.group(1).lower(), match.group(2).strip().lower()
-            if name == b"content-length":
-                if not value.isdigit() or (length is not None and length != int(value)):
-                    raise _Broken(f"a bad Content-Length: {value!r}")
-                length = int(value)
-            elif name == b"transfer-encoding":
-                encoded = True
-                chunked = value.rsplit(b",", 1)[-1].strip() == b"chunked"
-            elif b"close" in value:
-                close = True
-            elif http10 and b"keep-alive" in value:
-                close = False
-        self.keep_alive = not close
-        if self.status in _NO_BODY:
-            self._remaining = 0
-        elif chunked:
-            self._chunked, self._remaining = True, 0
-        elif length is not None and not encoded:
-            self._remaining = length
-        else:  # no length, or an encoding other than chunked: the body ends with the connection
-            self._remaining, self.keep_alive = -1, False
-        if self._remaining == 0 and not self._chunked:
-            self.done = True
-
-    def _read_chunks(self) -> None:
-        buffer = self._buffer
-        while True:
-            if self._chunk_trailer:
-                end = buffer.find(b"\r\n")
-                if end < 0:
-                    return
-                del buffer[: end + 2]
-                if end == 0:  # the blank line after the trailers
-                    self._finish()
-                    return
-                continue
-            if self._remaining > 0:
-                take = min(self._remaining, len(buffer))
-                self.body += buffer[:take]
-                del buffer[:take]
-                self._remaining -= take
-                if self._remaining:
-                    return
-                self._remaining = -2  # the CRLF after the chunk's data
-            if self._remaining == -2:
-                if len(buffer) < 2:
-                    return
-                if buffer[:2] != b"\r\n":
-                    raise _Broken("a chunk not followed by CRLF")
-                del buffer[:2]
-                self._remaining = 0
-            end = buffer.find(b"\r\n")
-            if end < 0:
-                if len(buffer) > 4096:
-                    raise _Broken("a chunk-size line longer than 4096 bytes")
-                return
-            size = buffer[:end].split(b";", 1)[0].strip()
-            del buffer[: end + 2]
-            try:
-                self._remaining = int(size, 16)
-            except ValueError:
-                raise _Broken(f"a bad chunk size: {bytes(size)[:20]!r}") from None
-            if self._remaining == 0:
-                self._chunk_trailer = True
-
 
 class _Answer:
     """The answer of one exchange, read while its connection is held."""
@@ -321,12 +244,10 @@ class _Answer:
 
     def header(self, name: str) -> str | None:
         if self._headers is None:
-            self._headers = {}
-            for line in self._connection.head.split(b"\r\n")[1:]:
-                key, _, value = line.partition(b":")
-                self._headers[key.strip().lower().decode("latin-1")] = value.strip().decode(
-                    "latin-1"
-                )
+            self._headers = {
+                key.decode("latin-1"): value.strip().decode("latin-1")
+                for key, value in self._connection.headers
+            }
         return self._headers.get(name.lower())
 
     async def read(self) -> bytes:
