@@ -1,7 +1,8 @@
 """The HTTP seam under the backends: POST a JSON body, read the answer whole or by lines.
 
-The endpoints' default is the engine's own HTTP/1.1 client (:mod:`.http1`), which does
-only what a chat completion needs and costs the least CPU per call. :class:`AiohttpClient`
+The endpoints' default is the engine's pooled HTTP/1.1 client (:mod:`.http1`, answers read
+by httptools), which does only what a chat completion needs and costs the least CPU per
+call. :class:`AiohttpClient`
 is aiohttp's client used directly, for what a full client adds (redirects, compression,
 cookies), and the load generator's;
 :class:`HttpxClient` adapts any ``httpx.AsyncClient``, so tests can use
