@@ -2,6 +2,7 @@
 
     python benchmarks/bench_engine.py [--latency 0.1] [--turns 5] [--sizes 1,10,100,1000,10000]
     python benchmarks/bench_engine.py --quick          # sizes up to 1,000, 3 turns
+    python benchmarks/bench_engine.py --check          # about a minute, against baseline.json
 
 N dialogues × T turns at concurrency C = N (``max_in_flight`` = endpoint concurrency = C),
 cards built in code, records written to a temporary run directory. Every run happens in a
@@ -11,14 +12,17 @@ opens with the fixed greeting, so T turns are 2T - 1 calls for the engine and 2T
 baselines, which have no greeting). The ``engine`` rows run the engine as a library does
 (asyncio's event loop, the default garbage collector), the ``simulate`` rows as the
 ``simulate`` command does (``interactive_agents.runtime``: uvloop, the collector tuned).
-The mock's own CPU per call is read from its ``/stats``. Figures and ratios are printed;
-nothing is asserted.
+The mock's own CPU per call is read from its ``/stats``. Figures and ratios are printed,
+with the load average before each run; nothing is asserted. ``--check`` is the quick
+check to run before a change to the runtime or the LLM layer is submitted
+(``benchmarks/_check.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -32,6 +36,7 @@ from typing import Any, TypeVar
 
 import anyio
 import httpx
+from _check import add_options, machine, run_check
 from baselines import BASELINES
 from rich.console import Console
 from rich.progress import Progress
@@ -42,6 +47,8 @@ from interactive_agents.testing import ServerOptions, spawn
 
 T = TypeVar("T")
 CHILD_TIMEOUT = 900.0
+CHECK = {"dialogues": 1000, "turns": 3, "latency": 0.1}
+"""The quick check's workload: 1,000 dialogues in flight, long enough to be CPU-bound."""
 # The engine as a library runs it (asyncio's loop, default garbage collector), and as the
 # `simulate` command runs it (uvloop, the collector tuned: interactive_agents.runtime).
 ENGINE, SIMULATE = "engine", "simulate"
@@ -74,6 +81,7 @@ class Measurement:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     mock_cpu_s: float = 0.0
+    load_before: float = 0.0  # the machine's load average when the run started
 
     @property
     def rss_growth_kib(self) -> int:
@@ -261,6 +269,7 @@ def overhead_rows(
                 per_call_ratio(m, floors.get(size)),
                 f"{m.rss_peak_kib / 1024:.0f}",
                 f"{m.rss_growth_kib / size:.1f}",
+                f"{m.load_before:.2f}",
             ]
         )
     return rows
@@ -281,6 +290,7 @@ OVERHEAD_HEADERS = [
     "CPU vs floor",
     "peak RSS MiB",
     "RSS growth KiB/dialogue",
+    "load before",
 ]
 
 
@@ -294,10 +304,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="sizes up to 1,000, 3 turns")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    add_options(parser)
     args = parser.parse_args()
     if args.child:
         child_main(json.loads(args.child))
         return
+    if args.check:
+        raise SystemExit(check(args))
     if args.quick:
         args.sizes, args.turns = "1,10,100,1000", 3
     sizes = sorted(int(size) for size in args.sizes.split(","))
@@ -309,22 +322,49 @@ def main() -> None:
     ]
     plan.append(("reference", args.reference_n))
     results: dict[tuple[str, int], Measurement] = {}
-    print(f"mock latency {args.latency} s, {args.turns} turns, 2 calls per turn", flush=True)
+    where = machine()
+    print(
+        f"mock latency {args.latency} s, {args.turns} turns, 2 calls per turn; {where['date']}, "
+        f"commit {where['commit']}, {where['cores']} cores, Python {where['python']}",
+        flush=True,
+    )
     with (
         spawn(ServerOptions(latency=args.latency)) as [base_url],
         steps(len(plan), "runs") as advance,
     ):
         for kind, size in plan:
             advance(f"{kind} N={size:,}")
-            before = mock_cpu_seconds(base_url)
+            before, load = mock_cpu_seconds(base_url), os.getloadavg()[0]
             measured = run_in_child(kind=kind, base_url=base_url, dialogues=size, turns=args.turns)
             mock_cpu = mock_cpu_seconds(base_url) - before
-            results[kind, size] = replace(measured, mock_cpu_s=mock_cpu)
+            results[kind, size] = replace(measured, mock_cpu_s=mock_cpu, load_before=load)
     title = f"Engine overhead, mock latency {args.latency} s, {args.turns} turns (N = C)"
     show(title, OVERHEAD_HEADERS, overhead_rows(results, args.turns, args.latency), args.markdown)
     print("ideal = sequential calls per dialogue × latency (N = C: one batch; reference: N)")
     for line in target_lines(results, args.turns, args.latency):
         print(line)
+    rows = target_rows(results, args.turns, args.latency)
+    if rows:
+        show("Against the targets", ["measured", "value", "target"], rows, args.markdown)
+
+
+def check(args: argparse.Namespace) -> int:
+    """The quick check: rounds of the floor and both engines on :data:`CHECK`."""
+    workload = {**CHECK, "rounds": args.rounds}
+    with spawn(ServerOptions(latency=CHECK["latency"])) as [base_url]:
+
+        def measure(kind: str) -> dict[str, float]:
+            m = run_in_child(
+                kind=kind, base_url=base_url, dialogues=CHECK["dialogues"], turns=CHECK["turns"]
+            )
+            if m.errors or m.dialogues_failed or not m.calls:
+                raise RuntimeError(f"the {kind} run had errors: {m}")
+            return {
+                "cpu_ms": m.cpu_s / m.calls * 1e3,
+                "kib": m.rss_growth_kib / CHECK["dialogues"],
+            }
+
+        return run_check(args, measure, workload)
 
 
 def target_lines(
@@ -357,6 +397,50 @@ def target_lines(
                     f"{m.record_bytes / 1024:.1f} KiB record)"
                 )
     return lines
+
+
+TARGETS: dict[str, tuple[str, float]] = {
+    "simulate: wall / ideal": ("≤", 3.5),
+    "simulate: CPU per call / raw-socket floor": ("≤", 3.0),
+    "engine: CPU per call / raw-socket floor": ("≤", 4.0),
+    "simulate: calls per second at N = 10,000": ("≥", 3000.0),
+}
+"""The targets of issue 26 for the runs that have them (figures on this machine), at
+0.1 s latency; at 1 s, wall / ideal is to stay within 1.10."""
+
+
+def target_rows(
+    results: dict[tuple[str, int], Measurement], turns: int, latency: float
+) -> list[list[str]]:
+    """Each measured figure the targets speak of, beside its target ("met" or "not met")."""
+    figures: dict[str, float] = {}
+    floor = results.get(("raw_sockets", 1000))
+    for kind in (SIMULATE, ENGINE):
+        m = results.get((kind, 1000))
+        if m is None:
+            continue
+        figures[f"{kind}: wall / ideal"] = m.wall_s / (sequential_calls(kind, turns) * latency)
+        figures[f"{kind}: CPU ms per call"] = m.cpu_s / m.calls * 1e3
+        if floor is not None:
+            ratio = (m.cpu_s / m.calls) / (floor.cpu_s / floor.calls)
+            figures[f"{kind}: CPU per call / raw-socket floor"] = ratio
+        figures[f"{kind}: calls per second"] = m.calls / m.wall_s
+        figures[f"{kind}: RSS growth KiB per dialogue"] = m.rss_growth_kib / 1000
+    big = results.get((SIMULATE, 10000))
+    if big is not None:
+        figures["simulate: calls per second at N = 10,000"] = big.calls / big.wall_s
+    targets = dict(TARGETS)
+    if latency >= 1.0:
+        targets["simulate: wall / ideal"] = ("≤", 1.10)
+    rows = []
+    for name, value in figures.items():
+        target = ""
+        if name in targets:
+            sign, bound = targets[name]
+            met = value <= bound if sign == "≤" else value >= bound
+            target = f"{sign} {bound:g} ({'met' if met else 'not met'})"
+        rows.append([name, f"{value:,.3f}" if value < 100 else f"{value:,.0f}", target])
+    return rows
 
 
 if __name__ == "__main__":

@@ -161,7 +161,8 @@ def main() -> None:
         for size in sizes:
             f = results[kind, size]
             marginal = "-"
-            if previous is not None:
+            measured = f.rss_loaded_kib > 0  # some sample saw all N requests on the wire
+            if measured and previous is not None:
                 slope = (f.growth_kib - previous.growth_kib) / (size - previous.dialogues)
                 marginal = f"{slope:.1f}"
             rows.append(
@@ -171,14 +172,15 @@ def main() -> None:
                     f"{f.peak_in_flight:,}",
                     str(f.errors),
                     f"{f.rss_warm_kib / 1024:.0f}",
-                    f"{f.rss_loaded_kib / 1024:.0f}",
-                    f"{f.per_dialogue_kib:.1f}",
+                    f"{f.rss_loaded_kib / 1024:.0f}" if measured else "-",
+                    f"{f.per_dialogue_kib:.1f}" if measured else "not measured",
                     marginal,
                     f"{f.record_bytes / 1024:.1f}",
                     f"{body / 1024:.1f}",
                 ]
             )
-            previous = f
+            if measured:
+                previous = f
     headers = [
         "client",
         "N",
@@ -193,6 +195,11 @@ def main() -> None:
     ]
     title = f"Memory per in-flight dialogue, mock latency {args.latency} s"
     show(title, headers, rows, args.markdown)
+    if any(f.rss_loaded_kib == 0 for f in results.values()):
+        print(
+            "not measured: no sample saw all N requests on the wire at once (the machine too "
+            "busy to start them within the latency): run again with a longer --latency"
+        )
     print(f"({time.perf_counter() - started:.0f} s)")
 
 

@@ -1,4 +1,4 @@
-"""The HTTP seam: both clients answer alike over real loopback HTTP, and report failures
+"""The HTTP seam: the clients answer alike over real loopback HTTP, and report failures
 as ``TimeoutError`` / ``ConnectionError`` so the backend can judge them the same way."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import httpx
 import orjson
 import pytest
 
+from interactive_agents.llm._http1 import Http1Client
 from interactive_agents.llm._transport import (
     AiohttpClient,
     HttpClient,
@@ -31,7 +32,13 @@ def httpx_client(base_url: str, timeout: float) -> HttpClient:
     return HttpxClient(httpx.AsyncClient(base_url=base_url), timeout)
 
 
-CLIENTS = pytest.mark.parametrize("make", [aiohttp_client, httpx_client], ids=["aiohttp", "httpx"])
+def http1_client(base_url: str, timeout: float) -> HttpClient:
+    return Http1Client(base_url, timeout)
+
+
+CLIENTS = pytest.mark.parametrize(
+    "make", [http1_client, aiohttp_client, httpx_client], ids=["http1", "aiohttp", "httpx"]
+)
 
 
 @CLIENTS

@@ -134,9 +134,7 @@ class Arena(Runner[Match, ArenaResult]):
             refiner=RefinerActor(config.refiner.rules(rules.language)),
             terminator=TerminatorActor(TerminatorRules(phrases, config.terminator.mode)),
             first_turn=config.terminator.first_turn,
-            client=ClientActor(
-                client_backend, config.client.sampling, workers=config.max_in_flight
-            ),
+            client=ClientActor(client_backend, config.client.sampling),
             bots=backends,
             judge=PairwiseJudge(
                 judge_backend,

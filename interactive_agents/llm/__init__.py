@@ -16,6 +16,7 @@ from interactive_agents.llm._counters import CallCounters
 from interactive_agents.llm._endpoint import ChatBackend, ChatEndpoint, estimate_tokens
 from interactive_agents.llm._endpoint_config import EndpointConfig, check_url, check_variable_name
 from interactive_agents.llm._health import EndpointHealth
+from interactive_agents.llm._http1 import Http1Client
 from interactive_agents.llm._messages import ChatMessage, ChatRole, Completion, Sampling, Usage
 from interactive_agents.llm._redaction import redact
 from interactive_agents.llm._retry import RetryPolicy
@@ -68,6 +69,7 @@ __all__ = [
     "EndpointConfig",
     "EndpointGate",
     "EndpointHealth",
+    "Http1Client",
     "HttpClient",
     "HttpClientFactory",
     "HttpResponse",

@@ -1,8 +1,9 @@
 """OpenAI-compatible chat endpoints over HTTP.
 
 One :class:`ChatEndpoint` per model: its replicas (several base URLs serving the same
-model, chosen per call by :mod:`.routing`), one HTTP client per replica (aiohttp by
-default: see :mod:`.transport`), the scheduler gate, and the endpoint's fault handling:
+model, chosen per call by :mod:`.routing`), one HTTP client per replica (the engine's
+own HTTP/1.1 client by default, :mod:`.http1`; see :mod:`.transport`), the scheduler
+gate, and the endpoint's fault handling:
 
 - transient failures (429, 5xx, timeouts, dropped connections, a 200 that is not a chat
   completion) are retried with exponential backoff and jitter, ``Retry-After`` as a
@@ -37,13 +38,13 @@ from interactive_agents.errors import (
 from interactive_agents.llm._counters import CallCounters
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.llm._health import EndpointHealth
+from interactive_agents.llm._http1 import Http1Client
 from interactive_agents.llm._messages import ChatMessage, Completion, Sampling, Usage
 from interactive_agents.llm._redaction import redact
 from interactive_agents.llm._retry import RetryPolicy
 from interactive_agents.llm._routing import ReplicaLoad, routing_policy
 from interactive_agents.llm._scheduler import EndpointGate
 from interactive_agents.llm._transport import (
-    AiohttpClient,
     HttpClient,
     HttpClientFactory,
     UnresolvableHostError,
@@ -142,7 +143,7 @@ class ChatEndpoint:
         config: EndpointConfig,
         *,
         stats: CallCounters | None = None,
-        http_client: HttpClientFactory = AiohttpClient,
+        http_client: HttpClientFactory = Http1Client,
         retry: RetryPolicy | None = None,
     ) -> None:
         if config.is_local:
@@ -164,9 +165,12 @@ class ChatEndpoint:
         )
         self._loads = [replica.load for replica in self.replicas]
         self._avoided = 0
+        self._single = self.replicas[0] if len(self.replicas) == 1 else None
 
     def _pick(self, stream: str | None) -> Replica:
         """The replica of this call's stream (:mod:`interactive_agents.llm._routing`)."""
+        if self._single is not None:
+            return self._single  # one base URL: nothing to choose, nothing to remember
         if self._avoided:
             now = time.monotonic()
             for replica in self.replicas:
@@ -270,9 +274,12 @@ class ChatEndpoint:
     ) -> Completion:
         probe = await self.health.admit()
         try:
-            async with self.gate.slot(priority, estimate):
+            await self.gate.acquire(priority, estimate)
+            try:
                 replica = self._pick(stream)
                 status, body, retry_after = await self._send(replica, payload)
+            finally:
+                self.gate.release()
         except _Transient as failure:
             self.health.failed(probe)
             failure.counted = not probe

@@ -99,17 +99,32 @@ class EndpointGate:
         """Whether a TPM budget is set (only then are a request's tokens worth estimating)."""
         return self._tokens is not None
 
-    @asynccontextmanager
-    async def slot(self, priority: int, estimated_tokens: int) -> AsyncIterator[None]:
-        """Hold one request slot, once the rate limits allow the request to go."""
+    async def acquire(self, priority: int, estimated_tokens: int) -> None:
+        """Take one request slot, once the rate limits allow the request to go; every
+        return is paired with one :meth:`release` (a plain pair, not a context manager:
+        it is on the path of every call)."""
         await self.slots.acquire(priority)
         try:
             if self._requests is not None:
                 await self._requests.acquire()
-            await self.charge_tokens(estimated_tokens)
+            if self._tokens is not None:
+                await self.charge_tokens(estimated_tokens)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def release(self) -> None:
+        """Give back the slot of a finished request."""
+        self.slots.release()
+
+    @asynccontextmanager
+    async def slot(self, priority: int, estimated_tokens: int) -> AsyncIterator[None]:
+        """:meth:`acquire` and :meth:`release` around a block."""
+        await self.acquire(priority, estimated_tokens)
+        try:
             yield
         finally:
-            self.slots.release()
+            self.release()
 
     async def charge_tokens(self, tokens: int) -> None:
         """Count tokens against the TPM budget (waits when the budget is spent)."""

@@ -1,11 +1,13 @@
 """The HTTP seam under the backends: POST a JSON body, read the answer whole or by lines.
 
-The default is :class:`AiohttpClient`, aiohttp's client used directly: with it the engine
-spends half the CPU per LLM call it spent with httpx's API over the same aiohttp pool
-(``docs/design.md`` and ``docs/performance.md`` have the measurements), which
-is what lets one process keep thousands of dialogues on the wire. :class:`HttpxClient` adapts any
-``httpx.AsyncClient``, so tests can use ``httpx.MockTransport`` and users their own
-proxies, certificates or event hooks.
+The endpoints' default is the engine's pooled HTTP/1.1 client (:mod:`.http1`, answers read
+by httptools), which does only what a chat completion needs and costs the least CPU per
+call. :class:`AiohttpClient`
+is aiohttp's client used directly, for what a full client adds (redirects, compression,
+cookies), and the load generator's;
+:class:`HttpxClient` adapts any ``httpx.AsyncClient``, so tests can use
+``httpx.MockTransport`` and users their own proxies, certificates or event hooks.
+``docs/design.md`` and ``docs/performance.md`` have the measurements behind the choice.
 
 Implementations report a timeout as :class:`TimeoutError`, a host name that does not
 resolve as :class:`UnresolvableHostError` and any other failed connection or broken read
@@ -16,8 +18,9 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
 from typing import Any, Protocol
 
 import aiohttp
@@ -110,11 +113,58 @@ class _AiohttpResponse:
         return self._response.headers.get(name)
 
     async def read(self) -> bytes:
-        return await self._response.read()
+        try:
+            return await self._response.read()
+        except TimeoutError:
+            raise  # aiohttp's timeouts are ClientErrors too
+        except aiohttp.ClientError as exc:
+            raise _connection_error(exc) from exc
 
     async def lines(self) -> AsyncIterator[str]:
-        async for line in self._response.content:
-            yield line.decode()
+        try:
+            async for line in self._response.content:
+                yield line.decode()
+        except TimeoutError:
+            raise
+        except aiohttp.ClientError as exc:
+            raise _connection_error(exc) from exc
+
+
+class _AiohttpPost:
+    """One ``session.post`` as the seam's context manager, aiohttp's errors mapped.
+
+    A class rather than an ``asynccontextmanager`` generator around aiohttp's own
+    context manager: it is on the path of every LLM call.
+    """
+
+    __slots__ = ("_request", "_response")
+
+    def __init__(self, request: Awaitable[aiohttp.ClientResponse]) -> None:
+        self._request = request
+        self._response: aiohttp.ClientResponse | None = None
+
+    async def __aenter__(self) -> HttpResponse:
+        try:
+            self._response = await self._request
+        except TimeoutError:
+            raise
+        except aiohttp.ClientError as exc:
+            raise _connection_error(exc) from exc
+        return _AiohttpResponse(self._response)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        assert self._response is not None
+        try:
+            await self._response.__aexit__(exc_type, exc, traceback)  # releases the connection
+        except TimeoutError:
+            raise
+        except aiohttp.ClientError as error:
+            raise _connection_error(error) from error
 
 
 class AiohttpClient:
@@ -135,21 +185,14 @@ class AiohttpClient:
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         return self._session
 
-    @asynccontextmanager
-    async def post(
+    def post(
         self, path: str, payload: bytes, headers: Mapping[str, str]
-    ) -> AsyncIterator[HttpResponse]:
+    ) -> AbstractAsyncContextManager[HttpResponse]:
         session = self._open()
         url = self._urls.get(path)
         if url is None:  # parsed once per path, not per request
             url = self._urls[path] = URL(self.base_url + path)
-        try:
-            async with session.post(url, data=payload, headers=headers) as reply:
-                yield _AiohttpResponse(reply)
-        except TimeoutError:
-            raise
-        except aiohttp.ClientError as exc:
-            raise _connection_error(exc) from exc
+        return _AiohttpPost(session.post(url, data=payload, headers=headers))
 
     async def aclose(self) -> None:
         if self._session is not None:

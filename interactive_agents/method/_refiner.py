@@ -74,17 +74,56 @@ def _word_value(text: str) -> int:
     return (_ORDINALS.index(word) if word in _ORDINALS else _CARDINALS.index(word)) + 1
 
 
+# What a family's pattern cannot match without: scanning for one character class (or,
+# in ASCII text, for a few words) costs a fraction of the pattern's lookbehinds at every
+# position, and most replies have none of them, so most patterns are never run. In ASCII
+# text nothing but ASCII letters match case-insensitively, so lowering it is exact;
+# elsewhere ſ matches s and ı matches i, and the tests stay with the patterns' own flags.
+_DIGIT = re.compile(r"\d").search
+_NUMERAL = re.compile(f"[{_NUMERALS}]").search
+_CLOSER = re.compile(_CLOSE).search
+_LETTER_OPENS = re.compile(r"[a-hA-H][.．]").match
+_LETTER_AFTER_PUNCTUATION = re.compile(r"[:;,、：；，]\s?[a-hA-H][.．]").search
+_ROMAN_SIGN = re.compile(r"(?i)[\u2160-\u216b\u2170-\u217b]").search
+_ROMAN_ENDS = re.compile(r"(?i)[ivx][.．)）]").search  # every numeral ends in i, v or x
+_WORD_START = re.compile(r"(?i)[fsto]").search  # the first letters of the ordinal words
+_WORD_STEMS = (*_ORDINALS[:3], "four", "fifth", "sixth", *_CARDINALS[:3], "five", "six")
+_ORDINAL_WORD = re.compile(  # the ordinal words where the pattern takes them, lowered text
+    rf"\b(?:(?:{'|'.join(_ORDINALS + _CARDINALS)})\s*[,:]|(?:{'|'.join(_ORDINALS[:4])})ly"
+    r"|first of all)"
+).search
+_DASH = re.compile(r"[-–—*+]").search
+
+
+def _may_name_ordinal_words(text: str) -> object:
+    if not text.isascii():
+        return _WORD_START(text)
+    lowered = text.lower()
+    return any(stem in lowered for stem in _WORD_STEMS) and _ORDINAL_WORD(lowered)
+
+
+def _may_number_in_roman(text: str) -> object:
+    if not text.isascii():
+        return _CLOSER(text) or _ROMAN_ENDS(text) or _ROMAN_SIGN(text)
+    lowered = text.lower()
+    return ")" in text or "]" in text or "i." in lowered or "v." in lowered or "x." in lowered
+
+
 @dataclass(frozen=True, slots=True)
 class _Family:
     """One way of marking items: a pattern whose first non-empty group is the item's
-    ordinal, how that group becomes a number, and whether repair removes the marker."""
+    ordinal, how that group becomes a number, whether repair removes the marker, and a
+    cheap test that is true of every text the pattern matches in."""
 
     kind: str
     pattern: re.Pattern[str]
     value: Callable[[str], int]
+    may_match: Callable[[str], object]
     strippable: bool = True
 
     def values(self, text: str) -> set[int]:
+        if not self.may_match(text):
+            return set()
         return {self.value(next(g for g in m.groups() if g)) for m in self.pattern.finditer(text)}
 
 
@@ -97,6 +136,7 @@ _FAMILIES = (
             rf"|第(\d{{1,2}})(?:[点步条项]|个?方面)|{_BOUNDARY}第(\d{{1,2}}){_SEP}"  # 第1点 第1，
         ),
         _numeral,
+        _DIGIT,
     ),
     _Family(
         "Chinese ordinal items",
@@ -107,18 +147,21 @@ _FAMILIES = (
             rf"|{_BOUNDARY}第([{_NUMERALS}]){_SEP}"  # 第一， (not a rank: "考了第一，")
         ),
         _numeral,
+        _NUMERAL,
     ),
     _Family(
         "Chinese ordinal items",
         # 一是…二是…, 一来…二来… ("一是一，二是二" is an idiom, not a list).
         re.compile(rf"(?<![第不万唯统{_NUMERALS}])([{_NUMERALS}])(?:是(?!\1)|来(?=[是,，]))"),
         _numeral,
+        _NUMERAL,
         strippable=False,
     ),
     _Family(
         "Chinese ordinal items",
         re.compile(r"(首先)|(其次)"),
         lambda word: 1 if word == "首先" else 2,
+        lambda text: "首先" in text or "其次" in text,
         strippable=False,
     ),
     _Family(
@@ -129,6 +172,7 @@ _FAMILIES = (
             rf"|{_BOUNDARY}\s*({'|'.join(_CARDINALS)})\b(?=\s*[,:])"
         ),
         _word_value,
+        _may_name_ordinal_words,
         strippable=False,
     ),
     _Family(
@@ -139,6 +183,7 @@ _FAMILIES = (
             r"|(?:^|(?<=[:;,、：；，])|(?<=[:;,]\s))([a-hA-H])[.．](?=\s)"  # a. after a colon
         ),
         lambda letter: ord(letter.casefold()) - ord("a") + 1,
+        lambda text: _CLOSER(text) or _LETTER_OPENS(text) or _LETTER_AFTER_PUNCTUATION(text),
     ),
     _Family(
         "Roman numerals",
@@ -150,6 +195,7 @@ _FAMILIES = (
         lambda numeral: (
             _ROMAN.index(numeral.casefold()) + 1 if numeral.isascii() else _numeral(numeral)
         ),
+        _may_number_in_roman,
     ),
 )
 
@@ -171,7 +217,8 @@ def enumeration(text: str) -> str | None:
     for kind, numbers in found.items():
         if _has_run(numbers):
             return kind
-    if len(_BULLET_SIGN.findall(text)) + len(_BULLET_DASH.findall(text)) >= 2:
+    dashes = len(_BULLET_DASH.findall(text)) if _DASH(text) else 0
+    if len(_BULLET_SIGN.findall(text)) + dashes >= 2:
         return "bullets"
     return None
 
@@ -205,6 +252,8 @@ class RefinerRules:
         return list((_HAN if self.unit == "han" else _WORD).finditer(text))
 
     def length(self, text: str) -> int:
+        if self.unit == "words":  # str.split and \S+ agree on every white-space character
+            return len(text.split())
         units = self._units(text)
         return len(text) if units is None else len(units)
 

@@ -7,6 +7,12 @@ instead of piling up. Closing the mailbox lets the workers drain it and stop; if
 actor is cancelled instead, every pending ask fails with ``ActorStoppedError`` rather
 than hanging. An actor holds no per-dialogue state: everything a request needs is in
 its message.
+
+An actor whose asks need no queue (``inline``) answers them in the asking task: the
+caller waits for the answer anyway, and for the dialogue roles the mailbox bounded
+nothing that admission and the endpoint's gate do not bound already, while each hop
+cost two task switches, a reply event and, for the LLM roles, a worker task per
+dialogue in flight (``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -67,9 +73,13 @@ class Actor(Generic[M, R]):
     """Subclasses implement :meth:`handle`; the engine runs :meth:`run` in a task group."""
 
     name = "actor"
+    inline = False
+    """True: :meth:`ask` runs :meth:`handle` in the asking task, without the mailbox (an
+    ask after :meth:`stop` still fails); ``tell`` goes through the mailbox as always."""
 
     def __init__(self, *, workers: int = 1, capacity: int | None = None) -> None:
         self.workers = workers
+        self._stopped = False
         self._send, self._receive = anyio.create_memory_object_stream[Envelope[M, R]](
             capacity if capacity is not None else max(1, workers)
         )
@@ -81,6 +91,10 @@ class Actor(Generic[M, R]):
         """Called once after the last worker has finished (also on cancellation)."""
 
     async def ask(self, message: M) -> R:
+        if self.inline:
+            if self._stopped:
+                raise ActorStoppedError(f"the {self.name} actor has stopped")
+            return await self.handle(message)
         reply: Reply[R] = Reply()
         await self._deliver(Envelope(message, reply))
         return await reply.wait()
@@ -96,10 +110,12 @@ class Actor(Generic[M, R]):
 
     def stop(self) -> None:
         """Stop accepting messages; workers finish what is queued, then exit."""
+        self._stopped = True
         self._send.close()
 
     def close(self) -> None:
         """Release the mailbox of an actor that may never have run (idempotent)."""
+        self._stopped = True
         self._send.close()
         self._receive.close()
 
@@ -136,6 +152,7 @@ class Actor(Generic[M, R]):
                 envelope.reply_to.set(result)
 
     def _fail_pending(self) -> None:
+        self._stopped = True
         self._send.close()
         while True:
             try:

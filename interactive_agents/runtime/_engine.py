@@ -100,18 +100,16 @@ class Engine(Runner[RoleCard, Result]):
         backends = self._backends(config)
         for backend in {id(b): b for b in backends.values()}.values():
             stack.push_async_callback(backend.aclose)
-        workers = config.max_in_flight
         phrases = config.terminator.phrases or prompts.terminator_phrases
         self._context = SessionContext(
             config,
             prompts,
             rules,
-            ClientActor(backends["client"], config.client.sampling, workers=workers),
+            ClientActor(backends["client"], config.client.sampling),
             CounselorActor(
                 backends["counselor"],
                 config.counselor.sampling,
                 prompts.counselor,
-                workers=workers,
                 stage_cue=config.stages.tells_counselor,
             ),
             RefinerActor(rules),

@@ -4,6 +4,10 @@ Each sees only what its message carries. The client and counselor turn the share
 transcript into a chat request *from their own side*: their own utterances become
 ``assistant`` messages and the other party's ``user`` messages, under their own system
 prompt, so each request extends the previous one (a stable prefix for vLLM's cache).
+
+The four dialogue roles are inline actors (:attr:`Actor.inline`): a session's ask runs
+in the session's own task. The recorder keeps its mailbox: it is the one writer of the
+run directory's records, and it flushes whenever that mailbox runs empty.
 """
 
 from __future__ import annotations
@@ -11,14 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from interactive_agents.errors import RunStorageError
+import anyio
+
+from interactive_agents.errors import ActorStoppedError, RunStorageError
 from interactive_agents.llm._endpoint import ChatBackend
 from interactive_agents.llm._messages import ChatMessage, Completion, Sampling
 from interactive_agents.method._prompts import CounselorPrompt
 from interactive_agents.method._records import RefinerVerdict, Role, Stage, Termination, Turn
 from interactive_agents.method._refiner import RefinerRules
 from interactive_agents.method._terminator import TerminatorRules
-from interactive_agents.runtime._actor import Actor, Reply
+from interactive_agents.runtime._actor import Actor
 from interactive_agents.runtime.store._store import RunStore
 
 
@@ -84,9 +90,10 @@ class ClientActor(Actor[ClientTurnRequest, Completion]):
     """Ω: plays the help-seeker of a role card."""
 
     name = "client"
+    inline = True
 
-    def __init__(self, backend: ChatBackend, sampling: Sampling, *, workers: int) -> None:
-        super().__init__(workers=workers)
+    def __init__(self, backend: ChatBackend, sampling: Sampling) -> None:
+        super().__init__()
         self.backend = backend
         self.sampling = sampling
 
@@ -99,17 +106,12 @@ class CounselorActor(Actor[CounselorTurnRequest, Completion]):
     """Ψ: the counselor, told the stage it is in unless the stage cue is off."""
 
     name = "counselor"
+    inline = True
 
     def __init__(
-        self,
-        backend: ChatBackend,
-        sampling: Sampling,
-        prompt: CounselorPrompt,
-        *,
-        workers: int,
-        stage_cue: bool,
+        self, backend: ChatBackend, sampling: Sampling, prompt: CounselorPrompt, *, stage_cue: bool
     ) -> None:
-        super().__init__(workers=workers)
+        super().__init__()
         self.backend = backend
         self.sampling = sampling
         self.prompt = prompt
@@ -129,9 +131,10 @@ class RefinerActor(Actor[str, RefinerVerdict]):
     """σ: accepts or rejects a counselor candidate."""
 
     name = "refiner"
+    inline = True
 
     def __init__(self, rules: RefinerRules) -> None:
-        super().__init__(workers=1, capacity=1024)
+        super().__init__()
         self.rules = rules
 
     async def handle(self, message: str) -> RefinerVerdict:
@@ -142,9 +145,10 @@ class TerminatorActor(Actor[str, Termination | None]):
     """g: says whether an accepted counselor reply ends the session."""
 
     name = "terminator"
+    inline = True
 
     def __init__(self, rules: TerminatorRules) -> None:
-        super().__init__(workers=1, capacity=1024)
+        super().__init__()
         self.rules = rules
 
     async def handle(self, message: str) -> Termination | None:
@@ -152,12 +156,12 @@ class TerminatorActor(Actor[str, Termination | None]):
 
 
 class RecorderActor(Actor[Callable[[], None], None]):
-    """The single writer of a run directory: performs the writes it is sent in order and
-    flushes whenever its mailbox runs empty. A failed write is a RunStorageError.
+    """The single writer of a run directory's records: performs the writes it is sent in
+    order and flushes whenever its mailbox runs empty. A failed write is a RunStorageError.
 
-    :meth:`write_through` waits until its line has been flushed to the system, so what
-    a dialogue journals is on disk before it makes its next call; the lines of many
-    dialogues still share one flush (group commit).
+    :meth:`write_through` (the journal's turns) returns once its line has been flushed to
+    the system, so what a dialogue journals is on disk before it makes its next call; the
+    lines of many dialogues still share one flush (group commit).
     """
 
     name = "recorder"
@@ -165,40 +169,49 @@ class RecorderActor(Actor[Callable[[], None], None]):
     def __init__(self, store: RunStore | None) -> None:
         super().__init__(workers=1, capacity=1024)
         self.store = store
-        self._unflushed: list[Reply[None]] = []
+        self._unflushed = False
 
     async def handle(self, message: Callable[[], None]) -> None:
-        try:
-            message()
-            if self.queued == 0:
-                self._settle(lambda store: store.flush())
-        except OSError as exc:
-            where = self.store.path if self.store is not None else "the run directory"
-            raise RunStorageError(f"cannot write {where}: {exc}") from exc
-
-    def _settle(self, finish: Callable[[RunStore], None]) -> None:
-        """``finish`` the store (flush or close), then wake the writes waiting for it."""
-        waiting, self._unflushed = self._unflushed, []
-        try:
-            if self.store is not None:
-                finish(self.store)
-        except BaseException as exc:
-            for reply in waiting:
-                reply.fail(exc)
-            raise
-        for reply in waiting:
-            reply.set(None)
+        self._perform(message)
+        if self.queued == 0:
+            self._flush()
 
     async def write_through(self, write: Callable[[], None]) -> None:
-        """Perform ``write`` and return once it has been flushed."""
-        flushed: Reply[None] = Reply()
+        """Perform ``write`` now, in the caller's task, and return once it is flushed.
 
-        def step() -> None:
+        A write is a buffered append with no await in it, so it never interleaves with
+        another. The caller then yields once: every dialogue whose turn completed in the
+        same pass of the event loop appends its line meanwhile, and the first of them to
+        go on flushes them all. No mailbox, reply or flush event per line: the journal
+        costs one checkpoint per turn, and a flush per pass of the loop.
+        """
+        if self._stopped:
+            raise ActorStoppedError(f"the {self.name} actor has stopped")
+        self._perform(write)
+        self._unflushed = True
+        await anyio.lowlevel.checkpoint()
+        if self._unflushed:
+            self._flush()
+
+    def _perform(self, write: Callable[[], None]) -> None:
+        try:
             write()
-            self._unflushed.append(flushed)
+        except OSError as exc:
+            raise self._storage_error(exc) from exc
 
-        await self.ask(step)
-        await flushed.wait()
+    def _flush(self) -> None:
+        self._unflushed = False
+        if self.store is None:
+            return
+        try:
+            self.store.flush()
+        except OSError as exc:
+            raise self._storage_error(exc) from exc
+
+    def _storage_error(self, exc: OSError) -> RunStorageError:
+        where = self.store.path if self.store is not None else "the run directory"
+        return RunStorageError(f"cannot write {where}: {exc}")
 
     async def on_stop(self) -> None:
-        self._settle(lambda store: store.close())  # closing flushes what is buffered
+        if self.store is not None:
+            self.store.close()  # closing flushes what is buffered

@@ -365,9 +365,12 @@ class Runner(ABC, Generic[W, R]):
                 try:
                     result = cast(R, await dialogue.run())
                     if self._store is not None:
-                        await self._recorder.ask(
-                            partial(self._write, self._store, result, dialogue)
-                        )
+                        # Shielded: a record is written and counted together, even when
+                        # its dialogue is cancelled while the write waits its turn.
+                        with anyio.CancelScope(shield=True):
+                            await self._recorder.ask(
+                                partial(self._write, self._store, result, dialogue)
+                            )
                 except RUN_STOPPERS as exc:
                     self._stop_run(exc)
                     return
