@@ -12,14 +12,18 @@ from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._options import configuration, option
 from interactive_agents.cli._tables import emit, report_table
 from interactive_agents.ratings import (
+    BIAS_HEADERS,
     JUDGE_HEADERS,
     PEOPLE_HEADERS,
     AgreementConfig,
     AgreementRun,
+    BattleReliability,
     agreement_from_files,
+    bias_cells,
     calibration_payload,
     judge_cells,
     people_cells,
+    reasons,
     verdict,
     write_calibration_report,
 )
@@ -117,10 +121,20 @@ def _tables(run: AgreementRun) -> list[Table | Text]:
     ]
     if run.people_unparsable:
         shown.append(Text(f"{run.people_unparsable} unparsable verdicts of people left out."))
+    if calibration.people_biases is not None:
+        shown += _bias_tables("People", calibration.people_biases)
     for judge in calibration.judges:
         rows = [judge_cells(row, people[(row.spec.rubric, row.spec.item)]) for row in judge.items]
         shown += [
             report_table(f"{judge.name} with people", JUDGE_HEADERS, rows),
             Text(verdict(judge, calibration.threshold)),
         ]
+        if judge.biases is not None:
+            shown += _bias_tables(judge.name, judge.biases)
     return shown
+
+
+def _bias_tables(whose: str, biases: BattleReliability) -> list[Table | Text]:
+    rows = [bias_cells(row) for row in biases.judges]
+    title = f"{whose}: position and length bias"
+    return [report_table(title, BIAS_HEADERS, rows), *(Text(line) for line in reasons(biases))]
