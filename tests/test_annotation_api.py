@@ -316,3 +316,35 @@ async def test_hashing_does_not_stall_other_requests(
             assert (await client.get("/api/me")).status_code == 401
         release.set()
     assert results == [200]
+
+
+def test_every_word_of_the_interface_is_in_each_language() -> None:
+    """The keys of the page and of its script are in strings.en.json and strings.zh.json,
+    with the same placeholders in both."""
+    import json
+    import re
+
+    from interactive_agents.annotation._app import STATIC
+
+    used = set(re.findall(r'data-i18n="(\w+)"', (STATIC / "index.html").read_text("utf-8")))
+    script = (STATIC / "app.js").read_text("utf-8")
+    used |= set(re.findall(r'say\("(\w+)"', script))
+    languages = {
+        language: json.loads((STATIC / f"strings.{language}.json").read_text("utf-8"))
+        for language in ("en", "zh")
+    }
+    english, chinese = languages["en"], languages["zh"]
+    assert used <= set(english), used - set(english)
+    assert set(english) == set(chinese) and set(english["errors"]) == set(chinese["errors"])
+    for key, text in english.items():
+        if isinstance(text, str):
+            placeholders = sorted(re.findall(r"\{\w+\}", text))
+            assert placeholders == sorted(re.findall(r"\{\w+\}", chinese[key])), key
+    codes = set(re.findall(r'Refusal\(\s*\d+,\s*"(\w+)"', _sources())) | {"invalid"}
+    assert codes <= set(english["errors"]), codes - set(english["errors"])
+
+
+def _sources() -> str:
+    from interactive_agents.annotation._app import STATIC
+
+    return "".join(path.read_text("utf-8") for path in STATIC.parent.glob("*.py"))

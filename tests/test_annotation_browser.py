@@ -301,7 +301,7 @@ def test_the_interface_in_chinese(server: FakeServer, tmp_path: Path, browser: B
         expect(page.locator("#choose legend")).to_have_text("哪条回复更好？")
         page.get_by_text("都不好", exact=True).click()
         page.get_by_role("button", name="确定").click()
-        expect(page.locator("#history li").first).to_have_text("来访者: 我最近总是睡不着。")
+        expect(page.locator("#history li").first).to_have_text("来访者：我最近总是睡不着。")
         expect(page.locator("#dialogues li")).to_have_text(["对话 1 · 1 轮"])
         page.get_by_role("button", name="评分任务").click()
         expect(page.locator("#task-list")).to_have_text("目前没有分配给您的评分任务。")

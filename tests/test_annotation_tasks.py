@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -74,7 +73,7 @@ def test_the_rubric_is_the_judges_own_card() -> None:
 
 
 @pytest.fixture
-def team(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+def team(tmp_path: Path) -> tuple[Path, Path]:
     db = tmp_path / "team.db"
     store = AnnotationStore(db)
     for name in ("ana", "bob", "cy"):
@@ -88,7 +87,7 @@ def team(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         ]
         + [engine_record("empty", None, ["Hello?"])],  # no reply: nothing to rate
     )
-    yield db, run
+    return db, run
 
 
 def _client(db: Path) -> TestClient:
@@ -209,8 +208,8 @@ def test_assign_progress_and_export_on_the_command_line(
     team: tuple[Path, Path], tmp_path: Path
 ) -> None:
     db, run = team
-    args = ["annotate", "assign", "pilot", "--db", str(db), "--corpus", str(run),
-            "--annotator", "ana", "--annotator", "bob", "--annotator", "cy", "--sample", "3"]  # fmt: skip
+    args = ["annotate", "assign", "pilot", "--db", str(db), "--corpus", str(run), "--sample", "3",
+            "--annotator", "ana", "--annotator", "bob", "--annotator", "cy"]  # fmt: skip
     made = CliRunner().invoke(main, args)
     assert made.exit_code == 0, made.output
     assert "task 'pilot': 3 sessions, 2 annotators each, 3 annotators" in made.stderr

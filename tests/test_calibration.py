@@ -4,14 +4,21 @@ implementations (the ``krippendorff`` package, scikit-learn) and answers known b
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
-import krippendorff  # type: ignore[import-untyped]
+import krippendorff
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 from sklearn.metrics import cohen_kappa_score  # type: ignore[import-untyped]
 
 from interactive_agents.ratings import AgreementConfig, Rating, calibrate
-from interactive_agents.ratings._agreement_statistics import alpha, bootstrap, weighted_kappa
+from interactive_agents.ratings._agreement_statistics import (
+    Metric,
+    alpha,
+    bootstrap,
+    weighted_kappa,
+)
 
 WAI = tuple(range(1, 8))
 FAST = AgreementConfig(bootstrap=200)
@@ -31,7 +38,7 @@ def _table(
 
 @pytest.mark.parametrize("metric", ["ordinal", "nominal"])
 @pytest.mark.parametrize("seed", range(5))
-def test_alpha_equals_the_krippendorff_package(metric: str, seed: int) -> None:
+def test_alpha_equals_the_krippendorff_package(metric: Metric, seed: int) -> None:
     rng = np.random.default_rng(seed)
     table = _table(rng, raters=int(rng.integers(2, 6)), units=40, k=7, gaps=0.3)
     expected = krippendorff.alpha(
@@ -39,7 +46,7 @@ def test_alpha_equals_the_krippendorff_package(metric: str, seed: int) -> None:
         level_of_measurement=metric,
         value_domain=list(range(7)),
     )
-    assert alpha(table, metric, 7) == pytest.approx(expected, abs=1e-12)  # type: ignore[arg-type]
+    assert alpha(table, metric, 7) == pytest.approx(expected, abs=1e-12)
 
 
 def test_alpha_by_hand_and_when_undefined() -> None:
@@ -52,17 +59,18 @@ def test_alpha_by_hand_and_when_undefined() -> None:
 @pytest.mark.parametrize("seed", range(5))
 def test_kappa_equals_scikit_learn(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    first = list(rng.integers(0, 7, size=60))
+    first = [int(x) for x in rng.integers(0, 7, size=60)]
     second = [int(np.clip(x + rng.integers(-2, 3), 0, 6)) for x in first]
-    for metric, weights in (("ordinal", "quadratic"), ("nominal", None)):
+    cases: list[tuple[Metric, str | None]] = [("ordinal", "quadratic"), ("nominal", None)]
+    for metric, weights in cases:
         expected = cohen_kappa_score(first, second, labels=list(range(7)), weights=weights)
-        assert weighted_kappa(first, second, 7, metric) == pytest.approx(expected, abs=1e-12)  # type: ignore[arg-type]
+        assert weighted_kappa(first, second, 7, metric) == pytest.approx(expected, abs=1e-12)
 
 
 def test_bootstrap_drops_undefined_resamples_and_counts_them() -> None:
     values = np.array([0.0, 0.0, 1.0])
 
-    def mean_unless_constant(chosen: np.ndarray) -> float:  # type: ignore[type-arg]
+    def mean_unless_constant(chosen: NDArray[np.int64]) -> float:
         picked = values[chosen]
         return math.nan if picked.min() == picked.max() else float(picked.mean())
 
@@ -74,11 +82,9 @@ def test_bootstrap_drops_undefined_resamples_and_counts_them() -> None:
 # -- a judge against people, on data whose answer is known ------------------------------------
 
 
-def _ratings(
-    rater: str, values: dict[tuple[str, int], int | None], **extra: object
-) -> list[Rating]:
+def _ratings(rater: str, values: Mapping[tuple[str, int], int | None]) -> list[Rating]:
     return [
-        Rating("corpus", session, rater, "wai", f"wai-{item}", "ordinal", WAI, value, **extra)  # type: ignore[arg-type]
+        Rating("corpus", session, rater, "wai", f"wai-{item}", "ordinal", WAI, value)
         for (session, item), value in values.items()
     ]
 
@@ -106,7 +112,7 @@ def _package_alpha(*coders: list[int]) -> float:
 def test_a_judge_that_copies_one_annotator_is_measured_as_designed() -> None:
     ana, bob = _design()
     people = _ratings("human:ana", ana) + _ratings("human:bob", bob)
-    judge = _ratings("judge", ana)  # type: ignore[arg-type]
+    judge = _ratings("judge", ana)
     calibration = calibrate(people, {"judge": judge}, FAST)
     rows = {row.spec.item: row for row in calibration.people}
     judged = {row.spec.item: row for row in calibration.judges[0].items}
@@ -172,20 +178,24 @@ def test_what_cannot_be_measured_says_why() -> None:
     assert (blind.unmatched, blind.agreement.units) == (2, 0) and blind.meets is None
 
 
-def _topics(rater: str, chosen: dict[str, tuple[str, ...] | None]) -> list[Rating]:
+def _topics(rater: str, chosen: Mapping[str, tuple[str, ...] | None]) -> list[Rating]:
     return [
-        Rating("corpus", s, rater, "topics", "topics", "set", TOPICS, value)  # type: ignore[arg-type]
+        Rating("corpus", s, rater, "topics", "topics", "set", TOPICS, value)
         for s, value in chosen.items()
     ]
 
 
 def test_topic_sets_are_compared_per_topic_and_as_whole_sets() -> None:
     rng = np.random.default_rng(5)
-    ana = {f"s{s}": tuple(sorted(rng.choice(TOPICS, size=2, replace=False))) for s in range(24)}
+    ana = {
+        f"s{s}": tuple(sorted(str(t) for t in rng.choice(TOPICS, size=2, replace=False)))
+        for s in range(24)
+    }
     bob = {s: (v if n % 4 else v[:1]) for n, (s, v) in enumerate(ana.items())}
+    judge_sets: dict[str, tuple[str, ...] | None] = {**ana, "s0": None}
     calibration = calibrate(
         _topics("human:ana", ana) + _topics("human:bob", bob),
-        {"judge": _topics("judge", {**ana, "s0": None})},  # type: ignore[dict-item]
+        {"judge": _topics("judge", judge_sets)},
         FAST,
     )
     people = {row.spec.item: row.agreement for row in calibration.people}

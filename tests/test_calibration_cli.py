@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
-import krippendorff  # type: ignore[import-untyped]
+import krippendorff
 import numpy as np
 import orjson
 import pytest
@@ -103,7 +104,7 @@ def rate_everything(
     client.post("/api/logout")
 
 
-def package_alpha(*coders: list[int], level: str = "ordinal") -> float:
+def package_alpha(*coders: list[int], level: Literal["ordinal", "nominal"] = "ordinal") -> float:
     domain = WAI if level == "ordinal" else [0, 1]
     return float(
         krippendorff.alpha(
@@ -165,8 +166,9 @@ def test_a_calibration_study_recovers_the_agreement_built_in(
     run("evaluate", "topics", str(corpus), "--out", str(tmp_path / "topics"), "--quiet", *judge)
 
     out = tmp_path / "calibration"
+    wai_report = str(tmp_path / "wai" / "wai.json")
     shown = run(
-        "agreement", "--human", str(people["wai-pilot"]), "--judge", str(tmp_path / "wai" / "wai.json"),
+        "agreement", "--human", str(people["wai-pilot"]), "--judge", wai_report,
         "--out", str(out), "--bootstrap", "100", "--json",
     )  # fmt: skip
     payload = orjson.loads(shown.stdout)
@@ -206,8 +208,8 @@ def test_a_calibration_study_recovers_the_agreement_built_in(
         package_alpha(ana_has * 2, ana_has + bob_has, level="nominal"), abs=1e-12
     )
 
-    table = run("agreement", "--human", str(people["wai-pilot"]),
-                "--judge", str(tmp_path / "wai" / "wai.json"), "--bootstrap", "20").stdout  # fmt: skip
+    table = run("agreement", "--human", str(people["wai-pilot"]), "--judge", wai_report,
+                "--bootstrap", "20").stdout  # fmt: skip
     assert "People with people" in table and "with people" in table and "wai-12" in table
 
 
@@ -248,10 +250,11 @@ def test_agreement_errors_name_the_file_line_and_field(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"{judge}, record 1, field 'bot_a': missing required field" in result.stderr
     ratings = tmp_path / "ratings.jsonl"
-    ratings.write_text('{"corpus": "c", "dialogue_id": "d", "rater": "x", "rubric": "wai", '
-                       '"item": "wai-1", "level": "ordinal", "scale": [1, 2], "value": 3}\n')  # fmt: skip
+    line = {"corpus": "c", "dialogue_id": "d", "rater": "x", "rubric": "wai", "item": "wai-1",
+            "level": "ordinal", "scale": [1, 2], "value": 3}  # fmt: skip
+    ratings.write_bytes(orjson.dumps(line) + b"\n")
     mixed = CliRunner().invoke(main, ["agreement", "--human", str(ratings), "--judge", str(human)])
     assert mixed.exit_code == 2 and "'value': 3 is not in 'scale'" in mixed.stderr
-    ratings.write_text(ratings.read_text().replace('"value": 3', '"value": 2'))
+    ratings.write_bytes(orjson.dumps({**line, "value": 2}) + b"\n")
     mixed = CliRunner().invoke(main, ["agreement", "--human", str(ratings), "--judge", str(human)])
     assert mixed.exit_code == 2 and "compare like with like" in mixed.stderr

@@ -21,7 +21,7 @@ from interactive_agents.annotation import (
 )
 from interactive_agents.arena import write_battles
 from interactive_agents.cli._errors import usage_errors
-from interactive_agents.cli._options import configuration, option, recipe_option
+from interactive_agents.cli._options import configuration, option
 from interactive_agents.cli._progress import print_json
 from interactive_agents.errors import InputError
 from interactive_agents.ratings import write_ratings
@@ -55,7 +55,11 @@ def annotate() -> None:
 
 
 @annotate.command(epilog=EXAMPLES)
-@recipe_option("none")
+@click.option(
+    "--recipe",
+    metavar="FILE",
+    help="A TOML file of these settings (the keys of AnnotationConfig); flags win over it.",
+)
 @option("--db", key="db", kind=AnnotationConfig, help="The SQLite database file.")
 @option(
     "--bots",

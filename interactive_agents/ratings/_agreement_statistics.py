@@ -75,7 +75,8 @@ def _squared_distance(totals: NDArray[np.float64], metric: Metric) -> NDArray[np
     index = np.arange(k)
     low, high = np.minimum.outer(index, index), np.maximum.outer(index, index)
     between = cumulative[high + 1] - cumulative[low]
-    return (between - (totals[low] + totals[high]) / 2) ** 2
+    squared: NDArray[np.float64] = (between - (totals[low] + totals[high]) / 2) ** 2
+    return squared
 
 
 def alpha(table: Table, metric: Metric, categories: int) -> float:

@@ -93,7 +93,7 @@ for (const tab of document.querySelectorAll("#tabs button")) {
 // -- battles --------------------------------------------------------------------------------
 
 function turnLine(turn) {
-  return `${say(turn.role === "client" ? "client" : "counselor")}: ${turn.content}`;
+  return say("line", { speaker: say(turn.role === "client" ? "client" : "counselor"), text: turn.content });
 }
 
 function render(dialogue) {
