@@ -300,14 +300,21 @@ function changed(entry, fieldset) {
   save({ [entry.id]: value }, false);
 }
 
-async function save(values, finish) {
-  try {
-    showError();
-    const saved = await api("PUT", `/api/items/${item.item}`, { values, finish });
-    item = saved;
-    status(finish ? null : say("saved"));
-    return saved;
-  } catch (e) { showError(e); return null; }
+let saving = Promise.resolve(null);
+
+// Saves go one after another, so the last answer is the latest state.
+function save(values, finish) {
+  const id = item.item;
+  saving = saving.then(async () => {
+    try {
+      showError();
+      const saved = await api("PUT", `/api/items/${id}`, { values, finish });
+      if (item && item.item === saved.item) item = saved;
+      status(finish ? null : say("saved"));
+      return saved;
+    } catch (e) { showError(e); return null; }
+  });
+  return saving;
 }
 
 function missing() {
