@@ -26,6 +26,7 @@ from interactive_agents.annotation._assignment import plan_assignment
 from interactive_agents.cli import main
 from interactive_agents.errors import EngineError, InputError
 from interactive_agents.evaluation import load_topic_rater, load_wai_judge
+from interactive_agents.judging import SAFETY_CATEGORIES, SEVERITIES, load_safety_card
 
 from .support import FIXTURES, engine_record, write_run
 
@@ -70,6 +71,37 @@ def test_the_rubric_is_the_judges_own_card() -> None:
     (item,) = topics.items
     assert (item.level, item.max_choices, len(item.options)) == ("set", 2, 60)
     assert topics.reads == "client"
+
+
+def test_the_safety_rubric_is_the_safety_judges_card_rated_reply_by_reply() -> None:
+    card = load_safety_card("zh")
+    rubric = load_rating_rubric("safety", "zh")
+    assert (rubric.instructions, rubric.reads, rubric.per_reply) == (card.rubric, "replies", True)
+    severity, category = rubric.items
+    assert (severity.level, severity.scale) == ("ordinal", SEVERITIES)
+    assert [o.anchor for o in severity.options] == [e.meaning for e in card.severities.values()]
+    assert (category.level, category.scale) == ("nominal", ("none", *SAFETY_CATEGORIES))
+    assert category.options[1].label == card.categories[SAFETY_CATEGORIES[0]].label
+    turns = [("client", "我睡不着。"), ("counselor", "多久了？"), ("client", "一个月。"),
+             ("counselor", "听起来很辛苦。")]  # fmt: skip
+    form = rubric.session_form(turns)
+    assert [item.id for item in form.items] == [
+        "severity@1",
+        "category@1",
+        "severity@2",
+        "category@2",
+    ]
+    half = {"severity@1": "none", "category@1": "none"}
+    assert form.missing(half) == ["severity@2", "category@2"]
+    # none goes with none, reply by reply; a problem needs its kind.
+    assert form.conflicts({"severity@1": "none", "category@1": "none",
+                           "severity@2": "major", "category@2": "missed_risk"}) == []  # fmt: skip
+    assert form.conflicts({"severity@1": "minor", "category@1": "none",
+                           "severity@2": "none"}) == ["severity@1", "category@1"]  # fmt: skip
+    with pytest.raises(InputError, match="not one of the item's options"):
+        form.checked({"severity@2": "fatal"})
+    with pytest.raises(InputError, match="no such item"):
+        form.checked({"severity@3": "none"})
 
 
 @pytest.fixture
@@ -191,7 +223,7 @@ def test_a_chinese_corpus_gets_the_chinese_card(tmp_path: Path) -> None:
         (["--annotator", "ana", "--annotator", "zoe"], "no such account: zoe"),
         (["--annotator", "ana"], "at least 2 annotators"),
         (["--annotator", "ana", "--annotator", "bob", "--overlap", "1"], "overlap"),
-        (["--annotator", "ana", "--annotator", "bob", "--rubric", "safety"], "Invalid value"),
+        (["--annotator", "ana", "--annotator", "bob", "--rubric", "empathy"], "Invalid value"),
     ],
 )
 def test_assign_refuses_bad_tasks_in_one_line(

@@ -2,7 +2,8 @@
 task for two scripted annotators on the platform's HTTP API, the export, a scripted judge
 through ``evaluate wai`` and ``evaluate topics``, and ``agreement``, which must recover the
 agreement built into the scripts (computed beforehand with the ``krippendorff`` package).
-Also ``agreement`` on battles and its errors."""
+The same for the safety rubric, rated reply by reply, against a judge's
+``safety_replies.jsonl``. Also ``agreement`` on battles and its errors."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ import orjson
 import pytest
 from click.testing import CliRunner, Result
 from fastapi.testclient import TestClient
+from sklearn.metrics import cohen_kappa_score  # type: ignore[import-untyped]
 
 from interactive_agents.annotation import AnnotationConfig, annotation_app
 from interactive_agents.arena._battles import Battle, Winner, write_battles
 from interactive_agents.cli import main
 from interactive_agents.evaluation import load_topic_set
+from interactive_agents.judging import SAFETY_CATEGORIES, SEVERITIES
 from interactive_agents.testing import Call, FakeServer
 
 from .support import engine_record, write_run
@@ -211,6 +214,176 @@ def test_a_calibration_study_recovers_the_agreement_built_in(
     table = run("agreement", "--human", str(people["wai-pilot"]), "--judge", wai_report,
                 "--bootstrap", "20").stdout  # fmt: skip
     assert "People with people" in table and "with people" in table and "wai-12" in table
+
+
+Verdict = tuple[str, str]
+
+
+def ana_safety(session: str, reply: int) -> Verdict:
+    severity = SEVERITIES[(int(session[1:]) + 2 * reply) % 4]
+    category = "none" if severity == "none" else SAFETY_CATEGORIES[(int(session[1:]) + reply) % 6]
+    return severity, category
+
+
+def bob_safety(session: str, reply: int) -> Verdict:
+    """Ana's, but one severity milder on the first reply of every third session."""
+    severity, category = ana_safety(session, reply)
+    if reply == 1 and int(session[1:]) % 3 == 0 and severity != "none":
+        milder = SEVERITIES[SEVERITIES.index(severity) - 1]
+        return milder, "none" if milder == "none" else category
+    return severity, category
+
+
+def judge_safety(session: str, reply: int) -> Verdict | None:
+    """Ana's, but one severity harsher on every second reply (critical stays critical),
+    with the kind of a reply it newly finds a problem in always missed_risk; s9's last
+    reply it could not rate."""
+    if (session, reply) == ("s9", 2):
+        return None
+    severity, category = ana_safety(session, reply)
+    if reply == 2 and severity != "critical":
+        harsher = SEVERITIES[SEVERITIES.index(severity) + 1]
+        return harsher, category if severity != "none" else "missed_risk"
+    return severity, category
+
+
+def write_safety_replies(path: Path, corpus: str) -> Path:
+    """What ``evaluate safety`` writes, one line per counselor reply."""
+    lines = []
+    for session in SESSIONS:
+        for reply in (1, 2):
+            verdict = judge_safety(session, reply)
+            severity, category = verdict if verdict else (None, None)
+            rounds = [{"severity": severity, "category": None if severity == "none" else category}
+                      if verdict else None]  # fmt: skip
+            lines.append({
+                "corpus": corpus, "dialogue_id": session, "turn": 2 * reply - 1,
+                "number": reply, "rounds": rounds, "severity": severity,
+                "category": None if severity == "none" else category, "reply": "f" * 16,
+            })  # fmt: skip
+    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    return path
+
+
+def rate_safety(client: TestClient, name: str, verdict: Callable[[str, int], Verdict]) -> None:
+    """A scripted annotator of the safety task: every reply of every session, the
+    first session with a severity of none but a kind of problem first (refused)."""
+    assert client.post("/api/login", json={"name": name, "password": PASSWORD}).status_code == 200
+    (task,) = client.get("/api/tasks").json()
+    assert task["per_reply"] and all(entry["items"] == 4 for entry in task["queue"])
+    for position, entry in enumerate(task["queue"]):
+        item = client.get(f"/api/items/{entry['item']}").json()
+        assert [i["id"] for i in item["rubric"]["items"]] == [
+            "severity@1",
+            "category@1",
+            "severity@2",
+            "category@2",
+        ]
+        session = item["dialogue_id"]
+        values: dict[str, str] = {}
+        for reply in (1, 2):
+            severity, category = verdict(session, reply)
+            values |= {f"severity@{reply}": severity, f"category@{reply}": category}
+        url = f"/api/items/{entry['item']}"
+        if position == 0:
+            wrong = {**values, "severity@1": "none", "category@1": "beyond_role"}
+            refused = client.put(url, json={"values": wrong, "finish": True})
+            assert refused.status_code == 422 and "severity@1, category@1" in refused.text
+        done = client.put(url, json={"values": values, "finish": True})
+        assert done.status_code == 200 and done.json()["finished"], done.text
+    client.post("/api/logout")
+
+
+def test_a_safety_calibration_reply_by_reply_recovers_the_agreement_built_in(
+    tmp_path: Path,
+) -> None:
+    corpus = write_run(
+        tmp_path / "crisis",
+        [
+            engine_record(
+                session,
+                None,
+                [
+                    f"Session {session}: Lately I feel everyone would be better off without me.",
+                    "What do you mean by that?",
+                    "I keep thinking about not waking up.",
+                    "Thank you for telling me. Are you safe right now?",
+                ],
+            )
+            for session in SESSIONS
+        ],
+    )
+    db = str(tmp_path / "team.db")
+    for name, flags in (("lead", ["--admin"]), ("ana", []), ("bob", [])):
+        run("annotate", "add-user", name, "--db", db, "--password-stdin", *flags, stdin=PASSWORD)
+    run("annotate", "assign", "safety-pilot", "--db", db, "--rubric", "safety",
+        "--corpus", str(corpus), "--annotator", "ana", "--annotator", "bob")  # fmt: skip
+    with TestClient(annotation_app(AnnotationConfig(db=db, language="en"))) as client:
+        rate_safety(client, "ana", ana_safety)
+        rate_safety(client, "bob", bob_safety)
+
+    (progress,) = orjson.loads(run("annotate", "progress", "--db", db, "--json").stdout)
+    assert (progress["rubric"], progress["complete"], progress["comparable"]) == ("safety", 10, 10)
+    people = tmp_path / "safety-people.jsonl"
+    run("annotate", "export", "--db", db, "--task", "safety-pilot", "--out", str(people))
+    lines = [orjson.loads(line) for line in people.read_bytes().splitlines()]
+    assert len(lines) == 2 * 10 * 2 * 2
+    first = lines[0]
+    assert (first["dialogue_id"], first["reply"], first["item"], first["level"]) == (
+        "s0",
+        1,
+        "severity",
+        "ordinal",
+    )
+    assert first["scale"] == list(SEVERITIES) and first["rater"] == "human:ana"
+
+    judge = write_safety_replies(tmp_path / "safety_replies.jsonl", "crisis")
+    payload = orjson.loads(
+        run(
+            "agreement", "--human", str(people), "--judge", str(judge),
+            "--out", str(tmp_path / "calibration"), "--bootstrap", "100", "--json",
+        ).stdout
+    )  # fmt: skip
+    among = {row["item"]: row for row in payload["people"]}
+    (judged,) = payload["judges"]
+    rows = {row["item"]: row for row in judged["items"]}
+    units = [(s, r) for s in SESSIONS for r in (1, 2)]
+    rated = [unit for unit in units if judge_safety(*unit) is not None]
+    scales: dict[str, tuple[int, Literal["ordinal", "nominal"], list[str]]] = {
+        "severity": (0, "ordinal", list(SEVERITIES)),
+        "category": (1, "nominal", ["none", *SAFETY_CATEGORIES]),
+    }
+    for item, (index, level, scale) in scales.items():
+        ana = [scale.index(ana_safety(*u)[index]) for u in units]
+        bob = [scale.index(bob_safety(*u)[index]) for u in units]
+        assert among[item]["alpha"] == pytest.approx(
+            safety_alpha([ana, bob], level, len(scale)), abs=1e-12
+        )
+        people_values = [scale.index(f(*u)[index]) for f in (ana_safety, bob_safety) for u in rated]
+        judge_values = [scale.index(v[index]) for u in rated if (v := judge_safety(*u))] * 2
+        assert rows[item]["alpha"] == pytest.approx(
+            safety_alpha([judge_values, people_values], level, len(scale)), abs=1e-12
+        )
+        expected_kappa = cohen_kappa_score(
+            judge_values, people_values, labels=list(range(len(scale))),
+            weights="quadratic" if level == "ordinal" else None,
+        )  # fmt: skip
+        assert rows[item]["kappa"] == pytest.approx(expected_kappa, abs=1e-12)
+        assert (rows[item]["missing"], rows[item]["unmatched"]) == (1, 0)
+    # The judge rates harsher: its offset from people, in severity steps, is positive.
+    assert rows["severity"]["offset"]["mean"] > 0
+    markdown = (tmp_path / "calibration" / "agreement.md").read_text(encoding="utf-8")
+    assert "severity" in markdown and "category" in markdown
+
+
+def safety_alpha(coders: list[list[int]], level: Literal["ordinal", "nominal"], size: int) -> float:
+    return float(
+        krippendorff.alpha(
+            reliability_data=np.array(coders, dtype=float),
+            level_of_measurement=level,
+            value_domain=list(range(size)),
+        )
+    )
 
 
 def _labels(path: Path, winners: str, judge: str) -> Path:

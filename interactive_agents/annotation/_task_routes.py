@@ -38,6 +38,8 @@ def rubric_view(rubric: RatingRubric) -> dict[str, Any]:
         "name": rubric.name,
         "instructions": rubric.instructions,
         "reads": rubric.reads,
+        "per_reply": rubric.per_reply,
+        "none_together": list(rubric.none_together),
         "items": [
             {
                 "id": item.id,
@@ -58,7 +60,8 @@ def _task_view(task: TaskView) -> dict[str, Any]:
         "id": task.id,
         "name": task.name,
         "rubric": task.rubric.name,
-        "items": len(task.rubric.items),
+        "items": len(task.rubric.items),  # per session, or per reply when per_reply
+        "per_reply": task.rubric.per_reply,
         "assigned": len(task.queue),
         "finished": task.finished,
         "queue": [
@@ -67,6 +70,7 @@ def _task_view(task: TaskView) -> dict[str, Any]:
                 "position": entry.position,
                 "dialogue_id": entry.dialogue_id,
                 "rated": entry.rated,
+                "items": entry.items,
                 "finished": entry.finished,
             }
             for entry in task.queue

@@ -21,7 +21,7 @@ import orjson
 
 from interactive_agents.annotation._assignment import plan_assignment
 from interactive_agents.annotation._database import MAX_ID, AnnotationStore, NotFound, User
-from interactive_agents.annotation._rubrics import RatingRubric
+from interactive_agents.annotation._rubrics import RatingRubric, split_item
 from interactive_agents.corpora import Corpus, Dialogue
 from interactive_agents.errors import InputError
 from interactive_agents.method._quality import text_tokens
@@ -39,13 +39,15 @@ class TaskSession:
 
 @dataclass(frozen=True, slots=True)
 class QueueEntry:
-    """One session in an annotator's queue: ``rated`` items so far, ``finished`` or not."""
+    """One session in an annotator's queue: ``rated`` of its ``items`` so far,
+    ``finished`` or not."""
 
     item_id: int
     position: int
     dialogue_id: str
     rated: int
     finished: bool
+    items: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,8 @@ class TaskView:
 
 @dataclass(frozen=True, slots=True)
 class ItemView:
-    """One session of a task with this annotator's ratings so far."""
+    """One session of a task with this annotator's ratings so far; ``rubric`` is the
+    session's form (:meth:`RatingRubric.session_form`)."""
 
     item_id: int
     task_id: int
@@ -191,21 +194,28 @@ class TaskStore:
                 "WHERE a.user_id = ? ORDER BY t.id",
                 (user.id,),
             ).fetchall()
-            return [
-                TaskView(r[0], r[1], RatingRubric.from_json(r[2]), self._queue(db, user, r[0]))
-                for r in rows
-            ]
+            views = []
+            for task_id, name, card in rows:
+                rubric = RatingRubric.from_json(card)
+                queue = self._queue(db, user, task_id, rubric)
+                views.append(TaskView(task_id, name, rubric, queue))
+            return views
 
     @staticmethod
-    def _queue(db: sqlite3.Connection, user: User, task_id: int) -> tuple[QueueEntry, ...]:
+    def _queue(
+        db: sqlite3.Connection, user: User, task_id: int, rubric: RatingRubric
+    ) -> tuple[QueueEntry, ...]:
         rows = db.execute(
             "SELECT i.id, a.position, i.dialogue_id, a.finished IS NOT NULL, "
-            "(SELECT COUNT(*) FROM ratings r WHERE r.item_id = i.id AND r.user_id = a.user_id) "
+            "(SELECT COUNT(*) FROM ratings r WHERE r.item_id = i.id AND r.user_id = a.user_id), "
+            f"{'i.session' if rubric.per_reply else 'NULL'} "
             "FROM assignments a JOIN task_items i ON i.id = a.item_id "
             "WHERE a.user_id = ? AND i.task_id = ? ORDER BY a.position",
             (user.id, task_id),
         ).fetchall()
-        return tuple(QueueEntry(r[0], r[1], r[2], r[4], bool(r[3])) for r in rows)
+        return tuple(
+            QueueEntry(r[0], r[1], r[2], r[4], bool(r[3]), _items(rubric, r[5])) for r in rows
+        )
 
     def item(self, user: User, item_id: int) -> ItemView:
         with self.store.transaction() as db:
@@ -237,7 +247,7 @@ class TaskStore:
             item_id=item_id,
             task_id=row[0],
             task=row[1],
-            rubric=RatingRubric.from_json(row[2]),
+            rubric=RatingRubric.from_json(row[2]).session_form(turns),
             session=TaskSession(row[3], row[4], turns),
             values=values,
             finished=row[6] is not None,
@@ -257,6 +267,12 @@ class TaskStore:
             missing = current.rubric.missing({**current.values, **checked})
             if finish and missing:
                 raise InputError(f"rate every item first: {', '.join(missing)}", field="values")
+            conflicts = current.rubric.conflicts({**current.values, **checked})
+            if finish and conflicts:
+                raise InputError(
+                    f"none goes with none, a problem with its kind: {', '.join(conflicts)}",
+                    field="values",
+                )
             now = time.time()
             db.executemany(
                 "INSERT INTO ratings VALUES (?, ?, ?, ?, ?) ON CONFLICT "
@@ -320,8 +336,8 @@ class TaskStore:
             ).fetchone()
             if task is None:
                 raise InputError(f"no task named {name!r}", field="task")
-            lengths = {
-                (corpus, dialogue_id): _length(session)
+            sessions = {
+                (corpus, dialogue_id): orjson.loads(session)
                 for corpus, dialogue_id, session in db.execute(
                     "SELECT corpus, dialogue_id, session FROM task_items WHERE task_id = ?",
                     (task[0],),
@@ -337,33 +353,51 @@ class TaskStore:
             ).fetchall()
         rubric = RatingRubric.from_json(task[1])
         order = {item.id: index for index, item in enumerate(rubric.items)}
+
+        def position(row: tuple[Any, ...]) -> tuple[Any, ...]:
+            base, reply = split_item(row[3])
+            return row[0], row[1], row[2], int(reply or 0), order.get(base, len(order))
+
         ratings = []
-        for corpus, dialogue_id, annotator, item_id, value, updated in sorted(
-            rows, key=lambda r: (r[0], r[1], r[2], order.get(r[3], len(order)))
-        ):
-            item = rubric.item(item_id)
+        for corpus, dialogue_id, annotator, item_id, value, updated in sorted(rows, key=position):
+            base, reply = split_item(item_id)
+            item = rubric.item(base)
+            turns = sessions[(corpus, dialogue_id)]
             ratings.append(
                 Rating(
                     corpus=corpus,
                     dialogue_id=dialogue_id,
                     rater=f"human:{annotator}",
                     rubric=rubric.name,
-                    item=item_id,
+                    item=base,
                     level=item.level,
                     scale=item.scale,
                     value=_decoded(value),
                     task=name,
                     fingerprint=task[2],
-                    length=lengths[(corpus, dialogue_id)],
+                    length=_length(turns, None if reply is None else int(reply)),
                     timestamp=updated,
+                    reply=None if reply is None else int(reply),
                 )
             )
         return ratings
 
 
-def _length(session: str) -> int:
-    """The session's length in tokens (as the quality flags count them)."""
-    return sum(len(text_tokens(text)) for _, text in orjson.loads(session))
+def _length(turns: Sequence[Sequence[str]], reply: int | None) -> int:
+    """The session's length in tokens (as the quality flags count them), or the reply's
+    (the ``reply``-th counselor turn) when one reply is rated."""
+    if reply is None:
+        return sum(len(text_tokens(text)) for _, text in turns)
+    replies = [text for role, text in turns if role == "counselor"]
+    return len(text_tokens(replies[reply - 1]))
+
+
+def _items(rubric: RatingRubric, session: str | None) -> int:
+    """How many items a session of the task has (a per-reply rubric's depend on it)."""
+    if session is None:
+        return len(rubric.items)
+    turns = [(str(role), str(text)) for role, text in orjson.loads(session)]
+    return len(rubric.session_form(turns).items)
 
 
 def _encoded(value: Value) -> str:

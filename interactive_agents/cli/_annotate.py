@@ -34,6 +34,8 @@ Examples (one database, team.db, throughout):
   interactive-agents annotate serve --db team.db --bots bots.toml --port 8080
   interactive-agents annotate assign wai-pilot --db team.db --rubric wai --corpus runs/a \\
       --annotator ana --annotator bob --annotator cy --overlap 2 --sample 30
+  interactive-agents annotate assign safety-pilot --db team.db --rubric safety \
+      --corpus runs/a --annotator ana --annotator bob --sample 20   # every reply rated
   interactive-agents annotate progress --db team.db
   interactive-agents annotate export --db team.db --task wai-pilot --out wai-people.jsonl
   interactive-agents annotate export --db team.db --out battles.jsonl
@@ -49,7 +51,8 @@ def annotate() -> None:
     Battles: an annotator plays the client and picks the better of two shuffled bot
     replies (or a tie, or both bad); every choice is a battle in the `elo` format.
     Rating tasks: the lead assigns finished sessions to annotators, each session to
-    several of them, on a judge's rubric card (WAI-O-S, topics); `agreement` then
+    several of them, on a judge's rubric card (WAI-O-S, topics, safety: each counselor
+    reply's severity and category); `agreement` then
     compares people with each other and with the judge (docs/evaluation.md).
     """
 

@@ -58,7 +58,10 @@ def agreement_from_files(
     if kinds == {"battles"}:
         return _battles(people, verdicts, config, settings, skipped)
     ratings = [rating for results in people for rating in results.ratings]
-    calibration = calibrate(ratings, {r.source: r.ratings for r in verdicts}, config)
+    # Replies of one session are resampled together: their ratings are not independent.
+    calibration = calibrate(
+        ratings, {r.source: r.ratings for r in verdicts}, config, cluster=lambda unit: unit[:2]
+    )
     models = {r.source: r.model for r in verdicts if r.model}
     return AgreementRun(calibration, {**settings, "models": models}, skipped, 0)
 

@@ -6,6 +6,9 @@
   even, so it is always a score the judge gave); no parsed round: no value;
 * ``topics.json`` of ``evaluate topics``: each session's topics; with several rounds,
   the topics chosen in more than half of the parsed rounds;
+* ``safety_replies.jsonl`` of ``evaluate safety``: each counselor reply's severity and
+  category (``none`` when the severity is), as the judge's rounds settled them; a reply
+  no round could rate: no value;
 * a battles file (JSON Lines of the arena or of ``annotate export``);
 * a ratings file (JSON Lines, :mod:`.rating_records`): any other judge's ratings.
 
@@ -25,9 +28,13 @@ import orjson
 
 from interactive_agents.arena._battles import Battle, read_battles
 from interactive_agents.errors import InputError
-from interactive_agents.ratings._rating_records import Rating, read_ratings
+from interactive_agents.judging import SAFETY_CATEGORIES, SEVERITIES
+from interactive_agents.ratings._rating_records import Level, Rating, read_ratings
 
 WAI_SCALE = tuple(range(1, 8))
+SEVERITY_SCALE: tuple[str, ...] = SEVERITIES
+CATEGORY_SCALE: tuple[str, ...] = ("none", *SAFETY_CATEGORIES)
+"""A reply's category as people rate it: ``none`` goes with the severity ``none``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,8 @@ def read_judge_results(path: str | Path, *, skip_invalid: bool = False) -> Judge
     if isinstance(first, dict) and "winner" in first:
         batch = read_battles(source, skip_invalid=skip_invalid)
         return JudgeResults(str(source), battles=batch.battles, skipped=len(batch.invalid))
+    if isinstance(first, dict) and {"number", "severity", "rounds"} <= set(first):
+        return _safety_replies(source, skip_invalid=skip_invalid)
     ratings, skipped = read_ratings(source, skip_invalid=skip_invalid)
     return JudgeResults(str(source), ratings=ratings, skipped=skipped)
 
@@ -94,7 +103,8 @@ def _report(source: Path) -> JudgeResults:
             ratings = _topic_ratings(document, rater)
         else:
             raise InputError(
-                f"a report of evaluate {command!r}: agreement reads wai.json and topics.json",
+                f"a report of evaluate {command!r}: agreement reads wai.json, topics.json "
+                "and the safety_replies.jsonl of evaluate safety",
                 file=str(source),
                 field="command",
             )
@@ -145,3 +155,44 @@ def _topic_ratings(document: dict[str, Any], rater: str) -> list[Rating]:
                 )
             )
     return ratings
+
+
+def _safety_replies(source: Path, *, skip_invalid: bool) -> JudgeResults:
+    """``safety_replies.jsonl``: per reply, the judge's severity and its category."""
+    ratings: list[Rating] = []
+    skipped = 0
+    rater = f"judge:{source}"
+    with source.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                ratings += _safety_reply(orjson.loads(line), rater)
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                if not skip_invalid:
+                    message = f"not a line of safety_replies.jsonl: {exc!r}"
+                    raise InputError(message, file=str(source), record=number) from exc
+                skipped += 1
+    return JudgeResults(str(source), ratings=ratings, skipped=skipped)
+
+
+def _safety_reply(line: dict[str, Any], rater: str) -> list[Rating]:
+    severity, category = line["severity"], line.get("category")
+    if severity is not None and severity not in SEVERITY_SCALE:
+        raise ValueError(f"unknown severity {severity!r}")
+    if severity is not None:
+        category = "none" if severity == "none" else category
+        if category not in CATEGORY_SCALE:
+            raise ValueError(f"unknown category {category!r}")
+    reply = int(line["number"])
+    if reply < 1:
+        raise ValueError("a reply's number starts at 1")
+    corpus, dialogue_id = str(line["corpus"]), str(line["dialogue_id"])
+
+    def rating(item: str, level: Level, scale: tuple[str, ...], value: str | None) -> Rating:
+        return Rating(corpus, dialogue_id, rater, "safety", item, level, scale, value, reply=reply)
+
+    return [
+        rating("severity", "ordinal", SEVERITY_SCALE, severity),
+        rating("category", "nominal", CATEGORY_SCALE, None if severity is None else category),
+    ]

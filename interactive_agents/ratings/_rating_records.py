@@ -1,4 +1,5 @@
-"""Ratings of sessions on a rubric: one rater's value for one rubric item of one session.
+"""Ratings of sessions on a rubric: one rater's value for one rubric item of one session
+(or of one counselor reply of it).
 
 The one format of people's ratings (``annotate export --task``) and of a judge's when
 they are compared (``agreement``): JSON Lines, one rating per line, each line saying
@@ -15,7 +16,9 @@ list of them for ``set``, or null when a judge gave no readable value (counted, 
 guessed). ``length`` is the session's length in tokens (Han characters and words, as
 the quality flags count them), which the judge's length bias is measured against; null
 where unknown. A session is named by ``corpus`` and ``dialogue_id`` as ``evaluate`` names it,
-so people's ratings line up with the judge's report on the same corpus.
+so people's ratings line up with the judge's report on the same corpus. A rubric rated
+reply by reply (the safety severities) adds ``reply``, the counselor reply's number in
+the session (1 for the first), as ``evaluate safety`` numbers them; absent otherwise.
 """
 
 from __future__ import annotations
@@ -50,10 +53,14 @@ class Rating:
     fingerprint: str = ""
     length: int | None = None
     timestamp: float = 0.0
+    reply: int | None = None
 
     @property
-    def session(self) -> tuple[str, str]:
-        return self.corpus, self.dialogue_id
+    def session(self) -> tuple[str, ...]:
+        """What was rated: the session, or the session and the reply's number."""
+        if self.reply is None:
+            return self.corpus, self.dialogue_id
+        return self.corpus, self.dialogue_id, str(self.reply)
 
     def as_json(self) -> dict[str, Any]:
         value = list(self.value) if isinstance(self.value, tuple) else self.value
@@ -63,6 +70,7 @@ class Rating:
             "fingerprint": self.fingerprint,
             "corpus": self.corpus,
             "dialogue_id": self.dialogue_id,
+            **({} if self.reply is None else {"reply": self.reply}),
             "rater": self.rater,
             "item": self.item,
             "level": self.level,
@@ -146,6 +154,9 @@ def rating_from_mapping(data: Any, *, file: str, record: int) -> Rating:
     length = data.get("length")
     if length is not None and (not _atom(length) or isinstance(length, str) or length < 0):
         raise fail("expected a non-negative integer or null", "length")
+    reply = data.get("reply")
+    if reply is not None and (not _atom(reply) or isinstance(reply, str) or reply < 1):
+        raise fail("expected a positive integer or null", "reply")
     return Rating(
         **texts,
         level=level,
@@ -155,6 +166,7 @@ def rating_from_mapping(data: Any, *, file: str, record: int) -> Rating:
         fingerprint=str(data.get("fingerprint", "")),
         length=length,
         timestamp=float(data.get("timestamp", 0.0) or 0.0),
+        reply=reply,
     )
 
 

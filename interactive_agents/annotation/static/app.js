@@ -204,10 +204,10 @@ function battleKeys(event) {
 
 // -- rating tasks ---------------------------------------------------------------------------
 
-function sessionStatus(entry, items) {
+function sessionStatus(entry) {
   if (entry.finished) return say("session_status_finished");
   if (!entry.rated) return say("session_status_new");
-  return say("session_status_started", { rated: entry.rated, items });
+  return say("session_status_started", { rated: entry.rated, items: entry.items });
 }
 
 async function loadTasks() {
@@ -217,7 +217,7 @@ async function loadTasks() {
     li.append(node("strong", say("task_line", task)));
     const queue = node("ol", undefined, "queue");
     for (const entry of task.queue) {
-      const link = node("a", say("session_line", { position: entry.position, status: sessionStatus(entry, task.items) }));
+      const link = node("a", say("session_line", { position: entry.position, status: sessionStatus(entry) }));
       link.href = `#tasks/${entry.item}`;
       link.className = entry.finished ? "finished" : entry.rated ? "started" : "new";
       link.addEventListener("click", (event) => { event.preventDefault(); openItem(entry.item); });
@@ -246,8 +246,13 @@ function renderItem(view) {
   item = view;
   $("task-item").hidden = false;
   $("item-title").textContent = say("item_title", { task: view.task.name, position: view.position, assigned: view.assigned });
-  $("reads").textContent = say(view.rubric.reads === "client" ? "reads_client" : "reads_session");
-  $("transcript").replaceChildren(...view.turns.map((turn) => node("li", turnLine(turn), turn.role)));
+  $("reads").textContent = say(`reads_${view.rubric.reads}`);
+  let replies = 0;
+  $("transcript").replaceChildren(...view.turns.map((turn) => {
+    const numbered = view.rubric.per_reply && turn.role === "counselor";
+    const line = numbered ? say("numbered_line", { n: ++replies, line: turnLine(turn) }) : turnLine(turn);
+    return node("li", line, turn.role);
+  }));
   $("instructions-text").textContent = view.rubric.instructions;
   $("rubric-items").replaceChildren(...view.rubric.items.map((entry, index) => rubricItem(entry, index, view.values[entry.id])));
   const first = view.rubric.items.findIndex((entry) => view.values[entry.id] === undefined);
@@ -259,7 +264,7 @@ function rubricItem(entry, index, value) {
   const fieldset = node("fieldset", undefined, "rubric-item");
   fieldset.dataset.item = entry.id;
   fieldset.dataset.index = String(index);
-  const legend = node("legend", entry.text ? `${index + 1}. ${entry.text}` : say("choose_up_to", { n: entry.max_choices }));
+  const legend = node("legend", legendOf(entry, index));
   fieldset.append(legend);
   const set = entry.level === "set";
   const options = node("div", undefined, set ? "options set" : "options");
@@ -282,6 +287,13 @@ function rubricItem(entry, index, value) {
   return fieldset;
 }
 
+// A per-reply item (``severity@3``) names its reply; a topic set its limit.
+function legendOf(entry, index) {
+  const [name, reply] = entry.id.split("@");
+  if (reply) return say(`reply_${name}`, { n: reply });
+  return entry.text ? `${index + 1}. ${entry.text}` : say("choose_up_to", { n: entry.max_choices });
+}
+
 function valueOf(entry, fieldset) {
   const checked = [...fieldset.querySelectorAll("input:checked")].map((input) => JSON.parse(input.value));
   return entry.level === "set" ? checked : checked[0];
@@ -297,7 +309,26 @@ function changed(entry, fieldset) {
   const value = valueOf(entry, fieldset);
   if (entry.level === "set" && !value.length) return;
   fieldset.classList.add("rated");
-  save({ [entry.id]: value }, false);
+  save({ [entry.id]: value, ...noneTogether(entry, value) }, false);
+}
+
+// A severity of none means no kind of problem either (the rubric's none_together): the
+// reply's other items follow it to none, so one key rates a safe reply.
+function noneTogether(entry, value) {
+  const [name, reply] = entry.id.split("@");
+  const linked = item.rubric.none_together || [];
+  if (value !== "none" || !linked.includes(name)) return {};
+  const values = {};
+  for (const other of linked) {
+    const id = reply ? `${other}@${reply}` : other;
+    const fieldset = document.querySelector(`#rubric-items fieldset[data-item="${id}"]`);
+    const input = fieldset && [...fieldset.querySelectorAll("input")].find((i) => JSON.parse(i.value) === "none");
+    if (!input || id === entry.id) continue;
+    input.checked = true;
+    fieldset.classList.add("rated");
+    values[id] = "none";
+  }
+  return values;
 }
 
 let saving = Promise.resolve(null);
