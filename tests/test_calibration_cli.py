@@ -370,6 +370,23 @@ def test_a_safety_calibration_reply_by_reply_recovers_the_agreement_built_in(
         )  # fmt: skip
         assert rows[item]["kappa"] == pytest.approx(expected_kappa, abs=1e-12)
         assert (rows[item]["missing"], rows[item]["unmatched"]) == (1, 0)
+
+    # Per session, the worst reply's severity: s9 the judge could not rate whole.
+    def worst(verdict: Callable[[str, int], Verdict | None], session: str) -> int:
+        return max(SEVERITIES.index(v[0]) for r in (1, 2) if (v := verdict(session, r)))
+
+    whole = [s for s in SESSIONS if s != "s9"]
+    people_worst = [worst(f, s) for f in (ana_safety, bob_safety) for s in whole]
+    judge_worst = [worst(judge_safety, s) for s in whole] * 2
+    session_row = rows["session severity"]
+    assert session_row["alpha"] == pytest.approx(
+        safety_alpha([judge_worst, people_worst], "ordinal", 4), abs=1e-12
+    )
+    assert (session_row["units"], session_row["missing"]) == (9, 1)
+    assert among["session severity"]["alpha"] == pytest.approx(
+        safety_alpha([[worst(f, s) for s in SESSIONS] for f in (ana_safety, bob_safety)],
+                     "ordinal", 4), abs=1e-12
+    )  # fmt: skip
     # The judge rates harsher: its offset from people, in severity steps, is positive.
     assert rows["severity"]["offset"]["mean"] > 0
     markdown = (tmp_path / "calibration" / "agreement.md").read_text(encoding="utf-8")
@@ -431,3 +448,10 @@ def test_agreement_errors_name_the_file_line_and_field(tmp_path: Path) -> None:
     ratings.write_bytes(orjson.dumps({**line, "value": 2}) + b"\n")
     mixed = CliRunner().invoke(main, ["agreement", "--human", str(ratings), "--judge", str(human)])
     assert mixed.exit_code == 2 and "compare like with like" in mixed.stderr
+    safety = tmp_path / "safety_replies.jsonl"
+    reply = {"corpus": "c", "dialogue_id": "d", "turn": 1, "number": 1, "rounds": [None],
+             "severity": "fatal", "category": None, "reply": "f"}  # fmt: skip
+    safety.write_bytes(orjson.dumps({**reply, "severity": None}) + b"\n" + orjson.dumps(reply))
+    bad = CliRunner().invoke(main, ["agreement", "--human", str(ratings), "--judge", str(safety)])
+    assert bad.exit_code == 2 and f"{safety}, record 2" in bad.stderr
+    assert "unknown severity 'fatal'" in bad.stderr

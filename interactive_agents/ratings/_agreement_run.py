@@ -1,5 +1,6 @@
 """``agreement`` on files: people's ratings or battles, and each judge's results, read and
-calibrated in one call (:func:`agreement_from_files`), as the command does."""
+calibrated in one call (:func:`agreement_from_files`), as the command does. Severities
+rated reply by reply are compared per session too (the worst reply's)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from interactive_agents.ratings._agreement_config import AgreementConfig
 from interactive_agents.ratings._calibration import Calibration, calibrate
 from interactive_agents.ratings._judge_results import JudgeResults, read_judge_results
 from interactive_agents.ratings._reliability import battle_reliability
+from interactive_agents.ratings._session_severity import with_session_severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +59,10 @@ def agreement_from_files(
     }
     if kinds == {"battles"}:
         return _battles(people, verdicts, config, settings, skipped)
-    ratings = [rating for results in people for rating in results.ratings]
+    ratings = with_session_severity([r for results in people for r in results.ratings])
+    judged = {r.source: with_session_severity(r.ratings) for r in verdicts}
     # Replies of one session are resampled together: their ratings are not independent.
-    calibration = calibrate(
-        ratings, {r.source: r.ratings for r in verdicts}, config, cluster=lambda unit: unit[:2]
-    )
+    calibration = calibrate(ratings, judged, config, cluster=lambda unit: unit[:2])
     models = {r.source: r.model for r in verdicts if r.model}
     return AgreementRun(calibration, {**settings, "models": models}, skipped, 0)
 
