@@ -29,7 +29,7 @@ def with_session_severity(ratings: Sequence[Rating]) -> list[Rating]:
     for group in replies.values():
         first, scale = group[0], group[0].scale
         values = [rating.value for rating in group]
-        worst = None if None in values else max(values, key=scale.index)  # type: ignore[arg-type]
+        worst = None if None in values else max(values, key=scale.index)
         lengths = [rating.length for rating in group]
         derived.append(
             Rating(
