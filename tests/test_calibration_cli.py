@@ -378,6 +378,7 @@ def test_a_safety_calibration_reply_by_reply_recovers_the_agreement_built_in(
     whole = [s for s in SESSIONS if s != "s9"]
     people_worst = [worst(f, s) for f in (ana_safety, bob_safety) for s in whole]
     judge_worst = [worst(judge_safety, s) for s in whole] * 2
+    assert set(rows) == {"severity", "category", "session severity"}  # no pool of the two
     session_row = rows["session severity"]
     assert session_row["alpha"] == pytest.approx(
         safety_alpha([judge_worst, people_worst], "ordinal", 4), abs=1e-12

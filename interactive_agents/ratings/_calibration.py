@@ -273,6 +273,8 @@ def pool(items: Sequence[ItemData], rubric: str) -> ItemData | None:
     scale (the 12 WAI-O-S statements); None otherwise."""
     if len(items) < 2 or len({(d.spec.metric, d.spec.scale) for d in items}) != 1:
         return None
+    if len({len(unit) for d in items for unit in d.units}) > 1:
+        return None  # replies and sessions (a reply's severity, a session's): not one pool
     spec = items[0].spec
     pooled = ItemData(ItemSpec(rubric, f"{rubric} (all items)", spec.metric, spec.scale, True))
     for data in items:
