@@ -46,8 +46,9 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     required=True,
     multiple=True,
     type=_FILE,
-    help="A judge's results on the same sessions: wai.json or topics.json of evaluate, a "
-    "ratings file, or battles on the same selections; repeat for more judges.",
+    help="A judge's results on the same sessions: wai.json or topics.json of evaluate, the "
+    "safety_replies.jsonl of evaluate safety, a ratings file, or battles on the same "
+    "selections; repeat for more judges.",
 )
 @click.option(
     "--out",
@@ -82,13 +83,14 @@ def agreement(
 ) -> None:
     """How far people agree with each other, and a judge with people, per rubric item.
 
-    On ratings (WAI-O-S, topics): Krippendorff's alpha with bootstrap intervals, kappa
+    On ratings (WAI-O-S, topics, safety): Krippendorff's alpha with bootstrap intervals, kappa
     (quadratic weights on ordinal scales), raw agreement and confusion matrices, among
     people and between each judge and people; on ordinal items the judge's offset from
     people and its correlation with session length; whether the judge reaches
     --threshold. On battles: the same for the preference, with the judges' position and
-    length bias. Sessions match by corpus name and dialogue id, as evaluate names them;
-    what the judge missed or could not rate is counted.
+    length bias. Sessions match by corpus name and dialogue id, as evaluate names them,
+    safety replies by their number too (and each rater's worst reply gives a session
+    severity); what the judge missed or could not rate is counted.
 
     \b
     Examples:
@@ -97,6 +99,8 @@ def agreement(
       interactive-agents agreement --human human.jsonl --judge runs/arena/battles.jsonl
       interactive-agents agreement --human topics-people.jsonl \\
           --judge reports/topics/topics.json --threshold 0.8 --json
+      interactive-agents agreement --human safety-people.jsonl \
+          --judge reports/safety/safety_replies.jsonl --out reports/safety-calibration
     """
     with usage_errors():
         config = configuration(AgreementConfig, click.get_current_context())
