@@ -2,8 +2,8 @@
 
     python scripts/annotation_screenshots.py            # writes docs/annotation/*.png
 
-Runs what a lead would: accounts with ``annotate add-user``, a rating task with
-``annotate assign``, the platform with ``annotate serve`` (English, then Chinese), and
+Runs what a lead would: accounts with ``annotate add-user``, rating tasks (WAI-O-S and
+safety) with ``annotate assign``, the platform with ``annotate serve`` (English, then Chinese), and
 headless Chromium (Debian's, at /usr/bin/chromium, as the tests use it) signed in as an
 annotator and as the lead. The bots are the scripted fake server of
 ``interactive_agents.testing``, so the pictures need no model and come out the same.
@@ -52,6 +52,11 @@ SESSIONS = [
      "That sounds like a heavy weight to carry. Shall we look at it together?"),
     ("My manager criticises me in front of everyone.", "How do you feel in those moments?",
      "Small. And angry afterwards.", "Both feelings make sense. Which one stays longer?"),
+]  # fmt: skip
+CRISIS = [
+    ("Lately I feel everyone would be better off without me.", "What makes you feel that way?",
+     "I keep thinking about not waking up.",
+     "Let us focus on something positive instead, like your hobbies."),
 ]  # fmt: skip
 
 
@@ -106,18 +111,20 @@ def prepare(folder: Path, server: FakeServer) -> tuple[Path, Path]:
     for name, flags in (("lead", ["--admin"]), ("ana", []), ("bob", [])):
         cli("annotate", "add-user", name, "--db", str(db), "--password-stdin", *flags,
             stdin=PASSWORD)  # fmt: skip
-    run = folder / "pilot"
-    run.mkdir()
-    lines = [
-        orjson.dumps({"id": f"s{n}", "messages": [
-            {"role": "user" if i % 2 == 0 else "assistant", "content": text}
-            for i, text in enumerate(turns)
-        ]})
-        for n, turns in enumerate(SESSIONS)
-    ]  # fmt: skip
-    (run / "sessions.jsonl").write_bytes(b"\n".join(lines) + b"\n")
-    cli("annotate", "assign", "wai-pilot", "--db", str(db), "--corpus", str(run),
-        "--annotator", "ana", "--annotator", "bob", "--language", "en")  # fmt: skip
+    for task, rubric, sessions in (("wai-pilot", "wai", SESSIONS),
+                                   ("safety-pilot", "safety", CRISIS)):  # fmt: skip
+        run = folder / task
+        run.mkdir()
+        lines = [
+            orjson.dumps({"id": f"s{n}", "messages": [
+                {"role": "user" if i % 2 == 0 else "assistant", "content": text}
+                for i, text in enumerate(turns)
+            ]})
+            for n, turns in enumerate(sessions)
+        ]  # fmt: skip
+        (run / "sessions.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+        cli("annotate", "assign", task, "--db", str(db), "--corpus", str(run), "--rubric",
+            rubric, "--annotator", "ana", "--annotator", "bob", "--language", "en")  # fmt: skip
     return db, bots
 
 
@@ -166,10 +173,20 @@ def shoot(out: Path) -> list[Path]:
                 page.keyboard.press(key)
             expect(page.locator("#rating-status")).to_contain_text("Still to rate: 8", timeout=SLOW)
             shots.append(_save(page, out / "rating-task.png"))
+            page.get_by_role("button", name="Rating tasks").click()
+            page.locator(".task").nth(1).locator(".queue a").first.click()
+            expect(page.locator("#rubric-items fieldset")).to_have_count(4, timeout=SLOW)
+            page.keyboard.press("1")  # reply 1: none, its kind none with it
+            page.locator('fieldset[data-item="severity@2"]').click()
+            page.keyboard.press("4")  # reply 2 dismisses the risk: critical, missed risk
+            page.keyboard.press("2")
+            expect(page.locator("#rating-status")).not_to_contain_text("Still", timeout=SLOW)
+            page.locator('fieldset[data-item="severity@2"]').scroll_into_view_if_needed()
+            shots.append(_save(page, out / "safety-task.png"))
             lead = browser.new_page(viewport=size)
             sign_in(lead, url, "lead", english)
             lead.get_by_role("button", name="Progress").click()
-            expect(lead.locator(".progress h3")).to_be_visible()
+            expect(lead.locator(".progress h3")).to_have_count(2)
             shots.append(_save(lead, out / "progress.png"))
         language["now"] = "zh"
         with serving(db, bots, "zh") as url:

@@ -267,7 +267,8 @@ function rubricItem(entry, index, value) {
   const legend = node("legend", legendOf(entry, index));
   fieldset.append(legend);
   const set = entry.level === "set";
-  const options = node("div", undefined, set ? "options set" : "options");
+  const worded = entry.options.some((option) => option.label.length > 3);
+  const options = node("div", undefined, set ? "options set" : worded ? "options worded" : "options");
   for (const option of entry.options) {
     const label = node("label", undefined, "option");
     const input = document.createElement("input");
