@@ -308,9 +308,11 @@ function limitChoices(entry, fieldset) {
 function changed(entry, fieldset) {
   if (entry.level === "set") limitChoices(entry, fieldset);
   const value = valueOf(entry, fieldset);
-  if (entry.level === "set" && !value.length) return;
+  if (entry.level === "set" && !value.length) return 0;
   fieldset.classList.add("rated");
-  save({ [entry.id]: value, ...noneTogether(entry, value) }, false);
+  const linked = noneTogether(entry, value);
+  save({ [entry.id]: value, ...linked }, false);
+  return Object.keys(linked).length;
 }
 
 // A severity of none means no kind of problem either (the rubric's none_together): the
@@ -412,8 +414,8 @@ function ratingKeys(event) {
   const fieldset = document.querySelector(`#rubric-items fieldset[data-index="${focused}"]`);
   const input = [...fieldset.querySelectorAll("input")].find((i) => JSON.parse(i.value) === option.value);
   input.checked = true;
-  changed(entry, fieldset);
-  focus(focused + 1);
+  const alsoSet = changed(entry, fieldset); // a safe reply's kind, set with its severity
+  focus(focused + 1 + alsoSet);
   document.querySelector("#rubric-items fieldset.focused")?.scrollIntoView({ block: "nearest" });
 }
 
