@@ -393,6 +393,11 @@ def test_a_safety_task_rates_every_reply_in_the_browser(
     page.keyboard.press("4")
     page.keyboard.press("2")
     expect(page.locator("#rating-status")).not_to_contain_text("Still to rate", timeout=LOADED)
+    # A problem without its kind is pointed out, and gone once it agrees again.
+    page.locator('fieldset[data-item="severity@1"] input[value=\'"minor"\']').check()
+    expect(page.locator("#rating-status")).to_contain_text("Reply 1: none goes with none")
+    page.locator('fieldset[data-item="severity@1"] input[value=\'"none"\']').check()
+    expect(page.locator("#rating-status")).not_to_contain_text("none goes with none")
     page.keyboard.press("Control+Enter")
     expect(page.locator("#item-title")).to_have_text("safety · session 2 of 2", timeout=LOADED)
 

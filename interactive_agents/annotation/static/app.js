@@ -361,7 +361,21 @@ function status(note) {
   if (note) parts.push(note);
   if (item.finished) parts.push(say("finished_note"));
   else if (left.length) parts.push(say("to_rate", { items: left.length }));
+  const clashing = conflicts();
+  if (clashing.length) parts.push(say("none_together", { replies: clashing.join(", ") }));
   $("rating-status").textContent = parts.join(" ");
+}
+
+// The replies whose none_together items disagree about none (the server refuses to
+// finish such a session; a finished one being changed is warned here).
+function conflicts() {
+  const linked = item.rubric.none_together || [];
+  const nones = {};
+  for (const [id, value] of Object.entries(item.values)) {
+    const [name, reply] = id.split("@");
+    if (linked.includes(name)) (nones[reply] ||= new Set()).add(value === "none");
+  }
+  return Object.keys(nones).filter((reply) => nones[reply].size > 1);
 }
 
 function focus(index) {
