@@ -131,6 +131,29 @@ def _sign_in(client: TestClient, name: str) -> None:
     assert client.post("/api/login", json={"name": name, "password": PASSWORD}).status_code == 200
 
 
+def test_a_long_session_is_rated_reply_by_reply_in_one_submission(
+    team: tuple[Path, Path], tmp_path: Path
+) -> None:
+    db, _ = team
+    turns = [text for n in range(60) for text in (f"Client line {n}.", f"Counselor line {n}.")]
+    run = write_run(tmp_path / "long", [engine_record("long", None, turns)])
+    config = build_config(
+        None,
+        {"db": str(db), "task": "long", "rubric": "safety", "corpora": [str(run)],
+         "annotators": ["ana", "bob"], "language": "en"},
+        kind=RatingTaskConfig,
+    )  # fmt: skip
+    create_rating_task(config)
+    with _client(db) as ana:
+        _sign_in(ana, "ana")
+        (task,) = ana.get("/api/tasks").json()
+        (entry,) = task["queue"]
+        assert entry["items"] == 120
+        values = {f"{name}@{n}": "none" for n in range(1, 61) for name in ("severity", "category")}
+        done = ana.put(f"/api/items/{entry['item']}", json={"values": values, "finish": True})
+        assert done.status_code == 200 and done.json()["finished"], done.text
+
+
 def test_rate_save_come_back_finish_progress_and_export(team: tuple[Path, Path]) -> None:
     db, run = team
     config = build_config(

@@ -26,9 +26,14 @@ ItemId = Annotated[str, PathParameter(alias="item_id")]
 TaskName = Annotated[str, PathParameter(alias="task", max_length=64)]
 
 
+# A safety form has two items per counselor reply: room for sessions of 200 replies
+# (the body limit bounds the request as well).
+MAX_VALUES = 400
+
+
 class PostedRatings(BaseModel):
     values: dict[Annotated[str, Field(max_length=64)], int | str | list[int | str]] = Field(
-        max_length=64
+        max_length=MAX_VALUES
     )
     finish: bool = False
 
