@@ -1,7 +1,8 @@
 """The annotation API through FastAPI's TestClient: the flow, and each hardening rule.
 
 Throttling uses an injected clock, the event-loop test a threading.Event: nothing here
-waits on wall-clock time.
+waits on wall-clock time. The throttling scenarios of a team behind one address are in
+``test_annotation_throttle.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from interactive_agents.annotation import AnnotationConfig
 from interactive_agents.annotation import _database as database
 from interactive_agents.annotation._app import MAX_BODY, create_app
 from interactive_agents.annotation._auth import (
@@ -86,7 +88,7 @@ def client_for(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def api(store: AnnotationStore, bots: list[Bot]) -> Iterator[TestClient]:
-    yield from client_for(create_app(store, bots, language="en"))
+    yield from client_for(create_app(store, bots, AnnotationConfig(language="en")))
 
 
 def sign_in(client: TestClient, name: str = "ana", password: str = PASSWORD) -> Any:
@@ -115,7 +117,9 @@ def test_sign_in_is_throttled_per_account_then_released(
     throttle = LoginThrottle(per_account=3, per_address=100, window=60.0, clock=clock)
     for api in client_for(create_app(store, bots, throttle=throttle)):
         assert [sign_in(api, password="wrong password").status_code for _ in range(3)] == [401] * 3
-        refused = sign_in(api)  # the right password, but the account is locked
+        # The right password, but the account is under attack (and this browser never
+        # signed in as ana, so it holds no device cookie of hers).
+        refused = sign_in(api)
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
         # Throttling an unknown name looks the same, so it tells nothing about names.
         for _ in range(3):
@@ -129,12 +133,20 @@ def test_sign_in_is_throttled_per_account_then_released(
         assert sign_in(api).status_code == 200
 
 
-def test_sign_in_is_throttled_per_address(store: AnnotationStore, bots: list[Bot]) -> None:
+def test_an_address_over_its_limit_may_not_retry_failed_accounts(
+    store: AnnotationStore, bots: list[Bot]
+) -> None:
     throttle = LoginThrottle(per_account=100, per_address=3, window=60.0, clock=Clock())
     for api in client_for(create_app(store, bots, throttle=throttle)):
         for name in ("ana", "bob", "eve"):
             assert sign_in(api, name, "wrong password").status_code == 401
-        assert sign_in(api, "boss").status_code == 429
+        # A sprayed name gets no second guess from this address, the right one included...
+        assert sign_in(api, "ana").status_code == 429
+        assert sign_in(api, "eve", "another guess").status_code == 429
+        # ...a new name one guess, and an account that never failed here signs in.
+        assert sign_in(api, "mallory", "a guess").status_code == 401
+        assert sign_in(api, "mallory", "a guess").status_code == 429
+        assert sign_in(api, "boss").status_code == 200
 
 
 def test_unknown_names_cost_one_scrypt_like_known_ones(
@@ -224,7 +236,8 @@ def test_any_bad_dialogue_id_is_404(api: TestClient, bad: str) -> None:
 def test_state_changing_requests_need_the_platform_origin(
     store: AnnotationStore, bots: list[Bot]
 ) -> None:
-    app = create_app(store, bots, allowed_origins=["https://annotate.example.org/"])
+    config = AnnotationConfig(allowed_origins=("https://annotate.example.org/",))
+    app = create_app(store, bots, config)
     for api in client_for(app):
         sign_in(api)
         foreign = api.post("/api/dialogues", headers={"Origin": "https://evil.example"})
@@ -247,10 +260,12 @@ def test_state_changing_requests_need_the_platform_origin(
 
 @pytest.mark.parametrize("secure", [False, True])
 def test_session_cookie_flags(store: AnnotationStore, bots: list[Bot], secure: bool) -> None:
-    for api in client_for(create_app(store, bots, secure_cookie=secure)):
-        cookie = sign_in(api).headers["set-cookie"].lower()
-        assert "httponly" in cookie and "samesite=strict" in cookie
-        assert ("secure" in cookie.split("; ")) is secure
+    for api in client_for(create_app(store, bots, AnnotationConfig(secure_cookie=secure))):
+        cookies = sign_in(api).headers.get_list("set-cookie")
+        assert {c.split("=")[0] for c in cookies} == {"ia_session", "ia_device"}
+        for cookie in map(str.lower, cookies):
+            assert "httponly" in cookie and "samesite=strict" in cookie
+            assert ("secure" in cookie.split("; ")) is secure
 
 
 def test_a_bot_failure_shows_no_internal_url(store: AnnotationStore, tmp_path: Path) -> None:
@@ -301,3 +316,35 @@ async def test_hashing_does_not_stall_other_requests(
             assert (await client.get("/api/me")).status_code == 401
         release.set()
     assert results == [200]
+
+
+def test_every_word_of_the_interface_is_in_each_language() -> None:
+    """The keys of the page and of its script are in strings.en.json and strings.zh.json,
+    with the same placeholders in both."""
+    import json
+    import re
+
+    from interactive_agents.annotation._app import STATIC
+
+    used = set(re.findall(r'data-i18n="(\w+)"', (STATIC / "index.html").read_text("utf-8")))
+    script = (STATIC / "app.js").read_text("utf-8")
+    used |= set(re.findall(r'say\("(\w+)"', script))
+    languages = {
+        language: json.loads((STATIC / f"strings.{language}.json").read_text("utf-8"))
+        for language in ("en", "zh")
+    }
+    english, chinese = languages["en"], languages["zh"]
+    assert used <= set(english), used - set(english)
+    assert set(english) == set(chinese) and set(english["errors"]) == set(chinese["errors"])
+    for key, text in english.items():
+        if isinstance(text, str):
+            placeholders = sorted(re.findall(r"\{\w+\}", text))
+            assert placeholders == sorted(re.findall(r"\{\w+\}", chinese[key])), key
+    codes = set(re.findall(r'Refusal\(\s*\d+,\s*"(\w+)"', _sources())) | {"invalid"}
+    assert codes <= set(english["errors"]), codes - set(english["errors"])
+
+
+def _sources() -> str:
+    from interactive_agents.annotation._app import STATIC
+
+    return "".join(path.read_text("utf-8") for path in STATIC.parent.glob("*.py"))

@@ -59,7 +59,22 @@ def test_lines_are_the_dataclass_fields_in_declared_order(tmp_path: Path) -> Non
         "choices",
         "length_a",
         "length_b",
+        "both_bad",
     ]
+
+
+def test_both_bad_is_a_tie_and_defaults_to_false(tmp_path: Path) -> None:
+    path = tmp_path / "battles.jsonl"
+    write_battles(path, [_battle(winner="tie", both_bad=True)])
+    assert read_battles(path).battles[0].both_bad is True
+    path.write_bytes(_line(both_bad=None) + b"\n")  # a line written before the field existed
+    assert read_battles(path).battles[0].both_bad is False
+    path.write_bytes(_line(both_bad=True) + b"\n")  # winner "a"
+    with pytest.raises(InputError, match="only a tie can be 'both bad'"):
+        read_battles(path)
+    path.write_bytes(_line(winner="tie", both_bad="yes") + b"\n")
+    with pytest.raises(InputError, match="must be true or false"):
+        read_battles(path)
 
 
 def test_choices_and_lengths_round_trip_and_default_when_absent(tmp_path: Path) -> None:

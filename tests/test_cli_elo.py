@@ -1,4 +1,4 @@
-"""The ``elo`` and ``agreement`` commands end to end on temporary battle files."""
+"""The ``elo`` command end to end on temporary battle files (agreement: test_calibration_cli.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from interactive_agents.arena._battles import Battle, Winner, write_battles
-from interactive_agents.cli._elo import agreement, elo
+from interactive_agents.cli._elo import elo
 
 FAST = ["--bootstrap", "50", "--shuffles", "5"]
 ROW_FIELDS = {
@@ -156,48 +156,9 @@ def test_missing_file_and_nothing_to_rate_exit_2(tmp_path: Path) -> None:
 
 
 def test_help_shows_examples() -> None:
-    for command in (elo, agreement):
-        result = _run(command, ["--help"])
-        assert result.exit_code == 0
-        assert "Examples:" in result.output
-
-
-def _labels(path: Path, winners: str, judge: str) -> Path:
-    """One battle per turn of dialogue d between A and B, with the given winners."""
-    names: dict[str, Winner] = {"a": "a", "b": "b", "t": "tie", "u": "unparsable"}
-    battles = [Battle("d", t, "A", "B", "ab", names[w], judge) for t, w in enumerate(winners)]
-    write_battles(path, battles)
-    return path
-
-
-def test_agreement_reports_each_judge(tmp_path: Path) -> None:
-    human = _labels(tmp_path / "human.jsonl", "aabbau", "human")
-    first = _labels(tmp_path / "g1.jsonl", "abbbtb", "g1")
-    second = _labels(tmp_path / "g2.jsonl", "aabbua", "g2")
-    result = _run(
-        agreement,
-        ["--human", str(human), "--judge", str(first), "--judge", str(second), "--json"],
-    )
-    assert result.exit_code == 0, result.output
-    payload = orjson.loads(result.stdout)
-    assert (payload["human_labels"], payload["human_unparsable"]) == (5, 1)
-    one, two = payload["judges"]
-    assert (one["judge"], one["matched"], one["agreed"], one["ties"]) == (str(first), 5, 3, 1)
-    assert (two["matched"], two["agreed"], two["unparsable"], two["unmatched"]) == (5, 4, 1, 1)
-    assert one["accuracy"] == pytest.approx(0.6)
-    assert {"lower", "upper"} <= set(one)
-    table = _run(agreement, ["--human", str(human), "--judge", str(first)])
-    assert "60.0%" in table.stdout
-    assert "95 % CI (Wilson)" in table.stdout
-
-
-def test_agreement_malformed_judge_file_exits_2(tmp_path: Path) -> None:
-    human = _labels(tmp_path / "human.jsonl", "ab", "human")
-    judge = tmp_path / "judge.jsonl"
-    judge.write_text('{"dialogue_id": "d", "turn": 0}\n', encoding="utf-8")
-    result = _run(agreement, ["--human", str(human), "--judge", str(judge)])
-    assert result.exit_code == 2
-    assert f"{judge}, record 1, field 'bot_a': missing required field" in result.stderr
+    result = _run(elo, ["--help"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.output
 
 
 def test_elo_refuses_battles_of_different_rubrics_unless_forced(tmp_path: Path) -> None:

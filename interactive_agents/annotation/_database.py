@@ -1,11 +1,9 @@
-"""The annotation platform's SQLite database: users, sessions, dialogues, battles.
+"""The annotation platform's SQLite store: accounts, sign-in sessions, device cookies,
+battle dialogues and the battles people chose (rating tasks: :mod:`.task_store`).
 
-Every change is one transaction on its own connection (WAL journal, so readers never
-wait for the writer), so the platform survives a restart with nothing half-written.
-Queries about dialogues always filter on the owner: an annotator cannot read or change
-another annotator's dialogue even by guessing its id. A new database file is created
-readable by its owner only (0600): it holds password hashes and every conversation.
-Password hashing happens outside any transaction, so a slow scrypt never holds the lock.
+One connection per operation, one ``BEGIN IMMEDIATE`` transaction per change, WAL
+journal: safe to share between threads and to reopen after a restart. The file is
+created readable by its owner only, and brought up to date by :mod:`.schema`.
 """
 
 from __future__ import annotations
@@ -19,10 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from interactive_agents.annotation._auth import (
     CURRENT_COST,
-    LEGACY_COST,
     MAX_PASSWORD,
     MIN_PASSWORD,
     ScryptCost,
@@ -31,35 +29,14 @@ from interactive_agents.annotation._auth import (
     token_key,
     verify_password,
 )
+from interactive_agents.annotation._schema import migrate
 from interactive_agents.arena._battles import Battle, ShownOrder, Winner
 from interactive_agents.errors import InputError
+from interactive_agents.method._quality import text_tokens
 from interactive_agents.method._records import Role, Turn
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, salt BLOB NOT NULL,
-    hash BLOB NOT NULL, admin INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
-    key TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
-    expires REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS dialogues (
-    id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
-    bot_a TEXT NOT NULL, bot_b TEXT NOT NULL, created REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS turns (
-    dialogue_id INTEGER NOT NULL REFERENCES dialogues(id), idx INTEGER NOT NULL,
-    role TEXT NOT NULL, content TEXT NOT NULL, PRIMARY KEY (dialogue_id, idx));
-CREATE TABLE IF NOT EXISTS pending (
-    dialogue_id INTEGER PRIMARY KEY REFERENCES dialogues(id), reply_a TEXT NOT NULL,
-    reply_b TEXT NOT NULL, shown_order TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS battles (
-    id INTEGER PRIMARY KEY, dialogue_id INTEGER NOT NULL REFERENCES dialogues(id),
-    turn INTEGER NOT NULL, bot_a TEXT NOT NULL, bot_b TEXT NOT NULL,
-    shown_order TEXT NOT NULL, winner TEXT NOT NULL, judge TEXT NOT NULL,
-    timestamp REAL NOT NULL, UNIQUE (dialogue_id, turn));
-"""
-# Databases made before the hash cost was stored hold hashes at the legacy cost.
-ADD_COST_COLUMN = f"ALTER TABLE users ADD COLUMN kdf TEXT NOT NULL DEFAULT '{LEGACY_COST}'"
-MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id names no dialogue
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id names nothing
+Verdict = Literal[1, 2, "tie", "both_bad"]  # as shown: reply 1, reply 2, or neither
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +62,13 @@ class Pending:
             else (self.reply_b, self.reply_a)
         )
 
+    def winner(self, verdict: Verdict) -> Winner:
+        """The bot (a or b) of the reply shown at position 1 or 2, or a tie."""
+        if verdict in ("tie", "both_bad"):
+            return "tie"
+        first_is_a = self.shown_order == "ab"
+        return "a" if (verdict == 1) == first_is_a else "b"
+
 
 @dataclass(frozen=True, slots=True)
 class AnnotationDialogue:
@@ -95,8 +79,18 @@ class AnnotationDialogue:
     pending: Pending | None
 
 
+@dataclass(frozen=True, slots=True)
+class DialogueSummary:
+    """A line of the annotator's list: ``turns`` are finished exchanges (a client
+    message and the reply kept); ``waiting`` when a choice is still to be made."""
+
+    id: int
+    turns: int
+    waiting: bool
+
+
 class NotFound(LookupError):
-    """No such dialogue for this user (whether it exists for another is not told)."""
+    """No such dialogue or item for this user (whether it exists for another is not told)."""
 
 
 class AnnotationStore:
@@ -111,17 +105,15 @@ class AnnotationStore:
             raise InputError(f"cannot open the database: {exc}", file=str(self.path)) from exc
         try:
             db.execute("PRAGMA journal_mode=WAL")  # persistent: kept in the file
-            db.executescript(SCHEMA)
-            columns = {row[1] for row in db.execute("PRAGMA table_info(users)")}
-            if "kdf" not in columns:
-                db.execute(ADD_COST_COLUMN)
+            migrate(db)
         except sqlite3.DatabaseError as exc:
             raise InputError(f"not an annotation database: {exc}", file=str(self.path)) from exc
         finally:
             db.close()
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside one ``BEGIN IMMEDIATE`` transaction, committed on success."""
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             db.execute("PRAGMA foreign_keys=ON")
@@ -135,7 +127,7 @@ class AnnotationStore:
         finally:
             db.close()
 
-    # -- users and sessions ------------------------------------------------------
+    # -- users, sessions and devices -----------------------------------------------
 
     def add_user(self, name: str, password: str, *, admin: bool = False) -> User:
         name = name.strip()
@@ -146,7 +138,7 @@ class AnnotationStore:
                 f"must have {MIN_PASSWORD} to {MAX_PASSWORD} characters", field="password"
             )
         salt, digest = hash_password(password)
-        with self._connect() as db:
+        with self.transaction() as db:
             try:
                 cursor = db.execute(
                     "INSERT INTO users (name, salt, hash, admin, created, kdf) "
@@ -157,6 +149,22 @@ class AnnotationStore:
                 raise InputError(f"the user {name!r} exists already", field="name") from exc
             return User(int(cursor.lastrowid or 0), name, admin)
 
+    def users(self, names: list[str] | None = None) -> list[User]:
+        """Every account in name order, or those of ``names`` (InputError for a missing one)."""
+        with self.transaction() as db:
+            rows = db.execute("SELECT id, name, admin FROM users ORDER BY name").fetchall()
+        found = [User(r[0], r[1], bool(r[2])) for r in rows]
+        if names is None:
+            return found
+        by_name = {user.name: user for user in found}
+        missing = [name for name in names if name not in by_name]
+        if missing:
+            raise InputError(
+                f"no such account: {', '.join(missing)} (create it with annotate add-user)",
+                field="annotators",
+            )
+        return [by_name[name] for name in names]
+
     def sign_in(self, name: str, password: str, lifetime: float) -> str | None:
         """A new session token, or None if the name or password is wrong.
 
@@ -166,7 +174,7 @@ class AnnotationStore:
         """
         if len(password) > MAX_PASSWORD:
             return None
-        with self._connect() as db:
+        with self.transaction() as db:
             row = db.execute(
                 "SELECT id, salt, hash, kdf FROM users WHERE name = ?", (name,)
             ).fetchone()
@@ -179,7 +187,7 @@ class AnnotationStore:
         upgrade = hash_password(password) if cost != CURRENT_COST else None
         token = new_token()
         now = time.time()
-        with self._connect() as db:
+        with self.transaction() as db:
             if upgrade is not None:
                 db.execute(
                     "UPDATE users SET salt = ?, hash = ?, kdf = ? WHERE id = ?",
@@ -192,12 +200,12 @@ class AnnotationStore:
         return token
 
     def sign_out(self, token: str) -> None:
-        with self._connect() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM sessions WHERE key = ?", (token_key(token),))
 
     def user_for(self, token: str) -> User | None:
         """The signed-in user of a live session."""
-        with self._connect() as db:
+        with self.transaction() as db:
             row = db.execute(
                 "SELECT users.id, users.name, users.admin FROM sessions JOIN users "
                 "ON users.id = sessions.user_id WHERE sessions.key = ? AND sessions.expires > ?",
@@ -205,28 +213,50 @@ class AnnotationStore:
             ).fetchone()
         return User(row[0], row[1], bool(row[2])) if row else None
 
-    # -- dialogues -----------------------------------------------------------------
+    def add_device(self, user: User) -> str:
+        """A device token for a browser where ``user`` just signed in (stored hashed)."""
+        token = new_token()
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO devices VALUES (?, ?, ?)", (token_key(token), user.id, time.time())
+            )
+        return token
+
+    def device_owner(self, token: str) -> str | None:
+        """The name of the account a device token was given to."""
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT users.name FROM devices JOIN users ON users.id = devices.user_id "
+                "WHERE devices.key = ?",
+                (token_key(token),),
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    # -- battle dialogues ------------------------------------------------------------
 
     def new_dialogue(self, user: User, bot_a: str, bot_b: str) -> int:
-        with self._connect() as db:
+        with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO dialogues (user_id, bot_a, bot_b, created) VALUES (?, ?, ?, ?)",
                 (user.id, bot_a, bot_b, time.time()),
             )
             return int(cursor.lastrowid or 0)
 
-    def dialogues(self, user: User) -> list[tuple[int, int]]:
-        """The user's dialogues, newest first, as (id, number of turns)."""
-        with self._connect() as db:
+    def dialogues(self, user: User) -> list[DialogueSummary]:
+        """The user's dialogues, newest first."""
+        with self.transaction() as db:
             rows = db.execute(
-                "SELECT d.id, COUNT(t.idx) FROM dialogues d LEFT JOIN turns t "
-                "ON t.dialogue_id = d.id WHERE d.user_id = ? GROUP BY d.id ORDER BY d.id DESC",
+                "SELECT d.id, "
+                "(SELECT COUNT(*) FROM turns t WHERE t.dialogue_id = d.id "
+                " AND t.role = 'counselor'), "
+                "EXISTS (SELECT 1 FROM pending p WHERE p.dialogue_id = d.id) "
+                "FROM dialogues d WHERE d.user_id = ? ORDER BY d.id DESC",
                 (user.id,),
             ).fetchall()
-        return [(int(r[0]), int(r[1])) for r in rows]
+        return [DialogueSummary(int(r[0]), int(r[1]), bool(r[2])) for r in rows]
 
     def dialogue(self, user: User, dialogue_id: int) -> AnnotationDialogue:
-        with self._connect() as db:
+        with self.transaction() as db:
             return self._dialogue(db, user, dialogue_id)
 
     @staticmethod
@@ -261,7 +291,7 @@ class AnnotationStore:
         ``seen_turns`` is the length of the history the candidates answered: if it has
         changed since (a second tab, a double click), nothing is written.
         """
-        with self._connect() as db:
+        with self.transaction() as db:
             dialogue = self._dialogue(db, user, dialogue_id)
             if dialogue.pending is not None:
                 raise InputError("choose one of the two replies first", field="text")
@@ -275,19 +305,25 @@ class AnnotationStore:
                 (dialogue_id, pending.reply_a, pending.reply_b, pending.shown_order),
             )
 
-    def choose(self, user: User, dialogue_id: int, position: int) -> None:
-        """Record the battle for the reply shown at ``position`` (0 or 1) and keep it."""
-        with self._connect() as db:
+    def choose(
+        self, user: User, dialogue_id: int, verdict: Verdict, *, undecided_keeps: str = "a"
+    ) -> None:
+        """Record the battle for ``verdict`` and keep the chosen reply as the history.
+
+        A tie or "both bad" names no reply: the one of bot ``undecided_keeps`` (the
+        caller draws it at random) continues the dialogue.
+        """
+        with self.transaction() as db:
             dialogue = self._dialogue(db, user, dialogue_id)
             pending = dialogue.pending
             if pending is None:
                 raise InputError("there is nothing to choose", field="choice")
-            first_is_a = pending.shown_order == "ab"
-            winner: Winner = "a" if (position == 0) == first_is_a else "b"
+            winner = pending.winner(verdict)
             turn = sum(1 for t in dialogue.turns if t.role == "client")
             db.execute(
                 "INSERT INTO battles (dialogue_id, turn, bot_a, bot_b, shown_order, winner, "
-                "judge, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "judge, timestamp, length_a, length_b, both_bad) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     dialogue_id,
                     turn,
@@ -297,9 +333,13 @@ class AnnotationStore:
                     winner,
                     f"human:{user.name}",
                     time.time(),
+                    len(text_tokens(pending.reply_a)),
+                    len(text_tokens(pending.reply_b)),
+                    int(verdict == "both_bad"),
                 ),
             )
-            chosen = pending.reply_a if winner == "a" else pending.reply_b
+            kept = winner if winner != "tie" else undecided_keeps
+            chosen = pending.reply_a if kept == "a" else pending.reply_b
             db.execute(
                 "INSERT INTO turns VALUES (?, ?, 'counselor', ?)",
                 (dialogue_id, len(dialogue.turns), chosen),
@@ -308,13 +348,26 @@ class AnnotationStore:
 
     def battles(self) -> list[Battle]:
         """Every battle of every annotator, in time order."""
-        with self._connect() as db:
+        with self.transaction() as db:
             rows = db.execute(
-                "SELECT dialogue_id, turn, bot_a, bot_b, shown_order, winner, judge, timestamp "
-                "FROM battles ORDER BY timestamp, id"
+                "SELECT dialogue_id, turn, bot_a, bot_b, shown_order, winner, judge, timestamp, "
+                "length_a, length_b, both_bad FROM battles ORDER BY timestamp, id"
             ).fetchall()
         return [
-            Battle(f"annotation-{r[0]}", r[1], r[2], r[3], r[4], r[5], r[6], "", r[7]) for r in rows
+            Battle(
+                f"annotation-{r[0]}",
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                timestamp=r[7],
+                length_a=r[8],
+                length_b=r[9],
+                both_bad=bool(r[10]),
+            )
+            for r in rows
         ]
 
 

@@ -7,8 +7,10 @@ position on screen. The arena keeps the choice of each order it judged
 in ``choices`` (``{"ab": "a", "ba": "b"}``, sides again meaning ``bot_a``/``bot_b``), and
 ``length_a``/``length_b`` hold the two replies' lengths in tokens
 (:func:`~interactive_agents.method._quality.text_tokens`): what the judge-bias statistics
-of :mod:`.battle_reliability` read. All three are optional, so files written before them
-(or by hand, or by annotators) still read: ``choices`` empty means the battle is the one
+of :mod:`.battle_reliability` read. ``both_bad`` marks a tie whose judge (a person, on
+the annotation platform) found both replies bad rather than equally good; it is a tie
+for every rating. All of these are optional, so files written before them
+(or by hand) still read: ``choices`` empty means the battle is the one
 judgement ``shown_order`` → ``winner``, and a length of None means not recorded.
 Unparsable judgements are kept in the files (nothing generated is lost) and left out of
 the statistics by the readers of :mod:`ratings`.
@@ -50,6 +52,7 @@ class Battle:
     choices: dict[ShownOrder, Winner] = field(default_factory=dict)
     length_a: int | None = None
     length_b: int | None = None
+    both_bad: bool = False
 
     @property
     def usable(self) -> bool:
@@ -97,6 +100,12 @@ def _length(value: Any) -> int | None:
     return value
 
 
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
 def _choices(value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not set(value) <= set(SHOWN_ORDERS):
         raise ValueError(f"must map shown orders ({', '.join(map(repr, SHOWN_ORDERS))}) to winners")
@@ -127,6 +136,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "choices": _choices,
     "length_a": _length,
     "length_b": _length,
+    "both_bad": _flag,
 }
 _OPTIONAL = frozenset(
     f.name for f in fields(Battle) if f.default is not MISSING or f.default_factory is not MISSING
@@ -151,6 +161,8 @@ def battle_from_mapping(data: Any, *, file: str, record: int) -> Battle:
             raise InputError(str(exc), file=file, record=record, field=name) from exc
     if values["bot_a"] == values["bot_b"]:
         raise InputError("a bot cannot battle itself", file=file, record=record, field="bot_b")
+    if values.get("both_bad") and values["winner"] != "tie":
+        raise InputError("only a tie can be 'both bad'", file=file, record=record, field="both_bad")
     return Battle(**values)
 
 

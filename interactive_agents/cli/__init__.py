@@ -17,7 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "models": ("_models:models", None, "Show the embedded local model and how to use others."),
     "evaluate": ("_evaluate:evaluate", "eval", "Corpora: stats, overlap, semantic, topics, WAI."),
     "elo": ("_elo:elo", "eval", "Elo and Bradley-Terry ratings from arena battles."),
-    "agreement": ("_elo:agreement", "eval", "Agreement of LLM judges with human labels."),
+    "agreement": ("_agreement:agreement", "eval", "Judges calibrated against people's ratings."),
     "bench": (
         "_bench:bench",
         None,
@@ -27,7 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "train": ("_train:train", "train", "Fine-tune a counselor bot (full or LoRA)."),
     "serve": ("_serve:serve", "local", "Serve counselor bots with vLLM or llama.cpp."),
     "arena": ("_arena:arena", None, "Rank counselor bots: Algorithm 2 with an LLM judge."),
-    "annotate": ("_annotate:annotate", "web", "The human annotation platform for arena battles."),
+    "annotate": ("_annotate:annotate", "web", "People judge battles and rate sessions."),
     "repair": ("_repair:repair", None, "Quarantine damaged lines of a run directory, then resume."),
 }
 

@@ -1,39 +1,32 @@
-"""``interactive-agents elo`` and ``agreement``: arena ratings and judge reliability.
+"""``interactive-agents elo``: arena ratings and the judges' position and length bias.
 
-Thin click shells over :mod:`interactive_agents.ratings._systems`,
-:mod:`interactive_agents.ratings._reports` and :mod:`interactive_agents.ratings._agreement`:
-read the battles, call the library once, print a table or JSON, write the report files.
-Bad input becomes one line and exit code 2.
+A thin click shell over :mod:`interactive_agents.ratings._systems` and
+:mod:`interactive_agents.ratings._reports`: read the battles, call the library once,
+print a table or JSON, write the report files. Bad input becomes one line and exit code 2.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 import numpy as np
-from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from interactive_agents.arena import battle_rubrics, read_battles
 from interactive_agents.cli._errors import usage_errors
-from interactive_agents.cli._progress import print_json
+from interactive_agents.cli._tables import emit, report_table
 from interactive_agents.errors import InputError
 from interactive_agents.judging import require_one_rubric
 from interactive_agents.ratings import (
     BIAS_HEADERS,
     LENGTH_CONTROL_HEADERS,
     RATING_HEADERS,
-    AgreementReport,
     BattleReliability,
     BTConfig,
     EloConfig,
-    JudgeAgreement,
     battle_reliability,
     bias_cells,
     length_coefficient_meaning,
@@ -44,7 +37,6 @@ from interactive_agents.ratings import (
     reasons,
     write_ratings_report,
 )
-from interactive_agents.ratings import agreement as judge_agreement
 
 
 def _warn_skipped(invalid: Sequence[InputError]) -> None:
@@ -62,32 +54,10 @@ _JSON = click.option(
 )
 
 
-def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD)
-    for header in headers:
-        table.add_column(header, justify="left" if header in {"Model", "Judge"} else "right")
-    for row in rows:
-        table.add_row(*row)
-    return table
-
-
-def _emit(payload: dict[str, Any], tables: Sequence[Table | Text], as_json: bool) -> None:
-    if as_json:
-        print_json(payload)
-        return
-    console = Console()
-    if not console.is_terminal:  # a pipe or a file has no width to fit: never cut cells
-        wide = console.options.update_width(1000)
-        natural = max(console.measure(table, options=wide).maximum for table in tables)
-        console.width = max(console.width, natural)
-    for table in tables:
-        console.print(table)
-
-
 def _reliability_tables(reliability: BattleReliability) -> list[Table | Text]:
     """The judges' biases, and the length-controlled ratings beside the plain ones."""
     bias: list[Table | Text] = [
-        _table(
+        report_table(
             "Judge reliability: position and length bias",
             BIAS_HEADERS,
             [bias_cells(row) for row in reliability.judges],
@@ -103,7 +73,11 @@ def _reliability_tables(reliability: BattleReliability) -> list[Table | Text]:
         f"readable ones without (left out of both columns). "
         + length_coefficient_meaning(control.fit)
     )
-    return [*bias, _table("Length-controlled Bradley-Terry", LENGTH_CONTROL_HEADERS, rows), meaning]
+    return [
+        *bias,
+        report_table("Length-controlled Bradley-Terry", LENGTH_CONTROL_HEADERS, rows),
+        meaning,
+    ]
 
 
 @click.command()
@@ -215,91 +189,7 @@ def elo(
         f"Arena ratings: {report.tables.dialogues} dialogues, {report.battles} battles, "
         f"{report.excluded} unparsable excluded"
     )
-    ratings = _table(title, RATING_HEADERS, [rating_cells(r) for r in report.rows])
-    _emit(payload, [ratings, *_reliability_tables(reliability)], as_json)
+    ratings = report_table(title, RATING_HEADERS, [rating_cells(r) for r in report.rows])
+    emit(payload, [ratings, *_reliability_tables(reliability)], as_json)
     if not as_json and out is not None:
         click.echo(f"Report: {out / 'report.md'}")
-
-
-AGREEMENT_HEADERS = [
-    "Judge",
-    "Matched",
-    "Agreed",
-    "Accuracy",
-    "95 % CI (Wilson)",
-    "Cohen's kappa (95 % CI)",
-    "Ties",
-    "Unparsable",
-    "Unmatched",
-]
-
-
-def _agreement_cells(row: JudgeAgreement) -> list[str]:
-    accuracy = "–" if row.accuracy is None else f"{row.accuracy:.1%}"
-    return [
-        row.judge,
-        str(row.matched),
-        str(row.agreed),
-        accuracy,
-        f"{row.lower:.1%} – {row.upper:.1%}",
-        "–"
-        if math.isnan(row.kappa)
-        else f"{row.kappa:.2f} ({row.kappa_lower:.2f} – {row.kappa_upper:.2f})",
-        str(row.ties),
-        str(row.unparsable),
-        str(row.unmatched),
-    ]
-
-
-@click.command()
-@click.option("--human", required=True, type=_FILE, help="Battles labelled by humans (JSONL).")
-@click.option(
-    "--judge",
-    "judges",
-    required=True,
-    multiple=True,
-    type=_FILE,
-    help="Battles of one judge on the same histories (JSONL); repeat for more judges.",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-@_SKIP_INVALID
-@_JSON
-def agreement(
-    human: Path, judges: tuple[Path, ...], seed: int, skip_invalid: bool, as_json: bool
-) -> None:
-    """Agreement of LLM judges with human choices on the same selections (docs/ratings.md).
-
-    A judge battle matches a human one with the same dialogue_id, turn and pair of bots
-    (in either order). Ties agree only with ties; an unparsable judge verdict counts as
-    a disagreement; unparsable human labels and unmatched judge battles are left out and
-    counted. The interval is the 95 % Wilson score interval; Cohen's kappa corrects the
-    agreement for chance, with a seeded bootstrap interval (--seed).
-
-    \b
-    Examples:
-      interactive-agents agreement --human human.jsonl --judge guideline1.jsonl
-      interactive-agents agreement --human human.jsonl \\
-          --judge guideline1.jsonl --judge guideline2.jsonl --json
-    """
-    with usage_errors():
-        labels = read_battles(human, skip_invalid=skip_invalid)
-        verdicts = {str(path): read_battles(path, skip_invalid=skip_invalid) for path in judges}
-    result: AgreementReport = judge_agreement(
-        labels.battles,
-        {name: batch.battles for name, batch in verdicts.items()},
-        rng=np.random.default_rng(seed),
-    )
-    invalid = [*labels.invalid, *(error for batch in verdicts.values() for error in batch.invalid)]
-    _warn_skipped(invalid)
-    payload = {
-        "human_labels": result.human_labels,
-        "human_unparsable": result.human_unparsable,
-        "skipped_invalid": len(invalid),
-        "judges": result.judges,
-    }
-    title = (
-        f"Judge agreement with {result.human_labels} human labels "
-        f"({result.human_unparsable} unparsable dropped)"
-    )
-    rows = [_agreement_cells(row) for row in result.judges]
-    _emit(payload, [_table(title, AGREEMENT_HEADERS, rows)], as_json)

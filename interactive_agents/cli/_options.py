@@ -13,7 +13,7 @@ and so are the sampling flags (:func:`sampling_options`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -126,9 +126,14 @@ def overrides(ctx: click.Context, group: str = CONFIG) -> dict[str, Any]:
 
 
 def configuration(
-    kind: type[C], ctx: click.Context, recipe: str | None = None, *, group: str = CONFIG
+    kind: type[C],
+    ctx: click.Context,
+    recipe: str | Mapping[str, Any] | None = None,
+    *,
+    group: str = CONFIG,
 ) -> C:
-    """The configuration ``kind``: ``recipe``, then the flags of ``group`` given.
+    """The configuration ``kind``: ``recipe`` (a file, or a table such as the command's
+    arguments), then the flags of ``group`` given.
 
     An error names the field, and the flags that set it (``--client-model`` or
     ``--model`` for ``client.endpoint.model``).
