@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from interactive_agents.evaluation._stats import CorpusStats
 from interactive_agents.evaluation._topics import TopicResult
 from interactive_agents.evaluation._wai import FACTORS, ITEMS, REVERSED, WaiResult
 from interactive_agents.evaluation._wai_reliability import AlphaLevel, WaiAlpha, wai_alpha
-from interactive_agents.judging._judgements import JudgeFailure
+from interactive_agents.judging._judgements import JudgeFailure, UnreadCounts
 from interactive_agents.reporting._tables import markdown_table
 
 Rows = list[list[str]]
@@ -202,11 +202,31 @@ def wai_report(
     return payload
 
 
+UNREAD_HEADERS = ["unparsable", "refused", "errors"]
+
+
+def unread_cells(answers: Mapping[str, UnreadCounts]) -> list[str]:
+    """A corpus's judgements without a value, over all items: unparsable, refused and
+    endpoint errors, each with its share of the judgements."""
+    total = sum(c.judgements for c in answers.values())
+
+    def cell(count: int) -> str:
+        return f"{count} ({count / total:.0%})" if count and total else str(count)
+
+    return [
+        cell(sum(c.unparsable for c in answers.values())),
+        cell(sum(c.refused for c in answers.values())),
+        cell(sum(c.errors for c in answers.values())),
+    ]
+
+
 def topics_rows(
     corpora: Sequence[Corpus], results: Sequence[TopicResult]
 ) -> tuple[list[str], Rows]:
-    """One row per corpus: per-round entropies, their mean and std, what failed."""
-    headers = ["corpus", "lang", "dialogues", "H per round", "H", "normalised", "failed", "invalid"]
+    """One row per corpus: per-round entropies, their mean and std, the judgements that
+    gave no topic (unparsable, refused, endpoint errors) and the invalid records."""
+    headers = ["corpus", "lang", "dialogues", "H per round", "H", "normalised"]
+    headers += [*UNREAD_HEADERS, "invalid"]
     rows = [
         [
             r.corpus,
@@ -215,7 +235,7 @@ def topics_rows(
             ", ".join(_number(x.entropy, ".3f") for x in r.rounds),
             f"{_number(r.entropy_mean, '.3f')} ± {_number(r.entropy_std, '.3f')}",
             _number(r.normalized_entropy_mean, ".3f"),
-            str(len(r.failures)),
+            *unread_cells(r.answers),
             str(len(c.skipped)),
         ]
         for c, r in zip(corpora, results, strict=True)
@@ -229,7 +249,7 @@ def wai_rows(
     """One row per corpus: the three factors, incomplete dialogues, failures, and the
     judge's agreement with itself across rounds (Krippendorff's alpha over all items)."""
     headers = ["corpus", "lang", "dialogues", *(f.capitalize() for f in FACTORS)]
-    headers += ["incomplete", "failed", "invalid", f"alpha ({alpha_level})"]
+    headers += ["incomplete", *UNREAD_HEADERS, "invalid", f"alpha ({alpha_level})"]
     rows = [
         [
             r.corpus,
@@ -237,7 +257,7 @@ def wai_rows(
             str(r.dialogues),
             *(_summary(r.factors[f]) for f in FACTORS),
             "/".join(str(r.incomplete[f]) for f in FACTORS),
-            str(len(r.failures)),
+            *unread_cells(r.answers),
             str(len(c.skipped)),
             _alpha_cell(wai_alpha(r, alpha_level)),
         ]
@@ -415,11 +435,42 @@ def _judged_payload(
 def _judged_tail(
     corpora: Sequence[Corpus], results: Sequence[TopicResult | WaiResult], run: dict[str, Any]
 ) -> list[str]:
-    """What ends a judged report: failed judgements, the run's counters, skipped records."""
+    """What ends a judged report: the answers without a value per item, the failed
+    judgements, the run's counters and verdict, skipped records."""
     return [
+        *_unread_markdown(results),
         *_failures_markdown({r.corpus: r.failures for r in results}),
         *_run_markdown(run),
         *_skipped_markdown(corpora),
+    ]
+
+
+def _unread_markdown(results: Sequence[TopicResult | WaiResult]) -> list[str]:
+    """Per corpus and item: judgements, and those unparsable, refused, or without an
+    answer; none of them enters a figure above."""
+    rows = [
+        [
+            r.corpus,
+            item,
+            str(c.judgements),
+            str(c.unparsable),
+            str(c.refused),
+            str(c.errors),
+            _number(c.unread_share, ".1%"),
+        ]
+        for r in results
+        for item, c in r.answers.items()
+    ]
+    headers = ["corpus", "item", "judgements", *UNREAD_HEADERS, "unread share"]
+    return [
+        "",
+        "## Answers that could not be used",
+        "",
+        "Per item: judgements whose answers stayed unparsable after every attempt, that the "
+        "judge refused, or that got no answer (endpoint errors). They enter no figure of "
+        "this report; the unread share is (unparsable + refused) / answered.",
+        "",
+        *markdown_table(headers, rows),
     ]
 
 
@@ -438,8 +489,20 @@ def _failures_markdown(failures: dict[str, Sequence[JudgeFailure]], shown: int =
 
 
 def _run_markdown(run: dict[str, Any]) -> list[str]:
-    described = ", ".join(f"{key} {value}" for key, value in run.items())
-    return ["", f"Judge calls: {described}."]
+    failure = run.get("failure")
+    described = ", ".join(f"{key} {value}" for key, value in run.items() if key != "failure")
+    unread = run.get("unparsable", 0) + run.get("refused", 0)
+    if failure:
+        verdict = f"**Not a measurement:** {failure}."
+    elif unread:
+        verdict = (
+            f"{unread} judgements could not be read ({run.get('unread_share', 0):.1%}), "
+            f"within the {run.get('max_unparsable', 0):.0%} allowed; they are left out of "
+            "every figure."
+        )
+    else:
+        verdict = "Every judgement could be read."
+    return ["", f"Judge calls: {described}.", "", verdict]
 
 
 def _skipped(corpus: Corpus) -> dict[str, Any]:
