@@ -101,32 +101,39 @@ def evaluate_semantic(
     """Cosine similarity of client utterances with the own and a random card (Eq. 2),
     under ``config.semantic``; ``semantic.json``, ``semantic.md``, a histogram per corpus.
 
-    The model is ``semantic.model`` or the offline default for the corpora's languages
-    (:func:`.choose_embedding_model`); texts are embedded in batches of
-    :data:`EMBED_BATCH`, ``on_embedded`` told how many after each (a progress bar).
+    The model is ``semantic.model`` for every corpus, or each corpus's offline default
+    by its own language (:func:`.choose_embedding_model`), so a corpus scores the same
+    whatever is evaluated beside it; the report names each corpus's model. Texts are
+    embedded in batches of :data:`EMBED_BATCH`, ``on_embedded`` told how many after each
+    (a progress bar).
     """
     folder = Path(out)
     settings = config.semantic
     loaded = load_corpora(corpora, config)
     languages = {corpus.name: _language(corpus, config) for corpus in loaded}
-    model = choose_embedding_model(settings.model, languages, force=settings.force)
-    embed = _in_batches(load_embedder(model, device=settings.device), on_embedded)
-    results = [
-        semantic_consistency(
-            corpus,
-            embed,
-            np.random.default_rng(config.seed),
-            method=model,
-            test=settings.test,
-            draw=settings.draw,
+    models = choose_embedding_model(settings.model, languages, force=settings.force)
+    embedders: dict[str, Embed] = {}
+    results = []
+    for corpus in loaded:
+        model = models[corpus.name]
+        if model not in embedders:
+            embedder = load_embedder(model, device=settings.device)
+            embedders[model] = _in_batches(embedder, on_embedded)
+        results.append(
+            semantic_consistency(
+                corpus,
+                embedders[model],
+                np.random.default_rng(config.seed),
+                method=model,
+                test=settings.test,
+                draw=settings.draw,
+            )
         )
-        for corpus in loaded
-    ]
     described = {
         "seed": config.seed,
         "test": settings.test,
         "draw": settings.draw,
-        "model": model,
+        "models": models,
         "languages": languages,
     }
     title = "Semantic consistency (mean ± std)"
