@@ -142,9 +142,7 @@ def _english_run(folder: Path) -> Path:
     return write_run(folder, records)
 
 
-def test_each_corpus_is_scored_with_its_own_languages_model(
-    tmp_path: Path, fixtures: Path
-) -> None:
+def test_each_corpus_is_scored_with_its_own_languages_model(tmp_path: Path, fixtures: Path) -> None:
     english = _english_run(tmp_path / "english")
     chinese = _chinese_run(tmp_path / "chinese", fixtures)
 
