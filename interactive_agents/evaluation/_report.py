@@ -202,22 +202,20 @@ def wai_report(
     return payload
 
 
-UNREAD_HEADERS = ["unparsable", "refused", "errors"]
+UNREAD_HEADERS = ["unparsable/refused/errors"]
 
 
 def unread_cells(answers: Mapping[str, UnreadCounts]) -> list[str]:
     """A corpus's judgements without a value, over all items: unparsable, refused and
-    endpoint errors, each with its share of the judgements."""
-    total = sum(c.judgements for c in answers.values())
-
-    def cell(count: int) -> str:
-        return f"{count} ({count / total:.0%})" if count and total else str(count)
-
-    return [
-        cell(sum(c.unparsable for c in answers.values())),
-        cell(sum(c.refused for c in answers.values())),
-        cell(sum(c.errors for c in answers.values())),
-    ]
+    endpoint errors (``1/0/0``), with the unread share when any."""
+    total = UnreadCounts(
+        sum(c.judgements for c in answers.values()),
+        sum(c.unparsable for c in answers.values()),
+        sum(c.refused for c in answers.values()),
+        sum(c.errors for c in answers.values()),
+    )
+    cell = f"{total.unparsable}/{total.refused}/{total.errors}"
+    return [f"{cell} ({total.unread_share:.1%})" if total.unread else cell]
 
 
 def topics_rows(
@@ -461,7 +459,7 @@ def _unread_markdown(results: Sequence[TopicResult | WaiResult]) -> list[str]:
         for r in results
         for item, c in r.answers.items()
     ]
-    headers = ["corpus", "item", "judgements", *UNREAD_HEADERS, "unread share"]
+    headers = ["corpus", "item", "judgements", "unparsable", "refused", "errors", "unread share"]
     return [
         "",
         "## Answers that could not be used",
