@@ -96,7 +96,9 @@ def consistency_report(
         "",
         f"Settings: {described}. Mapping group: each dialogue against its own card; random "
         "group: against a randomly drawn other card; both as mean ± sample std; two-tailed "
-        "Student's t-test.",
+        "t-test. Sample: the smallest effect (Cohen's d) the test detects with 80% power at "
+        "the 5% level; a test that cannot detect a large effect (d = 0.8) is too small to "
+        "read either way.",
         "",
         *markdown_table(headers, rows),
     ]
@@ -322,7 +324,7 @@ def wai_item_rows(results: Sequence[WaiResult]) -> tuple[list[str], Rows]:
 
 def tests_rows(tests: Sequence[TTest]) -> tuple[list[str], Rows]:
     """One row per t-test."""
-    headers = ["metric", "a", "b", "n a", "n b", "t", "p"]
+    headers = ["metric", "a", "b", "n a", "n b", "t", "p", "sample"]
     rows = [
         [
             t.metric,
@@ -332,6 +334,7 @@ def tests_rows(tests: Sequence[TTest]) -> tuple[list[str], Rows]:
             str(t.n_b),
             _number(t.t_statistic, ".3f"),
             _number(t.p_value, ".3g"),
+            t.sample,
         ]
         for t in tests
     ]
@@ -371,6 +374,7 @@ def consistency_rows(
         "random",
         "t",
         "p",
+        "sample",
         "no card",
         "invalid",
     ]
@@ -383,6 +387,7 @@ def consistency_rows(
             f"{_number(r.random.mean, '.4f')} ± {_number(r.random.std, '.4f')}",
             _number(r.t_statistic, ".3f"),
             _number(r.p_value, ".3g"),
+            r.sample,
             str(r.without_card),
             str(len(c.skipped)),
         ]
@@ -407,7 +412,16 @@ def _summary(summary: GroupSummary) -> str:
 def _tests_markdown(tests: Sequence[TTest]) -> list[str]:
     if not tests:
         return []
-    return ["", "## t-tests between corpora", "", *markdown_table(*tests_rows(tests))]
+    return [
+        "",
+        "## t-tests between corpora",
+        "",
+        *markdown_table(*tests_rows(tests)),
+        "",
+        "Sample: the smallest effect (Cohen's d) each test detects with 80% power at the 5% "
+        "level; a test that cannot detect a large effect (d = 0.8) is too small to read "
+        "either way.",
+    ]
 
 
 def _judged_payload(
