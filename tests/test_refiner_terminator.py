@@ -74,6 +74,21 @@ ENUMERATIONS_AND_LINE_BREAKS = [
     "I hear you.\u2028What happened next?",
     "One, you rest. Two, you walk.",
     "Step 1: breathe. Step 2: count to ten.",
+    # letters with periods or brackets inside one line
+    "A. 保持规律作息 B. 每天适当运动",
+    "你可以试试 A. 深呼吸 B. 散步，哪个更适合你？",
+    "建议如下：A.早点睡觉；B.少喝咖啡。",
+    "A、保持规律作息 B、每天适当运动",
+    "A．保持规律作息　B．每天适当运动",
+    "(a) 写日记 (b) 和朋友聊天",
+    "a. 多休息 b. 多运动，你觉得哪个容易做到？",
+    "【A】倾诉 【B】运动",
+    "（A）调整作息（B）寻求支持",
+    "You could: A. take a short walk B. call a friend tonight.",
+    "Options: a. journaling, b. talking to someone.",
+    "Try A. breathing slowly B. counting to ten.",
+    "[a] rest [b] walk",
+    "Some ideas (a) rest more (b) see a friend (c) write it down.",
 ]
 # Ordinary replies that mention numbers, ordinals or dashes: all accepted.
 ORDINARY_REPLIES = [
@@ -128,6 +143,19 @@ ORDINARY_REPLIES = [
     "What would it mean to put yourself first, for once?",
     "Vitamin C, exercise and sleep all matter; which feels hardest?",
     "Which matters more to you: work or family?",
+    # single letters that are not markers
+    "维生素A、维生素B都很重要，你平时吃得怎么样？",
+    "I got an A. Then everything changed, and I got a B. Why does that matter so much?",
+    "If plan A fails, is there a plan B? What would it be?",
+    "你说你是A型血，B型血的人你觉得性格不同吗？",
+    "他说你考了个A，你自己觉得呢？",
+    "You said the test had parts A and B. Which one worried you?",
+    "A. 先不用急着做决定，我们慢慢来。",
+    "Grade A. Grade B. Those labels seem to matter a lot to you.",
+    "Your kids, A.J. and B.J., seem important to you.",
+    "你觉得是A方案好，还是B方案好？",
+    "Between option A and option B, which feels safer?",
+    "你在B站上看到了什么让你难过的内容？",
 ]
 
 
@@ -192,6 +220,8 @@ def test_repair_makes_a_reply_acceptable() -> None:
     assert RefinerRules.for_language("zh", max_length=12).repair(repaired) == "我理解。"
     en = RefinerRules.for_language("en", max_length=5)
     assert en.repair("I hear you. That sounds hard to carry alone. What next?") == "I hear you."
+    lettered = RefinerRules.for_language("zh").repair("A. 保持规律作息 B. 每天适当运动")
+    assert lettered == "保持规律作息 每天适当运动"
 
 
 def test_paper_phrases_end_the_session_by_substring() -> None:

@@ -53,6 +53,7 @@ _OPEN = r"[(（\[【]"
 _CLOSE = r"[)）\]】]"
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _CIRCLED = re.compile(r"[\u2460-\u249b\u24f5-\u24fe\u2776-\u2793\u3251-\u325f\u32b1-\u32bf]")
+_LETTER_START = r"(?:^|(?<=[\s，。；：、！？,;:!?]))(?<![A-Za-z]\s)"
 _OPENS_WITH_ONE = re.compile(rf"\s*{_OPEN}?\s*[1１]\s*[.．、)）\]】:：](?!\d)")
 _BULLET_SIGN = re.compile(r"[•●○◦▪▫■□◆◇►▸▹▶➤✓✔☐☑※]")
 _BULLET_DASH = re.compile(r"(?:^|(?<=[.!?;:。！？；：]))\s*[-–—*+]\s+")
@@ -137,6 +138,12 @@ _FAMILIES = (
             rf"{_OPEN}\s*([a-hA-H])\s*{_CLOSE}"  # (a)
             r"|(?<![0-9A-Za-z(（])([a-hA-H])[)）]"  # a)
             r"|(?:^|(?<=[:;,、：；，])|(?<=[:;,]\s))([a-hA-H])[.．](?=\s)"  # a. after a colon
+            # A. / A、 opening an item inline ("A. 保持规律作息 B. 每天适当运动"): after a
+            # start, a space or punctuation (never glued to a word: "维生素A、"), not after a
+            # Latin word and a space ("plan A. If"), and followed by the item's text.
+            rf"|{_LETTER_START}([a-hA-H])[.．、](?=\s*{_HAN.pattern}|\s+[A-Za-z])"
+            # after a Latin word: only when the item goes on in lower case ("walk B. call")
+            r"|(?<=[A-Za-z]\s)([a-hA-H])[.．](?=\s+[a-z])"
         ),
         lambda letter: ord(letter.casefold()) - ord("a") + 1,
     ),
