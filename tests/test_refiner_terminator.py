@@ -225,12 +225,12 @@ def test_repair_makes_a_reply_acceptable() -> None:
 
 
 def test_paper_phrases_end_the_session_by_substring() -> None:
-    zh = TerminatorRules(load_prompts("zh").terminator_phrases)
+    zh = TerminatorRules(load_prompts("zh").terminator_phrases, mode="substring")
     assert zh.check("今天就到这里，再见！") is not None
     ending = zh.check("下一次你可以试着记录一下情绪。")
     assert ending is not None and ending.phrase == "下一次"
     assert zh.check("你愿意多说一点吗？") is None
-    en = TerminatorRules(load_prompts("en").terminator_phrases)
+    en = TerminatorRules(load_prompts("en").terminator_phrases, mode="substring")
     found = en.check("Thank you for sharing today. TAKE CARE of yourself.")
     assert found is not None and found.reason == "phrase" and found.phrase == "Take care"
 
@@ -241,3 +241,36 @@ def test_closing_mode_ignores_phrases_before_the_last_statement() -> None:
     assert rules.check("下一次你可以试着记录一下情绪。你现在感觉怎么样？") is None
     ending = rules.check("今天我们聊了很多。下次见，保重。")
     assert ending is not None and ending.phrase in {"保重", "下次见"}
+
+
+# Replies of the default terminator: (reply, ends the session?). A closing phrase ends
+# the session only when said as a farewell; in passing, it does not.
+FAREWELL_CASES = [
+    ("Thank you for sharing today. TAKE CARE of yourself.", True),
+    ("Thank you for sharing. Take care!", True),
+    ("Please take care.", True),
+    ("Take care. I'm here whenever you need me.", True),
+    ("Take care of yourself, and remember you can always reach out.", True),
+    ("Good luck with everything, and see you next time.", True),
+    ("Take care of yourself. How have you been sleeping this week?", False),
+    ("It's important to take care of yourself, and I'd like to hear more about your week.", False),
+    ("Next time you feel anxious, try to breathe slowly.", False),
+    ("I hear you. Keep it up and let me know how it goes?", False),
+    ("今天就到这里，再见！", True),
+    ("加油，相信你一定可以做到的。", True),
+    ("期待你下次再来。", True),
+    ("希望你一切顺利。", True),
+    ("今天我们聊了很多。下次见，保重。", True),
+    ("下一次你可以试着记录一下情绪。", False),
+    ("下一次遇到这种情况，你会怎么做？", False),
+    ("祝你好运，你觉得呢？", False),
+    ("下一次你可以试着记录一下情绪。你现在感觉怎么样？", False),
+]
+
+
+@pytest.mark.parametrize(("reply", "ends"), FAREWELL_CASES)
+def test_the_default_ends_on_a_farewell_not_on_a_phrase_in_passing(reply: str, ends: bool) -> None:
+    language = "zh" if any("\u4e00" <= c <= "\u9fff" for c in reply) else "en"
+    rules = TerminatorRules(load_prompts(language).terminator_phrases)
+    assert rules.mode == "farewell"
+    assert (rules.check(reply) is not None) is ends

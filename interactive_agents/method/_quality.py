@@ -35,8 +35,10 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
     its own tokenizer. Flagged at ``>= disclosure`` (0.5); None without a card.
 ``premature_closure``
     The counselor-turn number at which either party first says a closing phrase (the
-    terminator's phrases, or the client's closing phrases of the phrase file). Flagged
-    when that is before counselor turn ``closure_turns`` (8); None when nobody closes.
+    terminator's phrases, or the client's closing phrases of the phrase file) as a
+    farewell, read as the terminator's ``farewell`` mode reads it (a "take care of
+    yourself" followed by a question is no closing). Flagged when that is before
+    counselor turn ``closure_turns`` (8); None when nobody closes.
 
 A turn shorter than ``min_shingles`` bigrams (3) is too short to echo or repeat
 ("Yes.", "嗯嗯") and is left out of those two flags.
@@ -64,6 +66,7 @@ from interactive_agents._resources import bundled_dir, read_toml
 from interactive_agents.errors import ConfigError
 from interactive_agents.method._prompts import STAGES, PromptSet
 from interactive_agents.method._seeds import fingerprint
+from interactive_agents.method._terminator import TerminatorRules
 
 FLAG_NAMES = (
     "echo",
@@ -82,7 +85,7 @@ _LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LEAK_NGRAM = {"zh": 8, "en": 6}
 # Part of every rules fingerprint: raise it when a flag's definition changes, so flags
 # stored in records under the old definition are computed again rather than reused.
-QUALITY_DEFINITIONS = 1
+QUALITY_DEFINITIONS = 2
 
 
 class Spoken(Protocol):
@@ -201,10 +204,9 @@ class QualityRules:
         return not _shingles(tokens, self.leak_ngram).isdisjoint(self.prompt_grams)
 
     def closes(self, turn: Spoken) -> bool:
-        """Does this turn say a closing phrase?"""
-        text = turn.content.casefold()
+        """Does this turn say a closing phrase as a farewell (method/_terminator.py)?"""
         phrases = self.closing + (self.client_closing if turn.role == "client" else ())
-        return any(phrase.casefold() in text for phrase in phrases)
+        return TerminatorRules(phrases, "farewell").check(turn.content) is not None
 
     def vocabulary(self, text: str) -> frozenset[str]:
         """The default disclosure vocabulary: Han bigrams and Latin words of 3+ letters."""
