@@ -274,3 +274,34 @@ def test_the_default_ends_on_a_farewell_not_on_a_phrase_in_passing(reply: str, e
     rules = TerminatorRules(load_prompts(language).terminator_phrases)
     assert rules.mode == "farewell"
     assert (rules.check(reply) is not None) is ends
+
+
+# Counselor replies of gemma-3-270m recorded in tests/fixtures/quality_labels (plain
+# recipe): the model runs past its turn and writes its chat template's markup.
+TEMPLATE_REPLIES = [
+    (
+        "Hello<|im_end|> <|im_end|>user Hello<|im_end|> <|im_end|>user Hello<|im_end|>",
+        "Hello",
+    ),
+    ("你好<|im_end|> <|im_start|>admin 你好<|im_end|> <|im_start|>admin 你好<|im_end|>", "你好"),
+    ("<|im_end|> <|im_end|> <|im_end|> <|im_end|> <|im_end|> <|im", ""),
+    (
+        "我最近一直想咨询<|im_end|> <|im_start|>user 你好<|im_end|> <|im_start|>user 我<|im",
+        "我最近一直想咨询",
+    ),
+]
+
+
+@pytest.mark.parametrize(("reply", "repaired"), TEMPLATE_REPLIES)
+def test_chat_template_tokens_are_refused_and_cut_by_repair(reply: str, repaired: str) -> None:
+    rules = RefinerRules.for_language("zh")
+    verdict = rules.check(reply)
+    assert not verdict.accepted and verdict.reason.startswith("contains a chat-template token")
+    assert rules.repair(reply) == repaired
+
+
+def test_every_kind_of_template_token_is_refused() -> None:
+    rules = RefinerRules.for_language("en")
+    for token in ("<|eot_id|>", "<end_of_turn>", "</s>", "[INST]", "<<SYS>>", "<eos>", "</think>"):
+        assert not rules.check(f"I hear you.{token} Go on.").accepted, token
+    assert rules.check("I see <3 and a < b | c > d.").accepted

@@ -1,7 +1,8 @@
 """The refiner σ (docs/method.md#refinement): is a counselor candidate an acceptable reply?
 
 A reply is accepted when it is short enough, contains no line break (any Unicode line
-boundary: ``\\n``, ``\\r``, ``\\v``, ``\\f``, U+0085, U+2028, U+2029…) and does not
+boundary: ``\\n``, ``\\r``, ``\\v``, ``\\f``, U+0085, U+2028, U+2029…), no chat-template
+token (``<|im_end|>``, ``<end_of_turn>``…: ``actors/template_tokens.toml``) and does not
 enumerate items. Length is counted in one of three units:
 
 * ``chars`` (default for zh): every character, punctuation and spaces included;
@@ -18,8 +19,10 @@ number that is not a marker ("3年前", "1到10分", "第一次", "3.5 小时") 
 
 What to do when every attempt was rejected is a policy, recorded in the dialogue:
 
-* ``repair`` (default): join lines, strip list markers, cut at the last sentence end
-  that fits, and flag the turn ``refiner_gave_up``;
+* ``repair`` (default): cut the reply where a template token starts (what follows is
+  the model writing a turn it was not asked for; the tokens are dropped instead when
+  nothing comes before them), join lines, strip list markers, cut at the last sentence
+  end that fits, and flag the turn ``refiner_gave_up``;
 * ``accept_last``: keep the last candidate as it is, flagged;
 * ``fail``: the session fails and goes to ``failures.jsonl``.
 """
@@ -29,10 +32,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from interactive_agents.method._records import RefinerVerdict
+from interactive_agents.method._template_tokens import cut_at_template, template_tokens
 
 LengthUnit = Literal["chars", "han", "words"]
 ExhaustedPolicy = Literal["repair", "accept_last", "fail"]
@@ -193,10 +197,11 @@ def _strip_markers(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RefinerRules:
-    """The acceptance rules of one run."""
+    """The acceptance rules of one run (``template``: the template tokens refused)."""
 
     max_length: int
     unit: LengthUnit
+    template: re.Pattern[str] = field(default_factory=template_tokens)
 
     @classmethod
     def for_language(
@@ -220,6 +225,9 @@ class RefinerRules:
         stripped = text.strip()
         if not stripped:
             return RefinerVerdict(False, "empty")
+        token = self.template.search(stripped)
+        if token is not None:
+            return RefinerVerdict(False, f"contains a chat-template token ({token.group()})")
         if len(stripped.splitlines()) > 1:
             return RefinerVerdict(False, "contains a line break")
         kind = enumeration(stripped)
@@ -232,6 +240,7 @@ class RefinerRules:
 
     def repair(self, text: str) -> str:
         """Best effort to make a rejected candidate acceptable (policy ``repair``)."""
+        text = cut_at_template(text, self.template)
         flat = " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
         flat = _strip_markers(flat)
         if self.length(flat) <= self.max_length:
