@@ -10,11 +10,12 @@ in Chinese that is character n-grams, in English word n-grams.
 The flags (``docs/quality.md`` gives the reasons for each default threshold):
 
 ``echo``
-    The largest Jaccard overlap, over turns, of a turn's token bigrams with those of the
-    other party's turn just before it. Flagged at ``>= echo`` (0.6).
+    The largest share, over turns, of a turn's token bigrams found in the other party's
+    turn just before it (most of the turn copied). Flagged at ``>= echo`` (0.6).
 ``repetition``
-    The largest Jaccard overlap of a turn's bigrams with those of one of the same party's
-    earlier turns. Flagged at ``>= repetition`` (0.8: near-verbatim).
+    The largest share of the bigrams of one of a party's earlier turns found again in a
+    later turn of the same party (most of the earlier turn said again). Flagged at
+    ``>= repetition`` (0.8: near-verbatim).
 ``role_flip``
     The number of turns in which a client says a phrase of the helper (or starts with
     the counselor's speaker label), or a counselor a phrase of the help-seeker; phrase
@@ -39,9 +40,17 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
     farewell, read as the terminator's ``farewell`` mode reads it (a "take care of
     yourself" followed by a question is no closing). Flagged when that is before
     counselor turn ``closure_turns`` (8); None when nobody closes.
+``degenerate``
+    The largest share of one party's turns that are content-free: pleasantries only,
+    a loop of a few tokens, or a short reply said before (:mod:`._degenerate`). Flagged
+    at ``>= degenerate`` (0.5): a greeting loop, "Thank you." answered by "Thank you.".
+``template_token``
+    The number of turns holding a chat-template token (``<|im_end|>``,
+    ``<end_of_turn>``…; ``actors/template_tokens.toml``). Flagged at ``>= 1``.
 
 A turn shorter than ``min_shingles`` bigrams (3) is too short to echo or repeat
-("Yes.", "嗯嗯") and is left out of those two flags.
+("Yes.", "嗯嗯") and is left out of those two flags, as is a content-free turn: there
+is nothing in it to copy.
 
 A :class:`Flagger` is what callers use: it holds one language's rules and their
 fingerprint, writes a session's flags as the document a record carries
@@ -64,8 +73,15 @@ import msgspec
 from interactive_agents._recipes import FieldError
 from interactive_agents._resources import bundled_dir, read_toml
 from interactive_agents.errors import ConfigError
+from interactive_agents.method._degenerate import (
+    content_free_turns,
+    degenerate_share,
+    phrase_tokens,
+    pleasantries_only,
+)
 from interactive_agents.method._prompts import STAGES, PromptSet
 from interactive_agents.method._seeds import fingerprint
+from interactive_agents.method._template_tokens import strip_template, template_tokens
 from interactive_agents.method._terminator import TerminatorRules
 
 FLAG_NAMES = (
@@ -76,6 +92,8 @@ FLAG_NAMES = (
     "language_drift",
     "premature_disclosure",
     "premature_closure",
+    "degenerate",
+    "template_token",
 )
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -124,9 +142,15 @@ def jaccard(a: frozenset[Any], b: frozenset[Any]) -> float:
     return common / union if union else 0.0
 
 
+def containment(part: frozenset[Any], whole: frozenset[Any]) -> float:
+    """|part ∩ whole| / |part|: how much of ``part`` is found in ``whole`` (0 if empty)."""
+    return len(part & whole) / len(part) if part else 0.0
+
+
 def echo_overlap(text: str, previous: str) -> float:
-    """The echo measure of one turn against the other party's last turn."""
-    return jaccard(token_shingles(text), token_shingles(previous))
+    """The echo measure of one turn against the other party's last turn: the share of
+    the turn's bigrams found in it."""
+    return containment(token_shingles(text), token_shingles(previous))
 
 
 def script_share(text: str, language: str) -> float | None:
@@ -143,7 +167,7 @@ class QualityThresholds:
     """Where each flag starts; ``leak_ngram`` None means 8 tokens in zh, 6 otherwise."""
 
     echo: float = 0.6
-    repetition: float = 0.8
+    repetition: float = 0.6
     min_shingles: int = 3
     role_flip: int = 1
     prompt_leakage: int = 1
@@ -152,6 +176,8 @@ class QualityThresholds:
     disclosure: float = 0.5
     disclosure_turns: int = 3
     closure_turns: int = 8
+    degenerate: float = 0.5
+    template_token: int = 1
 
     def __post_init__(self) -> None:
         for name in _THRESHOLD_NAMES:
@@ -165,6 +191,7 @@ class QualityThresholds:
 _THRESHOLD_NAMES = (
     "echo", "repetition", "min_shingles", "role_flip", "prompt_leakage",
     "leak_ngram", "drift", "disclosure", "disclosure_turns", "closure_turns",
+    "degenerate", "template_token",
 )  # fmt: skip
 
 
@@ -181,6 +208,8 @@ class QualityRules:
     prompt_grams: frozenset[tuple[str, ...]] = frozenset()
     counselor_labels: tuple[str, ...] = ()
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
+    pleasantries: tuple[tuple[str, ...], ...] = ()
+    template: re.Pattern[str] = field(default_factory=template_tokens)
 
     @property
     def leak_ngram(self) -> int:
@@ -282,6 +311,8 @@ def load_quality_rules(
         prompt_grams=frozenset(gram for gram in grams if len(gram) == n),
         counselor_labels=prompts.counselor.speaker_labels,
         thresholds=chosen,
+        pleasantries=phrase_tokens(_phrases(data, path, "degenerate", "pleasantries"), _TOKEN),
+        template=template_tokens(actors_dir),
     )
 
 
@@ -332,21 +363,27 @@ class SessionQuality:
 
 
 def _max_overlap(
-    turns: Sequence[Spoken], shingles: list[frozenset[tuple[str, ...]]], minimum: int, *, own: bool
+    turns: Sequence[Spoken],
+    shingles: list[frozenset[tuple[str, ...]]],
+    minimum: int,
+    free: Sequence[bool],
+    *,
+    own: bool,
 ) -> tuple[float, int | None]:
-    """Largest overlap of a turn with the other's last turn (or with its own earlier ones)."""
+    """Largest overlap of a turn with the other's last turn (or with its own earlier
+    ones); too short and content-free turns are left out."""
     best, where = 0.0, None
     for i, turn in enumerate(turns):
-        if len(shingles[i]) < minimum:
+        if len(shingles[i]) < minimum or free[i]:
             continue
         if own:
             earlier = [j for j in range(i) if turns[j].role == turn.role]
         else:
             earlier = [j for j in range(i - 1, -1, -1) if turns[j].role != turn.role][:1]
         for j in earlier:
-            if len(shingles[j]) < minimum:
+            if len(shingles[j]) < minimum or free[j]:
                 continue
-            score = jaccard(shingles[i], shingles[j])
+            score = containment(shingles[j] if own else shingles[i], shingles[i if own else j])
             if score > best:
                 best, where = score, i
     return best, where
@@ -361,13 +398,19 @@ def assess_session(
 ) -> SessionQuality:
     """Every quality flag of one transcript (see the module docstring for definitions)."""
     limits = rules.thresholds
-    tokens = [text_tokens(turn.content) for turn in turns]
+    spoken = [strip_template(turn.content, rules.template) for turn in turns]
+    tokens = [text_tokens(text) for text in spoken]
     shingles = [_shingles(turn_tokens, 2) for turn_tokens in tokens]
-    echo, echo_at = _max_overlap(turns, shingles, limits.min_shingles, own=False)
-    repeat, repeat_at = _max_overlap(turns, shingles, limits.min_shingles, own=True)
+    roles = [turn.role for turn in turns]
+    free = content_free_turns(roles, tokens, rules.pleasantries)
+    polite = [pleasantries_only(turn_tokens, rules.pleasantries) for turn_tokens in tokens]
+    echo, echo_at = _max_overlap(turns, shingles, limits.min_shingles, polite, own=False)
+    repeat, repeat_at = _max_overlap(turns, shingles, limits.min_shingles, polite, own=True)
+    degenerate, degenerate_at = degenerate_share(roles, free)
+    templated = [i for i, turn in enumerate(turns) if rules.template.search(turn.content)]
     flips = [i for i, turn in enumerate(turns) if rules.flips(turn)]
     leaks = [i for i, turn_tokens in enumerate(tokens) if rules.copies(turn_tokens)]
-    shares = [(i, script_share(turn.content, rules.language)) for i, turn in enumerate(turns)]
+    shares = [(i, script_share(text, rules.language)) for i, text in enumerate(spoken)]
     judged = [(i, share) for i, share in shares if share is not None]
     drifted = [i for i, share in judged if share < 0.5]
     drift = len(drifted) / len(judged) if judged else 0.0
@@ -401,6 +444,14 @@ def assess_session(
                 closure is not None and closure < limits.closure_turns,
                 closure_at,
             ),
+            Flag(
+                "degenerate",
+                degenerate,
+                limits.degenerate,
+                degenerate >= limits.degenerate,
+                degenerate_at,
+            ),
+            _count_flag("template_token", templated, limits.template_token),
         )
     )
 
@@ -458,6 +509,8 @@ def rules_fingerprint(rules: QualityRules) -> str:
             "prompt_grams": sorted(rules.prompt_grams),
             "counselor_labels": rules.counselor_labels,
             "thresholds": asdict(thresholds),
+            "pleasantries": rules.pleasantries,
+            "template": rules.template.pattern,
         }
     )
 

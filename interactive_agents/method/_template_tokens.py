@@ -46,14 +46,9 @@ def template_tokens(actors_dir: str | Path | None = None) -> re.Pattern[str]:
 _ROLE = re.compile(r"\s*(?:user|assistant|system|model|admin)\b")
 
 
-def cut_at_template(text: str, pattern: re.Pattern[str]) -> str:
-    """The text before its first template token; when nothing comes before it, the text
-    without its tokens and the role names that follow them ("<|im_start|>user")."""
-    found = pattern.search(text)
-    if found is None:
-        return text
-    if text[: found.start()].strip():
-        return text[: found.start()]
+def strip_template(text: str, pattern: re.Pattern[str]) -> str:
+    """The text without its template tokens and the role names that follow them
+    ("<|im_start|>user"), what is left between them kept."""
     pieces = []
     position = 0
     for token in pattern.finditer(text):
@@ -62,3 +57,14 @@ def cut_at_template(text: str, pattern: re.Pattern[str]) -> str:
         position = role.end() if role else token.end()
     pieces.append(text[position:])
     return " ".join(" ".join(pieces).split())
+
+
+def cut_at_template(text: str, pattern: re.Pattern[str]) -> str:
+    """The text before its first template token (the rest is a turn the model was not
+    asked for); when nothing comes before it, the text stripped of its tokens."""
+    found = pattern.search(text)
+    if found is None:
+        return text
+    if text[: found.start()].strip():
+        return text[: found.start()]
+    return strip_template(text, pattern)
