@@ -27,6 +27,12 @@ from interactive_agents.evaluation._evaluations import (
     ReportTable,
     StatsEvaluation,
 )
+from interactive_agents.evaluation._flag_accuracy import (
+    LabelledMeasures,
+    flag_accuracy,
+    read_labels,
+    terminator_endings,
+)
 from interactive_agents.evaluation._overlap import corpus_language, vocabulary_overlap
 from interactive_agents.evaluation._quality_report import (
     corpus_quality,
@@ -148,15 +154,28 @@ def evaluate_quality(
 
     Each corpus is flagged in its language, with the prompts and phrase lists of
     ``config.actors_dir``; flags a run stored under the same rules are read, not redone.
+    With ``config.quality.labels`` (hand labels, :mod:`.flag_accuracy`) the report adds
+    each flag's precision and recall and each terminator mode's premature endings.
     """
     folder = Path(out)
     loaded = load_corpora(corpora, config)
+    labels = read_labels(config.quality.labels) if config.quality.labels else None
     results = []
+    phrases: dict[str, tuple[str, ...]] = {}
     for corpus in loaded:
         prompts = load_prompts(choose_language(corpus, config.language), config.actors_dir)
         rules = load_quality_rules(prompts, config.actors_dir, config.quality.thresholds)
         results.append(corpus_quality(corpus, Flagger.of(rules)))
-    payload = quality_report(folder, results, loaded)
+        phrases[corpus.name] = prompts.terminator_phrases
+    measured = None
+    if labels is not None and config.quality.labels is not None:
+        flags = {ident: quality for result in results for ident, quality in result.sessions}
+        measured = LabelledMeasures(
+            config.quality.labels,
+            flag_accuracy(flags, labels, file=config.quality.labels),
+            terminator_endings(loaded, labels, phrases),
+        )
+    payload = quality_report(folder, results, loaded, measured)
     table = ReportTable("Session quality: share of sessions flagged", *quality_rows(results))
     return Evaluation(results, table, folder / "quality.md", payload)
 
