@@ -2,11 +2,11 @@
 
 Small instruct models playing the client slip in four ways that spoil a session for
 training: they repeat the counselor's last reply, they start talking as the counselor,
-they recite the prompt or the stage cue, and they write chat-template tokens. The guard rejects such a candidate so the
-client is asked again (bounded by ``max_attempts``); every rejected candidate is kept
-in the turn's ``rejected`` list. When every attempt is rejected the last candidate is
-kept, the turn flagged ``refiner_gave_up``, and the session goes on: the quality flags
-of the finished session still show the problem.
+they recite the prompt or the stage cue, and they write chat-template tokens. The guard
+rejects such a candidate so the client is asked again (bounded by ``max_attempts``);
+every rejected candidate is kept in the turn's ``rejected`` list. When every attempt is
+rejected the last candidate is kept, the turn flagged ``refiner_gave_up``, and the
+session goes on: the quality flags of the finished session still show the problem.
 """
 
 from __future__ import annotations

@@ -23,11 +23,13 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
 ``prompt_leakage``
     The number of turns that copy a run of ``leak_ngram`` tokens (8 in Chinese, 6 in
     English) from the literal text of the system prompts or the stage cues (the card
-    profile is left out: the client is meant to talk about it). Flagged at ``>= 1``.
+    profile is left out: the client is meant to talk about it), or a stage cue's
+    bracketed stage label ("(insight)", "（领悟阶段）"). Flagged at ``>= 1``.
 ``language_drift``
     The share of turns written mostly outside the run's language: a turn drifts when
     the run's script (Han characters for zh, Latin letters otherwise) is under half of
-    its Han plus Latin letters (turns with fewer than 4 such letters are not judged).
+    its Han plus Latin letters (turns with fewer than 4 such letters, and turns of
+    pleasantries only, such as "Hello" in a Chinese session, are not judged).
     Flagged at ``>= drift`` (0.1).
 ``premature_disclosure``
     The share of the card's vocabulary found in the client's first ``disclosure_turns``
@@ -210,6 +212,7 @@ class QualityRules:
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
     pleasantries: tuple[tuple[str, ...], ...] = ()
     template: re.Pattern[str] = field(default_factory=template_tokens)
+    cue_marks: tuple[str, ...] = ()
 
     @property
     def leak_ngram(self) -> int:
@@ -225,8 +228,14 @@ class QualityRules:
         return any(phrase.casefold() in text for phrase in self.counselor_flip)
 
     def leaks(self, text: str) -> bool:
-        """Does this text copy ``leak_ngram`` tokens in a row from a prompt?"""
-        return self.copies(text_tokens(text))
+        """Does this text copy ``leak_ngram`` tokens in a row from a prompt, or a stage
+        cue's bracketed stage label ("(insight)", "（领悟阶段）")?"""
+        return self.copies(text_tokens(text)) or self.cites_cue(text)
+
+    def cites_cue(self, text: str) -> bool:
+        """Does this text hold a bracketed stage label of the stage cue verbatim?"""
+        folded = text.casefold()
+        return any(mark in folded for mark in self.cue_marks)
 
     def copies(self, tokens: list[str]) -> bool:
         """Do these tokens (of :func:`text_tokens`) hold a prompt's ``leak_ngram`` run?"""
@@ -312,8 +321,19 @@ def load_quality_rules(
         counselor_labels=prompts.counselor.speaker_labels,
         thresholds=chosen,
         pleasantries=phrase_tokens(_phrases(data, path, "degenerate", "pleasantries"), _TOKEN),
+        cue_marks=_cue_marks(prompts),
         template=template_tokens(actors_dir),
     )
+
+
+_BRACKETED = re.compile(r"[(（][^()（）]+[)）]")
+
+
+def _cue_marks(prompts: PromptSet) -> tuple[str, ...]:
+    """The bracketed labels of the stage names ("(insight)", "（领悟阶段）"), casefolded:
+    nobody writes them in speech, so a turn holding one recites the stage cue."""
+    names = prompts.counselor.stage_names.values()
+    return tuple(sorted({m.casefold() for name in names for m in _BRACKETED.findall(name)}))
 
 
 def _phrases(data: dict[str, Any], path: Path, table: str, key: str) -> tuple[str, ...]:
@@ -409,8 +429,15 @@ def assess_session(
     degenerate, degenerate_at = degenerate_share(roles, free)
     templated = [i for i, turn in enumerate(turns) if rules.template.search(turn.content)]
     flips = [i for i, turn in enumerate(turns) if rules.flips(turn)]
-    leaks = [i for i, turn_tokens in enumerate(tokens) if rules.copies(turn_tokens)]
-    shares = [(i, script_share(text, rules.language)) for i, text in enumerate(spoken)]
+    leaks = [
+        i
+        for i, turn_tokens in enumerate(tokens)
+        if rules.copies(turn_tokens) or rules.cites_cue(spoken[i])
+    ]
+    shares = [
+        (i, None if polite[i] else script_share(text, rules.language))
+        for i, text in enumerate(spoken)
+    ]
     judged = [(i, share) for i, share in shares if share is not None]
     drifted = [i for i, share in judged if share < 0.5]
     drift = len(drifted) / len(judged) if judged else 0.0
@@ -511,6 +538,7 @@ def rules_fingerprint(rules: QualityRules) -> str:
             "thresholds": asdict(thresholds),
             "pleasantries": rules.pleasantries,
             "template": rules.template.pattern,
+            "cue_marks": rules.cue_marks,
         }
     )
 

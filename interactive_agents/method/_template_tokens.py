@@ -43,7 +43,9 @@ def template_tokens(actors_dir: str | Path | None = None) -> re.Pattern[str]:
     return _compiled(path.resolve())
 
 
-_ROLE = re.compile(r"\s*(?:user|assistant|system|model|admin)\b")
+# The role name a template writes right after its turn token ("<|im_start|>user",
+# "<start_of_turn>model"), whatever the name ("admin", "support").
+_ROLE = re.compile(r"[A-Za-z_]+\b|\s*(?:user|assistant|system|model)\b")
 
 
 def strip_template(text: str, pattern: re.Pattern[str]) -> str:
