@@ -8,8 +8,8 @@ A turn is *content-free* when, once its template tokens are dropped, it holds
 * nothing but pleasantries (the ``[degenerate] pleasantries`` of
   ``actors/quality.<lang>.toml``: greetings, thanks, "nice to meet you"), give or take
   a tenth of its tokens (a pleasantry cut off by the token limit);
-* or a loop of a few words: at most ``LOOP_BIGRAMS`` distinct token bigrams, the turn
-  at least twice as long ("看到你看到你看到你", "福制！福制！福制！");
+* or a loop of a few words: at most ``LOOP_BIGRAMS`` (16) distinct token bigrams, the
+  turn at least twice as long ("看到你看到你看到你", "福制！福制！福制！");
 * or a short reply (at most ``SHORT_TOKENS`` tokens) with the same tokens as an earlier
   turn of the same party.
 
@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 
 PLEASANTRY_SLACK = 0.1
-LOOP_BIGRAMS = 12
+LOOP_BIGRAMS = 16
 SHORT_TOKENS = 6
 
 
