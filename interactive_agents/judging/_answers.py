@@ -40,6 +40,29 @@ reminder, :func:`~interactive_agents.judging.run_judgements`).
    read as that value.
 6. Otherwise the answer is ``refused`` if it says one of the refusal phrases of
    ``actors/refusals.toml`` (every language's), else ``unparsable``.
+
+**Adopting it in a new judge** (the safety judge, say):
+
+1. Give its card an ``[answer]`` table as above, and show ``example`` in the prompt
+   (and in the reminder that asks again).
+2. Load the rules once with ``load_answer_rules(data, path, reader, (system, user,
+   reminder), actors_dir=...)``; it raises :class:`~interactive_agents.errors.ConfigError`
+   naming the file and field when the table is missing, when the prompts never show
+   the example, or when the example could be read as an answer. A card that still has
+   a ``*_pattern`` key is refused.
+3. Read each answer with ``read_answer(answer, rules, reader)``; a reader returns
+   ``(value, characters used)`` or ``None`` (ambiguous or no value), so a new kind of
+   value needs only a new reader (e.g. ``choice_reader(("yes", "no"))``).
+4. Run the calls through :func:`~interactive_agents.judging.run_judgements`: it asks
+   again with the reminder while an answer cannot be read (``JudgeSettings.max_attempts``)
+   and keeps every :class:`~interactive_agents.judging.Judgement` with its status;
+   :func:`~interactive_agents.judging.unread_counts` gives the per-item counts that every
+   report and summary shows, and a run whose unread share exceeds
+   ``JudgeConfig.max_unparsable`` (default ``DEFAULT_MAX_UNPARSABLE``, 5 %) must exit
+   1 and say so.
+5. Record real answers of the embedded models to the new prompt
+   (``scripts/record_judge_answers.py`` shows how), label them by hand and add them to
+   ``tests/fixtures/judge_answers/answers.jsonl``.
 """
 
 from __future__ import annotations
