@@ -23,8 +23,9 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
 ``prompt_leakage``
     The number of turns that copy a run of ``leak_ngram`` tokens (8 in Chinese, 6 in
     English) from the literal text of the system prompts or the stage cues (the card
-    profile is left out: the client is meant to talk about it), or a stage cue's
-    bracketed stage label ("(insight)", "（领悟阶段）"). Flagged at ``>= 1``.
+    profile is left out: the client is meant to talk about it), a stage cue's
+    bracketed stage label ("(insight)", "（领悟阶段）"), or the cue's words around its
+    turn number ("this is exchange", "这是第 3 轮"). Flagged at ``>= 1``.
 ``language_drift``
     The share of turns written mostly outside the run's language: a turn drifts when
     the run's script (Han characters for zh, Latin letters otherwise) is under half of
@@ -105,7 +106,7 @@ _LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LEAK_NGRAM = {"zh": 8, "en": 6}
 # Part of every rules fingerprint: raise it when a flag's definition changes, so flags
 # stored in records under the old definition are computed again rather than reused.
-QUALITY_DEFINITIONS = 2
+QUALITY_DEFINITIONS = 3
 
 
 class Spoken(Protocol):
@@ -213,6 +214,7 @@ class QualityRules:
     pleasantries: tuple[tuple[str, ...], ...] = ()
     template: re.Pattern[str] = field(default_factory=template_tokens)
     cue_marks: tuple[str, ...] = ()
+    cue_count: re.Pattern[str] | None = None
 
     @property
     def leak_ngram(self) -> int:
@@ -233,8 +235,11 @@ class QualityRules:
         return self.copies(text_tokens(text)) or self.cites_cue(text)
 
     def cites_cue(self, text: str) -> bool:
-        """Does this text hold a bracketed stage label of the stage cue verbatim?"""
+        """Does this text hold a bracketed stage label of the stage cue verbatim, or the
+        cue's words around its turn number ("this is exchange", "这是第 3 轮")?"""
         folded = text.casefold()
+        if self.cue_count is not None and self.cue_count.search(folded):
+            return True
         return any(mark in folded for mark in self.cue_marks)
 
     def copies(self, tokens: list[str]) -> bool:
@@ -322,6 +327,7 @@ def load_quality_rules(
         thresholds=chosen,
         pleasantries=phrase_tokens(_phrases(data, path, "degenerate", "pleasantries"), _TOKEN),
         cue_marks=_cue_marks(prompts),
+        cue_count=_cue_count(prompts.counselor.stage_cue),
         template=template_tokens(actors_dir),
     )
 
@@ -334,6 +340,30 @@ def _cue_marks(prompts: PromptSet) -> tuple[str, ...]:
     nobody writes them in speech, so a turn holding one recites the stage cue."""
     names = prompts.counselor.stage_names.values()
     return tuple(sorted({m.casefold() for name in names for m in _BRACKETED.findall(name)}))
+
+
+_CUE_WORDS = re.compile(r"[^\s(（;；,，:：.。]+(?:\s+[^\s(（;；,，:：.。]+)*\s*$")
+_CUE_TAIL = re.compile(r"\s*(\w*)")
+
+
+def _cue_count(cue: str) -> re.Pattern[str] | None:
+    """The stage cue's own words around its turn number ("this is exchange {turn}",
+    "这是第 {turn} 轮"), casefolded, any number or none in between: a model that recites
+    the cue often drops the number ("(This is exchange )"). None when the cue has no
+    turn number or fewer than three words or characters before it."""
+    for literal, name, _spec, _conversion in string.Formatter().parse(cue):
+        if name != "turn":
+            continue
+        words = _CUE_WORDS.search(literal)
+        head = words.group(0).strip().casefold() if words else ""
+        if len(head.split()) < 3 and len(head.replace(" ", "")) < 3:
+            return None
+        rest = cue[cue.index("{turn}") + len("{turn}") :]
+        tail = _CUE_TAIL.match(rest)
+        suffix = re.escape(tail.group(1).casefold()) if tail and tail.group(1) else ""
+        body = r"\s+".join(re.escape(word) for word in head.split())
+        return re.compile(rf"{body}\s*\d*\s*{suffix}")
+    return None
 
 
 def _phrases(data: dict[str, Any], path: Path, table: str, key: str) -> tuple[str, ...]:
@@ -539,6 +569,7 @@ def rules_fingerprint(rules: QualityRules) -> str:
             "pleasantries": rules.pleasantries,
             "template": rules.template.pattern,
             "cue_marks": rules.cue_marks,
+            "cue_count": rules.cue_count.pattern if rules.cue_count else None,
         }
     )
 
