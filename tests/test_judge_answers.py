@@ -10,6 +10,7 @@ card whose example line the model copied), each with what a person reads in it:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -67,8 +68,12 @@ def test_the_recordings_cover_every_model_language_and_judge() -> None:
     assert cells == {(m, lang, j) for m in models for lang in ("zh", "en") for j in judges}
     statuses = {r["status"] for r in ANSWERS}
     assert {"parsed", "unparsable"} <= statuses
-    # The failures of the issue: an answer inline after the reasoning, and a copy of the
-    # old card's example line (which the old reader took for topics 12 and 7).
+    # The failures of the issue: an answer inline after the reasoning, copies of the
+    # example line (the old card's "Topics: 12, 7", the current cards' placeholders) and
+    # a refusal.
     old = [r for r in ANSWERS if r["card"] == "old"]
-    assert any(r["answer"].strip() == r["example"] for r in old)
-    assert any(r["status"] == "parsed" and "\n" not in r["answer"].strip() for r in ANSWERS)
+    assert any("12,7" in r["answer"].replace(" ", "") for r in old)
+    assert any(r["example"] in r["answer"] for r in ANSWERS if r["card"] == "current")
+    inline = re.compile(r"[a-z.)] (?:Topics|Final score|Final choice): ", re.IGNORECASE)
+    assert any(r["status"] == "parsed" and inline.search(r["answer"]) for r in ANSWERS)
+    assert "refused" in statuses
