@@ -55,7 +55,7 @@ def test_selected_reply_becomes_history_and_both_orders_are_judged(tmp_path: Pat
     assert len(battles) == 6
     for battle in battles:
         assert (battle.bot_a if battle.winner == "a" else battle.bot_b) == "alpha"
-        assert "Final choice" not in battle.reasoning and "listens better" in battle.reasoning
+        assert "listens better" in battle.reasoning  # the judge's whole answer is kept
     # beta has an empty system prompt: its requests carry none.
     beta = next(c for c in server.calls if c.body["model"] == "beta")
     assert beta.messages[0]["role"] == "user"
@@ -102,7 +102,11 @@ def test_unreadable_answers_are_retried(server: FakeServer, tmp_path: Path) -> N
 def test_an_unparsable_battle_is_recorded_not_dropped(server: FakeServer, tmp_path: Path) -> None:
     server.script = scripted(lambda call: "I would rather not choose.")
     result = run_arena(server, tmp_path, "--judge-attempts", "2", "--undecided", "first_shown")
-    assert result.exit_code == 0, result.output
+    # Every answer unreadable: the battles are recorded, and the run says it measured nothing.
+    assert result.exit_code == 1, result.output
+    summary = orjson.loads(result.stdout)
+    assert (summary["judge_answers"], summary["unparsable_answers"]) == (12, 12)
+    assert "not a measurement: 12 of 12 judgements (100.0%) could not be read" in result.stderr
     judge_calls = [c for c in server.calls if c.body["model"] == "judge"]
     assert len(judge_calls) == 2 * 3 * 2 * 2
     battles = read_battles(tmp_path / "run" / "battles.jsonl").battles
@@ -157,10 +161,13 @@ def test_judge_cards_ask_for_reasoning_then_a_parsable_choice(language: str) -> 
     from interactive_agents.arena._judge import load_judge_prompt
 
     prompt = load_judge_prompt(language)
+    example = "最后的选择：<字母>" if language == "zh" else "Final choice: <letter>"
+    assert example in prompt.user
     final = "最后的选择：B" if language == "zh" else "Final choice: B"
-    assert final in prompt.user
-    assert prompt.parse(f"reasons here\n{final}") == ("B", "reasons here")
-    assert prompt.parse("no decision")[0] is None
+    assert prompt.parse(f"reasons here\n{final}").value == "B"
+    assert prompt.parse(f"reasons here. {final}").value == "B"  # inline, after reasoning
+    assert prompt.parse("no decision").status == "unparsable"
+    assert prompt.parse(example).status == "unparsable"  # an echo of the example
     help_text = CliRunner().invoke(main, ["arena", "--help"]).output
     assert "Examples:" in help_text and "--both-orders / --one-order" in help_text
 

@@ -60,6 +60,7 @@ def test_lines_are_the_dataclass_fields_in_declared_order(tmp_path: Path) -> Non
         "length_a",
         "length_b",
         "both_bad",
+        "refused",
     ]
 
 

@@ -31,6 +31,8 @@ ROW_FIELDS = {
     "battles",
     "battle_upvotes",
     "battle_upvote_rate",
+    "sufficient",
+    "notes",
 }
 
 
@@ -144,15 +146,50 @@ def test_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -> No
     assert message in result.stderr
 
 
-def test_missing_file_and_nothing_to_rate_exit_2(tmp_path: Path) -> None:
+def test_a_missing_file_exits_2(tmp_path: Path) -> None:
     missing = _run(elo, [str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 2
     assert "does not exist" in missing.stderr
+
+
+def test_nothing_to_rate_writes_a_report_saying_why(tmp_path: Path) -> None:
     only_unparsable = tmp_path / "u.jsonl"
-    write_battles(only_unparsable, [Battle("d", 0, "A", "B", "ab", "unparsable", "j")])
-    result = _run(elo, [str(only_unparsable)])
-    assert result.exit_code == 2
-    assert "no usable battles to rate (1 unparsable)" in result.stderr
+    refused = Battle("d", 1, "A", "B", "ab", "unparsable", "j", refused=("ab",))
+    write_battles(only_unparsable, [Battle("d", 0, "A", "B", "ab", "unparsable", "j"), refused])
+    out = tmp_path / "report"
+    result = _run(elo, [str(only_unparsable), "--out", str(out), "--json"])
+    assert result.exit_code == 1
+    why = "no usable battles to rate: 2 read, 2 unparsable (1 of them refused by the judge)"
+    assert f"nothing rated: {why}" in result.stderr
+    payload = orjson.loads((out / "ratings.json").read_bytes())
+    assert payload == orjson.loads(result.stdout)
+    assert payload["ranking"]["unusable"] == why and payload["models"] == []
+    assert payload["judge_answers"] == {"judgements": 2, "unparsable": 1, "refused": 1}
+    assert f"**Nothing could be rated:** {why}." in (out / "report.md").read_text("utf-8")
+
+
+def test_one_battle_is_not_a_ranking(tmp_path: Path) -> None:
+    one = tmp_path / "one.jsonl"
+    write_battles(one, [Battle("d", 0, "A", "B", "ab", "a", "human")])
+    out = tmp_path / "report"
+    result = _run(elo, [str(one), "--out", str(out), *FAST])
+    assert result.exit_code == 0
+    assert "(insufficient data: see the warnings)" in result.stdout
+    assert "+0/+0" not in result.stdout  # no interval from a degenerate bootstrap
+    assert "warning: too few battles for a ranking: A (1), B (1)" in result.stderr
+    assert "A never lost; B never won" in result.stderr
+    payload = orjson.loads((out / "ratings.json").read_bytes())
+    assert payload["ranking"]["sufficient"] is False
+    top = payload["models"][0]
+    assert (top["rank"], top["bt"], top["elo_lower"], top["sufficient"]) == (
+        None,
+        None,
+        None,
+        False,
+    )
+    assert "## Insufficient data: read the ranking with care" in (out / "report.md").read_text(
+        "utf-8"
+    )
 
 
 def test_help_shows_examples() -> None:

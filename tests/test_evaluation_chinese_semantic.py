@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from click.testing import CliRunner
@@ -102,7 +103,7 @@ def test_english_only_model_is_refused_on_a_chinese_corpus(tmp_path: Path, fixtu
         ],
     )
     assert forced.exit_code == 0, forced.output
-    assert json.loads(forced.stdout)["settings"]["model"] == "all-MiniLM-L6-v2"
+    assert json.loads(forced.stdout)["settings"]["models"] == {"run": "all-MiniLM-L6-v2"}
 
 
 def test_semantic_default_on_a_chinese_corpus_is_the_multilingual_model(
@@ -126,6 +127,41 @@ def test_semantic_default_on_a_chinese_corpus_is_the_multilingual_model(
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert payload["settings"]["model"] == MULTILINGUAL_MODEL
+    assert payload["settings"]["models"] == {"run": MULTILINGUAL_MODEL}
     assert payload["settings"]["languages"] == {"run": "zh"}
     assert (payload["settings"]["test"], payload["settings"]["draw"]) == ("paired", "permutation")
+
+
+def _english_run(folder: Path) -> Path:
+    """Four demo cards, each client saying the first two sentences of its complaint."""
+    cards = [card.to_dict() for card in load_cards("demo_en").cards][:4]
+    records = []
+    for i, card in enumerate(cards):
+        said = str(card["chief_complaint"]).split(". ")[:2]
+        records.append(engine_record(f"e{i}", card, [said[0], "Go on.", said[1], "I see."]))
+    return write_run(folder, records)
+
+
+def test_each_corpus_is_scored_with_its_own_languages_model(tmp_path: Path, fixtures: Path) -> None:
+    english = _english_run(tmp_path / "english")
+    chinese = _chinese_run(tmp_path / "chinese", fixtures)
+
+    def evaluate(*runs: Path, out: str) -> dict[str, Any]:
+        args = ["evaluate", "semantic", *map(str, runs), "--out", str(tmp_path / out), "--json"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        payload: dict[str, Any] = json.loads(result.stdout)
+        return payload
+
+    alone = evaluate(english, out="alone")
+    together = evaluate(english, chinese, out="together")
+    # The English corpus scores the same beside a Chinese one: each has its own model.
+    assert together["corpora"][0]["scores"] == alone["corpora"][0]["scores"]
+    assert together["settings"]["models"] == {
+        "english": default_model("en"),
+        "chinese": MULTILINGUAL_MODEL,
+    }
+    assert [c["method"] for c in together["corpora"]] == [default_model("en"), MULTILINGUAL_MODEL]
+    markdown = (tmp_path / "together" / "semantic.md").read_text(encoding="utf-8")
+    assert f"| english | {default_model('en')} |" in markdown
+    assert f"| chinese | {MULTILINGUAL_MODEL} |" in markdown

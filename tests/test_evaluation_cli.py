@@ -122,11 +122,14 @@ def test_semantic_report_with_the_offline_model(
         "seed": 0,
         "test": "student",
         "draw": "independent",
-        "model": "all-MiniLM-L6-v2",
+        "models": {"run": "all-MiniLM-L6-v2"},
         "languages": {"run": "en"},
     }
     (corpus,) = payload["corpora"]
     assert corpus["method"] == "all-MiniLM-L6-v2"
+    # Three sessions: the t-test runs, and the report says it cannot detect a large effect.
+    assert corpus["sample"] == "too small: detects only d >= 3.07 with 80% power"
+    assert "too small: detects only d >= 3.07 with 80% power" in markdown
     assert all(s["mapping"] > s["random"] for s in corpus["scores"])
     assert "# Semantic consistency (Eq. 2, docs/method.md#semantic-consistency-eq-2)" in markdown
     _assert_png(out / corpus["plot"])

@@ -35,6 +35,7 @@ from interactive_agents.judging._judgements import (
     JudgeProgress,
     JudgeRequest,
     JudgeSettings,
+    UnreadCounts,
     judge_endpoint,
     request_seed,
 )
@@ -185,7 +186,7 @@ def test_factor_scores_by_hand() -> None:
     ],
 )
 def test_parse_score(language: str, answer: str, expected: int | None) -> None:
-    assert load_wai_judge(language).parse(answer) == expected
+    assert load_wai_judge(language).parse(answer).value == expected
 
 
 def test_judge_prompt_holds_transcript_item_and_anchors(corpora: list[Corpus]) -> None:
@@ -196,7 +197,7 @@ def test_judge_prompt_holds_transcript_item_and_anchors(corpora: list[Corpus]) -
     assert "(item 4)" in user.content and "There are doubts" in user.content
     assert "\n1 = Both clearly understand" in user.content
     assert "\n7 = No shared idea" in user.content
-    assert user.content.rstrip().endswith("Final score: 5")
+    assert user.content.rstrip().endswith("Final score: <score>")
     # The transcript leads, so the 12 items of a dialogue share a prefix.
     other = judge.messages(corpora[0].dialogues[0], 9)[1].content
     assert other[:100] == user.content[:100]
@@ -262,7 +263,10 @@ async def test_wai_factors_failures_and_cache(
     # The unparsable answer was retried with a reminder, then recorded as a failure.
     (failure,) = run.failures
     assert (failure.dialogue_id, failure.item, failure.round) == ("d2", "wai-9", 2)
-    assert failure.error == "no parsable answer in 3 attempts"
+    assert failure.error == "unparsable after 3 attempts: no readable 'Final score' answer"
+    assert failure.status == "unparsable"
+    assert run.answers["wai-9"] == UnreadCounts(judgements=6, unparsable=1)
+    assert run.answers["wai-1"] == UnreadCounts(judgements=6)
     assert failure.answers == (UNPARSABLE,) * 3
     assert run.scores[1].items[8].rounds == (6, None, 6)
     retries = [c for c in server.calls if c.messages[-1]["content"] == judge.reminder()]
@@ -336,9 +340,10 @@ def test_cli_wai_report_rerun_and_failures(server: FakeServer, tmp_path: Path) -
 
     result = CliRunner().invoke(main, args)
 
-    # One judgement failed for good: the report is written and the exit code says so.
-    assert result.exit_code == 1, result.output
-    assert f"1 judgements failed: see {out / 'wai.md'}" in result.stderr
+    # One judgement stayed unparsable: 1 of 144 is within the 5 % allowed, so the run is
+    # a measurement, and the summary and the report say what was left out.
+    assert result.exit_code == 0, result.output
+    assert "1 unparsable and 0 refused answers (0.7%, within the 5% allowed)" in result.stderr
     assert "WAI-O-S factors" in result.stdout
     payload = json.loads((out / "wai.json").read_text(encoding="utf-8"))
     markdown = (out / "wai.md").read_text(encoding="utf-8")
@@ -355,11 +360,19 @@ def test_cli_wai_report_rerun_and_failures(server: FakeServer, tmp_path: Path) -
     row = "| run | en | 2 | 3.75 ± 0.35 (n=2) | 5.00 ± 1.41 (n=2) | 5.25 ± 1.06 (n=2) | 0/0/0 |"
     assert row in markdown
     assert "| 4 | goal | yes |" in markdown
-    assert "- run, dialogue d2, wai-9, round 2: no parsable answer in 3 attempts" in markdown
+    assert (
+        "- run, dialogue d2, wai-9, round 2: unparsable after 3 attempts: no readable "
+        "'Final score' answer"
+    ) in markdown
+    assert "| run | wai-9 | 6 | 1 | 0 | 0 | 16.7% |" in markdown
+    assert "1 judgements could not be read (0.7%), within the 5% allowed" in markdown
+    assert payload["run"]["unparsable"] == 1 and payload["run"]["failure"] is None
     assert "![WAI-O-S factors](wai.png)" in markdown
 
-    again = CliRunner().invoke(main, [*args, "--json"])
+    # Allowing no unreadable answer makes the same run a failure, said and exited with 1.
+    again = CliRunner().invoke(main, [*args, "--json", "--max-unparsable", "0"])
     assert again.exit_code == 1
+    assert "not a measurement: 1 of 144 judgements (0.7%) could not be read" in again.stderr
     assert len(server.calls) == CALLS
     rerun = json.loads(again.stdout)
     assert (rerun["run"]["calls"], rerun["run"]["cached"]) == (0, CALLS)

@@ -11,7 +11,7 @@ from scipy.optimize import minimize
 from scipy.special import log_expit
 
 from interactive_agents.arena._battles import Battle, Winner
-from interactive_agents.errors import ConfigError, InputError
+from interactive_agents.errors import ConfigError
 from interactive_agents.ratings._systems import (
     BTConfig,
     EloConfig,
@@ -232,12 +232,52 @@ def test_rate_builds_the_leaderboard() -> None:
     # All 40 battles are one selection (dialogue d, turn 0) that disagrees: no upvote.
     assert (top.upvotes, top.occurrences, top.average_upvotes) == (0, 1, 0.0)
     assert top.bt == pytest.approx(1000 + 200 * math.log10(3))
+    assert top.bt is not None and top.bt_lower is not None and top.bt_upper is not None
     assert top.bt_lower < top.bt < top.bt_upper
+    assert top.elo_lower is not None and top.elo_upper is not None
     assert top.elo_lower < top.elo < top.elo_upper
     assert (report.battles, report.excluded, report.models) == (40, 1, ("A", "B"))
     assert report.rows[1].rank == 2
 
 
-def test_rate_refuses_when_nothing_is_usable() -> None:
-    with pytest.raises(InputError, match=r"no usable battles to rate \(1 unparsable\)"):
-        rate([_b("A", "B", "unparsable")], np.random.default_rng(0))
+def test_rate_says_why_when_nothing_is_usable() -> None:
+    report = rate([_b("A", "B", "unparsable")], np.random.default_rng(0))
+    assert report.rows == () and not report.sufficient
+    assert report.unusable == (
+        "no usable battles to rate: 1 read, 1 unparsable (0 of them refused by the judge)"
+    )
+
+
+def test_one_battle_gives_no_interval_no_bt_and_no_rank() -> None:
+    """One human battle: the bootstrap can only resample it, and A never lost."""
+    report = rate([_b("A", "B", "a")], np.random.default_rng(0), shuffles=5, rounds=50)
+    top, bottom = report.rows
+    assert (top.model, top.rank, top.bt, top.bt_lower, top.elo_lower) == (
+        "A",
+        None,
+        None,
+        None,
+        None,
+    )
+    assert top.elo == pytest.approx(1002.0) and not top.sufficient
+    assert bottom.elo_upper is None and bottom.bt is None
+    assert not report.sufficient
+    assert any("A never lost; B never won" in w for w in report.warnings)
+    assert any("A (1), B (1)" in w for w in report.warnings)
+    assert any("A-B (1)" in w for w in report.warnings)
+    assert any("degenerate" in w for w in report.warnings)
+    # A penalty makes the fit finite: BT is reported again, the ranking still insufficient.
+    penalised = rate(
+        [_b("A", "B", "a")], np.random.default_rng(0), shuffles=5, rounds=50, bt=BTConfig(l2=0.1)
+    )
+    assert penalised.rows[0].bt is not None and penalised.rows[0].bt > 1000
+    assert penalised.rows[0].bt_lower is None  # still one battle: a degenerate bootstrap
+    assert not penalised.sufficient
+
+
+def test_enough_battles_make_a_sufficient_ranking() -> None:
+    battles = [_b("A", "B", "a")] * 15 + [_b("A", "B", "b")] * 10
+    report = rate(battles, np.random.default_rng(0), shuffles=5, rounds=200)
+    assert report.sufficient and report.warnings == ()
+    assert all(row.sufficient and row.rank is not None for row in report.rows)
+    assert all(row.bt_lower is not None and row.elo_lower is not None for row in report.rows)

@@ -74,6 +74,21 @@ ENUMERATIONS_AND_LINE_BREAKS = [
     "I hear you.\u2028What happened next?",
     "One, you rest. Two, you walk.",
     "Step 1: breathe. Step 2: count to ten.",
+    # letters with periods or brackets inside one line
+    "A. 保持规律作息 B. 每天适当运动",
+    "你可以试试 A. 深呼吸 B. 散步，哪个更适合你？",
+    "建议如下：A.早点睡觉；B.少喝咖啡。",
+    "A、保持规律作息 B、每天适当运动",
+    "A．保持规律作息　B．每天适当运动",
+    "(a) 写日记 (b) 和朋友聊天",
+    "a. 多休息 b. 多运动，你觉得哪个容易做到？",
+    "【A】倾诉 【B】运动",
+    "（A）调整作息（B）寻求支持",
+    "You could: A. take a short walk B. call a friend tonight.",
+    "Options: a. journaling, b. talking to someone.",
+    "Try A. breathing slowly B. counting to ten.",
+    "[a] rest [b] walk",
+    "Some ideas (a) rest more (b) see a friend (c) write it down.",
 ]
 # Ordinary replies that mention numbers, ordinals or dashes: all accepted.
 ORDINARY_REPLIES = [
@@ -128,6 +143,19 @@ ORDINARY_REPLIES = [
     "What would it mean to put yourself first, for once?",
     "Vitamin C, exercise and sleep all matter; which feels hardest?",
     "Which matters more to you: work or family?",
+    # single letters that are not markers
+    "维生素A、维生素B都很重要，你平时吃得怎么样？",
+    "I got an A. Then everything changed, and I got a B. Why does that matter so much?",
+    "If plan A fails, is there a plan B? What would it be?",
+    "你说你是A型血，B型血的人你觉得性格不同吗？",
+    "他说你考了个A，你自己觉得呢？",
+    "You said the test had parts A and B. Which one worried you?",
+    "A. 先不用急着做决定，我们慢慢来。",
+    "Grade A. Grade B. Those labels seem to matter a lot to you.",
+    "Your kids, A.J. and B.J., seem important to you.",
+    "你觉得是A方案好，还是B方案好？",
+    "Between option A and option B, which feels safer?",
+    "你在B站上看到了什么让你难过的内容？",
 ]
 
 
@@ -192,15 +220,17 @@ def test_repair_makes_a_reply_acceptable() -> None:
     assert RefinerRules.for_language("zh", max_length=12).repair(repaired) == "我理解。"
     en = RefinerRules.for_language("en", max_length=5)
     assert en.repair("I hear you. That sounds hard to carry alone. What next?") == "I hear you."
+    lettered = RefinerRules.for_language("zh").repair("A. 保持规律作息 B. 每天适当运动")
+    assert lettered == "保持规律作息 每天适当运动"
 
 
 def test_paper_phrases_end_the_session_by_substring() -> None:
-    zh = TerminatorRules(load_prompts("zh").terminator_phrases)
+    zh = TerminatorRules(load_prompts("zh").terminator_phrases, mode="substring")
     assert zh.check("今天就到这里，再见！") is not None
     ending = zh.check("下一次你可以试着记录一下情绪。")
     assert ending is not None and ending.phrase == "下一次"
     assert zh.check("你愿意多说一点吗？") is None
-    en = TerminatorRules(load_prompts("en").terminator_phrases)
+    en = TerminatorRules(load_prompts("en").terminator_phrases, mode="substring")
     found = en.check("Thank you for sharing today. TAKE CARE of yourself.")
     assert found is not None and found.reason == "phrase" and found.phrase == "Take care"
 
@@ -211,3 +241,67 @@ def test_closing_mode_ignores_phrases_before_the_last_statement() -> None:
     assert rules.check("下一次你可以试着记录一下情绪。你现在感觉怎么样？") is None
     ending = rules.check("今天我们聊了很多。下次见，保重。")
     assert ending is not None and ending.phrase in {"保重", "下次见"}
+
+
+# Replies of the default terminator: (reply, ends the session?). A closing phrase ends
+# the session only when said as a farewell; in passing, it does not.
+FAREWELL_CASES = [
+    ("Thank you for sharing today. TAKE CARE of yourself.", True),
+    ("Thank you for sharing. Take care!", True),
+    ("Please take care.", True),
+    ("Take care. I'm here whenever you need me.", True),
+    ("Take care of yourself, and remember you can always reach out.", True),
+    ("Good luck with everything, and see you next time.", True),
+    ("Take care of yourself. How have you been sleeping this week?", False),
+    ("It's important to take care of yourself, and I'd like to hear more about your week.", False),
+    ("Next time you feel anxious, try to breathe slowly.", False),
+    ("I hear you. Keep it up and let me know how it goes?", False),
+    ("今天就到这里，再见！", True),
+    ("加油，相信你一定可以做到的。", True),
+    ("期待你下次再来。", True),
+    ("希望你一切顺利。", True),
+    ("今天我们聊了很多。下次见，保重。", True),
+    ("下一次你可以试着记录一下情绪。", False),
+    ("下一次遇到这种情况，你会怎么做？", False),
+    ("祝你好运，你觉得呢？", False),
+    ("下一次你可以试着记录一下情绪。你现在感觉怎么样？", False),
+]
+
+
+@pytest.mark.parametrize(("reply", "ends"), FAREWELL_CASES)
+def test_the_default_ends_on_a_farewell_not_on_a_phrase_in_passing(reply: str, ends: bool) -> None:
+    language = "zh" if any("\u4e00" <= c <= "\u9fff" for c in reply) else "en"
+    rules = TerminatorRules(load_prompts(language).terminator_phrases)
+    assert rules.mode == "farewell"
+    assert (rules.check(reply) is not None) is ends
+
+
+# Counselor replies of gemma-3-270m recorded in tests/fixtures/quality_labels (plain
+# recipe): the model runs past its turn and writes its chat template's markup.
+TEMPLATE_REPLIES = [
+    (
+        "Hello<|im_end|> <|im_end|>user Hello<|im_end|> <|im_end|>user Hello<|im_end|>",
+        "Hello",
+    ),
+    ("你好<|im_end|> <|im_start|>admin 你好<|im_end|> <|im_start|>admin 你好<|im_end|>", "你好"),
+    ("<|im_end|> <|im_end|> <|im_end|> <|im_end|> <|im_end|> <|im", ""),
+    (
+        "我最近一直想咨询<|im_end|> <|im_start|>user 你好<|im_end|> <|im_start|>user 我<|im",
+        "我最近一直想咨询",
+    ),
+]
+
+
+@pytest.mark.parametrize(("reply", "repaired"), TEMPLATE_REPLIES)
+def test_chat_template_tokens_are_refused_and_cut_by_repair(reply: str, repaired: str) -> None:
+    rules = RefinerRules.for_language("zh")
+    verdict = rules.check(reply)
+    assert not verdict.accepted and verdict.reason.startswith("contains a chat-template token")
+    assert rules.repair(reply) == repaired
+
+
+def test_every_kind_of_template_token_is_refused() -> None:
+    rules = RefinerRules.for_language("en")
+    for token in ("<|eot_id|>", "<end_of_turn>", "</s>", "[INST]", "<<SYS>>", "<eos>", "</think>"):
+        assert not rules.check(f"I hear you.{token} Go on.").accepted, token
+    assert rules.check("I see <3 and a < b | c > d.").accepted

@@ -91,7 +91,8 @@ def _reliability_data(corpus: dict[str, Any]) -> np.ndarray[Any, Any]:
 def test_wai_reports_alpha_across_rounds(server: FakeServer, tmp_path: Path) -> None:
     server.script = _wai_script("run", rounds=2)
     result = _wai(server, tmp_path, "--rounds", "2")
-    assert result.exit_code == 1, result.output  # d2 item 1 round 2 failed for good
+    # d2 item 1 round 2 stayed unparsable: 1 of 48, within the 5 % allowed.
+    assert result.exit_code == 0, result.output
     payload = orjson.loads((tmp_path / "report" / "wai.json").read_bytes())
     (corpus,) = payload["corpora"]
     alpha = corpus["alpha"]
@@ -115,7 +116,7 @@ def test_wai_reports_alpha_across_rounds(server: FakeServer, tmp_path: Path) -> 
     calls = len(server.calls)
     for level in ("ordinal", "nominal"):
         again = _wai(server, tmp_path, "--rounds", "2", "--alpha-level", level, "--json")
-        assert again.exit_code == 1
+        assert again.exit_code == 0
         figures = orjson.loads(again.stdout)["corpora"][0]["alpha"]
         assert figures["level"] == level
         expected = krippendorff.alpha(reliability_data=data, level_of_measurement=level)

@@ -14,6 +14,7 @@ from interactive_agents.arena._battles import (
     ShownOrder,
     Winner,
     battle_rubrics,
+    judge_answers,
     read_battles,
     write_battles,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Winner",
     "arena_inputs",
     "battle_rubrics",
+    "judge_answers",
     "load_bots",
     "load_judge_prompt",
     "plan_matches",

@@ -7,13 +7,15 @@ position on screen. The arena keeps the choice of each order it judged
 in ``choices`` (``{"ab": "a", "ba": "b"}``, sides again meaning ``bot_a``/``bot_b``), and
 ``length_a``/``length_b`` hold the two replies' lengths in tokens
 (:func:`~interactive_agents.method._quality.text_tokens`): what the judge-bias statistics
-of :mod:`.battle_reliability` read. ``both_bad`` marks a tie whose judge (a person, on
-the annotation platform) found both replies bad rather than equally good; it is a tie
-for every rating. All of these are optional, so files written before them
-(or by hand) still read: ``choices`` empty means the battle is the one
-judgement ``shown_order`` → ``winner``, and a length of None means not recorded.
-Unparsable judgements are kept in the files (nothing generated is lost) and left out of
-the statistics by the readers of :mod:`ratings`.
+of :mod:`.battle_reliability` read. ``refused`` lists the orders whose judge answer was a
+refusal rather than merely unreadable (both are ``unparsable`` choices). ``both_bad``
+marks a tie whose judge (a person, on the annotation platform) found both replies bad
+rather than equally good; it is a tie for every rating. All of these are optional, so
+files written before them (or by hand, or by annotators) still read: ``choices`` empty
+means the battle is the one judgement ``shown_order`` → ``winner``, and a length of None
+means not recorded. Unparsable judgements are kept in the files (nothing generated is
+lost), left out of the statistics by the readers of :mod:`ratings` and counted
+(:func:`judge_answers`).
 
 Files are JSON Lines written with orjson, which serialises the dataclass natively.
 """
@@ -28,6 +30,7 @@ from typing import Any, Literal, cast, get_args
 import orjson
 
 from interactive_agents.errors import InputError
+from interactive_agents.judging._judgements import UnreadCounts
 
 ShownOrder = Literal["ab", "ba"]
 Winner = Literal["a", "b", "tie", "unparsable"]
@@ -53,11 +56,34 @@ class Battle:
     length_a: int | None = None
     length_b: int | None = None
     both_bad: bool = False
+    refused: tuple[ShownOrder, ...] = ()
 
     @property
     def usable(self) -> bool:
         """Whether the battle can enter ratings (the judge's choice could be read)."""
         return self.winner != "unparsable"
+
+    @property
+    def judgements(self) -> int:
+        """The judge's answers this battle holds: one per presentation order."""
+        return len(self.choices) or 1
+
+    @property
+    def unread(self) -> int:
+        """The answers whose choice could not be read (unparsable or refused)."""
+        if self.choices:
+            return sum(1 for choice in self.choices.values() if choice == "unparsable")
+        return 0 if self.usable else 1
+
+
+def judge_answers(battles: Iterable[Battle]) -> UnreadCounts:
+    """The judge's answers in these battles, and those unparsable or refused."""
+    judgements = unread = refused = 0
+    for battle in battles:
+        judgements += battle.judgements
+        unread += battle.unread
+        refused += len(battle.refused)
+    return UnreadCounts(judgements, unread - refused, refused)
 
 
 @dataclass(slots=True)
@@ -113,6 +139,12 @@ def _choices(value: Any) -> dict[str, str]:
     return {order: check(choice) for order, choice in value.items()}
 
 
+def _refused(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not set(value) <= set(SHOWN_ORDERS):
+        raise ValueError(f"must list shown orders ({', '.join(map(repr, SHOWN_ORDERS))})")
+    return tuple(value)
+
+
 def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if value not in choices:
@@ -137,6 +169,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "length_a": _length,
     "length_b": _length,
     "both_bad": _flag,
+    "refused": _refused,
 }
 _OPTIONAL = frozenset(
     f.name for f in fields(Battle) if f.default is not MISSING or f.default_factory is not MISSING

@@ -188,7 +188,9 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
             )
             self.usage += verdict.usage
             choice = side_of(verdict.label, order) if verdict.label is not None else None
-            found[order] = PairwiseJudgement(order, choice, verdict.reasoning, verdict.attempts)
+            found[order] = PairwiseJudgement(
+                order, choice, verdict.reasoning, verdict.attempts, verdict.status
+            )
 
         await concurrently(*(partial(one, order) for order in orders))
         return tuple(found[order] for order in orders)
@@ -218,6 +220,7 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
                 timestamp=time.time(),
                 rubric=self.context.judge.rubric,
                 choices={j.shown_order: j.choice or "unparsable" for j in judgements},
+                refused=tuple(j.shown_order for j in judgements if j.status == "refused"),
                 length_a=len(text_tokens(a.content)),
                 length_b=len(text_tokens(b.content)),
             )

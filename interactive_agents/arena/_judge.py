@@ -1,15 +1,15 @@
 """The pairwise judge π: which of two candidate replies is better, and why.
 
 The prompt card (``actors/judge_pairwise.<lang>.toml``) asks for the reasoning first
-and the choice last, in a fixed line that ``choice_pattern`` reads. Parsing is
-tolerant (markdown, either colon, extra text: the last match counts) and bounded: an
-answer without a readable choice is asked again with another seed, and after the last
-attempt the judgement is returned as unparsable, never dropped.
+and the choice last, in the line of its ``[answer]`` table, read as every judge's answer
+is (:mod:`interactive_agents.judging._answers`: inline or on its own line, after
+reasoning, in markdown, full-width). Reading is bounded: an answer without a readable
+choice is asked again with another seed, and after the last attempt the judgement is
+returned as unparsable or refused, never dropped and never guessed.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,22 +18,32 @@ from typing import Literal
 from interactive_agents._resources import bundled_dir, read_toml
 from interactive_agents.arena._selection import Label
 from interactive_agents.errors import ConfigError
+from interactive_agents.judging._answers import (
+    AnswerReading,
+    AnswerRules,
+    AnswerStatus,
+    choice_reader,
+    load_answer_rules,
+    read_answer,
+)
 from interactive_agents.judging._rubrics import rubric_fingerprint
 from interactive_agents.llm._endpoint import ChatBackend
 from interactive_agents.llm._messages import ChatMessage, Sampling, Usage
 from interactive_agents.method._records import Turn
 
 Guideline = Literal["1", "2"]
+# "Reply A", "回复A", "候选回复 B": the card's words for a candidate, before its letter.
+READ_CHOICE = choice_reader(("A", "B"), ("candidate reply", "reply", "候选回复", "回复"))
 
 
 @dataclass(frozen=True, slots=True)
 class JudgePrompt:
-    """The judge's card of one language, with the guideline texts and the choice pattern."""
+    """The judge's card of one language, with the guideline texts and the answer rules."""
 
     system: str
     user: str
     guidelines: dict[str, str]
-    choice_pattern: re.Pattern[str]
+    answer: AnswerRules
     client_label: str
     counselor_label: str
 
@@ -50,14 +60,13 @@ class JudgePrompt:
         )
         return [ChatMessage("system", self.system.strip()), ChatMessage("user", text.strip())]
 
-    def parse(self, answer: str) -> tuple[Label | None, str]:
-        """The chosen label (None if unreadable) and the reasoning written before it."""
-        matches = list(self.choice_pattern.finditer(answer))
-        if not matches:
-            return None, answer.strip()
-        last = matches[-1]
-        label: Label = "A" if last.group(1).upper() == "A" else "B"
-        return label, answer[: last.start()].strip()
+    def parse(self, answer: str) -> AnswerReading[Label]:
+        """The chosen label, read as the card's ``[answer]`` says, or why there is none."""
+        reading = read_answer(answer, self.answer, READ_CHOICE)
+        if not reading.ok:
+            return AnswerReading(None, reading.status, reading.reason)
+        label: Label = "A" if reading.value == "A" else "B"
+        return AnswerReading(label, "parsed")
 
 
 def load_judge_prompt(language: str, actors_dir: str | Path | None = None) -> JudgePrompt:
@@ -68,25 +77,20 @@ def load_judge_prompt(language: str, actors_dir: str | Path | None = None) -> Ju
     if not path.is_file():
         raise ConfigError(f"no judge card for language {language!r}", file=file)
     data = read_toml(path, "judge card")
-    for key in ("system", "user", "choice_pattern", "client_label", "counselor_label"):
+    for key in ("system", "user", "client_label", "counselor_label"):
         if not isinstance(data.get(key), str):
             raise ConfigError("missing or not a string", file=file, field=key)
     guidelines = data.get("guidelines")
     if not isinstance(guidelines, dict) or not {"1", "2"} <= set(guidelines):
         raise ConfigError("needs guidelines 1 and 2", file=file, field="guidelines")
-    try:
-        pattern = re.compile(data["choice_pattern"], re.IGNORECASE)
-    except re.error as exc:
-        raise ConfigError(
-            f"not a regular expression: {exc}", file=file, field="choice_pattern"
-        ) from exc
-    if pattern.groups < 1:
-        raise ConfigError("needs a group for the label", file=file, field="choice_pattern")
+    answer = load_answer_rules(
+        data, path, READ_CHOICE, (data["system"], data["user"]), actors_dir=actors_dir
+    )
     return JudgePrompt(
         system=data["system"],
         user=data["user"],
         guidelines={key: str(value) for key, value in guidelines.items()},
-        choice_pattern=pattern,
+        answer=answer,
         client_label=data["client_label"],
         counselor_label=data["counselor_label"],
     )
@@ -94,12 +98,16 @@ def load_judge_prompt(language: str, actors_dir: str | Path | None = None) -> Ju
 
 @dataclass(frozen=True, slots=True)
 class JudgeVerdict:
-    """One judgement of one presentation order; ``label`` None means unparsable."""
+    """One judgement of one presentation order: the ``label``, or None and the
+    ``status`` (``unparsable``, ``refused``) of the last answer, with its reason.
+    ``reasoning`` is the judge's whole last answer."""
 
     label: Label | None
     reasoning: str
     attempts: int
     usage: Usage
+    status: AnswerStatus = "parsed"
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,13 +134,15 @@ class PairwiseJudge:
     ) -> JudgeVerdict:
         messages = self.prompt.messages(self.guideline, turns, reply_a, reply_b)
         usage = Usage()
-        reasoning = ""
+        answer = ""
+        reading: AnswerReading[Label] = AnswerReading(None, "unparsable", "no answer")
         for attempt in range(1, self.max_attempts + 1):
             completion = await self.backend.complete(
                 messages, self.sampling, seed=seed + attempt - 1, priority=priority
             )
             usage += completion.usage
-            label, reasoning = self.prompt.parse(completion.content)
-            if label is not None:
-                return JudgeVerdict(label, reasoning, attempt, usage)
-        return JudgeVerdict(None, reasoning, self.max_attempts, usage)
+            answer = completion.content.strip()
+            reading = self.prompt.parse(completion.content)
+            if reading.ok:
+                return JudgeVerdict(reading.value, answer, attempt, usage)
+        return JudgeVerdict(None, answer, self.max_attempts, usage, reading.status, reading.reason)

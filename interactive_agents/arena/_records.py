@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from interactive_agents.arena._battles import ShownOrder, Winner
 from interactive_agents.arena._selection import Rule, Side
+from interactive_agents.judging._answers import AnswerStatus
 from interactive_agents.llm._messages import Usage
 from interactive_agents.method._records import Rejection, Termination, Timings, Turn
 
@@ -27,12 +28,14 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class PairwiseJudgement:
-    """The judge's answer for one presentation order; ``choice`` None: unparsable."""
+    """The judge's answer for one presentation order; ``choice`` None: the answer could
+    not be read, ``status`` says why (``unparsable`` or ``refused``)."""
 
     shown_order: ShownOrder
     choice: Side | None
     reasoning: str
     attempts: int
+    status: AnswerStatus = "parsed"
 
 
 @dataclass(frozen=True, slots=True)

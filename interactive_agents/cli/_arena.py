@@ -13,6 +13,7 @@ from rich.console import Console
 
 from interactive_agents import runtime
 from interactive_agents.arena import (
+    BATTLES,
     DISAGREEMENTS,
     PAIRINGS,
     UNDECIDED,
@@ -20,6 +21,8 @@ from interactive_agents.arena import (
     ArenaConfig,
     ArenaInputs,
     arena_inputs,
+    judge_answers,
+    read_battles,
 )
 from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
 from interactive_agents.cli._options import (
@@ -71,7 +74,8 @@ Examples:
   interactive-agents arena --recipe arena_paper --cards cards.jsonl
 \b
 Running the same command again on the same --out resumes the run. Exit codes: 0 all
-dialogues finished, 1 some failed (see failures.jsonl), 2 bad input or configuration
+dialogues finished, 1 some failed (see failures.jsonl) or more than --max-unparsable of
+the judge's answers could not be read or were refused, 2 bad input or configuration
 (or an endpoint refusing the run), 74 the run directory cannot be written, 75 an
 endpoint stayed down or a shard died (re-run to resume), 130 interrupted.
 """
@@ -95,6 +99,13 @@ def _role_options(command: F) -> F:
     kind=ArenaConfig,
     type=int,
     help="Tries per judgement before it is recorded as unparsable.",
+)
+@option(
+    "--max-unparsable",
+    key="judge.max_unparsable",
+    kind=ArenaConfig,
+    type=click.FloatRange(0, 1),
+    help="Largest share of unparsable or refused judge answers before the run fails (exit 1).",
 )
 @option(
     "--guideline",
@@ -193,6 +204,10 @@ async def _arena(run: _Invocation, console: Console, quiet: bool, as_json: bool)
             )
     stats, interrupted = played.stats, played.interrupted
     out = Path(config.out or ".")
+    answers = judge_answers(
+        read_battles(out / BATTLES, skip_invalid=True).battles if (out / BATTLES).is_file() else ()
+    )
+    unread = answers.failure(config.judge.max_unparsable)
     summary: dict[str, object] = {
         "status": "interrupted" if interrupted else "complete",
         "run_dir": str(out),
@@ -201,6 +216,9 @@ async def _arena(run: _Invocation, console: Console, quiet: bool, as_json: bool)
         "matches": stats.total,
         **run_counters(stats),
         "cancelled": stats.cancelled,
+        "judge_answers": answers.judgements,
+        "unparsable_answers": answers.unparsable,
+        "refused_answers": answers.refused,
         "invalid_cards": len(run.inputs.invalid),
         "models": {
             "client": arena_run.config.client.endpoint.model,
@@ -219,4 +237,6 @@ async def _arena(run: _Invocation, console: Console, quiet: bool, as_json: bool)
             console.print(shards_table(played.shards))
     if interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_FAILURES if stats.failed else 0
+    if unread is not None:
+        click.echo(f"not a measurement: {unread}; see {out / BATTLES}", err=True)
+    return EXIT_FAILURES if stats.failed or unread is not None else 0

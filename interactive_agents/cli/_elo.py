@@ -7,6 +7,7 @@ print a table or JSON, write the report files. Bad input becomes one line and ex
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,8 +16,9 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
-from interactive_agents.arena import battle_rubrics, read_battles
-from interactive_agents.cli._errors import usage_errors
+from interactive_agents.arena import battle_rubrics, judge_answers, read_battles
+from interactive_agents.cli._errors import EXIT_FAILURES, usage_errors
+from interactive_agents.cli._progress import print_json
 from interactive_agents.cli._tables import emit, report_table
 from interactive_agents.errors import InputError
 from interactive_agents.judging import require_one_rubric
@@ -144,12 +146,17 @@ def elo(
 ) -> None:
     """Rank counselor bots from arena battles (docs/method.md#ratings): Elo and Bradley-Terry.
 
-    BATTLES are JSON Lines files of battle records. Unparsable judgements are kept in
-    the files but left out of the ratings and counted. Rank is 1 + the number of bots
-    whose BT interval lies entirely above this bot's. Beside the ratings: each judge's
-    position bias (selections judged in both orders whose choice changed) and length
-    bias (decided battles won by the longer reply), and the Bradley-Terry ratings with
-    the reply length as a covariate; a figure the battles cannot give is null with why.
+    BATTLES are JSON Lines files of battle records. Unparsable and refused judgements
+    are kept in the files but left out of the ratings and counted. Rank is 1 + the
+    number of bots whose BT interval lies entirely above this bot's. With too few
+    battles (fewer than 20 per bot, or 5 per pair that met) the ranking is marked
+    insufficient and a warning says why; an interval from a degenerate bootstrap, or a
+    BT rating with no finite fit (a bot that never lost), is n/a, never a number. When
+    no battle can be rated, the report says why and the command exits 1. Beside the
+    ratings: each judge's position bias (selections judged in both orders whose choice
+    changed) and length bias (decided battles won by the longer reply), and the
+    Bradley-Terry ratings with the reply length as a covariate; a figure the battles
+    cannot give is null with why.
 
     \b
     Examples:
@@ -181,13 +188,28 @@ def elo(
         "rubrics": sorted(set(rubrics.values())),
     }
     _warn_skipped(batch.invalid)
-    payload = ratings_payload(report, settings, skipped=len(batch.invalid), reliability=reliability)
+    payload = ratings_payload(
+        report,
+        settings,
+        skipped=len(batch.invalid),
+        reliability=reliability,
+        answers=judge_answers(batch.battles),
+    )
     if out is not None:
         with usage_errors():
             write_ratings_report(out, report, payload, reliability)
+    if report.unusable is not None:
+        if as_json:
+            print_json(payload)
+        where = f"; see {out / 'report.md'}" if out is not None else ""
+        click.echo(f"nothing rated: {report.unusable}{where}", err=True)
+        sys.exit(EXIT_FAILURES)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     title = (
         f"Arena ratings: {report.tables.dialogues} dialogues, {report.battles} battles, "
         f"{report.excluded} unparsable excluded"
+        + ("" if report.sufficient else " (insufficient data: see the warnings)")
     )
     ratings = report_table(title, RATING_HEADERS, [rating_cells(r) for r in report.rows])
     emit(payload, [ratings, *_reliability_tables(reliability)], as_json)

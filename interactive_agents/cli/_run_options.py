@@ -15,6 +15,7 @@ import click
 from interactive_agents.cli._local_model import local_model_option
 from interactive_agents.cli._options import endpoint_options, option
 from interactive_agents.cli._shards import shard_options
+from interactive_agents.method import TERMINATOR_MODES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,7 +48,10 @@ def run_options(kind: type, *, candidates: str) -> Callable[[F], F]:
                type=choice(["repair", "accept_last", "fail"]),
                help="When every candidate was rejected."),
         option("--terminator", key="terminator.mode", kind=kind,
-               type=choice(["substring", "closing"]), help="Phrase matching mode."),
+               type=choice(list(TERMINATOR_MODES)),
+               help="How closing phrases end a session: farewell (said as a farewell, "
+               "nothing asked after it), substring (anywhere, as the paper), closing "
+               "(in the last sentence)."),
         local_model_option("roles with no --base-url"),
         option("--actors-dir", key="actors_dir",
                help="A folder of custom prompt cards (copy of actors/)."),

@@ -98,9 +98,11 @@ class WaiConfig:
 @dataclass(frozen=True, slots=True)
 class QualityFlagsConfig:
     """``[quality]``: ``[quality.thresholds]`` overrides the flags' thresholds one by one,
-    as in a simulation recipe."""
+    as in a simulation recipe; ``labels`` is a file of hand labels of the sessions to
+    measure the flags and the terminator against (evaluation/_flag_accuracy.py)."""
 
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
+    labels: str | None = None
 
 
 # The recipes before they had the tables of every recipe: option names, at the top level
@@ -164,7 +166,7 @@ class EvaluationConfig:
     quality: QualityFlagsConfig = field(default_factory=QualityFlagsConfig)
 
     SHARED: ClassVar[Mapping[str, tuple[str, ...]]] = {"endpoint": ("judge.endpoint",)}
-    PATHS: ClassVar[tuple[str, ...]] = ("actors_dir", "local_model")
+    PATHS: ClassVar[tuple[str, ...]] = ("actors_dir", "local_model", "quality.labels")
     MOVED: ClassVar[Mapping[str, str]] = _MOVED
 
     def __post_init__(self) -> None:

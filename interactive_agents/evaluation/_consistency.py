@@ -27,7 +27,13 @@ import numpy.typing as npt
 
 from interactive_agents.corpora._readers import Corpus
 from interactive_agents.errors import InputError
-from interactive_agents.evaluation._significance import GroupSummary, TestKind, describe, t_test
+from interactive_agents.evaluation._significance import (
+    GroupSummary,
+    TestKind,
+    describe,
+    sample_note,
+    t_test,
+)
 
 Features = TypeVar("Features")
 Draw = Literal["independent", "permutation"]
@@ -52,7 +58,8 @@ class ConsistencyResult:
 
     ``random_card_from`` names the first dialogue that owns the drawn card;
     ``without_card`` counts the dialogues left out because their card is unknown;
-    ``test`` and ``draw`` say how the groups were compared and the random cards chosen.
+    ``test`` and ``draw`` say how the groups were compared and the random cards chosen;
+    ``sample`` whether the groups are big enough for that test (:func:`.sample_note`).
     """
 
     corpus: str
@@ -66,6 +73,7 @@ class ConsistencyResult:
     without_card: int
     test: TestKind = "student"
     draw: Draw = "independent"
+    sample: str = ""
 
 
 def draw_other(
@@ -152,4 +160,5 @@ def compare_with_cards(
         without_card=len(corpus.dialogues) - len(carded),
         test=test,
         draw=draw,
+        sample=sample_note(len(scores), len(scores), test),
     )

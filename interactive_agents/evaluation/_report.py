@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from interactive_agents.evaluation._stats import CorpusStats
 from interactive_agents.evaluation._topics import TopicResult
 from interactive_agents.evaluation._wai import FACTORS, ITEMS, REVERSED, WaiResult
 from interactive_agents.evaluation._wai_reliability import AlphaLevel, WaiAlpha, wai_alpha
-from interactive_agents.judging._judgements import JudgeFailure
+from interactive_agents.judging._judgements import JudgeFailure, UnreadCounts
 from interactive_agents.reporting._tables import markdown_table
 
 Rows = list[list[str]]
@@ -96,7 +96,9 @@ def consistency_report(
         "",
         f"Settings: {described}. Mapping group: each dialogue against its own card; random "
         "group: against a randomly drawn other card; both as mean ± sample std; two-tailed "
-        "Student's t-test.",
+        "t-test. Sample: the smallest effect (Cohen's d) the test detects with 80% power at "
+        "the 5% level; a test that cannot detect a large effect (d = 0.8) is too small to "
+        "read either way.",
         "",
         *markdown_table(headers, rows),
     ]
@@ -202,11 +204,29 @@ def wai_report(
     return payload
 
 
+UNREAD_HEADERS = ["unparsable/refused/errors"]
+
+
+def unread_cells(answers: Mapping[str, UnreadCounts]) -> list[str]:
+    """A corpus's judgements without a value, over all items: unparsable, refused and
+    endpoint errors (``1/0/0``), with the unread share when any."""
+    total = UnreadCounts(
+        sum(c.judgements for c in answers.values()),
+        sum(c.unparsable for c in answers.values()),
+        sum(c.refused for c in answers.values()),
+        sum(c.errors for c in answers.values()),
+    )
+    cell = f"{total.unparsable}/{total.refused}/{total.errors}"
+    return [f"{cell} ({total.unread_share:.1%})" if total.unread else cell]
+
+
 def topics_rows(
     corpora: Sequence[Corpus], results: Sequence[TopicResult]
 ) -> tuple[list[str], Rows]:
-    """One row per corpus: per-round entropies, their mean and std, what failed."""
-    headers = ["corpus", "lang", "dialogues", "H per round", "H", "normalised", "failed", "invalid"]
+    """One row per corpus: per-round entropies, their mean and std, the judgements that
+    gave no topic (unparsable, refused, endpoint errors) and the invalid records."""
+    headers = ["corpus", "lang", "dialogues", "H per round", "H", "normalised"]
+    headers += [*UNREAD_HEADERS, "invalid"]
     rows = [
         [
             r.corpus,
@@ -215,7 +235,7 @@ def topics_rows(
             ", ".join(_number(x.entropy, ".3f") for x in r.rounds),
             f"{_number(r.entropy_mean, '.3f')} ± {_number(r.entropy_std, '.3f')}",
             _number(r.normalized_entropy_mean, ".3f"),
-            str(len(r.failures)),
+            *unread_cells(r.answers),
             str(len(c.skipped)),
         ]
         for c, r in zip(corpora, results, strict=True)
@@ -229,7 +249,7 @@ def wai_rows(
     """One row per corpus: the three factors, incomplete dialogues, failures, and the
     judge's agreement with itself across rounds (Krippendorff's alpha over all items)."""
     headers = ["corpus", "lang", "dialogues", *(f.capitalize() for f in FACTORS)]
-    headers += ["incomplete", "failed", "invalid", f"alpha ({alpha_level})"]
+    headers += ["incomplete", *UNREAD_HEADERS, "invalid", f"alpha ({alpha_level})"]
     rows = [
         [
             r.corpus,
@@ -237,7 +257,7 @@ def wai_rows(
             str(r.dialogues),
             *(_summary(r.factors[f]) for f in FACTORS),
             "/".join(str(r.incomplete[f]) for f in FACTORS),
-            str(len(r.failures)),
+            *unread_cells(r.answers),
             str(len(c.skipped)),
             _alpha_cell(wai_alpha(r, alpha_level)),
         ]
@@ -304,7 +324,7 @@ def wai_item_rows(results: Sequence[WaiResult]) -> tuple[list[str], Rows]:
 
 def tests_rows(tests: Sequence[TTest]) -> tuple[list[str], Rows]:
     """One row per t-test."""
-    headers = ["metric", "a", "b", "n a", "n b", "t", "p"]
+    headers = ["metric", "a", "b", "n a", "n b", "t", "p", "sample"]
     rows = [
         [
             t.metric,
@@ -314,6 +334,7 @@ def tests_rows(tests: Sequence[TTest]) -> tuple[list[str], Rows]:
             str(t.n_b),
             _number(t.t_statistic, ".3f"),
             _number(t.p_value, ".3g"),
+            t.sample,
         ]
         for t in tests
     ]
@@ -353,6 +374,7 @@ def consistency_rows(
         "random",
         "t",
         "p",
+        "sample",
         "no card",
         "invalid",
     ]
@@ -365,6 +387,7 @@ def consistency_rows(
             f"{_number(r.random.mean, '.4f')} ± {_number(r.random.std, '.4f')}",
             _number(r.t_statistic, ".3f"),
             _number(r.p_value, ".3g"),
+            r.sample,
             str(r.without_card),
             str(len(c.skipped)),
         ]
@@ -389,7 +412,16 @@ def _summary(summary: GroupSummary) -> str:
 def _tests_markdown(tests: Sequence[TTest]) -> list[str]:
     if not tests:
         return []
-    return ["", "## t-tests between corpora", "", *markdown_table(*tests_rows(tests))]
+    return [
+        "",
+        "## t-tests between corpora",
+        "",
+        *markdown_table(*tests_rows(tests)),
+        "",
+        "Sample: the smallest effect (Cohen's d) each test detects with 80% power at the 5% "
+        "level; a test that cannot detect a large effect (d = 0.8) is too small to read "
+        "either way.",
+    ]
 
 
 def _judged_payload(
@@ -415,11 +447,42 @@ def _judged_payload(
 def _judged_tail(
     corpora: Sequence[Corpus], results: Sequence[TopicResult | WaiResult], run: dict[str, Any]
 ) -> list[str]:
-    """What ends a judged report: failed judgements, the run's counters, skipped records."""
+    """What ends a judged report: the answers without a value per item, the failed
+    judgements, the run's counters and verdict, skipped records."""
     return [
+        *_unread_markdown(results),
         *_failures_markdown({r.corpus: r.failures for r in results}),
         *_run_markdown(run),
         *_skipped_markdown(corpora),
+    ]
+
+
+def _unread_markdown(results: Sequence[TopicResult | WaiResult]) -> list[str]:
+    """Per corpus and item: judgements, and those unparsable, refused, or without an
+    answer; none of them enters a figure above."""
+    rows = [
+        [
+            r.corpus,
+            item,
+            str(c.judgements),
+            str(c.unparsable),
+            str(c.refused),
+            str(c.errors),
+            _number(c.unread_share, ".1%"),
+        ]
+        for r in results
+        for item, c in r.answers.items()
+    ]
+    headers = ["corpus", "item", "judgements", "unparsable", "refused", "errors", "unread share"]
+    return [
+        "",
+        "## Answers that could not be used",
+        "",
+        "Per item: judgements whose answers stayed unparsable after every attempt, that the "
+        "judge refused, or that got no answer (endpoint errors). They enter no figure of "
+        "this report; the unread share is (unparsable + refused) / answered.",
+        "",
+        *markdown_table(headers, rows),
     ]
 
 
@@ -438,8 +501,20 @@ def _failures_markdown(failures: dict[str, Sequence[JudgeFailure]], shown: int =
 
 
 def _run_markdown(run: dict[str, Any]) -> list[str]:
-    described = ", ".join(f"{key} {value}" for key, value in run.items())
-    return ["", f"Judge calls: {described}."]
+    failure = run.get("failure")
+    described = ", ".join(f"{key} {value}" for key, value in run.items() if key != "failure")
+    unread = run.get("unparsable", 0) + run.get("refused", 0)
+    if failure:
+        verdict = f"**Not a measurement:** {failure}."
+    elif unread:
+        verdict = (
+            f"{unread} judgements could not be read ({run.get('unread_share', 0):.1%}), "
+            f"within the {run.get('max_unparsable', 0):.0%} allowed; they are left out of "
+            "every figure."
+        )
+    else:
+        verdict = "Every judgement could be read."
+    return ["", f"Judge calls: {described}.", "", verdict]
 
 
 def _skipped(corpus: Corpus) -> dict[str, Any]:

@@ -18,10 +18,9 @@ could not be used in a round are left out of that round and listed as failures.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Unpack
 
@@ -32,24 +31,31 @@ from interactive_agents.corpora._readers import Corpus
 from interactive_agents.corpora._vocabulary import detect_language
 from interactive_agents.errors import ConfigError, InputError
 from interactive_agents.evaluation._significance import TTest, describe, pairs, student_t
-from interactive_agents.judging._cards import actor_card, compile_pattern, last_match, text_field
+from interactive_agents.judging._answers import (
+    AnswerReading,
+    AnswerRules,
+    ValueReader,
+    load_answer_rules,
+    numbers_reader,
+    read_answer,
+)
+from interactive_agents.judging._cards import actor_card, text_field
 from interactive_agents.judging._judgements import (
     JudgeCache,
     JudgeFailure,
     Judgement,
     JudgeRequest,
     JudgeRunOptions,
+    UnreadCounts,
     judge_corpora,
     one_per_corpus,
+    unread_counts,
 )
 from interactive_agents.llm._endpoint import ChatBackend
 from interactive_agents.llm._messages import ChatMessage
 
 DEFAULT_MAX_TOPICS = 3
 ITEM = "topics"
-
-_BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]|【[^】]*】|「[^」]*」|《[^》]*》")
-_NUMBER = re.compile(r"(?<![\d.])\d{1,4}(?![\d.]*\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +120,7 @@ class TopicRater:
     system: str
     user: str
     reminder_text: str
-    pattern: re.Pattern[str]
+    answer: AnswerRules
     topic_set: TopicSet
     max_topics: int = DEFAULT_MAX_TOPICS
 
@@ -126,30 +132,14 @@ class TopicRater:
     def reminder(self) -> str:
         return self.reminder_text.format(max_topics=self.max_topics)
 
-    def parse(self, answer: str) -> tuple[int, ...] | None:
-        """The chosen topic numbers (1-based, distinct, at most ``max_topics``), or None.
+    def parse(self, answer: str) -> AnswerReading[tuple[int, ...]]:
+        """The chosen topic numbers (1-based, distinct, at most ``max_topics``), read
+        as the card's ``[answer]`` says (:func:`~interactive_agents.judging._answers.read_answer`):
+        text in brackets is ignored, numbers outside the topic set are dropped."""
+        return read_answer(answer, self.answer, self.reader())
 
-        The last line matching the card's ``topics_pattern`` is read; text in brackets
-        is ignored, numbers outside the topic set are dropped.
-        """
-        n_topics = len(self.topic_set.topics)
-        return parse_topic_numbers(answer, self.pattern, n_topics, self.max_topics)
-
-
-def parse_topic_numbers(
-    answer: str, pattern: re.Pattern[str], n_topics: int, max_topics: int
-) -> tuple[int, ...] | None:
-    """See :meth:`TopicRater.parse`."""
-    found = last_match(pattern, answer)
-    if found is None:
-        return None
-    listed = _BRACKETED.sub(" ", found.group(1))
-    chosen: list[int] = []
-    for text in _NUMBER.findall(listed):
-        number = int(text)
-        if 1 <= number <= n_topics and number not in chosen:
-            chosen.append(number)
-    return tuple(chosen[:max_topics]) or None
+    def reader(self) -> ValueReader[tuple[int, ...]]:
+        return numbers_reader(len(self.topic_set.topics), self.max_topics)
 
 
 def load_topic_rater(
@@ -170,12 +160,20 @@ def load_topic_rater(
     topic_set = load_topic_set(
         topics if topics is not None else actor_card("topics", language, actors_dir)
     )
+    system, user, reminder = (text_field(data, key, path) for key in ("system", "user", "reminder"))
+    answer = load_answer_rules(
+        data,
+        path,
+        numbers_reader(len(topic_set.topics), max_topics),
+        (system, user, reminder),
+        actors_dir=actors_dir,
+    )
     rater = TopicRater(
         language=language,
-        system=text_field(data, "system", path),
-        user=text_field(data, "user", path),
-        reminder_text=text_field(data, "reminder", path),
-        pattern=compile_pattern(data, "topics_pattern", path),
+        system=system,
+        user=user,
+        reminder_text=reminder,
+        answer=answer,
         topic_set=topic_set,
         max_topics=max_topics,
     )
@@ -217,7 +215,9 @@ class TopicResult:
     """Topic diversity of one corpus.
 
     ``distribution`` is the share of each topic over all rounds (every topic of the set,
-    in its order); ``skipped_empty`` counts dialogues without any client utterance.
+    in its order); ``skipped_empty`` counts dialogues without any client utterance;
+    ``answers`` counts the judgements and those without a value (unparsable, refused,
+    endpoint errors), which are left out of every figure and listed in ``failures``.
     """
 
     corpus: str
@@ -235,6 +235,7 @@ class TopicResult:
     failures: tuple[JudgeFailure, ...]
     calls: int
     cached: int
+    answers: dict[str, UnreadCounts] = field(default_factory=dict)
 
 
 def entropy(counts: Sequence[int] | np.ndarray, base: float = 2.0) -> float:
@@ -312,6 +313,7 @@ def summarise_topics(
         failures=tuple(j.failure() for j in judgements if not j.ok),
         calls=sum(j.calls for j in judgements),
         cached=sum(j.cached for j in judgements),
+        answers=unread_counts(judgements) or {ITEM: UnreadCounts()},
     )
 
 

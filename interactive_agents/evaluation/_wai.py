@@ -19,9 +19,8 @@ dialogues, and two corpora by a two-tailed Student's t-test per factor.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Unpack
 
@@ -35,22 +34,24 @@ from interactive_agents.evaluation._significance import (
     pairs,
     student_t,
 )
-from interactive_agents.judging._cards import (
-    actor_card,
-    compile_pattern,
-    last_match,
-    normalise,
-    text_field,
-    transcript,
+from interactive_agents.judging._answers import (
+    AnswerReading,
+    AnswerRules,
+    load_answer_rules,
+    read_answer,
+    score_reader,
 )
+from interactive_agents.judging._cards import actor_card, text_field, transcript
 from interactive_agents.judging._judgements import (
     JudgeCache,
     JudgeFailure,
     Judgement,
     JudgeRequest,
     JudgeRunOptions,
+    UnreadCounts,
     judge_corpora,
     one_per_corpus,
+    unread_counts,
 )
 from interactive_agents.llm._endpoint import ChatBackend
 from interactive_agents.llm._messages import ChatMessage
@@ -64,8 +65,7 @@ FACTORS: dict[str, tuple[int, ...]] = {
 REVERSED = frozenset({4, 10})
 SCALE = (1, 7)
 
-_CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7}
-_BARE_SCORE = re.compile(r"^\s*[*_\"'(\[]*\s*([1-7])\s*[*_\"')\].。]*\s*$")
+READ_SCORE = score_reader(*SCALE)
 
 
 def keyed(item: int, score: float) -> float:
@@ -95,7 +95,7 @@ class WaiJudge:
     system: str
     user: str
     reminder_text: str
-    pattern: re.Pattern[str]
+    answer: AnswerRules
     items: Mapping[int, WaiItem]
     client_label: str
     counselor_label: str
@@ -114,23 +114,10 @@ class WaiJudge:
     def reminder(self) -> str:
         return self.reminder_text
 
-    def parse(self, answer: str) -> int | None:
-        """See :func:`parse_score`."""
-        return parse_score(answer, self.pattern)
-
-
-def parse_score(answer: str, pattern: re.Pattern[str]) -> int | None:
-    """The score 1..7 of the last match of ``pattern`` (group 1), or None.
-
-    Full-width digits and colons count (the text is NFKC-normalised first), so do the
-    Chinese numerals 一..七, and so does an answer that is a bare number alone.
-    """
-    found = last_match(pattern, answer) or _BARE_SCORE.match(normalise(answer))
-    if found is None:
-        return None
-    text = found.group(1)
-    score = _CHINESE_DIGITS.get(text) or (int(text) if text.isdigit() else 0)
-    return score if SCALE[0] <= score <= SCALE[1] else None
+    def parse(self, answer: str) -> AnswerReading[int]:
+        """The score 1..7, read as the card's ``[answer]`` says
+        (:func:`~interactive_agents.judging._answers.read_answer`)."""
+        return read_answer(answer, self.answer, READ_SCORE)
 
 
 def load_wai_judge(language: str, *, actors_dir: str | Path | None = None) -> WaiJudge:
@@ -158,12 +145,16 @@ def load_wai_judge(language: str, *, actors_dir: str | Path | None = None) -> Wa
         if not isinstance(text, str) or not text.strip():
             raise ConfigError("expected a non-empty string", file=str(path), field=f"{where}.text")
         items[number] = WaiItem(number, text.strip(), tuple(a.strip() for a in anchors))
+    system, user, reminder = (text_field(data, key, path) for key in ("system", "user", "reminder"))
+    answer = load_answer_rules(
+        data, path, READ_SCORE, (system, user, reminder), actors_dir=actors_dir
+    )
     judge = WaiJudge(
         language=language,
-        system=text_field(data, "system", path),
-        user=text_field(data, "user", path),
-        reminder_text=text_field(data, "reminder", path),
-        pattern=compile_pattern(data, "score_pattern", path),
+        system=system,
+        user=user,
+        reminder_text=reminder,
+        answer=answer,
         items=items,
         client_label=str(data.get("client_label", "Client")),
         counselor_label=str(data.get("counselor_label", "Counselor")),
@@ -202,7 +193,9 @@ class DialogueWai:
 
 @dataclass(frozen=True, slots=True)
 class WaiResult:
-    """WAI-O-S of one corpus: factor and item summaries over its dialogues."""
+    """WAI-O-S of one corpus: factor and item summaries over its dialogues, and per item
+    (``wai-1`` … ``wai-12``) the judgements and those without a value (unparsable,
+    refused, endpoint errors: left out of every score, listed in ``failures``)."""
 
     corpus: str
     language: str
@@ -215,6 +208,7 @@ class WaiResult:
     failures: tuple[JudgeFailure, ...]
     calls: int
     cached: int
+    answers: dict[str, UnreadCounts] = field(default_factory=dict)
 
     def factor_values(self, factor: str) -> list[float]:
         """The factor's score of every dialogue that has one."""
@@ -282,7 +276,14 @@ def summarise_wai(
         failures=tuple(j.failure() for j in judgements if not j.ok),
         calls=sum(j.calls for j in judgements),
         cached=sum(j.cached for j in judgements),
+        answers=_item_counts(judgements),
     )
+
+
+def _item_counts(judgements: Sequence[Judgement[int]]) -> dict[str, UnreadCounts]:
+    """Every item's counts, in item order (an item never asked has zeros)."""
+    found = unread_counts(judgements)
+    return {f"wai-{n}": found.get(f"wai-{n}", UnreadCounts()) for n in ITEMS}
 
 
 def compare_wai(results: Sequence[WaiResult]) -> list[TTest]:

@@ -1,15 +1,13 @@
-"""Reading the judges' prompt cards (``actors/*.toml``) and their answers.
+"""Reading the judges' prompt cards (``actors/*.toml``).
 
-The topic rater and the WAI judge are data: a card names the instructions, the final
-line a judge must write and the pattern that reads it back. These helpers load a card,
-check its fields (errors name the file and the field), render a session as the
-transcript the judge reads, and find the judge's final answer in free text.
+The topic rater and the WAI judge are data: a card holds the instructions and, in its
+``[answer]`` table, the answer line a judge must write (read back by
+:mod:`._answers`). These helpers find and check a card's fields (errors name the file
+and the field) and render a session as the transcript the judge reads.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -33,32 +31,6 @@ def text_field(data: dict[str, Any], key: str, path: Path) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError("expected a non-empty string", file=str(path), field=key)
     return value.strip()
-
-
-def compile_pattern(data: dict[str, Any], key: str, path: Path) -> re.Pattern[str]:
-    """A card's regular expression (case-insensitive), with at least one group."""
-    source = text_field(data, key, path)
-    try:
-        pattern = re.compile(source, re.IGNORECASE | re.MULTILINE)
-    except re.error as exc:
-        message = f"not a valid regular expression: {exc}"
-        raise ConfigError(message, file=str(path), field=key) from exc
-    if pattern.groups < 1:
-        raise ConfigError("needs a capturing group", file=str(path), field=key)
-    return pattern
-
-
-def normalise(text: str) -> str:
-    """NFKC: full-width digits and colons (５, ：) become their ASCII forms."""
-    return unicodedata.normalize("NFKC", text)
-
-
-def last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
-    """The last match of ``pattern`` in the normalised ``text`` (the final line wins)."""
-    found = None
-    for found in pattern.finditer(normalise(text)):  # noqa: B007 - the last one is kept
-        pass
-    return found
 
 
 def transcript(dialogue: Dialogue, client_label: str, counselor_label: str) -> str:

@@ -7,11 +7,13 @@ about many dialogues: one :class:`JudgeRequest` per (corpus, dialogue, item, rou
 scheduler's concurrency, RPM and TPM limits and the HTTP retries apply), with a fixed
 pool of workers no larger than the endpoint's concurrency.
 
-Each answer goes through the caller's ``parse``. An answer that cannot be parsed is
-followed by a bounded number of retries: the judge is shown its own answer and a
-reminder of the required final line. When every attempt is unparsable, or the endpoint
-fails for good, the :class:`Judgement` carries the reason and every answer given: a
-failure is reported, never dropped.
+Each answer goes through the caller's ``parse``, which reads it as
+:mod:`._answers` describes. An answer that cannot be read (``unparsable``, or
+``refused``) is followed by a bounded number of retries: the judge is shown its own
+answer and a reminder of the required final line. When every attempt is unreadable, or
+the endpoint fails for good (``error``), the :class:`Judgement` carries that status, the
+reason and every answer given: a failure is counted and reported, never dropped and
+never replaced by a value.
 
 Every answer is appended at once as one JSON line to a :class:`JudgeCache` file, keyed
 by corpus, dialogue id, item, round, attempt, model and a hash of the exact prompt
@@ -22,6 +24,7 @@ failures are not cached, so a re-run asks those again.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -29,7 +32,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Generic, Protocol, TypedDict, TypeVar
+from typing import IO, Any, Generic, Literal, Protocol, TypedDict, TypeVar
 
 import anyio
 import orjson
@@ -37,6 +40,7 @@ from anyio.abc import ObjectReceiveStream
 
 from interactive_agents.corpora._readers import Corpus
 from interactive_agents.errors import BackendError, ConfigError, InputError
+from interactive_agents.judging._answers import AnswerReading
 from interactive_agents.llm._endpoint import ChatBackend, ChatEndpoint
 from interactive_agents.llm._endpoint_config import EndpointConfig, check_url
 from interactive_agents.llm._messages import ChatMessage, Sampling, Usage
@@ -52,6 +56,10 @@ DEFAULT_SAMPLING = Sampling(temperature=0.7, top_p=0.9, max_tokens=512)
 DEFAULT_WORKERS = 16
 
 CacheKey = tuple[str, str, str, int, int, str, str]
+JudgementStatus = Literal["parsed", "unparsable", "refused", "error"]
+UNREAD: tuple[JudgementStatus, ...] = ("unparsable", "refused", "error")
+"""The statuses of a judgement without a value: its answers could not be read, the judge
+declined, or the endpoint failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +75,8 @@ class JudgeRequest:
 
 @dataclass(frozen=True, slots=True)
 class Judgement(Generic[T]):
-    """The outcome of one request: a parsed ``value``, or ``None`` and the ``error``.
+    """The outcome of one request: a parsed ``value``, or ``None``, the ``status`` that
+    says why (``unparsable``, ``refused``, ``error``) and the ``error`` in words.
 
     ``answers`` holds every answer the judge gave, in order of attempt; ``calls`` of
     them were paid for in this run and ``cached`` were read from the cache.
@@ -82,14 +91,20 @@ class Judgement(Generic[T]):
     error: str | None = None
     calls: int = 0
     cached: int = 0
+    status: JudgementStatus = "parsed"
 
     @property
     def ok(self) -> bool:
-        return self.value is not None
+        return self.status == "parsed"
 
     def failure(self) -> JudgeFailure:
         return JudgeFailure(
-            self.dialogue_id, self.item, self.round, self.error or "failed", self.answers
+            self.dialogue_id,
+            self.item,
+            self.round,
+            self.error or "failed",
+            self.answers,
+            self.status,
         )
 
 
@@ -102,6 +117,55 @@ class JudgeFailure:
     round: int
     error: str
     answers: tuple[str, ...]
+    status: JudgementStatus = "unparsable"
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadCounts:
+    """Judgements of one item (or of a whole run) and those without a value, by why."""
+
+    judgements: int = 0
+    unparsable: int = 0
+    refused: int = 0
+    errors: int = 0
+
+    @property
+    def unread(self) -> int:
+        """Judgements whose answer could not be used (unparsable or refused)."""
+        return self.unparsable + self.refused
+
+    @property
+    def unread_share(self) -> float:
+        """``unread`` over the judgements that got an answer (NaN when none did)."""
+        answered = self.judgements - self.errors
+        return self.unread / answered if answered else math.nan
+
+    def failure(self, limit: float) -> str | None:
+        """Why these judgements are not a measurement, or None: more than ``limit`` of
+        the answers could not be read, or some judgements got no answer at all."""
+        reasons = []
+        if self.unread and self.unread_share > limit:
+            reasons.append(
+                f"{self.unread} of {self.judgements - self.errors} judgements "
+                f"({self.unread_share:.1%}) could not be read ({self.unparsable} unparsable, "
+                f"{self.refused} refused), more than the {limit:.0%} allowed (--max-unparsable)"
+            )
+        if self.errors:
+            reasons.append(f"{self.errors} judgements got no answer (endpoint errors)")
+        return "; ".join(reasons) or None
+
+
+def unread_counts(judgements: Iterable[Judgement[Any]]) -> dict[str, UnreadCounts]:
+    """Per item (in first-seen order): judgements, unparsable, refused, endpoint errors."""
+    counts: dict[str, Counter[str]] = {}
+    for judgement in judgements:
+        counts.setdefault(judgement.item, Counter())[judgement.status] += 1
+    return {
+        item: UnreadCounts(
+            sum(counter.values()), counter["unparsable"], counter["refused"], counter["error"]
+        )
+        for item, counter in counts.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,15 +183,33 @@ class JudgeSettings:
 
 @dataclass(slots=True)
 class JudgeProgress:
-    """Live counters of a judging run, for progress displays and summaries."""
+    """Live counters of a judging run, for progress displays and summaries:
+    judgements whose answers stayed ``unparsable``, were ``refused``, or met an endpoint
+    ``errors``; ``failed`` is all three."""
 
     total: int = 0
     done: int = 0
     calls: int = 0
     cached: int = 0
     retries: int = 0
-    failed: int = 0
+    unparsable: int = 0
+    refused: int = 0
+    errors: int = 0
     usage: Usage = field(default_factory=Usage)
+
+    @property
+    def failed(self) -> int:
+        return self.unparsable + self.refused + self.errors
+
+    def count(self, status: JudgementStatus) -> None:
+        """One more judgement done, with this outcome."""
+        self.done += 1
+        if status == "unparsable":
+            self.unparsable += 1
+        elif status == "refused":
+            self.refused += 1
+        elif status == "error":
+            self.errors += 1
 
 
 # -- the cache ------------------------------------------------------------------------
@@ -281,7 +363,7 @@ def backend_concurrency(backend: ChatBackend) -> int:
 async def run_judgements(
     backend: ChatBackend,
     requests: Sequence[JudgeRequest],
-    parse: Callable[[JudgeRequest, str], T | None],
+    parse: Callable[[JudgeRequest, str], AnswerReading[T]],
     *,
     reminder: Callable[[JudgeRequest], str],
     cache: JudgeCache,
@@ -291,10 +373,10 @@ async def run_judgements(
 ) -> list[Judgement[T]]:
     """Answer every request, in a task group of at most ``concurrency`` workers.
 
-    ``parse(request, answer)`` returns the value or ``None`` when the answer cannot be
-    used; then the judge gets its answer back with ``reminder(request)`` as the next
-    user message, up to ``settings.max_attempts`` answers in all. Results come back in
-    the order of ``requests``.
+    ``parse(request, answer)`` reads the answer (:func:`._answers.read_answer`); an
+    answer it cannot read sends the judge its answer back with ``reminder(request)`` as
+    the next user message, up to ``settings.max_attempts`` answers in all; the last
+    reading's status stays. Results come back in the order of ``requests``.
     """
     settings = settings or JudgeSettings()
     progress = progress if progress is not None else JudgeProgress()
@@ -310,8 +392,7 @@ async def run_judgements(
                     backend, requests[index], parse, reminder, cache, settings, progress
                 )
                 results[index] = judgement
-                progress.done += 1
-                progress.failed += 0 if judgement.ok else 1
+                progress.count(judgement.status)
 
     async with anyio.create_task_group() as group:
         for _ in range(workers):
@@ -326,7 +407,7 @@ async def run_judgements(
 async def _judge(
     backend: ChatBackend,
     request: JudgeRequest,
-    parse: Callable[[JudgeRequest, str], T | None],
+    parse: Callable[[JudgeRequest, str], AnswerReading[T]],
     reminder: Callable[[JudgeRequest], str],
     cache: JudgeCache,
     settings: JudgeSettings,
@@ -336,7 +417,9 @@ async def _judge(
     answers: list[str] = []
     calls = cached = 0
 
-    def outcome(value: T | None, error: str | None) -> Judgement[T]:
+    def outcome(
+        value: T | None, error: str | None, status: JudgementStatus = "parsed"
+    ) -> Judgement[T]:
         return Judgement(
             request.corpus,
             request.dialogue_id,
@@ -347,7 +430,10 @@ async def _judge(
             error,
             calls,
             cached,
+            status,
         )
+
+    reading: AnswerReading[T] | None = None
 
     for attempt in range(1, settings.max_attempts + 1):
         seed = request_seed(settings.seed, request, attempt)
@@ -365,7 +451,7 @@ async def _judge(
             try:
                 completion = await backend.complete(messages, settings.sampling, seed=seed)
             except BackendError as exc:
-                return outcome(None, f"{type(exc).__name__}: {exc}")
+                return outcome(None, f"{type(exc).__name__}: {exc}", "error")
             answer = completion.content
             cache.put(key, answer, completion.usage)
             calls += 1
@@ -375,9 +461,9 @@ async def _judge(
             cached += 1
             progress.cached += 1
         answers.append(answer)
-        value = parse(request, answer)
-        if value is not None:
-            return outcome(value, None)
+        reading = parse(request, answer)
+        if reading.ok:
+            return outcome(reading.value, None)
         if attempt < settings.max_attempts:
             progress.retries += 1
             messages = (
@@ -385,8 +471,11 @@ async def _judge(
                 ChatMessage("assistant", answer),
                 ChatMessage("user", reminder(request)),
             )
+    assert reading is not None  # max_attempts >= 1
     plural = "s" if settings.max_attempts > 1 else ""
-    return outcome(None, f"no parsable answer in {settings.max_attempts} attempt{plural}")
+    last = f"{reading.status} after {settings.max_attempts} attempt{plural}: {reading.reason}"
+    status: JudgementStatus = "refused" if reading.status == "refused" else "unparsable"
+    return outcome(None, last, status)
 
 
 # -- the judge's endpoint -------------------------------------------------------------
@@ -458,7 +547,7 @@ def check_unique(corpora: Sequence[Corpus]) -> None:
 class CorpusJudge(Protocol):
     """A rater that reads one kind of answer (a topic list, a WAI score)."""
 
-    def parse(self, answer: str) -> Any: ...
+    def parse(self, answer: str) -> AnswerReading[Any]: ...
 
     def reminder(self) -> str: ...
 

@@ -25,10 +25,17 @@ from interactive_agents.method._quality import (
 from interactive_agents.method._records import ErrorInfo, RefinerVerdict, Role, Stage, Timings
 from interactive_agents.method._refiner import RefinerRules
 from interactive_agents.method._seeds import derive_seed, fingerprint
-from interactive_agents.method._terminator import TerminatorRules
+from interactive_agents.method._terminator import (
+    DEFAULT_TERMINATOR_MODE,
+    TERMINATOR_MODES,
+    TerminatorMode,
+    TerminatorRules,
+)
 
 __all__ = [
+    "DEFAULT_TERMINATOR_MODE",
     "FLAG_NAMES",
+    "TERMINATOR_MODES",
     "ClientGuard",
     "ClientPrompt",
     "CounselorPrompt",
@@ -41,6 +48,7 @@ __all__ = [
     "RefinerVerdict",
     "Role",
     "Stage",
+    "TerminatorMode",
     "TerminatorRules",
     "Timings",
     "card_text",

@@ -1,12 +1,12 @@
 """The client guard: the refiner's counterpart for client utterances (optional, off by default).
 
-Small instruct models playing the client slip in three ways that spoil a session for
+Small instruct models playing the client slip in four ways that spoil a session for
 training: they repeat the counselor's last reply, they start talking as the counselor,
-and they recite the prompt or the stage cue. The guard rejects such a candidate so the
-client is asked again (bounded by ``max_attempts``); every rejected candidate is kept
-in the turn's ``rejected`` list. When every attempt is rejected the last candidate is
-kept, the turn flagged ``refiner_gave_up``, and the session goes on: the quality flags
-of the finished session still show the problem.
+they recite the prompt or the stage cue, and they write chat-template tokens. The guard
+rejects such a candidate so the client is asked again (bounded by ``max_attempts``);
+every rejected candidate is kept in the turn's ``rejected`` list. When every attempt is
+rejected the last candidate is kept, the turn flagged ``refiner_gave_up``, and the
+session goes on: the quality flags of the finished session still show the problem.
 """
 
 from __future__ import annotations
@@ -40,4 +40,7 @@ class ClientGuard:
             return RefinerVerdict(False, "speaks as the counselor")
         if self.rules.leaks(text):
             return RefinerVerdict(False, "repeats the prompt or the stage cue")
+        token = self.rules.template.search(text)
+        if token is not None:
+            return RefinerVerdict(False, f"contains a chat-template token ({token.group()})")
         return RefinerVerdict(True)

@@ -33,7 +33,7 @@ from interactive_agents.method._quality import Flagger, QualityThresholds, load_
 from interactive_agents.method._records import Stage, StageSource
 from interactive_agents.method._refiner import ExhaustedPolicy, LengthUnit, RefinerRules
 from interactive_agents.method._seeds import fingerprint
-from interactive_agents.method._terminator import TerminatorMode
+from interactive_agents.method._terminator import DEFAULT_TERMINATOR_MODE, TerminatorMode
 
 C = TypeVar("C")
 ROLE_KEYS = ("temperature", "top_p", "max_tokens")
@@ -79,14 +79,16 @@ class RefinerConfig:
 
 @dataclass(frozen=True, slots=True)
 class TerminatorConfig:
-    """Termination mode; ``phrases`` replaces the bundled list when given.
+    """How the phrases are read (``mode``: ``farewell`` by default, ``substring`` as the
+    paper, or ``closing``; method/_terminator.py); ``phrases`` replaces the bundled
+    list when given.
 
     ``first_turn`` is the first counselor turn whose reply may end the session: 1 is
     Algorithm 1 as printed, 2 (the default) is the reference code, which never ends a
     session on the reply to the client's greeting (a "你好，…加油" would make it one turn).
     """
 
-    mode: TerminatorMode = "substring"
+    mode: TerminatorMode = DEFAULT_TERMINATOR_MODE
     phrases: tuple[str, ...] | None = None
     first_turn: int = 2
 

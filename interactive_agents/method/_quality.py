@@ -10,11 +10,12 @@ in Chinese that is character n-grams, in English word n-grams.
 The flags (``docs/quality.md`` gives the reasons for each default threshold):
 
 ``echo``
-    The largest Jaccard overlap, over turns, of a turn's token bigrams with those of the
-    other party's turn just before it. Flagged at ``>= echo`` (0.6).
+    The largest share, over turns, of a turn's token bigrams found in the other party's
+    turn just before it (most of the turn copied). Flagged at ``>= echo`` (0.6).
 ``repetition``
-    The largest Jaccard overlap of a turn's bigrams with those of one of the same party's
-    earlier turns. Flagged at ``>= repetition`` (0.8: near-verbatim).
+    The largest share of the bigrams of one of a party's earlier turns found again in a
+    later turn of the same party (most of the earlier turn said again). Flagged at
+    ``>= repetition`` (0.8: near-verbatim).
 ``role_flip``
     The number of turns in which a client says a phrase of the helper (or starts with
     the counselor's speaker label), or a counselor a phrase of the help-seeker; phrase
@@ -22,11 +23,14 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
 ``prompt_leakage``
     The number of turns that copy a run of ``leak_ngram`` tokens (8 in Chinese, 6 in
     English) from the literal text of the system prompts or the stage cues (the card
-    profile is left out: the client is meant to talk about it). Flagged at ``>= 1``.
+    profile is left out: the client is meant to talk about it), a stage cue's
+    bracketed stage label ("(insight)", "（领悟阶段）"), or the cue's words around its
+    turn number ("this is exchange", "这是第 3 轮"). Flagged at ``>= 1``.
 ``language_drift``
     The share of turns written mostly outside the run's language: a turn drifts when
     the run's script (Han characters for zh, Latin letters otherwise) is under half of
-    its Han plus Latin letters (turns with fewer than 4 such letters are not judged).
+    its Han plus Latin letters (turns with fewer than 4 such letters, and turns of
+    pleasantries only, such as "Hello" in a Chinese session, are not judged).
     Flagged at ``>= drift`` (0.1).
 ``premature_disclosure``
     The share of the card's vocabulary found in the client's first ``disclosure_turns``
@@ -35,11 +39,21 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
     its own tokenizer. Flagged at ``>= disclosure`` (0.5); None without a card.
 ``premature_closure``
     The counselor-turn number at which either party first says a closing phrase (the
-    terminator's phrases, or the client's closing phrases of the phrase file). Flagged
-    when that is before counselor turn ``closure_turns`` (8); None when nobody closes.
+    terminator's phrases, or the client's closing phrases of the phrase file) as a
+    farewell, read as the terminator's ``farewell`` mode reads it (a "take care of
+    yourself" followed by a question is no closing). Flagged when that is before
+    counselor turn ``closure_turns`` (8); None when nobody closes.
+``degenerate``
+    The largest share of one party's turns that are content-free: pleasantries only,
+    a loop of a few tokens, or a short reply said before (:mod:`._degenerate`). Flagged
+    at ``>= degenerate`` (0.5): a greeting loop, "Thank you." answered by "Thank you.".
+``template_token``
+    The number of turns holding a chat-template token (``<|im_end|>``,
+    ``<end_of_turn>``…; ``actors/template_tokens.toml``). Flagged at ``>= 1``.
 
 A turn shorter than ``min_shingles`` bigrams (3) is too short to echo or repeat
-("Yes.", "嗯嗯") and is left out of those two flags.
+("Yes.", "嗯嗯") and is left out of those two flags, as is a content-free turn: there
+is nothing in it to copy.
 
 A :class:`Flagger` is what callers use: it holds one language's rules and their
 fingerprint, writes a session's flags as the document a record carries
@@ -62,8 +76,16 @@ import msgspec
 from interactive_agents._recipes import FieldError
 from interactive_agents._resources import bundled_dir, read_toml
 from interactive_agents.errors import ConfigError
+from interactive_agents.method._degenerate import (
+    content_free_turns,
+    degenerate_share,
+    phrase_tokens,
+    pleasantries_only,
+)
 from interactive_agents.method._prompts import STAGES, PromptSet
 from interactive_agents.method._seeds import fingerprint
+from interactive_agents.method._template_tokens import strip_template, template_tokens
+from interactive_agents.method._terminator import TerminatorRules
 
 FLAG_NAMES = (
     "echo",
@@ -73,6 +95,8 @@ FLAG_NAMES = (
     "language_drift",
     "premature_disclosure",
     "premature_closure",
+    "degenerate",
+    "template_token",
 )
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -82,7 +106,7 @@ _LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LEAK_NGRAM = {"zh": 8, "en": 6}
 # Part of every rules fingerprint: raise it when a flag's definition changes, so flags
 # stored in records under the old definition are computed again rather than reused.
-QUALITY_DEFINITIONS = 1
+QUALITY_DEFINITIONS = 3
 
 
 class Spoken(Protocol):
@@ -121,9 +145,15 @@ def jaccard(a: frozenset[Any], b: frozenset[Any]) -> float:
     return common / union if union else 0.0
 
 
+def containment(part: frozenset[Any], whole: frozenset[Any]) -> float:
+    """|part ∩ whole| / |part|: how much of ``part`` is found in ``whole`` (0 if empty)."""
+    return len(part & whole) / len(part) if part else 0.0
+
+
 def echo_overlap(text: str, previous: str) -> float:
-    """The echo measure of one turn against the other party's last turn."""
-    return jaccard(token_shingles(text), token_shingles(previous))
+    """The echo measure of one turn against the other party's last turn: the share of
+    the turn's bigrams found in it."""
+    return containment(token_shingles(text), token_shingles(previous))
 
 
 def script_share(text: str, language: str) -> float | None:
@@ -140,7 +170,7 @@ class QualityThresholds:
     """Where each flag starts; ``leak_ngram`` None means 8 tokens in zh, 6 otherwise."""
 
     echo: float = 0.6
-    repetition: float = 0.8
+    repetition: float = 0.6
     min_shingles: int = 3
     role_flip: int = 1
     prompt_leakage: int = 1
@@ -149,6 +179,8 @@ class QualityThresholds:
     disclosure: float = 0.5
     disclosure_turns: int = 3
     closure_turns: int = 8
+    degenerate: float = 0.5
+    template_token: int = 1
 
     def __post_init__(self) -> None:
         for name in _THRESHOLD_NAMES:
@@ -162,6 +194,7 @@ class QualityThresholds:
 _THRESHOLD_NAMES = (
     "echo", "repetition", "min_shingles", "role_flip", "prompt_leakage",
     "leak_ngram", "drift", "disclosure", "disclosure_turns", "closure_turns",
+    "degenerate", "template_token",
 )  # fmt: skip
 
 
@@ -178,6 +211,10 @@ class QualityRules:
     prompt_grams: frozenset[tuple[str, ...]] = frozenset()
     counselor_labels: tuple[str, ...] = ()
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
+    pleasantries: tuple[tuple[str, ...], ...] = ()
+    template: re.Pattern[str] = field(default_factory=template_tokens)
+    cue_marks: tuple[str, ...] = ()
+    cue_count: re.Pattern[str] | None = None
 
     @property
     def leak_ngram(self) -> int:
@@ -193,18 +230,26 @@ class QualityRules:
         return any(phrase.casefold() in text for phrase in self.counselor_flip)
 
     def leaks(self, text: str) -> bool:
-        """Does this text copy ``leak_ngram`` tokens in a row from a prompt?"""
-        return self.copies(text_tokens(text))
+        """Does this text copy ``leak_ngram`` tokens in a row from a prompt, or a stage
+        cue's bracketed stage label ("(insight)", "（领悟阶段）")?"""
+        return self.copies(text_tokens(text)) or self.cites_cue(text)
+
+    def cites_cue(self, text: str) -> bool:
+        """Does this text hold a bracketed stage label of the stage cue verbatim, or the
+        cue's words around its turn number ("this is exchange", "这是第 3 轮")?"""
+        folded = text.casefold()
+        if self.cue_count is not None and self.cue_count.search(folded):
+            return True
+        return any(mark in folded for mark in self.cue_marks)
 
     def copies(self, tokens: list[str]) -> bool:
         """Do these tokens (of :func:`text_tokens`) hold a prompt's ``leak_ngram`` run?"""
         return not _shingles(tokens, self.leak_ngram).isdisjoint(self.prompt_grams)
 
     def closes(self, turn: Spoken) -> bool:
-        """Does this turn say a closing phrase?"""
-        text = turn.content.casefold()
+        """Does this turn say a closing phrase as a farewell (method/_terminator.py)?"""
         phrases = self.closing + (self.client_closing if turn.role == "client" else ())
-        return any(phrase.casefold() in text for phrase in phrases)
+        return TerminatorRules(phrases, "farewell").check(turn.content) is not None
 
     def vocabulary(self, text: str) -> frozenset[str]:
         """The default disclosure vocabulary: Han bigrams and Latin words of 3+ letters."""
@@ -280,7 +325,45 @@ def load_quality_rules(
         prompt_grams=frozenset(gram for gram in grams if len(gram) == n),
         counselor_labels=prompts.counselor.speaker_labels,
         thresholds=chosen,
+        pleasantries=phrase_tokens(_phrases(data, path, "degenerate", "pleasantries"), _TOKEN),
+        cue_marks=_cue_marks(prompts),
+        cue_count=_cue_count(prompts.counselor.stage_cue),
+        template=template_tokens(actors_dir),
     )
+
+
+_BRACKETED = re.compile(r"[(（][^()（）]+[)）]")
+
+
+def _cue_marks(prompts: PromptSet) -> tuple[str, ...]:
+    """The bracketed labels of the stage names ("(insight)", "（领悟阶段）"), casefolded:
+    nobody writes them in speech, so a turn holding one recites the stage cue."""
+    names = prompts.counselor.stage_names.values()
+    return tuple(sorted({m.casefold() for name in names for m in _BRACKETED.findall(name)}))
+
+
+_CUE_WORDS = re.compile(r"[^\s(（;；,，:：.。]+(?:\s+[^\s(（;；,，:：.。]+)*\s*$")
+_CUE_TAIL = re.compile(r"\s*(\w*)")
+
+
+def _cue_count(cue: str) -> re.Pattern[str] | None:
+    """The stage cue's own words around its turn number ("this is exchange {turn}",
+    "这是第 {turn} 轮"), casefolded, any number or none in between: a model that recites
+    the cue often drops the number ("(This is exchange )"). None when the cue has no
+    turn number or fewer than three words or characters before it."""
+    for literal, name, _spec, _conversion in string.Formatter().parse(cue):
+        if name != "turn":
+            continue
+        words = _CUE_WORDS.search(literal)
+        head = words.group(0).strip().casefold() if words else ""
+        if len(head.split()) < 3 and len(head.replace(" ", "")) < 3:
+            return None
+        rest = cue[cue.index("{turn}") + len("{turn}") :]
+        tail = _CUE_TAIL.match(rest)
+        suffix = re.escape(tail.group(1).casefold()) if tail and tail.group(1) else ""
+        body = r"\s+".join(re.escape(word) for word in head.split())
+        return re.compile(rf"{body}\s*\d*\s*{suffix}")
+    return None
 
 
 def _phrases(data: dict[str, Any], path: Path, table: str, key: str) -> tuple[str, ...]:
@@ -330,21 +413,27 @@ class SessionQuality:
 
 
 def _max_overlap(
-    turns: Sequence[Spoken], shingles: list[frozenset[tuple[str, ...]]], minimum: int, *, own: bool
+    turns: Sequence[Spoken],
+    shingles: list[frozenset[tuple[str, ...]]],
+    minimum: int,
+    free: Sequence[bool],
+    *,
+    own: bool,
 ) -> tuple[float, int | None]:
-    """Largest overlap of a turn with the other's last turn (or with its own earlier ones)."""
+    """Largest overlap of a turn with the other's last turn (or with its own earlier
+    ones); too short and content-free turns are left out."""
     best, where = 0.0, None
     for i, turn in enumerate(turns):
-        if len(shingles[i]) < minimum:
+        if len(shingles[i]) < minimum or free[i]:
             continue
         if own:
             earlier = [j for j in range(i) if turns[j].role == turn.role]
         else:
             earlier = [j for j in range(i - 1, -1, -1) if turns[j].role != turn.role][:1]
         for j in earlier:
-            if len(shingles[j]) < minimum:
+            if len(shingles[j]) < minimum or free[j]:
                 continue
-            score = jaccard(shingles[i], shingles[j])
+            score = containment(shingles[j] if own else shingles[i], shingles[i if own else j])
             if score > best:
                 best, where = score, i
     return best, where
@@ -359,13 +448,26 @@ def assess_session(
 ) -> SessionQuality:
     """Every quality flag of one transcript (see the module docstring for definitions)."""
     limits = rules.thresholds
-    tokens = [text_tokens(turn.content) for turn in turns]
+    spoken = [strip_template(turn.content, rules.template) for turn in turns]
+    tokens = [text_tokens(text) for text in spoken]
     shingles = [_shingles(turn_tokens, 2) for turn_tokens in tokens]
-    echo, echo_at = _max_overlap(turns, shingles, limits.min_shingles, own=False)
-    repeat, repeat_at = _max_overlap(turns, shingles, limits.min_shingles, own=True)
+    roles = [turn.role for turn in turns]
+    free = content_free_turns(roles, tokens, rules.pleasantries)
+    polite = [pleasantries_only(turn_tokens, rules.pleasantries) for turn_tokens in tokens]
+    echo, echo_at = _max_overlap(turns, shingles, limits.min_shingles, polite, own=False)
+    repeat, repeat_at = _max_overlap(turns, shingles, limits.min_shingles, polite, own=True)
+    degenerate, degenerate_at = degenerate_share(roles, free)
+    templated = [i for i, turn in enumerate(turns) if rules.template.search(turn.content)]
     flips = [i for i, turn in enumerate(turns) if rules.flips(turn)]
-    leaks = [i for i, turn_tokens in enumerate(tokens) if rules.copies(turn_tokens)]
-    shares = [(i, script_share(turn.content, rules.language)) for i, turn in enumerate(turns)]
+    leaks = [
+        i
+        for i, turn_tokens in enumerate(tokens)
+        if rules.copies(turn_tokens) or rules.cites_cue(spoken[i])
+    ]
+    shares = [
+        (i, None if polite[i] else script_share(text, rules.language))
+        for i, text in enumerate(spoken)
+    ]
     judged = [(i, share) for i, share in shares if share is not None]
     drifted = [i for i, share in judged if share < 0.5]
     drift = len(drifted) / len(judged) if judged else 0.0
@@ -399,6 +501,14 @@ def assess_session(
                 closure is not None and closure < limits.closure_turns,
                 closure_at,
             ),
+            Flag(
+                "degenerate",
+                degenerate,
+                limits.degenerate,
+                degenerate >= limits.degenerate,
+                degenerate_at,
+            ),
+            _count_flag("template_token", templated, limits.template_token),
         )
     )
 
@@ -456,6 +566,10 @@ def rules_fingerprint(rules: QualityRules) -> str:
             "prompt_grams": sorted(rules.prompt_grams),
             "counselor_labels": rules.counselor_labels,
             "thresholds": asdict(thresholds),
+            "pleasantries": rules.pleasantries,
+            "template": rules.template.pattern,
+            "cue_marks": rules.cue_marks,
+            "cue_count": rules.cue_count.pattern if rules.cue_count else None,
         }
     )
 

@@ -1,7 +1,8 @@
 """The refiner σ (docs/method.md#refinement): is a counselor candidate an acceptable reply?
 
 A reply is accepted when it is short enough, contains no line break (any Unicode line
-boundary: ``\\n``, ``\\r``, ``\\v``, ``\\f``, U+0085, U+2028, U+2029…) and does not
+boundary: ``\\n``, ``\\r``, ``\\v``, ``\\f``, U+0085, U+2028, U+2029…), no chat-template
+token (``<|im_end|>``, ``<end_of_turn>``…: ``actors/template_tokens.toml``) and does not
 enumerate items. Length is counted in one of three units:
 
 * ``chars`` (default for zh): every character, punctuation and spaces included;
@@ -18,8 +19,10 @@ number that is not a marker ("3年前", "1到10分", "第一次", "3.5 小时") 
 
 What to do when every attempt was rejected is a policy, recorded in the dialogue:
 
-* ``repair`` (default): join lines, strip list markers, cut at the last sentence end
-  that fits, and flag the turn ``refiner_gave_up``;
+* ``repair`` (default): cut the reply where a template token starts (what follows is
+  the model writing a turn it was not asked for; the tokens are dropped instead when
+  nothing comes before them), join lines, strip list markers, cut at the last sentence
+  end that fits, and flag the turn ``refiner_gave_up``;
 * ``accept_last``: keep the last candidate as it is, flagged;
 * ``fail``: the session fails and goes to ``failures.jsonl``.
 """
@@ -29,10 +32,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from interactive_agents.method._records import RefinerVerdict
+from interactive_agents.method._template_tokens import cut_at_template, template_tokens
 
 LengthUnit = Literal["chars", "han", "words"]
 ExhaustedPolicy = Literal["repair", "accept_last", "fail"]
@@ -53,6 +57,7 @@ _OPEN = r"[(（\[【]"
 _CLOSE = r"[)）\]】]"
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _CIRCLED = re.compile(r"[\u2460-\u249b\u24f5-\u24fe\u2776-\u2793\u3251-\u325f\u32b1-\u32bf]")
+_LETTER_START = r"(?:^|(?<=[\s，。；：、！？,;:!?]))(?<![A-Za-z]\s)"
 _OPENS_WITH_ONE = re.compile(rf"\s*{_OPEN}?\s*[1１]\s*[.．、)）\]】:：](?!\d)")
 _BULLET_SIGN = re.compile(r"[•●○◦▪▫■□◆◇►▸▹▶➤✓✔☐☑※]")
 _BULLET_DASH = re.compile(r"(?:^|(?<=[.!?;:。！？；：]))\s*[-–—*+]\s+")
@@ -181,6 +186,12 @@ _FAMILIES = (
             rf"{_OPEN}\s*([a-hA-H])\s*{_CLOSE}"  # (a)
             r"|(?<![0-9A-Za-z(（])([a-hA-H])[)）]"  # a)
             r"|(?:^|(?<=[:;,、：；，])|(?<=[:;,]\s))([a-hA-H])[.．](?=\s)"  # a. after a colon
+            # A. / A、 opening an item inline ("A. 保持规律作息 B. 每天适当运动"): after a
+            # start, a space or punctuation (never glued to a word: "维生素A、"), not after a
+            # Latin word and a space ("plan A. If"), and followed by the item's text.
+            rf"|{_LETTER_START}([a-hA-H])[.．、](?=\s*{_HAN.pattern}|\s+[A-Za-z])"
+            # after a Latin word: only when the item goes on in lower case ("walk B. call")
+            r"|(?<=[A-Za-z]\s)([a-hA-H])[.．](?=\s+[a-z])"
         ),
         lambda letter: ord(letter.casefold()) - ord("a") + 1,
         lambda text: _CLOSER(text) or _LETTER_OPENS(text) or _LETTER_AFTER_PUNCTUATION(text),
@@ -233,10 +244,11 @@ def _strip_markers(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RefinerRules:
-    """The acceptance rules of one run."""
+    """The acceptance rules of one run (``template``: the template tokens refused)."""
 
     max_length: int
     unit: LengthUnit
+    template: re.Pattern[str] = field(default_factory=template_tokens)
 
     @classmethod
     def for_language(
@@ -262,6 +274,9 @@ class RefinerRules:
         stripped = text.strip()
         if not stripped:
             return RefinerVerdict(False, "empty")
+        token = self.template.search(stripped)
+        if token is not None:
+            return RefinerVerdict(False, f"contains a chat-template token ({token.group()})")
         if len(stripped.splitlines()) > 1:
             return RefinerVerdict(False, "contains a line break")
         kind = enumeration(stripped)
@@ -274,6 +289,7 @@ class RefinerRules:
 
     def repair(self, text: str) -> str:
         """Best effort to make a rejected candidate acceptable (policy ``repair``)."""
+        text = cut_at_template(text, self.template)
         flat = " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
         flat = _strip_markers(flat)
         if self.length(flat) <= self.max_length:

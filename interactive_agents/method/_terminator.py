@@ -1,9 +1,23 @@
 """The terminator g (docs/method.md#termination): does an accepted counselor reply end the session?
 
-``substring`` is the paper's criterion: any listed phrase anywhere in the reply.
-Its known weakness is that a phrase in mid-sentence ("下一次你可以…") ends the session;
-``closing`` counts a phrase only in the reply's last sentence, and only when that
-sentence is not a question, which is how a farewell is actually phrased.
+Three ways of reading the phrase list (``actors/terminator.toml``):
+
+``substring``
+    The paper's criterion: any listed phrase anywhere in the reply. Its weakness is that
+    a phrase used in passing ends the session: "take care of yourself" in a reply that
+    goes on to ask a question, "下一次你可以…" in a piece of advice.
+``closing``
+    A phrase counts only in the reply's last sentence, and only when that sentence is
+    not a question.
+``farewell`` (the default)
+    A phrase counts where it is said as a farewell: nothing after it in the reply asks
+    anything (a question after "take care" continues the conversation), and it nearly
+    is its clause, starting it and ending it within a few words ("Take care of
+    yourself.", "Please take care.", "期待你下次再来，…"), rather than being part of
+    another thought ("It's important to take care of yourself", "Next time you feel this
+    way, try to…", "下一次你可以试着记录一下情绪"). How each mode fares on hand-labelled
+    sessions of the embedded models is measured in
+    docs/quality.md#terminator-premature-endings.
 """
 
 from __future__ import annotations
@@ -14,9 +28,26 @@ from typing import Literal
 
 from interactive_agents.method._records import Termination
 
-TerminatorMode = Literal["substring", "closing"]
+TerminatorMode = Literal["substring", "closing", "farewell"]
+TERMINATOR_MODES: tuple[TerminatorMode, ...] = ("farewell", "closing", "substring")
+DEFAULT_TERMINATOR_MODE: TerminatorMode = "farewell"
 
 _SENTENCES = re.compile(r"[^。！？!?.…]+[。！？!?.…]*")
+_CLAUSE_END = re.compile(r"[。！？!?…,，;；:：、]|\.(?!\d)")
+_QUESTION = re.compile(r"[?？]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+FAREWELL_TAIL_WORDS = 2
+"""Words a farewell's clause may hold after the phrase ("Take care of yourself", "Good
+luck with everything"); more is a clause that goes on ("Next time you feel anxious")."""
+FAREWELL_TAIL_HAN = 4
+"""The same in Han characters ("期待你下次再来", "下一次我们再聊"; not "下一次你可以试试")."""
+FAREWELL_HEAD_WORDS = 2
+"""Words a farewell's clause may hold before the phrase ("Please", "And please"); more is
+another thought ("It's important to take care of yourself")."""
+FAREWELL_HEAD_HAN = 3
+"""The same in Han characters ("希望你一切顺利", "也祝你好运")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,15 +55,28 @@ class TerminatorRules:
     """The phrase list and matching mode of one run."""
 
     phrases: tuple[str, ...]
-    mode: TerminatorMode = "substring"
+    mode: TerminatorMode = DEFAULT_TERMINATOR_MODE
 
     def check(self, reply: str) -> Termination | None:
         """A termination if ``reply`` ends the session, else None."""
+        if self.mode == "farewell":
+            return self._farewell(reply)
         text = reply if self.mode == "substring" else self._last_statement(reply)
         folded = text.casefold()
         for phrase in self.phrases:
             if phrase.casefold() in folded:
                 return Termination("phrase", phrase)
+        return None
+
+    def _farewell(self, reply: str) -> Termination | None:
+        folded = reply.casefold()
+        for phrase in self.phrases:
+            wanted = phrase.casefold()
+            start = folded.find(wanted)
+            while start >= 0:
+                if farewell_at(reply, start, start + len(wanted)):
+                    return Termination("phrase", phrase)
+                start = folded.find(wanted, start + 1)
         return None
 
     @staticmethod
@@ -41,3 +85,30 @@ class TerminatorRules:
         if not sentences or sentences[-1].endswith(("?", "？")):
             return ""
         return sentences[-1]
+
+
+def farewell_at(reply: str, start: int, end: int) -> bool:
+    """Whether the phrase at ``reply[start:end]`` is said as a farewell: no question
+    follows it in the reply, and its clause holds little before and after it."""
+    rest = reply[end:]
+    if _QUESTION.search(rest):
+        return False
+    after = _CLAUSE_END.search(rest)
+    tail = rest[: after.start()] if after else rest
+    before = list(_CLAUSE_END.finditer(reply, 0, start))
+    head = reply[before[-1].end() if before else 0 : start]
+    return (
+        _han(head) <= FAREWELL_HEAD_HAN
+        and _words(head) <= FAREWELL_HEAD_WORDS
+        and _han(tail) <= FAREWELL_TAIL_HAN
+        and _words(tail) <= FAREWELL_TAIL_WORDS
+    )
+
+
+def _han(text: str) -> int:
+    return len(_HAN.findall(text))
+
+
+def _words(text: str) -> int:
+    """Latin (and other non-Han) words."""
+    return len(_WORD.findall(_HAN.sub(" ", text)))

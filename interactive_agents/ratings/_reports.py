@@ -12,6 +12,7 @@ position and length bias and the length-controlled ratings (:mod:`.reliability_r
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,16 @@ from typing import Any
 import numpy as np
 import orjson
 
+from interactive_agents.judging._judgements import UnreadCounts
 from interactive_agents.ratings._plots import plot_battle_counts, plot_ratings
 from interactive_agents.ratings._reliability import BattleReliability
 from interactive_agents.ratings._reliability_report import reliability_markdown, reliability_payload
-from interactive_agents.ratings._systems import ModelRating, RatingReport
+from interactive_agents.ratings._systems import (
+    MIN_BATTLES_PER_BOT,
+    MIN_BATTLES_PER_PAIR,
+    ModelRating,
+    RatingReport,
+)
 from interactive_agents.reporting._tables import markdown_table
 
 RATING_HEADERS = [
@@ -52,17 +59,27 @@ COUNTING_RULES = (
 )
 
 
-def _margin(point: float, lower: float, upper: float) -> str:
-    """The arena leaderboard's ``+upper/-lower`` form (signed: a point may lie outside)."""
+def _margin(point: float | None, lower: float | None, upper: float | None) -> str:
+    """The arena leaderboard's ``+upper/-lower`` form (signed: a point may lie outside);
+    ``n/a`` where the battles give no interval."""
+    if point is None or lower is None or upper is None:
+        return "n/a"
     return f"{upper - point:+.0f}/{lower - point:+.0f}"
 
 
+def _rank(row: ModelRating) -> str:
+    if row.rank is None:
+        return "n/a"
+    return str(row.rank) if row.sufficient else f"{row.rank} (too few battles)"
+
+
 def rating_cells(row: ModelRating) -> list[str]:
-    """One leaderboard row as text, in the order of :data:`RATING_HEADERS`."""
+    """One leaderboard row as text, in the order of :data:`RATING_HEADERS`; a rank that
+    does not count says so, a figure the battles cannot give is ``n/a``."""
     return [
-        str(row.rank),
+        _rank(row),
         row.model,
-        f"{row.bt:.0f}",
+        "n/a" if row.bt is None else f"{row.bt:.0f}",
         _margin(row.bt, row.bt_lower, row.bt_upper),
         f"{row.elo:.0f}",
         _margin(row.elo, row.elo_lower, row.elo_upper),
@@ -80,12 +97,29 @@ def ratings_payload(
     *,
     skipped: int,
     reliability: BattleReliability | None = None,
+    answers: UnreadCounts | None = None,
 ) -> dict[str, Any]:
-    """What ``ratings.json`` and ``elo --json`` hold (``judge_reliability`` if given)."""
+    """What ``ratings.json`` and ``elo --json`` hold (``judge_reliability`` and the
+    ``judge_answers`` counts, unparsable and refused, if given)."""
     tables = report.tables
-    extra = {} if reliability is None else {"judge_reliability": reliability_payload(reliability)}
+    extra: dict[str, Any] = {}
+    if reliability is not None:
+        extra["judge_reliability"] = reliability_payload(reliability)
+    if answers is not None:
+        extra["judge_answers"] = {
+            "judgements": answers.judgements,
+            "unparsable": answers.unparsable,
+            "refused": answers.refused,
+        }
     return {
         "settings": settings,
+        "ranking": {
+            "sufficient": report.sufficient,
+            "warnings": list(report.warnings),
+            "unusable": report.unusable,
+            "min_battles_per_bot": MIN_BATTLES_PER_BOT,
+            "min_battles_per_pair": MIN_BATTLES_PER_PAIR,
+        },
         "battles": report.battles,
         "excluded_unparsable": report.excluded,
         "skipped_invalid": skipped,
@@ -127,10 +161,14 @@ def write_ratings_report(
     payload: dict[str, Any],
     reliability: BattleReliability | None = None,
 ) -> None:
-    """ratings.json, dialogue_counts.csv, battle_counts.csv, the plots and report.md."""
+    """ratings.json, dialogue_counts.csv, battle_counts.csv, the plots and report.md; only
+    ratings.json and a report.md saying why when nothing could be rated."""
     out.mkdir(parents=True, exist_ok=True)
     options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2
     (out / "ratings.json").write_bytes(orjson.dumps(payload, option=options))
+    if report.unusable is not None:
+        (out / "report.md").write_text(_unusable_markdown(report, payload), encoding="utf-8")
+        return
     dialogues = _count_rows(report.models, report.tables.dialogue_counts)
     battles = _count_rows(report.models, report.battle_counts)
     _write_csv(out / "dialogue_counts.csv", report.models, dialogues)
@@ -141,9 +179,9 @@ def write_ratings_report(
         ("bt", "Bradley-Terry ratings with 95 % bootstrap intervals"),
         ("elo", "Elo ratings (mean over orders) with 95 % bootstrap intervals"),
     ):
-        points = [getattr(r, kind) for r in rows]
-        lower = [getattr(r, f"{kind}_lower") for r in rows]
-        upper = [getattr(r, f"{kind}_upper") for r in rows]
+        points = [_plotted(getattr(r, kind)) for r in rows]
+        lower = [_plotted(getattr(r, f"{kind}_lower")) for r in rows]
+        upper = [_plotted(getattr(r, f"{kind}_upper")) for r in rows]
         plot_ratings(models, points, lower, upper, out / f"ratings_{kind}.png", title=title)
     plot_battle_counts(
         report.models,
@@ -157,6 +195,42 @@ def write_ratings_report(
     if reliability is not None:
         markdown += "\n".join(["", *reliability_markdown(reliability)])
     (out / "report.md").write_text(markdown, encoding="utf-8")
+
+
+def _plotted(value: float | None) -> float:
+    """A figure for a plot: a missing one is NaN, which is left out of the drawing."""
+    return math.nan if value is None else value
+
+
+def _warnings_markdown(report: RatingReport) -> list[str]:
+    if not report.warnings:
+        return []
+    return [
+        "## Insufficient data: read the ranking with care",
+        "",
+        *(f"- {warning}." for warning in report.warnings),
+        "",
+        f"(A rank counts when its bot has at least {MIN_BATTLES_PER_BOT} readable battles; "
+        f"a head-to-head when the pair met at least {MIN_BATTLES_PER_PAIR} times: "
+        "docs/ratings.md#when-the-battles-are-too-few.)",
+        "",
+    ]
+
+
+def _unusable_markdown(report: RatingReport, payload: dict[str, Any]) -> str:
+    tables = report.tables
+    lines = [
+        "# Arena ratings",
+        "",
+        f"**Nothing could be rated:** {report.unusable}.",
+        "",
+        f"{tables.dialogues} dialogues, {tables.selections} selections; "
+        f"{payload['skipped_invalid']} invalid lines skipped. The judge's answers are kept "
+        "in the battle files; `judge_answers` in ratings.json counts those unparsable and "
+        "refused.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def _markdown(
@@ -180,6 +254,7 @@ def _markdown(
         "Rank: 1 + the number of models whose BT lower bound is above this model's upper "
         "bound.",
         "",
+        *_warnings_markdown(report),
         COUNTING_RULES,
         "",
         *markdown_table(RATING_HEADERS, [rating_cells(r) for r in report.rows]),

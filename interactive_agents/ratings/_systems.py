@@ -14,6 +14,18 @@
 
 Every function is pure: randomness only comes from the ``numpy.random.Generator`` passed
 in. Unparsable battles never enter a rating; :class:`Matchups` counts them.
+
+What :func:`rate` will not report (docs/ratings.md#when-the-battles-are-too-few):
+
+* an interval whose bootstrap is degenerate (every resample gave the same rating, e.g.
+  from one battle): it is None, never a zero-width interval;
+* Bradley-Terry ratings (and so ranks) when the maximum likelihood has no finite
+  solution without a penalty (a bot that never lost or never won, or groups of bots
+  that never beat each other): None with the reason, unless ``l2 > 0``;
+* a ranking as sufficient when a bot has fewer than :data:`MIN_BATTLES_PER_BOT`
+  readable battles, or a pair that met has fewer than :data:`MIN_BATTLES_PER_PAIR`:
+  the rows are marked and the report carries a warning per shortfall;
+* anything, when no battle is usable: the report is empty and says why.
 """
 
 from __future__ import annotations
@@ -27,11 +39,20 @@ from numpy.typing import NDArray
 from scipy.special import expit
 
 from interactive_agents.arena._battles import Battle
-from interactive_agents.errors import ConfigError, InputError
+from interactive_agents.errors import ConfigError
 from interactive_agents.ratings._dialogue_tables import DialogueTables, dialogue_tables
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+
+MIN_BATTLES_PER_BOT = 20
+"""Readable battles a bot needs before its rank counts. With n battles the 95 % interval
+of a win rate near one half spans about ±0.98/sqrt(n): ±0.22 at 20 battles, already
+about ±160 Elo points; below that a rank says more about luck than about the bot."""
+MIN_BATTLES_PER_PAIR = 5
+"""Readable battles two bots that met need before their head-to-head counts: with fewer,
+one battle moves their win fraction by more than 0.2."""
+_DEGENERATE = 1e-9  # an interval narrower than this came from identical resamples
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -242,6 +263,31 @@ def bootstrap_bt(
     return _bt_scale(_fit_bt(o, draws, len(m.models), config), m.models, config)
 
 
+def unrateable(m: Matchups) -> str | None:
+    """Why Bradley-Terry has no finite maximum likelihood on these battles, or None.
+
+    It has one exactly when every bot can be reached from every other through "scored
+    against" (a win or a tie) in both directions (Zermelo; Ford 1957): a bot that never
+    lost, or a group that never lost to the rest, would rate infinitely high.
+    """
+    n = len(m.models)
+    scored = np.zeros((n, n), dtype=bool)
+    scored[m.a[m.score > 0], m.b[m.score > 0]] = True
+    scored[m.b[m.score < 1], m.a[m.score < 1]] = True
+    reach = scored | np.eye(n, dtype=bool)
+    for _ in range(n):
+        reach = reach | ((reach.astype(np.int64) @ reach.astype(np.int64)) > 0)
+    if reach.all():
+        return None
+    never_lost = [m.models[i] for i in range(n) if not scored[:, i].any()]
+    never_won = [m.models[i] for i in range(n) if not scored[i, :].any()]
+    if never_lost or never_won:
+        parts = [f"{', '.join(never_lost)} never lost"] if never_lost else []
+        parts += [f"{', '.join(never_won)} never won"] if never_won else []
+        return "; ".join(parts)
+    return "some bots never scored against the others (groups that never beat each other)"
+
+
 # --- Intervals and ranks -------------------------------------------------------------
 
 
@@ -250,6 +296,11 @@ def interval(samples: FloatArray, level: float = 0.95) -> tuple[FloatArray, Floa
     tail = (1.0 - level) / 2.0
     lower, upper = np.quantile(samples, [tail, 1.0 - tail], axis=0)
     return lower, upper
+
+
+def degenerate(lower: FloatArray, upper: FloatArray) -> NDArray[np.bool_]:
+    """Intervals with no width: every bootstrap resample gave the same rating."""
+    return np.asarray(upper - lower < _DEGENERATE)
 
 
 def ranks(lower: FloatArray, upper: FloatArray) -> IntArray:
@@ -302,24 +353,28 @@ class ModelRating:
 
     ``upvotes``, ``occurrences`` (dialogues) and ``average_upvotes`` (per dialogue) are
     the paper's Table 4 (:mod:`.dialogue_tables`); ``battles``, ``battle_upvotes`` and
-    ``battle_upvote_rate`` are the same counted per battle record.
+    ``battle_upvote_rate`` are the same counted per battle record. A figure the battles
+    cannot give is None (no finite BT fit, a degenerate bootstrap); ``sufficient`` is
+    False when the bot has too few battles for its rank to count, ``notes`` say why.
     """
 
     model: str
-    rank: int
-    bt: float
-    bt_lower: float
-    bt_upper: float
+    rank: int | None
+    bt: float | None
+    bt_lower: float | None
+    bt_upper: float | None
     elo: float
     elo_time_order: float
-    elo_lower: float
-    elo_upper: float
+    elo_lower: float | None
+    elo_upper: float | None
     upvotes: int
     occurrences: int
     average_upvotes: float
     battles: int
     battle_upvotes: int
     battle_upvote_rate: float
+    sufficient: bool = True
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -327,6 +382,8 @@ class RatingReport:
     """Leaderboard rows (best first) plus the pairwise tables, indexed by ``models``.
 
     ``dialogue_counts`` (Figure 14) counts dialogues per pair, ``battle_counts`` battles.
+    ``warnings`` says what the battles are too few for (empty: the ranking is
+    sufficient); ``unusable`` says why nothing could be rated (then ``rows`` is empty).
     """
 
     rows: tuple[ModelRating, ...]
@@ -336,6 +393,13 @@ class RatingReport:
     tables: DialogueTables
     battles: int
     excluded: int
+    warnings: tuple[str, ...] = ()
+    unusable: str | None = None
+
+    @property
+    def sufficient(self) -> bool:
+        """Whether the ranking rests on enough battles (no warning, something rated)."""
+        return self.unusable is None and not self.warnings
 
 
 def rate(
@@ -351,46 +415,129 @@ def rate(
 
     The displayed Elo is the mean over ``shuffles`` orders; the Elo interval comes from
     bootstrapping online Elo, the BT interval (and the rank) from bootstrapping BT.
+    What the battles cannot support is None or a warning (see the module docstring);
+    with no usable battle at all the report is empty and ``unusable`` says why.
     """
     recorded = list(battles)
     m = matchups(recorded)
+    tables = dialogue_tables(recorded, m.models)
     if len(m) == 0:
-        raise InputError(f"no usable battles to rate ({m.excluded} unparsable)")
+        empty = np.zeros((0, 0), dtype=np.int64)
+        return RatingReport(
+            rows=(),
+            models=(),
+            battle_counts=empty,
+            win_fractions=empty.astype(np.float64),
+            tables=tables,
+            battles=0,
+            excluded=m.excluded,
+            unusable=(
+                f"no usable battles to rate: {len(recorded)} read, {m.excluded} unparsable"
+                f" ({sum(1 for b in recorded if b.refused)} of them refused by the judge)"
+            ),
+        )
     elo_mean = shuffled_elo(m, rng, shuffles, elo)
     elo_lower, elo_upper = interval(bootstrap_elo(m, rng, rounds, elo))
+    infinite = unrateable(m) if bt.l2 == 0 else None
     bt_point = bradley_terry(m, bt)
     bt_lower, bt_upper = interval(bootstrap_bt(m, rng, rounds, bt))
     rank = ranks(bt_lower, bt_upper)
     time_order = online_elo(m, elo)
     chosen, seen = battle_upvotes(m)
-    tables = dialogue_tables(recorded, m.models)
-    rows = [
-        ModelRating(
-            model=model,
-            rank=int(rank[i]),
-            bt=float(bt_point[i]),
-            bt_lower=float(bt_lower[i]),
-            bt_upper=float(bt_upper[i]),
-            elo=float(elo_mean[i]),
-            elo_time_order=float(time_order[i]),
-            elo_lower=float(elo_lower[i]),
-            elo_upper=float(elo_upper[i]),
-            upvotes=int(tables.upvotes[i]),
-            occurrences=int(tables.occurrences[i]),
-            average_upvotes=tables.average_upvotes(i),
-            battles=int(seen[i]),
-            battle_upvotes=int(chosen[i]),
-            battle_upvote_rate=float(chosen[i] / seen[i]),
+    counts = battle_counts(m)
+    flat_elo, flat_bt = degenerate(elo_lower, elo_upper), degenerate(bt_lower, bt_upper)
+    warnings = _shortfalls(m, seen, counts, infinite, flat_elo | flat_bt)
+
+    def optional(values: FloatArray, i: int, missing: bool) -> float | None:
+        return None if missing else float(values[i])
+
+    rows = []
+    for i, model in enumerate(m.models):
+        notes = _notes(int(seen[i]), bool(flat_elo[i]), bool(flat_bt[i]), infinite)
+        rows.append(
+            ModelRating(
+                model=model,
+                rank=None if infinite else int(rank[i]),
+                bt=optional(bt_point, i, infinite is not None),
+                bt_lower=optional(bt_lower, i, infinite is not None or bool(flat_bt[i])),
+                bt_upper=optional(bt_upper, i, infinite is not None or bool(flat_bt[i])),
+                elo=float(elo_mean[i]),
+                elo_time_order=float(time_order[i]),
+                elo_lower=optional(elo_lower, i, bool(flat_elo[i])),
+                elo_upper=optional(elo_upper, i, bool(flat_elo[i])),
+                upvotes=int(tables.upvotes[i]),
+                occurrences=int(tables.occurrences[i]),
+                average_upvotes=tables.average_upvotes(i),
+                battles=int(seen[i]),
+                battle_upvotes=int(chosen[i]),
+                battle_upvote_rate=float(chosen[i] / seen[i]),
+                sufficient=seen[i] >= MIN_BATTLES_PER_BOT and infinite is None,
+                notes=notes,
+            )
         )
-        for i, model in enumerate(m.models)
-    ]
-    rows.sort(key=lambda row: (row.rank, -row.bt, row.model))
+    rows.sort(key=lambda row: (row.rank or 0, -(row.bt or 0.0), -row.elo, row.model))
     return RatingReport(
         rows=tuple(rows),
         models=m.models,
-        battle_counts=battle_counts(m),
+        battle_counts=counts,
         win_fractions=win_fractions(m),
         tables=tables,
         battles=len(m),
         excluded=m.excluded,
+        warnings=warnings,
     )
+
+
+def _notes(battles: int, flat_elo: bool, flat_bt: bool, infinite: str | None) -> tuple[str, ...]:
+    """Why a row's figures are missing or its rank does not count."""
+    notes = []
+    if battles < MIN_BATTLES_PER_BOT:
+        notes.append(f"{battles} battles, fewer than the {MIN_BATTLES_PER_BOT} a rank needs")
+    if infinite is not None:
+        notes.append(f"no finite Bradley-Terry rating ({infinite}; pass --l2 0.1)")
+    elif flat_bt:
+        notes.append("BT interval: every bootstrap resample gave the same rating")
+    if flat_elo:
+        notes.append("Elo interval: every bootstrap resample gave the same rating")
+    return tuple(notes)
+
+
+def _shortfalls(
+    m: Matchups,
+    seen: IntArray,
+    counts: IntArray,
+    infinite: str | None,
+    flat: NDArray[np.bool_],
+) -> tuple[str, ...]:
+    """The report's warnings: every way the battles fall short of a ranking."""
+    warnings = []
+    few = [
+        f"{m.models[i]} ({seen[i]})" for i in range(len(m.models)) if seen[i] < MIN_BATTLES_PER_BOT
+    ]
+    if few:
+        warnings.append(
+            f"too few battles for a ranking: {', '.join(few)}; each bot needs at least "
+            f"{MIN_BATTLES_PER_BOT} readable battles"
+        )
+    thin = [
+        f"{m.models[i]}-{m.models[j]} ({counts[i, j]})"
+        for i in range(len(m.models))
+        for j in range(i + 1, len(m.models))
+        if 0 < counts[i, j] < MIN_BATTLES_PER_PAIR
+    ]
+    if thin:
+        warnings.append(
+            f"too few battles between {', '.join(thin)}; a pair that met needs at least "
+            f"{MIN_BATTLES_PER_PAIR} for its head-to-head to count"
+        )
+    if infinite is not None:
+        warnings.append(
+            f"no finite Bradley-Terry ratings and no ranks: {infinite} "
+            "(collect more battles, or pass --l2 0.1)"
+        )
+    if flat.any():
+        warnings.append(
+            "some bootstrap intervals are degenerate (every resample gave the same rating) "
+            "and are not reported"
+        )
+    return tuple(warnings)

@@ -5,7 +5,7 @@ each turns its flags into dotted keys of the :class:`EvaluationConfig` (on top o
 group's ``--recipe``), makes one library call, which writes the report, and prints the
 summary it returns. Bad input (an ``InputError``, which includes ``ConfigError``) becomes
 a one-line message and exit code 2. ``topics`` and ``wai`` ask an LLM judge; they exit
-with 1 when some judgements failed (the report lists them).
+with 1 when the run is not a measurement (too many unreadable answers, or endpoint errors).
 """
 
 from __future__ import annotations

@@ -39,8 +39,12 @@ The judge is any OpenAI-compatible endpoint (--base-url, repeatable for replicas
 with --model); without --base-url the embedded local model is started. Every judge
 answer is appended to a cache file in --out, so running the same command again pays
 only for the calls not made yet; a changed prompt, model, sampling or seed asks again.
-Exit codes: 0 done, 1 some judgements failed (listed in the report), 2 bad input,
-130 interrupted (the answers so far are kept: run the same command again).
+Answers the judge wrote in another form than asked are read where they are (inline,
+in markdown, after reasoning); answers that still cannot be read, or that the judge
+refused, are counted per item, left out of every figure and listed in the report.
+Exit codes: 0 done, 1 not a measurement (more than --max-unparsable of the answers
+unreadable, or judgements without an answer: the report says which), 2 bad input, 130
+interrupted (the answers so far are kept: run the same command again).
 """
 
 
@@ -63,6 +67,14 @@ def judge_options(command: F) -> F:
                 kind=EvaluationConfig,
                 type=click.IntRange(min=1),
                 help="Answers asked per judgement when the answer cannot be parsed (1 + retries).",
+            ),
+            option(
+                "--max-unparsable",
+                key="judge.max_unparsable",
+                kind=EvaluationConfig,
+                type=click.FloatRange(0, 1),
+                help="Largest share of unparsable or refused answers before the run "
+                "counts as failed (exit 1).",
             ),
             option(
                 "--rounds",
@@ -90,7 +102,8 @@ def judge_options(command: F) -> F:
 def _snapshot(progress: JudgeProgress) -> Snapshot:
     details = (
         f"calls {progress.calls} · cached {progress.cached} · "
-        f"retries {progress.retries} · failed {progress.failed}"
+        f"retries {progress.retries} · unparsable {progress.unparsable} · "
+        f"refused {progress.refused} · errors {progress.errors}"
     )
     return progress.total or None, progress.done, details
 
@@ -115,7 +128,8 @@ def run_judged_command(
         progress, run = monitor.progress, monitor.run
         click.echo(
             f"interrupted: {progress.done} of {progress.total} judgements done "
-            f"({progress.calls} calls, {progress.cached} cached, {progress.failed} failed); "
+            f"({progress.calls} calls, {progress.cached} cached, {progress.unparsable} "
+            f"unparsable, {progress.refused} refused, {progress.errors} errors); "
             f"every answer received is kept in {Path(out) / run.cache_file}; "
             "run the same command again to go on",
             err=True,
@@ -124,10 +138,19 @@ def run_judged_command(
 
 
 def show_judged(evaluation: JudgedEvaluation[Any], *, as_json: bool) -> None:
-    """The summary (or JSON) and the t-tests, then exit 1 if some judgements failed."""
+    """The summary (or JSON) and the t-tests, then what could not be read; exit 1 when
+    the run is not a measurement (:attr:`JudgedEvaluation.failure`)."""
     show(evaluation, as_json=as_json)
     if evaluation.tests and not as_json:
         print_table(evaluation.tests_table)
-    if evaluation.failed:
-        click.echo(f"{evaluation.failed} judgements failed: see {evaluation.report}", err=True)
+    run = evaluation.run
+    if evaluation.failure:
+        click.echo(f"not a measurement: {evaluation.failure}; see {evaluation.report}", err=True)
         sys.exit(EXIT_FAILURES)
+    if run.failed:
+        click.echo(
+            f"{run.unparsable} unparsable and {run.refused} refused answers "
+            f"({run.unread_share:.1%}, within the {run.max_unparsable:.0%} allowed) are "
+            f"left out of every figure: see {evaluation.report}",
+            err=True,
+        )

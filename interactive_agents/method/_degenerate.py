@@ -1,0 +1,89 @@
+"""Content-free turns: what makes a session degenerate (the ``degenerate`` quality flag).
+
+Small models fall into loops that say nothing: twelve turns of "你好！", "Thank you."
+answered by "Thank you.", a sentence of pleasantry repeated to the token limit ("I'm glad
+you're here. I'm glad you're here. …"), a few characters looped ("看到你看到你看到你").
+A turn is *content-free* when, once its template tokens are dropped, it holds
+
+* nothing but pleasantries (the ``[degenerate] pleasantries`` of
+  ``actors/quality.<lang>.toml``: greetings, thanks, "nice to meet you"), give or take
+  a tenth of its tokens (a pleasantry cut off by the token limit);
+* or a loop of a few words: at most ``LOOP_BIGRAMS`` (16) distinct token bigrams, the
+  turn at least twice as long ("看到你看到你看到你", "福制！福制！福制！");
+* or a short reply (at most ``SHORT_TOKENS`` tokens) with the same tokens as an earlier
+  turn of the same party.
+
+The session's measure is the largest share of content-free turns of one party (a party
+with at least two of them). Pleasantry-only turns are also what echo and repetition
+leave out: there is nothing in them to copy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+
+PLEASANTRY_SLACK = 0.1
+LOOP_BIGRAMS = 16
+SHORT_TOKENS = 6
+
+
+def _without(tokens: list[str], phrases: Sequence[tuple[str, ...]]) -> list[str]:
+    """``tokens`` with every occurrence of every phrase (longest first) taken out."""
+    rest: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for phrase in phrases:
+            if tuple(tokens[i : i + len(phrase)]) == phrase:
+                i += len(phrase)
+                break
+        else:
+            rest.append(tokens[i])
+            i += 1
+    return rest
+
+
+def pleasantries_only(tokens: list[str], pleasantries: Sequence[tuple[str, ...]]) -> bool:
+    """Whether a turn says nothing but pleasantries (or nothing at all)."""
+    return len(_without(tokens, pleasantries)) <= PLEASANTRY_SLACK * len(tokens)
+
+
+def looped(tokens: list[str]) -> bool:
+    """Whether a turn is a few words said over and over."""
+    bigrams = list(itertools.pairwise(tokens))
+    distinct = len(set(bigrams))
+    return 0 < distinct <= LOOP_BIGRAMS and len(bigrams) >= 2 * distinct
+
+
+def content_free_turns(
+    roles: Sequence[str], tokens: Sequence[list[str]], pleasantries: Sequence[tuple[str, ...]]
+) -> list[bool]:
+    """For each turn, whether it is content-free (see the module docstring)."""
+    free = []
+    short_seen: dict[str, list[frozenset[str]]] = {}
+    for role, turn in zip(roles, tokens, strict=True):
+        words = frozenset(turn)
+        repeated = len(turn) <= SHORT_TOKENS and words in short_seen.get(role, [])
+        free.append(repeated or pleasantries_only(turn, pleasantries) or looped(turn))
+        if len(turn) <= SHORT_TOKENS:
+            short_seen.setdefault(role, []).append(words)
+    return free
+
+
+def degenerate_share(roles: Sequence[str], free: Sequence[bool]) -> tuple[float, int | None]:
+    """The largest share of content-free turns of one party (with at least two such
+    turns), and the index of that party's first content-free turn."""
+    best, where = 0.0, None
+    for role in dict.fromkeys(roles):
+        mine = [i for i, r in enumerate(roles) if r == role]
+        empty = [i for i in mine if free[i]]
+        if len(empty) >= 2 and len(empty) / len(mine) > best:
+            best, where = len(empty) / len(mine), empty[0]
+    return best, where
+
+
+def phrase_tokens(phrases: Sequence[str], tokenize: re.Pattern[str]) -> tuple[tuple[str, ...], ...]:
+    """The pleasantries as token tuples, longest first (for :func:`content_free`)."""
+    found = {tuple(tokenize.findall(phrase.casefold())) for phrase in phrases}
+    return tuple(sorted((p for p in found if p), key=len, reverse=True))
