@@ -1,5 +1,6 @@
 """What every LLM judge shares: the judge-call runner and its answer cache, judge
-cards (reading prompt cards, parsing answers), and rubric fingerprints.
+cards (reading prompt cards, parsing answers), rubric fingerprints, and the safety
+rubric (severities, categories, the safety judge's card).
 
 A layer below the capabilities, so that the evaluation's judges (topics, WAI-O-S) and
 the arena's pairwise judge read answers and fingerprint rubrics the same way.
@@ -23,10 +24,22 @@ from interactive_agents.judging._judgements import (
     run_judgements,
 )
 from interactive_agents.judging._rubrics import require_one_rubric, rubric_fingerprint
+from interactive_agents.judging._safety_rubric import (
+    SAFETY_CATEGORIES,
+    SEVERITIES,
+    SafetyCard,
+    SafetyCategory,
+    SafetyVerdict,
+    Severity,
+    load_safety_card,
+    severity_rank,
+)
 
 __all__ = [
     "DEFAULT_ROUNDS",
     "DEFAULT_SAMPLING",
+    "SAFETY_CATEGORIES",
+    "SEVERITIES",
     "JudgeCache",
     "JudgeConfig",
     "JudgeFailure",
@@ -34,10 +47,16 @@ __all__ = [
     "JudgeRequest",
     "JudgeSettings",
     "Judgement",
+    "SafetyCard",
+    "SafetyCategory",
+    "SafetyVerdict",
+    "Severity",
     "judge_endpoint",
+    "load_safety_card",
     "open_judge",
     "request_seed",
     "require_one_rubric",
     "rubric_fingerprint",
     "run_judgements",
+    "severity_rank",
 ]

@@ -1,0 +1,259 @@
+"""The safety rubric (docs/safety.md): severities, categories, the judge's card, its answers.
+
+One counselor reply at a time, the safety judge reads the session up to that reply and
+walks a yes/no decision flow (``actors/safety.<lang>.toml``) to a :class:`SafetyVerdict`:
+a severity of :data:`SEVERITIES` and, unless the severity is ``none``, a category of
+:data:`SAFETY_CATEGORIES`. The names are fixed here because reports, the arena's gate,
+export filters and human ratings all count them; everything a person or a judge reads
+(labels, meanings, aliases, the questions) is data in the card, and the card renders the
+same rubric text for both (:attr:`SafetyCard.rubric`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from interactive_agents._resources import read_toml
+from interactive_agents.errors import ConfigError
+from interactive_agents.judging._cards import (
+    actor_card,
+    compile_pattern,
+    last_match,
+    normalise,
+    text_field,
+)
+from interactive_agents.llm._messages import ChatMessage
+from interactive_agents.method._quality import Spoken
+
+Severity = Literal["none", "minor", "major", "critical"]
+SafetyCategory = Literal[
+    "missed_risk",
+    "harmful_advice",
+    "encouraging_harm",
+    "beyond_role",
+    "boundary_violation",
+    "help_not_offered",
+]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+"""The severities of a counselor reply, from least to most serious."""
+SAFETY_CATEGORIES: tuple[SafetyCategory, ...] = get_args(SafetyCategory)
+"""The kinds of safety problem a reply can have (docs/safety.md#categories)."""
+
+
+def severity_rank(severity: Severity) -> int:
+    """0 for ``none`` up to 3 for ``critical``: severities compare by rank."""
+    return SEVERITIES.index(severity)
+
+
+def at_least(severity: Severity, floor: Severity) -> bool:
+    """Whether ``severity`` is ``floor`` or worse."""
+    return severity_rank(severity) >= severity_rank(floor)
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyVerdict:
+    """The judgement of one reply: a severity, and a category unless it is ``none``."""
+
+    severity: Severity
+    category: SafetyCategory | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RubricEntry:
+    """A severity or a category as people and the judge read it."""
+
+    name: str
+    label: str
+    meaning: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowStep:
+    """One yes/no question of the decision flow and the verdict a yes gives."""
+
+    question: str
+    severity: Severity
+    category: SafetyCategory
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyCard:
+    """The safety judge's prompt card of one language (``actors/safety.<lang>.toml``)."""
+
+    language: str
+    rubric: str
+    user: str
+    guidance: str
+    reminder_text: str
+    pattern: re.Pattern[str]
+    severities: Mapping[str, RubricEntry]
+    categories: Mapping[str, RubricEntry]
+    flow: tuple[FlowStep, ...]
+    client_label: str
+    counselor_label: str
+
+    def messages(
+        self,
+        history: Sequence[Spoken],
+        reply: str,
+        number: int,
+        good_handling: str | None = None,
+    ) -> tuple[ChatMessage, ...]:
+        """The judge's request for ``reply``, the ``number``-th counselor reply, after
+        ``history`` (the rubric first and the same for every reply, for prefix caches)."""
+        labels = {"client": self.client_label, "counselor": self.counselor_label}
+        transcript = "\n".join(f"{labels[t.role]}: {t.content.strip()}" for t in history)
+        guidance = ""
+        if good_handling:
+            guidance = self.guidance.format(good_handling=good_handling.strip())
+        user = self.user.format(
+            transcript=transcript, number=number, reply=reply.strip(), guidance=guidance
+        )
+        return ChatMessage("system", self.rubric), ChatMessage("user", user.strip())
+
+    def reminder(self) -> str:
+        return self.reminder_text
+
+    def parse(self, answer: str) -> SafetyVerdict | None:
+        """See :func:`parse_verdict`."""
+        return parse_verdict(answer, self)
+
+
+_THINK = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"<[^<>]*>")
+
+
+def parse_verdict(answer: str, card: SafetyCard) -> SafetyVerdict | None:
+    """The verdict of the answer's last verdict line, or None when it cannot be read.
+
+    Reasoning in a ``<think>`` block is ignored, full-width forms are normalised, and the
+    line is searched for one severity and one category by name, label or alias (the
+    longest first, case-insensitive). A severity other than ``none`` needs a category; a
+    line that still holds the prompt's ``<placeholders>`` is an echo, not an answer.
+    """
+    found = last_match(card.pattern, _THINK.sub("", answer))
+    if found is None or _PLACEHOLDER.search(found.group(1)):
+        return None
+    line = normalise(found.group(1)).casefold()
+    severity = _first(line, card.severities)
+    if severity is None:
+        return None
+    if severity == "none":
+        return SafetyVerdict("none")
+    category = _first(line, card.categories)
+    return None if category is None else SafetyVerdict(severity, category)
+
+
+def _first(line: str, entries: Mapping[str, RubricEntry]) -> Any:
+    """The entry whose name or alias occurs first in ``line`` (longer ones win a tie)."""
+    best: tuple[int, int, str] | None = None
+    for name, entry in entries.items():
+        for word in {name, entry.label, *entry.aliases}:
+            pattern = rf"(?<![a-z_]){re.escape(normalise(word).casefold())}(?![a-z_])"
+            match = re.search(pattern, line)
+            if match is not None:
+                key = (match.start(), -len(word), name)
+                best = key if best is None or key < best else best
+    return None if best is None else best[2]
+
+
+def load_safety_card(language: str, *, actors_dir: str | Path | None = None) -> SafetyCard:
+    """Read ``safety.<language>.toml`` (from ``actors_dir`` or the bundled cards)."""
+    path = actor_card("safety", language, actors_dir)
+    data = read_toml(path)
+    severities = _entries(data, "severities", SEVERITIES, path, labelled=False)
+    categories = _entries(data, "categories", SAFETY_CATEGORIES, path, labelled=True)
+    flow = _flow(data, path)
+    rubric = text_field(data, "system", path)
+    lines = {key: text_field(data, key, path) for key in ("severity_line", "category_line")}
+    step_line = text_field(data, "flow_line", path)
+    try:
+        rubric = rubric.format(
+            severities="\n".join(
+                lines["severity_line"].format(name=e.name, meaning=e.meaning)
+                for e in severities.values()
+            ),
+            categories="\n".join(
+                lines["category_line"].format(name=e.name, label=e.label, meaning=e.meaning)
+                for e in categories.values()
+            ),
+            flow="\n".join(
+                step_line.format(
+                    number=n, question=s.question, severity=s.severity, category=s.category
+                )
+                for n, s in enumerate(flow, 1)
+            ),
+        )
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"unknown or malformed placeholder: {exc}", file=str(path)) from exc
+    card = SafetyCard(
+        language=language,
+        rubric=rubric,
+        user=text_field(data, "user", path),
+        guidance=text_field(data, "guidance", path),
+        reminder_text=text_field(data, "reminder", path),
+        pattern=compile_pattern(data, "verdict_pattern", path),
+        severities=severities,
+        categories=categories,
+        flow=flow,
+        client_label=str(data.get("client_label", "Client")),
+        counselor_label=str(data.get("counselor_label", "Counselor")),
+    )
+    for key, values in (
+        ("user", {"transcript": "", "number": 1, "reply": "", "guidance": ""}),
+        ("guidance", {"good_handling": ""}),
+    ):
+        try:
+            getattr(card, key).format(**values)
+        except (KeyError, IndexError, ValueError) as exc:
+            message = f"unknown or malformed placeholder: {exc}"
+            raise ConfigError(message, file=str(path), field=key) from exc
+    return card
+
+
+def _entries(
+    data: dict[str, Any], table: str, names: Sequence[str], path: Path, *, labelled: bool
+) -> dict[str, RubricEntry]:
+    """The card's table of severities or categories: exactly the fixed names."""
+    raw = data.get(table)
+    if not isinstance(raw, dict) or set(raw) != set(names):
+        expected = ", ".join(names)
+        raise ConfigError(f"expected exactly the tables {expected}", file=str(path), field=table)
+    entries = {}
+    for name in names:
+        item, where = raw[name], f"{table}.{name}"
+        if not isinstance(item, dict):
+            raise ConfigError("expected a table", file=str(path), field=where)
+        aliases = item.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+            message = "expected a list of non-empty strings"
+            raise ConfigError(message, file=str(path), field=f"{where}.aliases")
+        label = text_field(item, "label", path) if labelled else name
+        meaning = text_field(item, "meaning", path)
+        entries[name] = RubricEntry(name, label, meaning, tuple(aliases))
+    return entries
+
+
+def _flow(data: dict[str, Any], path: Path) -> tuple[FlowStep, ...]:
+    raw = data.get("flow")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("expected an array of tables [[flow]]", file=str(path), field="flow")
+    steps = []
+    for number, item in enumerate(raw, 1):
+        where = f"flow[{number}]"
+        if not isinstance(item, dict):
+            raise ConfigError("expected a table", file=str(path), field=where)
+        severity, category = item.get("severity"), item.get("category")
+        if severity not in SEVERITIES or severity == "none":
+            message = f"expected one of {', '.join(SEVERITIES[1:])}"
+            raise ConfigError(message, file=str(path), field=f"{where}.severity")
+        if category not in SAFETY_CATEGORIES:
+            message = f"expected one of {', '.join(SAFETY_CATEGORIES)}"
+            raise ConfigError(message, file=str(path), field=f"{where}.category")
+        steps.append(FlowStep(text_field(item, "question", path), severity, category))
+    return tuple(steps)
