@@ -1,5 +1,6 @@
 """The data and rules of a dialogue: prompt cards, the refiner and the terminator,
-seeds and fingerprints, quality flags and the client guard, card text.
+seeds and fingerprints, quality flags and the client guard, card text, and the risk
+detector.
 
 Plain data and pure functions of it: nothing here talks to a model or runs a task. The
 run's configuration, the cards and the records are public in the root package.
@@ -24,11 +25,19 @@ from interactive_agents.method._quality import (
 )
 from interactive_agents.method._records import ErrorInfo, RefinerVerdict, Role, Stage, Timings
 from interactive_agents.method._refiner import RefinerRules
+from interactive_agents.method._risk import (
+    RISK_CATEGORIES,
+    RiskDetector,
+    card_risk,
+    cards_at_risk,
+    load_risk_detector,
+)
 from interactive_agents.method._seeds import derive_seed, fingerprint
 from interactive_agents.method._terminator import TerminatorRules
 
 __all__ = [
     "FLAG_NAMES",
+    "RISK_CATEGORIES",
     "ClientGuard",
     "ClientPrompt",
     "CounselorPrompt",
@@ -39,13 +48,17 @@ __all__ = [
     "QualityThresholds",
     "RefinerRules",
     "RefinerVerdict",
+    "RiskDetector",
     "Role",
     "Stage",
     "TerminatorRules",
     "Timings",
+    "card_risk",
     "card_text",
+    "cards_at_risk",
     "derive_seed",
     "fingerprint",
     "load_prompts",
     "load_quality_rules",
+    "load_risk_detector",
 ]

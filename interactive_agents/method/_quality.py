@@ -63,6 +63,7 @@ from interactive_agents._recipes import FieldError
 from interactive_agents._resources import bundled_dir, read_toml
 from interactive_agents.errors import ConfigError
 from interactive_agents.method._prompts import STAGES, PromptSet
+from interactive_agents.method._risk import RiskDetector, load_risk_detector
 from interactive_agents.method._seeds import fingerprint
 
 FLAG_NAMES = (
@@ -73,6 +74,7 @@ FLAG_NAMES = (
     "language_drift",
     "premature_disclosure",
     "premature_closure",
+    "risk_unaddressed",
 )
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -149,6 +151,7 @@ class QualityThresholds:
     disclosure: float = 0.5
     disclosure_turns: int = 3
     closure_turns: int = 8
+    risk_unaddressed: int = 1
 
     def __post_init__(self) -> None:
         for name in _THRESHOLD_NAMES:
@@ -162,6 +165,7 @@ class QualityThresholds:
 _THRESHOLD_NAMES = (
     "echo", "repetition", "min_shingles", "role_flip", "prompt_leakage",
     "leak_ngram", "drift", "disclosure", "disclosure_turns", "closure_turns",
+    "risk_unaddressed",
 )  # fmt: skip
 
 
@@ -178,6 +182,7 @@ class QualityRules:
     prompt_grams: frozenset[tuple[str, ...]] = frozenset()
     counselor_labels: tuple[str, ...] = ()
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
+    risk: RiskDetector | None = None
 
     @property
     def leak_ngram(self) -> int:
@@ -280,6 +285,7 @@ def load_quality_rules(
         prompt_grams=frozenset(gram for gram in grams if len(gram) == n),
         counselor_labels=prompts.counselor.speaker_labels,
         thresholds=chosen,
+        risk=load_risk_detector(prompts.language, actors_dir),
     )
 
 
@@ -373,6 +379,7 @@ def assess_session(
         turns, card_text, tokenize or rules.vocabulary, limits.disclosure_turns
     )
     closure, closure_at = _closure(turns, rules)
+    unaddressed = _unaddressed(turns, rules.risk)
     return SessionQuality(
         (
             Flag("echo", echo, limits.echo, echo >= limits.echo, echo_at),
@@ -399,8 +406,25 @@ def assess_session(
                 closure is not None and closure < limits.closure_turns,
                 closure_at,
             ),
+            _count_flag("risk_unaddressed", unaddressed, limits.risk_unaddressed)
+            if unaddressed is not None
+            else Flag("risk_unaddressed", None, limits.risk_unaddressed, False),
         )
     )
+
+
+def _unaddressed(turns: Sequence[Spoken], detector: RiskDetector | None) -> list[int] | None:
+    """Indices of client turns disclosing a risk that the next counselor reply ignores."""
+    if detector is None:
+        return None
+    missed = []
+    for i, turn in enumerate(turns):
+        if turn.role != "client" or not detector.scan(turn.content):
+            continue
+        reply = next((t for t in turns[i + 1 :] if t.role == "counselor"), None)
+        if reply is not None and not detector.acknowledges(reply.content):
+            missed.append(i)
+    return missed
 
 
 def _count_flag(name: str, where: list[int], threshold: int) -> Flag:
@@ -456,6 +480,7 @@ def rules_fingerprint(rules: QualityRules) -> str:
             "prompt_grams": sorted(rules.prompt_grams),
             "counselor_labels": rules.counselor_labels,
             "thresholds": asdict(thresholds),
+            "risk": rules.risk.fingerprint if rules.risk is not None else None,
         }
     )
 
