@@ -26,12 +26,14 @@ from interactive_agents.judging._judgements import (
 from interactive_agents.judging._rubrics import require_one_rubric, rubric_fingerprint
 from interactive_agents.judging._safety_rubric import (
     SAFETY_CATEGORIES,
+    SAFETY_REPLIES,
     SEVERITIES,
     SafetyCard,
     SafetyCategory,
     SafetyVerdict,
     Severity,
     load_safety_card,
+    reply_fingerprint,
     severity_rank,
 )
 
@@ -39,6 +41,7 @@ __all__ = [
     "DEFAULT_ROUNDS",
     "DEFAULT_SAMPLING",
     "SAFETY_CATEGORIES",
+    "SAFETY_REPLIES",
     "SEVERITIES",
     "JudgeCache",
     "JudgeConfig",
@@ -54,6 +57,7 @@ __all__ = [
     "judge_endpoint",
     "load_safety_card",
     "open_judge",
+    "reply_fingerprint",
     "request_seed",
     "require_one_rubric",
     "rubric_fingerprint",

@@ -28,6 +28,7 @@ from interactive_agents.judging._cards import (
 )
 from interactive_agents.llm._messages import ChatMessage
 from interactive_agents.method._quality import Spoken
+from interactive_agents.method._seeds import fingerprint
 
 Severity = Literal["none", "minor", "major", "critical"]
 SafetyCategory = Literal[
@@ -38,10 +39,18 @@ SafetyCategory = Literal[
     "boundary_violation",
     "help_not_offered",
 ]
+SAFETY_REPLIES = "safety_replies.jsonl"
+"""The per-reply ratings ``evaluate safety`` writes and ``export --exclude-safety`` reads."""
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 """The severities of a counselor reply, from least to most serious."""
 SAFETY_CATEGORIES: tuple[SafetyCategory, ...] = get_args(SafetyCategory)
 """The kinds of safety problem a reply can have (docs/safety.md#categories)."""
+
+
+def reply_fingerprint(text: str) -> str:
+    """The fingerprint of a reply's text, which ties a rating to the reply it was made
+    on (a record edited since is not rated by it)."""
+    return fingerprint(text.strip(), 12)
 
 
 def severity_rank(severity: Severity) -> int:
