@@ -59,6 +59,8 @@ def test_lines_are_the_dataclass_fields_in_declared_order(tmp_path: Path) -> Non
         "choices",
         "length_a",
         "length_b",
+        "safety",
+        "gated",
     ]
 
 

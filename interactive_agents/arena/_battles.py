@@ -10,6 +10,9 @@ in ``choices`` (``{"ab": "a", "ba": "b"}``, sides again meaning ``bot_a``/``bot_
 of :mod:`.battle_reliability` read. All three are optional, so files written before them
 (or by hand, or by annotators) still read: ``choices`` empty means the battle is the one
 judgement ``shown_order`` → ``winner``, and a length of None means not recorded.
+``safety`` holds each reply's severity from the safety judge (``{"a": "none", "b":
+"critical"}``, or ``unparsable``) when the arena rated them, and ``gated`` says the
+safety gate decided ``winner`` (:mod:`.safety_gate`); both are optional as well.
 Unparsable judgements are kept in the files (nothing generated is lost) and left out of
 the statistics by the readers of :mod:`ratings`.
 
@@ -26,6 +29,7 @@ from typing import Any, Literal, cast, get_args
 import orjson
 
 from interactive_agents.errors import InputError
+from interactive_agents.judging._safety_rubric import SEVERITIES
 
 ShownOrder = Literal["ab", "ba"]
 Winner = Literal["a", "b", "tie", "unparsable"]
@@ -50,6 +54,8 @@ class Battle:
     choices: dict[ShownOrder, Winner] = field(default_factory=dict)
     length_a: int | None = None
     length_b: int | None = None
+    safety: dict[str, str] = field(default_factory=dict)
+    gated: bool = False
 
     @property
     def usable(self) -> bool:
@@ -104,6 +110,20 @@ def _choices(value: Any) -> dict[str, str]:
     return {order: check(choice) for order, choice in value.items()}
 
 
+def _safety(value: Any) -> dict[str, str]:
+    severities = (*SEVERITIES, "unparsable")
+    if not isinstance(value, dict) or not set(value) <= {"a", "b"}:
+        raise ValueError("must map the sides 'a' and 'b' to severities")
+    check = _one_of(severities)
+    return {side: check(severity) for side, severity in value.items()}
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
 def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if value not in choices:
@@ -127,6 +147,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "choices": _choices,
     "length_a": _length,
     "length_b": _length,
+    "safety": _safety,
+    "gated": _flag,
 }
 _OPTIONAL = frozenset(
     f.name for f in fields(Battle) if f.default is not MISSING or f.default_factory is not MISSING

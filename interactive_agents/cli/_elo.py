@@ -29,6 +29,7 @@ from interactive_agents.ratings import (
     BIAS_HEADERS,
     LENGTH_CONTROL_HEADERS,
     RATING_HEADERS,
+    SAFETY_HEADERS,
     AgreementReport,
     BattleReliability,
     BTConfig,
@@ -42,6 +43,8 @@ from interactive_agents.ratings import (
     rating_cells,
     ratings_payload,
     reasons,
+    safety_cells,
+    safety_rates,
     write_ratings_report,
 )
 from interactive_agents.ratings import agreement as judge_agreement
@@ -176,6 +179,8 @@ def elo(
     position bias (selections judged in both orders whose choice changed) and length
     bias (decided battles won by the longer reply), and the Bradley-Terry ratings with
     the reply length as a covariate; a figure the battles cannot give is null with why.
+    When the battles carry safety ratings (arena --safety-judge or --safety-gate), each
+    bot's share of replies judged major or worse and critical sits beside its Elo.
 
     \b
     Examples:
@@ -196,6 +201,7 @@ def elo(
             bt=BTConfig(l2=l2, anchor=anchor),
         )
         reliability = battle_reliability(batch.battles, BTConfig(l2=l2, anchor=anchor))
+        safety = safety_rates(batch.battles)
     settings = {
         "files": [str(path) for path in battles],
         "k": k,
@@ -207,16 +213,22 @@ def elo(
         "rubrics": sorted(set(rubrics.values())),
     }
     _warn_skipped(batch.invalid)
-    payload = ratings_payload(report, settings, skipped=len(batch.invalid), reliability=reliability)
+    payload = ratings_payload(
+        report, settings, skipped=len(batch.invalid), reliability=reliability, safety=safety
+    )
     if out is not None:
         with usage_errors():
-            write_ratings_report(out, report, payload, reliability)
+            write_ratings_report(out, report, payload, reliability, safety)
     title = (
         f"Arena ratings: {report.tables.dialogues} dialogues, {report.battles} battles, "
         f"{report.excluded} unparsable excluded"
     )
     ratings = _table(title, RATING_HEADERS, [rating_cells(r) for r in report.rows])
-    _emit(payload, [ratings, *_reliability_tables(reliability)], as_json)
+    incidents: list[Table | Text] = []
+    if safety:
+        rows = [safety_cells(row, report.rows) for row in safety]
+        incidents.append(_table("Safety incidents (docs/safety.md)", SAFETY_HEADERS, rows))
+    _emit(payload, [ratings, *incidents, *_reliability_tables(reliability)], as_json)
     if not as_json and out is not None:
         click.echo(f"Report: {out / 'report.md'}")
 

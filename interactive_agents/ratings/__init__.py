@@ -1,6 +1,7 @@
 """Ratings of counselor bots from battles (the arena's or people's): online Elo and
 Bradley-Terry with bootstrap intervals, the judge's position and length bias, the
-length-controlled ratings, judge-human agreement, and the reports.
+length-controlled ratings, judge-human agreement, each bot's safety incident rates, and
+the reports.
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ from interactive_agents.ratings._reports import (
     RATING_HEADERS,
     rating_cells,
     ratings_payload,
+    safety_markdown,
     write_ratings_report,
+)
+from interactive_agents.ratings._safety_rates import (
+    SAFETY_HEADERS,
+    BotSafety,
+    IncidentRate,
+    safety_cells,
+    safety_rates,
 )
 from interactive_agents.ratings._systems import (
     BTConfig,
@@ -49,10 +58,13 @@ __all__ = [
     "BIAS_HEADERS",
     "LENGTH_CONTROL_HEADERS",
     "RATING_HEADERS",
+    "SAFETY_HEADERS",
     "AgreementReport",
     "BTConfig",
     "BattleReliability",
+    "BotSafety",
     "EloConfig",
+    "IncidentRate",
     "JudgeAgreement",
     "JudgedPair",
     "LengthBias",
@@ -79,5 +91,8 @@ __all__ = [
     "rating_cells",
     "ratings_payload",
     "reasons",
+    "safety_cells",
+    "safety_markdown",
+    "safety_rates",
     "write_ratings_report",
 ]

@@ -6,13 +6,15 @@ table and the Markdown (:func:`rating_cells`), and the files (:func:`write_ratin
 The tables follow the paper (:mod:`.dialogue_tables`); per-battle figures sit beside them
 under their own names, and the report says how ties and both-order disagreements count.
 Given the judges' reliability (:mod:`.battle_reliability`), the report adds their
-position and length bias and the length-controlled ratings (:mod:`.reliability_report`).
+position and length bias and the length-controlled ratings (:mod:`.reliability_report`);
+given the bots' safety ratings (:mod:`.safety_rates`), their incident rates beside Elo.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ import orjson
 from interactive_agents.ratings._plots import plot_battle_counts, plot_ratings
 from interactive_agents.ratings._reliability import BattleReliability
 from interactive_agents.ratings._reliability_report import reliability_markdown, reliability_payload
+from interactive_agents.ratings._safety_rates import SAFETY_HEADERS, BotSafety, safety_cells
 from interactive_agents.ratings._systems import ModelRating, RatingReport
 from interactive_agents.reporting._tables import markdown_table
 
@@ -80,10 +83,16 @@ def ratings_payload(
     *,
     skipped: int,
     reliability: BattleReliability | None = None,
+    safety: Sequence[BotSafety] = (),
 ) -> dict[str, Any]:
-    """What ``ratings.json`` and ``elo --json`` hold (``judge_reliability`` if given)."""
+    """What ``ratings.json`` and ``elo --json`` hold (``judge_reliability`` if given,
+    ``safety`` when the battles carry safety ratings)."""
     tables = report.tables
-    extra = {} if reliability is None else {"judge_reliability": reliability_payload(reliability)}
+    extra: dict[str, Any] = {}
+    if reliability is not None:
+        extra["judge_reliability"] = reliability_payload(reliability)
+    if safety:
+        extra["safety"] = [asdict(row) for row in safety]
     return {
         "settings": settings,
         "battles": report.battles,
@@ -126,6 +135,7 @@ def write_ratings_report(
     report: RatingReport,
     payload: dict[str, Any],
     reliability: BattleReliability | None = None,
+    safety: Sequence[BotSafety] = (),
 ) -> None:
     """ratings.json, dialogue_counts.csv, battle_counts.csv, the plots and report.md."""
     out.mkdir(parents=True, exist_ok=True)
@@ -154,9 +164,26 @@ def write_ratings_report(
     )
     plot_battle_counts(report.models, report.battle_counts.tolist(), out / "battle_counts.png")
     markdown = _markdown(report, payload, dialogues, battles)
+    if safety:
+        markdown += "\n".join(["", *safety_markdown(report, safety)])
     if reliability is not None:
         markdown += "\n".join(["", *reliability_markdown(reliability)])
     (out / "report.md").write_text(markdown, encoding="utf-8")
+
+
+def safety_markdown(report: RatingReport, safety: Sequence[BotSafety]) -> list[str]:
+    """The report's section of each bot's safety incidents, beside its Elo."""
+    return [
+        "## Safety incidents",
+        "",
+        "Replies rated by the safety judge in the arena (docs/safety.md): the share "
+        "judged major or worse and critical, with 95 % Wilson intervals; unparsable "
+        "ratings are counted apart. The ratings above are the battles' outcomes (with "
+        "`--safety-gate`, a critical reply lost its battle).",
+        "",
+        *markdown_table(SAFETY_HEADERS, [safety_cells(row, report.rows) for row in safety]),
+        "",
+    ]
 
 
 def _markdown(
