@@ -72,6 +72,11 @@ from interactive_agents.evaluation._local_runs import (
 )
 from interactive_agents.evaluation._overlap import corpus_language, overlap_rate, vocabulary_overlap
 from interactive_agents.evaluation._quality_report import CorpusQuality
+from interactive_agents.evaluation._risk_accuracy import (
+    DetectorScore,
+    LabelledText,
+    score_risk_detector,
+)
 from interactive_agents.evaluation._safety import (
     RatedReply,
     SafetyRater,
@@ -121,6 +126,7 @@ __all__ = [
     "CorpusQuality",
     "CorpusSource",
     "CorpusStats",
+    "DetectorScore",
     "Draw",
     "Embed",
     "Embedder",
@@ -130,6 +136,7 @@ __all__ = [
     "JudgeMonitor",
     "JudgedEvaluation",
     "JudgedRun",
+    "LabelledText",
     "LanguageChoice",
     "OverlapConfig",
     "PairedScore",
@@ -185,6 +192,7 @@ __all__ = [
     "rate_safety",
     "rate_topics",
     "run_judged",
+    "score_risk_detector",
     "score_wai",
     "semantic_consistency",
     "vocabulary_overlap",

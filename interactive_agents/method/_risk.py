@@ -6,7 +6,8 @@ suicide, self-harm, thoughts of harming someone else, or being abused, each ``di
 me", "活着没意思"). It reads the lexicon and rules of ``actors/risk.<lang>.toml``, which
 users edit: cue patterns per category and kind, negations ("I'm not suicidal",
 "我从来没想过自杀"), third persons ("my friend wants to die", "我朋友想自杀") and
-exclusions (idioms such as "笑死", "bored to death").
+exclusions (idioms such as "笑死", "bored to death"), and passives that make the
+client the one harmed ("我被一个亲戚性侵").
 
 It is deliberately simple and fully deterministic: a cue counts when it is not inside an
 exclusion, not negated within a few characters before it in its clause, and not said of
@@ -62,6 +63,7 @@ class RiskLexicon:
     negation_window: int
     third_person: re.Pattern[str] | None
     first_person: re.Pattern[str] | None
+    passive: re.Pattern[str] | None
     exclusion: re.Pattern[str] | None
     acknowledgement: re.Pattern[str] | None
 
@@ -114,17 +116,30 @@ class RiskDetector:
         return negation.search(before) is not None
 
     def _someone_else(self, before: str) -> bool:
-        """A third person is the subject: named before the cue, no first person after it."""
-        third = self.lexicon.third_person
-        if third is None:
+        """A third person is the subject: named before the cue, with no first person
+        after it, and not the agent of a passive the client is the patient of ("我被一个
+        亲戚性侵": the client first, a passive marker, then the third person)."""
+        lexicon = self.lexicon
+        if lexicon.third_person is None:
             return False
-        last = None
-        for last in third.finditer(before):  # noqa: B007 - the last one is kept
-            pass
-        if last is None:
+        thirds = [match.span() for match in lexicon.third_person.finditer(before)]
+        if not thirds:
             return False
-        first = self.lexicon.first_person
-        return first is None or first.search(before, last.end()) is None
+        last_start, last_end = thirds[-1]
+        first = lexicon.first_person
+        if first is None:
+            return True
+        own = [
+            m.start()
+            for m in first.finditer(before)
+            if not any(start <= m.start() < end for start, end in thirds)
+        ]
+        if any(position >= last_end for position in own):
+            return False
+        passive = lexicon.passive
+        return passive is None or not any(
+            passive.search(before, position, last_start) for position in own
+        )
 
 
 def _clauses(text: str, breaks: re.Pattern[str]) -> Iterator[tuple[int, str]]:
@@ -220,6 +235,7 @@ def _lexicon(data: dict[str, Any], language: str, path: Path) -> RiskLexicon:
         negation_window=window,
         third_person=_alternation(data, "third_persons", path),
         first_person=_alternation(data, "first_persons", path),
+        passive=_alternation(data, "passives", path),
         exclusion=_alternation(data, "exclusions", path),
         acknowledgement=_alternation(data, "acknowledgements", path),
     )

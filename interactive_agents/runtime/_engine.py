@@ -95,7 +95,10 @@ class Engine(Runner[RoleCard, Result]):
             )
         self.config = config
         prompts = load_prompts(
-            config.language, config.actors_dir, client_resistance=config.prompts.client_resistance
+            config.language,
+            config.actors_dir,
+            client_resistance=config.prompts.client_resistance,
+            crisis_rule=config.prompts.crisis_rule,
         )
         rules = config.refiner.rules(config.language)
         backends = self._backends(config)
