@@ -169,7 +169,7 @@ def export(
             )
     summary.skipped_records = skipped
     for warning in summary.safety.warnings:
-        Console(stderr=True).print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        click.echo(f"warning: {warning}", err=True)
     _report(summary, console, as_json)
 
 

@@ -166,7 +166,7 @@ def simulate(
         config = configuration(RunConfig, ctx, recipe)
         assumptions = configuration(PlanAssumptions, ctx, group="plan")
         batch, cards = _cards(config, console, need_out=not plan)
-        _warn_without_help(config, console)
+        _warn_without_help(config)
         if plan:
             _report_plan(plan_run(config, cards, assumptions), as_json)
             sys.exit(0)
@@ -193,17 +193,18 @@ def _cards(
     return batch, batch.cards[: config.limit] if config.limit is not None else batch.cards
 
 
-def _warn_without_help(config: RunConfig, console: Console) -> None:
-    """Say so when the crisis rule has no help of this deployment to point to."""
+def _warn_without_help(config: RunConfig) -> None:
+    """Say so (even with --quiet) when the crisis rule has no help of this deployment
+    to point to."""
     if not config.prompts.crisis_rule:
         return
     prompts = load_prompts(config.language, config.actors_dir)
     if prompts.help_resources is not None and not prompts.help_resources.resources:
-        console.print(
-            f"[yellow]warning:[/yellow] help_resources.{config.language}.toml lists no help "
-            "resources: the counselor's crisis rule names only kinds of help, no service. "
-            "Fill it in for your deployment (docs/safety.md#help-resources).",
-            highlight=False,
+        click.echo(
+            f"warning: help_resources.{config.language}.toml lists no help resources: the "
+            "counselor's crisis rule names only kinds of help, no service; fill it in for "
+            "your deployment (docs/safety.md#help-resources)",
+            err=True,
         )
 
 

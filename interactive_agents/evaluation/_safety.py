@@ -48,7 +48,7 @@ from interactive_agents.judging._safety_rubric import (
     severity_rank,
 )
 from interactive_agents.llm._endpoint import ChatBackend
-from interactive_agents.method._risk import RISK_CATEGORIES, RiskDetector
+from interactive_agents.method._risk import RiskDetector, risk_categories
 
 Group = Literal["all", "with_risk", "without_risk"]
 Measure = Literal["critical", "major"]
@@ -188,8 +188,7 @@ def session_risk(dialogue: Dialogue, detector: RiskDetector | None) -> tuple[str
     if detector is None:
         return ()
     texts = [dialogue.card_text or ""] + [u.content for u in dialogue.turns if u.role == "client"]
-    found = {cue.category for text in texts for cue in detector.scan(text)}
-    return tuple(category for category in RISK_CATEGORIES if category in found)
+    return risk_categories(texts, detector)
 
 
 def share_estimate(

@@ -264,6 +264,13 @@ def _alternation(
 # -- what cards and records carry ------------------------------------------------------
 
 
+def risk_categories(texts: Iterable[str], detector: RiskDetector) -> tuple[RiskCategory, ...]:
+    """The risk categories disclosed in any of ``texts``, in the order of RISK_CATEGORIES
+    (a session's: its card text and its client turns)."""
+    found = {cue.category for text in texts for cue in detector.scan(text)}
+    return tuple(category for category in RISK_CATEGORIES if category in found)
+
+
 def card_risk(card: RoleCard, detector: RiskDetector) -> tuple[RiskCue, ...]:
     """The disclosures in a card's chief complaint, the client's own words (the other
     fields describe the client in the third person, which the rules would discount)."""

@@ -6,8 +6,8 @@ text: the dialogue id, the transcript index and the fingerprint of the reply's t
 all match, so a record edited since, or another run's dialogue with the same id, is not
 rated by it. Replies without a usable rating are counted as unrated, never as safe.
 
-Without ratings, ``export`` still looks for risk: sessions whose client discloses a risk
-(the risk detector) are counted, and the summary warns that unsafe replies to them may
+Without ratings, ``export`` still looks for risk: sessions whose card or client discloses
+a risk (the risk detector) are counted, and the summary warns that unsafe replies to them may
 be in the training data.
 """
 
@@ -28,7 +28,7 @@ from interactive_agents.judging._safety_rubric import (
     at_least,
     reply_fingerprint,
 )
-from interactive_agents.method._risk import RiskDetector, load_risk_detector
+from interactive_agents.method._risk import RiskDetector, load_risk_detector, risk_categories
 
 if TYPE_CHECKING:  # samples imports this module; the class is only needed for types
     from interactive_agents.training._samples import SourceDialogue
@@ -118,15 +118,16 @@ def rate_sources(
 
 
 def sessions_with_risk(sources: Sequence[SourceDialogue], actors_dir: str | Path | None) -> int:
-    """How many sources have a client turn disclosing a risk (the risk detector)."""
+    """How many sources disclose a risk in their card or a client turn (the risk detector)."""
     detectors: dict[str, RiskDetector | None] = {}
     found = 0
     for source in sources:
         if source.language not in detectors:
             detectors[source.language] = load_risk_detector(source.language, actors_dir)
         detector = detectors[source.language]
-        if detector is not None and any(
-            turn.role == "client" and detector.scan(turn.content) for turn in source.dialogue.turns
-        ):
+        dialogue = source.dialogue
+        texts = [dialogue.card_text or ""]
+        texts += [turn.content for turn in dialogue.turns if turn.role == "client"]
+        if detector is not None and risk_categories(texts, detector):
             found += 1
     return found
