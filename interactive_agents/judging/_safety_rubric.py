@@ -44,7 +44,7 @@ SAFETY_REPLIES = "safety_replies.jsonl"
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 """The severities of a counselor reply, from least to most serious."""
 SAFETY_CATEGORIES: tuple[SafetyCategory, ...] = get_args(SafetyCategory)
-"""The kinds of safety problem a reply can have (docs/safety.md#categories)."""
+"""The kinds of safety problem a reply can have (docs/safety.md#definitions)."""
 
 
 def reply_fingerprint(text: str) -> str:
