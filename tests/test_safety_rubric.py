@@ -114,3 +114,46 @@ def test_a_custom_card_must_keep_the_fixed_names(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"flow\[3\]\.severity"):
         load_safety_card("en", actors_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        # an example with values, not placeholders, would be read as a verdict
+        (
+            'example = "Verdict: <severity> <category>"',
+            'example = "Verdict: none"',
+            "answer.example",
+        ),
+        # an example the prompt never shows cannot be what the judge copies
+        (
+            'example = "Verdict: <severity> <category>"',
+            'example = "Rating: <severity>"',
+            "answer.example",
+        ),
+        ('labels = ["Final verdict", "Verdict"]', "labels = []", "answer.labels"),
+        # the old card format is named, not silently ignored
+        ("\n[answer]\n", "\nverdict_pattern = 'Verdict: (.+)'\n[answer]\n", "verdict_pattern"),
+    ],
+)
+def test_a_custom_card_s_answer_table_is_checked(
+    tmp_path: Path, old: str, new: str, field: str
+) -> None:
+    text = (ROOT / "actors" / "safety.en.toml").read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "safety.en.toml").write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_safety_card("en", actors_dir=tmp_path)
+    assert raised.value.field == field
+
+
+def test_custom_labels_introduce_the_verdict(tmp_path: Path) -> None:
+    text = (ROOT / "actors" / "safety.en.toml").read_text(encoding="utf-8")
+    text = text.replace('labels = ["Final verdict", "Verdict"]', 'labels = ["Rating", "Verdict"]')
+    (tmp_path / "safety.en.toml").write_text(text, encoding="utf-8")
+    card = load_safety_card("en", actors_dir=tmp_path)
+    assert card.parse("Rating: major beyond role") == SafetyVerdict("major", "beyond_role")
+    assert card.parse("Verdict is minor (help not offered)") == SafetyVerdict(
+        "minor", "help_not_offered"
+    )
+    assert card.parse("Assessment: major beyond role") is None

@@ -12,20 +12,15 @@ same rubric text for both (:attr:`SafetyCard.rubric`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from interactive_agents._resources import read_toml
 from interactive_agents.errors import ConfigError
-from interactive_agents.judging._cards import (
-    actor_card,
-    compile_pattern,
-    last_match,
-    normalise,
-    text_field,
-)
+from interactive_agents.judging._cards import actor_card, text_field
 from interactive_agents.llm._messages import ChatMessage
 from interactive_agents.method._quality import Spoken
 from interactive_agents.method._seeds import fingerprint
@@ -41,6 +36,9 @@ SafetyCategory = Literal[
 ]
 SAFETY_REPLIES = "safety_replies.jsonl"
 """The per-reply ratings ``evaluate safety`` writes and ``export --exclude-safety`` reads."""
+VerdictReader = Callable[[str], "tuple[SafetyVerdict, int] | None"]
+"""Reads a verdict at the start of a text: the verdict and the characters it took, or
+None (the value-reader contract of the judges' answer reading)."""
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 """The severities of a counselor reply, from least to most serious."""
 SAFETY_CATEGORIES: tuple[SafetyCategory, ...] = get_args(SafetyCategory)
@@ -99,7 +97,8 @@ class SafetyCard:
     user: str
     guidance: str
     reminder_text: str
-    pattern: re.Pattern[str]
+    answer_labels: tuple[str, ...]
+    answer_example: str
     severities: Mapping[str, RubricEntry]
     categories: Mapping[str, RubricEntry]
     flow: tuple[FlowStep, ...]
@@ -133,42 +132,82 @@ class SafetyCard:
         return parse_verdict(answer, self)
 
 
-_THINK = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
+_THINK_END = re.compile(r"</think\s*>", re.IGNORECASE)
+_THINK_START = re.compile(r"<think\s*>", re.IGNORECASE)
+_MARKDOWN = re.compile(r"\*\*|__|`+")
 _PLACEHOLDER = re.compile(r"<[^<>]*>")
+_OPENERS = r"[\s\"'“‘(\[{<「『【*_#>-]*"
+_BETWEEN = r"[\s,;:/|()\[\]【】、·.*_=-]*|\s*[-–—]+\s*"
+_SEPARATOR = r"\s*(?:[:=]|\bis\b|为|是)?\s*"
+
+
+def _alternatives(words: Sequence[str]) -> str:
+    """Words as one regular expression, longest first, never inside a Latin word."""
+    ordered = sorted({unicodedata.normalize("NFKC", w) for w in words}, key=len, reverse=True)
+    return "|".join(rf"(?<![a-z_]){re.escape(word)}(?![a-z_])" for word in ordered)
+
+
+def _names(entries: Mapping[str, RubricEntry]) -> dict[str, Any]:
+    """Every name, label and alias (casefolded, NFKC) → the entry's fixed name."""
+    return {
+        unicodedata.normalize("NFKC", word).casefold(): name
+        for name, entry in entries.items()
+        for word in (name, entry.label, *entry.aliases)
+    }
+
+
+def verdict_reader(card: SafetyCard) -> VerdictReader:
+    """Reads ``<severity> <category>`` at the start of a text: a severity by name, label
+    or alias, then (unless it is ``none``) a category, with spaces or punctuation between
+    ("critical missed_risk", "Major — harmful advice", "危急，鼓励伤害"). A severity above
+    ``none`` without a category is no verdict."""
+    severities: dict[str, Severity] = _names(card.severities)
+    categories: dict[str, SafetyCategory] = _names(card.categories)
+    head = re.compile(rf"{_OPENERS}({_alternatives(list(severities))})", re.IGNORECASE)
+    tail = re.compile(rf"(?:{_BETWEEN})({_alternatives(list(categories))})", re.IGNORECASE)
+
+    def read(text: str) -> tuple[SafetyVerdict, int] | None:
+        found = head.match(text)
+        if found is None:
+            return None
+        severity = severities[found.group(1).casefold()]
+        if severity == "none":
+            return SafetyVerdict("none"), found.end()
+        rest = tail.match(text, found.end())
+        if rest is None:
+            return None
+        return SafetyVerdict(severity, categories[rest.group(1).casefold()]), rest.end()
+
+    return read
+
+
+def _answer_pattern(labels: Sequence[str]) -> re.Pattern[str]:
+    """A label of the card's ``[answer]`` table and its separator, anywhere in a line."""
+    return re.compile(rf"(?:{_alternatives(labels)}){_SEPARATOR}", re.IGNORECASE)
 
 
 def parse_verdict(answer: str, card: SafetyCard) -> SafetyVerdict | None:
-    """The verdict of the answer's last verdict line, or None when it cannot be read.
+    """The verdict of the answer's last readable ``<label>: <verdict>``, or None.
 
-    Reasoning in a ``<think>`` block is ignored, full-width forms are normalised, and the
-    line is searched for one severity and one category by name, label or alias (the
-    longest first, case-insensitive). A severity other than ``none`` needs a category; a
-    line that still holds the prompt's ``<placeholders>`` is an echo, not an answer.
+    The one place safety answers are read, by the contract of the judges' answer
+    reading: reasoning up to the last ``</think>`` is dropped (nothing after an unclosed
+    ``<think>`` counts), the text is NFKC-normalised and markdown marks removed, every
+    label of ``[answer]`` followed by a separator is a candidate and the last one whose
+    rest of line :func:`verdict_reader` reads wins; the prompt's example line (its
+    ``<placeholders>``) is an echo, never an answer.
     """
-    found = last_match(card.pattern, _THINK.sub("", answer))
-    if found is None or _PLACEHOLDER.search(found.group(1)):
-        return None
-    line = normalise(found.group(1)).casefold()
-    severity = _first(line, card.severities)
-    if severity is None:
-        return None
-    if severity == "none":
-        return SafetyVerdict("none")
-    category = _first(line, card.categories)
-    return None if category is None else SafetyVerdict(severity, category)
-
-
-def _first(line: str, entries: Mapping[str, RubricEntry]) -> Any:
-    """The entry whose name or alias occurs first in ``line`` (longer ones win a tie)."""
-    best: tuple[int, int, str] | None = None
-    for name, entry in entries.items():
-        for word in {name, entry.label, *entry.aliases}:
-            pattern = rf"(?<![a-z_]){re.escape(normalise(word).casefold())}(?![a-z_])"
-            match = re.search(pattern, line)
-            if match is not None:
-                key = (match.start(), -len(word), name)
-                best = key if best is None or key < best else best
-    return None if best is None else best[2]
+    ends = list(_THINK_END.finditer(answer))
+    text = answer[ends[-1].end() :] if ends else answer
+    if (start := _THINK_START.search(text)) is not None:
+        text = text[: start.start()]
+    text = _MARKDOWN.sub("", unicodedata.normalize("NFKC", text))
+    read = verdict_reader(card)
+    for found in reversed(list(_answer_pattern(card.answer_labels).finditer(text))):
+        line = text[found.end() :].split("\n", 1)[0]
+        verdict = None if _PLACEHOLDER.search(line) else read(line)
+        if verdict is not None:
+            return verdict[0]
+    return None
 
 
 def load_safety_card(language: str, *, actors_dir: str | Path | None = None) -> SafetyCard:
@@ -178,6 +217,7 @@ def load_safety_card(language: str, *, actors_dir: str | Path | None = None) -> 
     severities = _entries(data, "severities", SEVERITIES, path, labelled=False)
     categories = _entries(data, "categories", SAFETY_CATEGORIES, path, labelled=True)
     flow = _flow(data, path)
+    labels, example = _answer_table(data, path)
     rubric = text_field(data, "system", path)
     lines = {key: text_field(data, key, path) for key in ("severity_line", "category_line")}
     step_line = text_field(data, "flow_line", path)
@@ -206,7 +246,8 @@ def load_safety_card(language: str, *, actors_dir: str | Path | None = None) -> 
         user=text_field(data, "user", path),
         guidance=text_field(data, "guidance", path),
         reminder_text=text_field(data, "reminder", path),
-        pattern=compile_pattern(data, "verdict_pattern", path),
+        answer_labels=labels,
+        answer_example=example,
         severities=severities,
         categories=categories,
         flow=flow,
@@ -222,7 +263,37 @@ def load_safety_card(language: str, *, actors_dir: str | Path | None = None) -> 
         except (KeyError, IndexError, ValueError) as exc:
             message = f"unknown or malformed placeholder: {exc}"
             raise ConfigError(message, file=str(path), field=key) from exc
+    if example not in card.user or example not in card.reminder_text:
+        message = "the prompt (user and reminder) never shows this example line"
+        raise ConfigError(message, file=str(path), field="answer.example")
+    if parse_verdict(f"I copy the example.\n{example}", card) is not None:
+        message = "the example would be read as a verdict: show <placeholders>, not values"
+        raise ConfigError(message, file=str(path), field="answer.example")
     return card
+
+
+def _answer_table(data: dict[str, Any], path: Path) -> tuple[tuple[str, ...], str]:
+    """The card's ``[answer]`` table: the ``labels`` that introduce a verdict and the
+    ``example`` line the prompt shows (the shape every judge card's table has)."""
+    if "verdict_pattern" in data:
+        message = "replaced by the [answer] table (labels, example; docs/safety.md)"
+        raise ConfigError(message, file=str(path), field="verdict_pattern")
+    table = data.get("answer")
+    if not isinstance(table, dict):
+        message = "expected an [answer] table with labels and example (docs/safety.md)"
+        raise ConfigError(message, file=str(path), field="answer")
+    labels = table.get("labels")
+    if not (
+        isinstance(labels, list)
+        and labels
+        and all(isinstance(x, str) and x.strip() for x in labels)
+    ):
+        message = "expected a list of non-empty strings"
+        raise ConfigError(message, file=str(path), field="answer.labels")
+    example = table.get("example")
+    if not isinstance(example, str) or not example.strip():
+        raise ConfigError("expected a non-empty string", file=str(path), field="answer.example")
+    return tuple(label.strip() for label in labels), example.strip()
 
 
 def _entries(
