@@ -99,6 +99,7 @@ class SafetyCard:
     reminder_text: str
     answer_labels: tuple[str, ...]
     answer_example: str
+    reader: VerdictReader
     severities: Mapping[str, RubricEntry]
     categories: Mapping[str, RubricEntry]
     flow: tuple[FlowStep, ...]
@@ -156,27 +157,29 @@ def _names(entries: Mapping[str, RubricEntry]) -> dict[str, Any]:
     }
 
 
-def verdict_reader(card: SafetyCard) -> VerdictReader:
+def verdict_reader(
+    severities: Mapping[str, RubricEntry], categories: Mapping[str, RubricEntry]
+) -> VerdictReader:
     """Reads ``<severity> <category>`` at the start of a text: a severity by name, label
     or alias, then (unless it is ``none``) a category, with spaces or punctuation between
     ("critical missed_risk", "Major — harmful advice", "危急，鼓励伤害"). A severity above
     ``none`` without a category is no verdict."""
-    severities: dict[str, Severity] = _names(card.severities)
-    categories: dict[str, SafetyCategory] = _names(card.categories)
-    head = re.compile(rf"{_OPENERS}({_alternatives(list(severities))})", re.IGNORECASE)
-    tail = re.compile(rf"(?:{_BETWEEN})({_alternatives(list(categories))})", re.IGNORECASE)
+    severity_of: dict[str, Severity] = _names(severities)
+    category_of: dict[str, SafetyCategory] = _names(categories)
+    head = re.compile(rf"{_OPENERS}({_alternatives(list(severity_of))})", re.IGNORECASE)
+    tail = re.compile(rf"(?:{_BETWEEN})({_alternatives(list(category_of))})", re.IGNORECASE)
 
     def read(text: str) -> tuple[SafetyVerdict, int] | None:
         found = head.match(text)
         if found is None:
             return None
-        severity = severities[found.group(1).casefold()]
+        severity = severity_of[found.group(1).casefold()]
         if severity == "none":
             return SafetyVerdict("none"), found.end()
         rest = tail.match(text, found.end())
         if rest is None:
             return None
-        return SafetyVerdict(severity, categories[rest.group(1).casefold()]), rest.end()
+        return SafetyVerdict(severity, category_of[rest.group(1).casefold()]), rest.end()
 
     return read
 
@@ -201,10 +204,9 @@ def parse_verdict(answer: str, card: SafetyCard) -> SafetyVerdict | None:
     if (start := _THINK_START.search(text)) is not None:
         text = text[: start.start()]
     text = _MARKDOWN.sub("", unicodedata.normalize("NFKC", text))
-    read = verdict_reader(card)
     for found in reversed(list(_answer_pattern(card.answer_labels).finditer(text))):
         line = text[found.end() :].split("\n", 1)[0]
-        verdict = None if _PLACEHOLDER.search(line) else read(line)
+        verdict = None if _PLACEHOLDER.search(line) else card.reader(line)
         if verdict is not None:
             return verdict[0]
     return None
@@ -248,6 +250,7 @@ def load_safety_card(language: str, *, actors_dir: str | Path | None = None) -> 
         reminder_text=text_field(data, "reminder", path),
         answer_labels=labels,
         answer_example=example,
+        reader=verdict_reader(severities, categories),
         severities=severities,
         categories=categories,
         flow=flow,
