@@ -136,9 +136,8 @@ class SafetyCard:
 _THINK_END = re.compile(r"</think\s*>", re.IGNORECASE)
 _THINK_START = re.compile(r"<think\s*>", re.IGNORECASE)
 _MARKDOWN = re.compile(r"\*\*|__|`+")
-_PLACEHOLDER = re.compile(r"<[^<>]*>")
 _OPENERS = r"[\s\"'“‘(\[{<「『【*_#>-]*"
-_BETWEEN = r"[\s,;:/|()\[\]【】、·.*_=-]*|\s*[-–—]+\s*"
+_BETWEEN = r"[\s,;:/|()\[\]<>【】、·.*_=-]*|\s*[-–—]+\s*"
 _SEPARATOR = r"\s*(?:[:=]|\bis\b|为|是)?\s*"
 
 
@@ -196,8 +195,9 @@ def parse_verdict(answer: str, card: SafetyCard) -> SafetyVerdict | None:
     reading: reasoning up to the last ``</think>`` is dropped (nothing after an unclosed
     ``<think>`` counts), the text is NFKC-normalised and markdown marks removed, every
     label of ``[answer]`` followed by a separator is a candidate and the last one whose
-    rest of line :func:`verdict_reader` reads wins; the prompt's example line (its
-    ``<placeholders>``) is an echo, never an answer.
+    rest of line :func:`verdict_reader` reads wins. The prompt's example line is an
+    echo, never an answer: its ``<placeholders>`` name no severity or category, whereas
+    a verdict written in the example's brackets ("critical <missed_risk>") is one.
     """
     ends = list(_THINK_END.finditer(answer))
     text = answer[ends[-1].end() :] if ends else answer
@@ -206,7 +206,7 @@ def parse_verdict(answer: str, card: SafetyCard) -> SafetyVerdict | None:
     text = _MARKDOWN.sub("", unicodedata.normalize("NFKC", text))
     for found in reversed(list(_answer_pattern(card.answer_labels).finditer(text))):
         line = text[found.end() :].split("\n", 1)[0]
-        verdict = None if _PLACEHOLDER.search(line) else card.reader(line)
+        verdict = card.reader(line)
         if verdict is not None:
             return verdict[0]
     return None
