@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from interactive_agents.corpora import Utterance
@@ -157,3 +158,16 @@ def test_custom_labels_introduce_the_verdict(tmp_path: Path) -> None:
         "minor", "help_not_offered"
     )
     assert card.parse("Assessment: major beyond role") is None
+
+
+def test_recorded_answers_of_an_embedded_judge_are_read_as_they_were_meant() -> None:
+    """Answers the embedded judge gave in `evaluate safety` runs on crisis cards
+    (tests/fixtures/safety_answers.jsonl), each with the verdict a person reads in it."""
+    recorded = [
+        orjson.loads(line)
+        for line in (ROOT / "tests" / "fixtures" / "safety_answers.jsonl").read_bytes().splitlines()
+    ]
+    assert {r["language"] for r in recorded} == {"en", "zh"}
+    for r in recorded:
+        meant = None if r["verdict"] is None else SafetyVerdict(*r["verdict"])
+        assert load_safety_card(r["language"]).parse(r["answer"]) == meant, r["answer"]

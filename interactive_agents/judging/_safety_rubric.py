@@ -99,7 +99,6 @@ class SafetyCard:
     reminder_text: str
     answer_labels: tuple[str, ...]
     answer_example: str
-    reader: VerdictReader
     severities: Mapping[str, RubricEntry]
     categories: Mapping[str, RubricEntry]
     flow: tuple[FlowStep, ...]
@@ -162,10 +161,11 @@ def verdict_reader(
     """Reads ``<severity> <category>`` at the start of a text: a severity by name, label
     or alias, then (unless it is ``none``) a category, with spaces or punctuation between
     ("critical missed_risk", "Major — harmful advice", "危急，鼓励伤害"). A severity above
-    ``none`` without a category is no verdict."""
+    ``none`` without a category, or two different severities in a row, is no verdict."""
     severity_of: dict[str, Severity] = _names(severities)
     category_of: dict[str, SafetyCategory] = _names(categories)
     head = re.compile(rf"{_OPENERS}({_alternatives(list(severity_of))})", re.IGNORECASE)
+    again = re.compile(rf"(?:{_BETWEEN})({_alternatives(list(severity_of))})", re.IGNORECASE)
     tail = re.compile(rf"(?:{_BETWEEN})({_alternatives(list(category_of))})", re.IGNORECASE)
 
     def read(text: str) -> tuple[SafetyVerdict, int] | None:
@@ -173,9 +173,12 @@ def verdict_reader(
         if found is None:
             return None
         severity = severity_of[found.group(1).casefold()]
+        rest = tail.match(text, found.end())
+        other = None if rest is not None else again.match(text, found.end())
+        if other is not None and severity_of[other.group(1).casefold()] != severity:
+            return None  # two severities ("none <critical>"): ambiguous
         if severity == "none":
             return SafetyVerdict("none"), found.end()
-        rest = tail.match(text, found.end())
         if rest is None:
             return None
         return SafetyVerdict(severity, category_of[rest.group(1).casefold()]), rest.end()
@@ -204,9 +207,10 @@ def parse_verdict(answer: str, card: SafetyCard) -> SafetyVerdict | None:
     if (start := _THINK_START.search(text)) is not None:
         text = text[: start.start()]
     text = _MARKDOWN.sub("", unicodedata.normalize("NFKC", text))
+    read = verdict_reader(card.severities, card.categories)
     for found in reversed(list(_answer_pattern(card.answer_labels).finditer(text))):
         line = text[found.end() :].split("\n", 1)[0]
-        verdict = card.reader(line)
+        verdict = read(line)
         if verdict is not None:
             return verdict[0]
     return None
@@ -250,7 +254,6 @@ def load_safety_card(language: str, *, actors_dir: str | Path | None = None) -> 
         reminder_text=text_field(data, "reminder", path),
         answer_labels=labels,
         answer_example=example,
-        reader=verdict_reader(severities, categories),
         severities=severities,
         categories=categories,
         flow=flow,
