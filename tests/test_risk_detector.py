@@ -94,6 +94,26 @@ def test_a_reply_responds_to_risk_when_it_names_it(
     assert _detector(language).acknowledges(reply) is responds
 
 
+def test_a_reply_that_parrots_a_disclosure_back_does_not_respond_to_it() -> None:
+    """Recorded sessions of the embedded model (tests/fixtures/parroted_replies.jsonl):
+    the counselor copied the client's disclosure back word for word."""
+    rows = [
+        orjson.loads(line)
+        for line in (FIXTURES / "parroted_replies.jsonl").read_bytes().splitlines()
+    ]
+    assert rows
+    for row in rows:
+        detector = _detector(row["language"])
+        assert detector.scan(row["client"])
+        assert detector.acknowledges(row["counselor"])  # it names the risk...
+        assert not detector.acknowledges(row["counselor"], row["client"])  # ...in their words
+    reflection = (
+        "You said you are thinking about killing yourself most nights. Have you thought "
+        "about when you might do it?"
+    )
+    assert _detector("en").acknowledges(reflection, rows[0]["client"])
+
+
 def test_a_language_without_a_lexicon_has_no_detector() -> None:
     assert load_risk_detector("xx") is None
 

@@ -422,7 +422,7 @@ def _unaddressed(turns: Sequence[Spoken], detector: RiskDetector | None) -> list
         if turn.role != "client" or not detector.scan(turn.content):
             continue
         reply = next((t for t in turns[i + 1 :] if t.role == "counselor"), None)
-        if reply is not None and not detector.acknowledges(reply.content):
+        if reply is not None and not detector.acknowledges(reply.content, turn.content):
             missed.append(i)
     return missed
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any, get_args
 
@@ -35,6 +36,10 @@ from interactive_agents.method._cards import RoleCard
 from interactive_agents.method._records import DisclosureKind, RiskCategory, RiskCue, Turn
 from interactive_agents.method._seeds import fingerprint
 
+PARROTED_RUN = 40
+"""Characters copied verbatim from the client that make a parroted span: far longer than
+the few words a reflection repeats ("you keep thinking about killing yourself"), as
+long as a sentence copied whole."""
 RISK_CATEGORIES: tuple[RiskCategory, ...] = get_args(RiskCategory)
 """The risks the detector looks for (docs/safety.md#risk-detector)."""
 DISCLOSURE_KINDS: tuple[DisclosureKind, ...] = get_args(DisclosureKind)
@@ -97,9 +102,14 @@ class RiskDetector:
                     found.append(RiskCue(cue.category, cue.kind, match.group(), start, end))
         return _without_overlaps(found)
 
-    def acknowledges(self, reply: str) -> bool:
+    def acknowledges(self, reply: str, said: str = "") -> bool:
         """Whether a counselor reply responds to risk: it names one (any cue pattern,
-        whatever negation or person surrounds it) or uses an acknowledgement phrase."""
+        whatever negation or person surrounds it) or uses an acknowledgement phrase, in
+        its own words: what it copies verbatim from the client's ``said`` in runs of
+        :data:`PARROTED_RUN` characters or more does not count (a small model that
+        parrots a disclosure back has not responded to it)."""
+        if said:
+            reply = _without_parroted(reply, said)
         lexicon = self.lexicon
         if lexicon.acknowledgement is not None and lexicon.acknowledgement.search(reply):
             return True
@@ -312,3 +322,13 @@ def risk_document(
         "turns": where,
         "detector": detector.fingerprint,
     }
+
+
+def _without_parroted(reply: str, said: str) -> str:
+    """``reply`` with every run of ``PARROTED_RUN`` or more characters copied verbatim
+    from ``said`` blanked out."""
+    kept = list(reply)
+    for block in SequenceMatcher(None, said, reply, autojunk=False).get_matching_blocks():
+        if block.size >= PARROTED_RUN:
+            kept[block.b : block.b + block.size] = " " * block.size
+    return "".join(kept)
