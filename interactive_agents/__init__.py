@@ -34,6 +34,7 @@ from interactive_agents.method._records import (
     DialogueRecord,
     FailureRecord,
     Rejection,
+    RiskCue,
     Termination,
     Turn,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "RefinerConfig",
     "Rejection",
     "Result",
+    "RiskCue",
     "RoleCard",
     "RoleConfig",
     "RunConfig",

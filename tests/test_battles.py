@@ -61,6 +61,8 @@ def test_lines_are_the_dataclass_fields_in_declared_order(tmp_path: Path) -> Non
         "length_b",
         "both_bad",
         "refused",
+        "safety",
+        "gated",
     ]
 
 

@@ -212,6 +212,7 @@ def test_built_in_card_sets_by_name_through_the_public_api(
     write(tmp_path / "demo_en", '{"id": "mine", "chief_complaint": "ok"}\n')
     with pytest.raises(CardError, match="unsupported"):
         interactive_agents.load_cards("demo_en")
-    with pytest.raises(CardError, match=r"no such file or folder.*\(demo_en\)") as raised:
+    sets = r"\(crisis_en, crisis_zh, demo_en\)"
+    with pytest.raises(CardError, match=rf"no such file or folder.*{sets}") as raised:
         interactive_agents.load_cards("demo_xx")
     assert raised.value.file == "demo_xx"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from interactive_agents.corpora import Utterance
@@ -83,7 +84,7 @@ def test_a_request_shows_the_history_the_reply_and_the_cards_guidance() -> None:
 def test_verdicts_are_read_from_the_last_verdict_line(
     language: str, answer: str, severity: Severity, category: SafetyCategory | None
 ) -> None:
-    assert load_safety_card(language).parse(answer) == SafetyVerdict(severity, category)
+    assert load_safety_card(language).parse(answer).value == SafetyVerdict(severity, category)
 
 
 @pytest.mark.parametrize(
@@ -99,7 +100,7 @@ def test_verdicts_are_read_from_the_last_verdict_line(
     ],
 )
 def test_answers_without_a_readable_verdict_are_unparsable(language: str, answer: str) -> None:
-    assert load_safety_card(language).parse(answer) is None
+    assert load_safety_card(language).parse(answer).value is None
 
 
 def test_a_custom_card_must_keep_the_fixed_names(tmp_path: Path) -> None:
@@ -114,3 +115,59 @@ def test_a_custom_card_must_keep_the_fixed_names(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"flow\[3\]\.severity"):
         load_safety_card("en", actors_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        # an example with values, not placeholders, would be read as a verdict
+        (
+            'example = "Verdict: <severity> <category>"',
+            'example = "Verdict: none"',
+            "answer.example",
+        ),
+        # an example the prompt never shows cannot be what the judge copies
+        (
+            'example = "Verdict: <severity> <category>"',
+            'example = "Rating: <severity>"',
+            "answer.example",
+        ),
+        ('labels = ["Final verdict", "Verdict"]', "labels = []", "answer.labels"),
+        # the old card format is named, not silently ignored
+        ("\n[answer]\n", "\nverdict_pattern = 'Verdict: (.+)'\n[answer]\n", "verdict_pattern"),
+    ],
+)
+def test_a_custom_card_s_answer_table_is_checked(
+    tmp_path: Path, old: str, new: str, field: str
+) -> None:
+    text = (ROOT / "actors" / "safety.en.toml").read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "safety.en.toml").write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_safety_card("en", actors_dir=tmp_path)
+    assert raised.value.field == field
+
+
+def test_custom_labels_introduce_the_verdict(tmp_path: Path) -> None:
+    text = (ROOT / "actors" / "safety.en.toml").read_text(encoding="utf-8")
+    text = text.replace('labels = ["Final verdict", "Verdict"]', 'labels = ["Rating", "Verdict"]')
+    (tmp_path / "safety.en.toml").write_text(text, encoding="utf-8")
+    card = load_safety_card("en", actors_dir=tmp_path)
+    assert card.parse("Rating: major beyond role").value == SafetyVerdict("major", "beyond_role")
+    assert card.parse("Verdict is minor (help not offered)").value == SafetyVerdict(
+        "minor", "help_not_offered"
+    )
+    assert card.parse("Assessment: major beyond role").value is None
+
+
+def test_recorded_answers_of_an_embedded_judge_are_read_as_they_were_meant() -> None:
+    """Answers the embedded judge gave in `evaluate safety` runs on crisis cards
+    (tests/fixtures/safety_answers.jsonl), each with the verdict a person reads in it."""
+    recorded = [
+        orjson.loads(line)
+        for line in (ROOT / "tests" / "fixtures" / "safety_answers.jsonl").read_bytes().splitlines()
+    ]
+    assert {r["language"] for r in recorded} == {"en", "zh"}
+    for r in recorded:
+        meant = None if r["verdict"] is None else SafetyVerdict(*r["verdict"])
+        assert load_safety_card(r["language"]).parse(r["answer"]).value == meant, r["answer"]

@@ -10,12 +10,14 @@ in ``choices`` (``{"ab": "a", "ba": "b"}``, sides again meaning ``bot_a``/``bot_
 of :mod:`.battle_reliability` read. ``refused`` lists the orders whose judge answer was a
 refusal rather than merely unreadable (both are ``unparsable`` choices). ``both_bad``
 marks a tie whose judge (a person, on the annotation platform) found both replies bad
-rather than equally good; it is a tie for every rating. All of these are optional, so
-files written before them (or by hand, or by annotators) still read: ``choices`` empty
-means the battle is the one judgement ``shown_order`` → ``winner``, and a length of None
-means not recorded. Unparsable judgements are kept in the files (nothing generated is
-lost), left out of the statistics by the readers of :mod:`ratings` and counted
-(:func:`judge_answers`).
+rather than equally good; it is a tie for every rating. ``safety`` holds each reply's
+severity from the safety judge (``{"a": "none", "b": "critical"}``, or ``unparsable``)
+when the arena rated them, and ``gated`` says the safety gate decided ``winner``
+(:mod:`.safety_gate`). All of these are optional, so files written before them (or by
+hand, or by annotators) still read: ``choices`` empty means the battle is the one
+judgement ``shown_order`` → ``winner``, and a length of None means not recorded.
+Unparsable judgements are kept in the files (nothing generated is lost), left out of the
+statistics by the readers of :mod:`ratings` and counted (:func:`judge_answers`).
 
 Files are JSON Lines written with orjson, which serialises the dataclass natively.
 """
@@ -31,6 +33,7 @@ import orjson
 
 from interactive_agents.errors import InputError
 from interactive_agents.judging._judgements import UnreadCounts
+from interactive_agents.judging._safety_rubric import SEVERITIES
 
 ShownOrder = Literal["ab", "ba"]
 Winner = Literal["a", "b", "tie", "unparsable"]
@@ -57,6 +60,8 @@ class Battle:
     length_b: int | None = None
     both_bad: bool = False
     refused: tuple[ShownOrder, ...] = ()
+    safety: dict[str, str] = field(default_factory=dict)
+    gated: bool = False
 
     @property
     def usable(self) -> bool:
@@ -145,6 +150,14 @@ def _refused(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _safety(value: Any) -> dict[str, str]:
+    severities = (*SEVERITIES, "unparsable")
+    if not isinstance(value, dict) or not set(value) <= {"a", "b"}:
+        raise ValueError("must map the sides 'a' and 'b' to severities")
+    check = _one_of(severities)
+    return {side: check(severity) for side, severity in value.items()}
+
+
 def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if value not in choices:
@@ -170,6 +183,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "length_b": _length,
     "both_bad": _flag,
     "refused": _refused,
+    "safety": _safety,
+    "gated": _flag,
 }
 _OPTIONAL = frozenset(
     f.name for f in fields(Battle) if f.default is not MISSING or f.default_factory is not MISSING

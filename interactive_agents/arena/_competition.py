@@ -21,7 +21,15 @@ from interactive_agents.arena._battles import Battle, ShownOrder
 from interactive_agents.arena._bots import Bot
 from interactive_agents.arena._judge import PairwiseJudge
 from interactive_agents.arena._records import ArenaDialogue, Candidate, PairwiseJudgement, Selection
-from interactive_agents.arena._selection import Disagreement, Undecided, outcome, select, side_of
+from interactive_agents.arena._safety_gate import ReplySafety, SafetyJudge, gated_winner
+from interactive_agents.arena._selection import (
+    Disagreement,
+    Side,
+    Undecided,
+    outcome,
+    select,
+    side_of,
+)
 from interactive_agents.llm._endpoint import ChatBackend
 from interactive_agents.llm._messages import ChatMessage, Usage
 from interactive_agents.method._cards import RoleCard
@@ -29,6 +37,7 @@ from interactive_agents.method._prompts import PromptSet, clean_reply
 from interactive_agents.method._quality import text_tokens
 from interactive_agents.method._records import Termination, Turn
 from interactive_agents.method._refiner import ExhaustedPolicy, RefinerRules
+from interactive_agents.method._risk import RiskDetector, risk_document, risk_turns
 from interactive_agents.method._seeds import derive_seed
 from interactive_agents.runtime._dialogue_loop import DialogueLoop, timings
 from interactive_agents.runtime._refinement import refined_reply
@@ -67,6 +76,8 @@ class ArenaContext:
     bots: dict[str, ChatBackend]
     judge: PairwiseJudge
     first_turn: int = 1  # the first turn whose selected reply may end the session
+    safety: SafetyJudge | None = None
+    risk: RiskDetector | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +206,29 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
         await concurrently(*(partial(one, order) for order in orders))
         return tuple(found[order] for order in orders)
 
+    async def _rate_safety(self, turn: int, a: Candidate, b: Candidate) -> dict[Side, ReplySafety]:
+        """Each candidate's safety verdict (nothing without a safety judge)."""
+        judge = self.context.safety
+        if judge is None:
+            return {}
+        history = tuple(self.turns)
+        found: dict[Side, ReplySafety] = {}
+
+        async def one(side: Side, candidate: Candidate) -> None:
+            rated = await judge.rate(
+                history,
+                candidate.content,
+                turn,
+                good_handling=self.match.card.good_handling,
+                seed=derive_seed(self.seed, "safety", turn, side),
+                priority=self.priority,
+            )
+            self.usage += rated.usage
+            found[side] = rated
+
+        await concurrently(partial(one, "a", a), partial(one, "b", b))
+        return {"a": found["a"], "b": found["b"]}
+
     async def counselor_turn(self, turn: int) -> Turn:
         """Both bots answer, the judge picks; the selected reply joins the history."""
         rules = self.context.rules
@@ -203,10 +237,27 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
         orders: tuple[ShownOrder, ...] = (first,)
         if rules.both_orders:
             orders = (first, "ba" if first == "ab" else "ab")
-        judgements = await self._judge(turn, a, b, orders)
+        judgements: tuple[PairwiseJudgement, ...] = ()
+        safety: dict[Side, ReplySafety] = {}
+
+        async def judge() -> None:
+            nonlocal judgements
+            judgements = await self._judge(turn, a, b, orders)
+
+        async def rate() -> None:
+            nonlocal safety
+            safety = await self._rate_safety(turn, a, b)
+
+        await concurrently(judge, rate)
         winner = outcome([j.choice for j in judgements], rules.disagreement)
+        gated = False
+        if safety and self.context.safety is not None and self.context.safety.gate:
+            winner, gated = gated_winner(winner, safety)
         selected, rule = select(winner, first, rules.undecided, self.rng)
-        self.selections.append(Selection(turn, a, b, judgements, winner, selected, rule))
+        verdicts = {side: rated.verdict for side, rated in safety.items()}
+        self.selections.append(
+            Selection(turn, a, b, judgements, winner, selected, rule, verdicts, gated)
+        )
         self.battles.append(
             Battle(
                 dialogue_id=self.match.id,
@@ -223,6 +274,8 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
                 refused=tuple(j.shown_order for j in judgements if j.status == "refused"),
                 length_a=len(text_tokens(a.content)),
                 length_b=len(text_tokens(b.content)),
+                safety={side: rated.severity for side, rated in safety.items()},
+                gated=gated,
             )
         )
         chosen = a if selected == "a" else b
@@ -247,6 +300,8 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
 
     def record(self, termination: Termination, started: float) -> ArenaDialogue:
         match = self.match
+        detector = self.context.risk
+        turns = tuple(self.turns) if detector is None else risk_turns(self.turns, detector)
         return ArenaDialogue(
             id=match.id,
             card_id=match.card.id,
@@ -255,11 +310,14 @@ class ArenaSession(DialogueLoop[ArenaDialogue]):
             bot_a=match.bot_a.name,
             bot_b=match.bot_b.name,
             judge=self.context.judge.name,
-            turns=tuple(self.turns),
+            turns=turns,
             selections=tuple(self.selections),
             termination=termination,
             usage=self.usage,
             models=self.models(),
             seed=self.seed,
             timings=timings(started),
+            risk=None
+            if detector is None
+            else risk_document(turns, match.card.chief_complaint, detector),
         )

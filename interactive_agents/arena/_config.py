@@ -19,6 +19,8 @@ tables as a simulation's recipe::
     api_key_env = "OPENAI_API_KEY"
     [judge]
     attempts = 3
+    [safety]                        # docs/safety.md
+    gate = true                     # a reply judged critical loses its battle
 """
 
 from __future__ import annotations
@@ -67,6 +69,22 @@ _MOVED = {
 
 
 @dataclass(frozen=True, slots=True)
+class ArenaSafetyConfig:
+    """``[safety]``: ``judge`` rates both replies of every battle with the safety judge
+    (``actors/safety.<lang>.toml``, on the judge's endpoint) and records each severity
+    in the battle, for the ratings' incident rates; ``gate`` does the same and makes a
+    reply judged critical lose its battle whatever the preference."""
+
+    judge: bool = False
+    gate: bool = False
+
+    @property
+    def rated(self) -> bool:
+        """Whether the replies are rated (the gate needs the ratings)."""
+        return self.judge or self.gate
+
+
+@dataclass(frozen=True, slots=True)
 class ArenaConfig(CardRunConfig):
     """Everything that defines an arena run (Algorithm 2, docs/method.md).
 
@@ -77,6 +95,7 @@ class ArenaConfig(CardRunConfig):
     ``both_orders`` is off; ``disagreement`` decides when the two orders disagree and
     ``undecided`` which reply enters the history after a tie or an unparsable verdict.
     The arena's terminator checks from the first reply on (``first_turn = 1``).
+    ``safety`` rates the replies for safety and may gate the battles (docs/safety.md).
     """
 
     max_in_flight: int = 64
@@ -93,6 +112,7 @@ class ArenaConfig(CardRunConfig):
     )
     refiner: RefinerConfig = field(default_factory=RefinerConfig)
     terminator: TerminatorConfig = field(default_factory=lambda: TerminatorConfig(first_turn=1))
+    safety: ArenaSafetyConfig = field(default_factory=ArenaSafetyConfig)
 
     SHARED: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "endpoint": ("client.endpoint", "judge.endpoint")

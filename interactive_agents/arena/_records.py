@@ -7,11 +7,12 @@ one entry per counselor turn with what was not selected and why.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from interactive_agents.arena._battles import ShownOrder, Winner
 from interactive_agents.arena._selection import Rule, Side
 from interactive_agents.judging._answers import AnswerStatus
+from interactive_agents.judging._safety_rubric import SafetyVerdict
 from interactive_agents.llm._messages import Usage
 from interactive_agents.method._records import Rejection, Termination, Timings, Turn
 
@@ -44,7 +45,8 @@ class Selection:
 
     ``winner`` is what the battle records; ``selected`` is the reply that entered the
     history, decided by ``rule`` ("judge", or the undecided policy on a tie or an
-    unparsable judgement).
+    unparsable judgement). ``safety`` is each side's safety verdict when the arena rated
+    the replies (None: unparsable), and ``gated`` says the safety gate set ``winner``.
     """
 
     turn: int
@@ -54,11 +56,14 @@ class Selection:
     winner: Winner
     selected: Side
     rule: Rule
+    safety: dict[Side, SafetyVerdict | None] = field(default_factory=dict)
+    gated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class ArenaDialogue:
-    """One finished arena dialogue: a line of ``dialogues.jsonl``."""
+    """One finished arena dialogue: a line of ``dialogues.jsonl``; ``risk`` as in a
+    simulation's record (which risks the client disclosed, and where)."""
 
     id: str
     card_id: str
@@ -74,3 +79,4 @@ class ArenaDialogue:
     models: dict[str, str]
     seed: int
     timings: Timings
+    risk: dict[str, object] | None = None

@@ -31,11 +31,14 @@ from interactive_agents.arena._competition import ArenaContext, ArenaSession, Ma
 from interactive_agents.arena._config import ArenaConfig
 from interactive_agents.arena._judge import PairwiseJudge, load_judge_prompt
 from interactive_agents.arena._records import ArenaDialogue
+from interactive_agents.arena._safety_gate import SafetyJudge
 from interactive_agents.arena._store import ArenaStore
+from interactive_agents.judging._safety_rubric import load_safety_card
 from interactive_agents.llm._endpoint import ChatBackend, ChatEndpoint
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.method._records import FailureRecord
+from interactive_agents.method._risk import load_risk_detector
 from interactive_agents.method._seeds import fingerprint
 from interactive_agents.method._terminator import TerminatorRules
 from interactive_agents.runtime._actor import Actor
@@ -69,6 +72,8 @@ def arena_fingerprint(config: ArenaConfig, bots: Sequence[Bot], prompts: str) ->
         shaping["refiner"] = asdict(config.refiner)
     if (config.terminator.phrases, config.terminator.first_turn) != (None, 1):
         shaping["terminator"] = asdict(config.terminator)
+    if config.safety.rated:
+        shaping["safety"] = asdict(config.safety)
     return fingerprint(shaping)
 
 
@@ -117,8 +122,14 @@ class Arena(Runner[Match, ArenaResult]):
         rules = config.rules
         prompts = load_prompts(rules.language, config.actors_dir)
         judge_prompt = load_judge_prompt(rules.language, config.actors_dir)
-        # The judge card enters the fingerprint through its full (dataclass) repr.
-        digest = hashlib.sha256(f"{prompts.fingerprint}{judge_prompt!r}".encode()).hexdigest()[:16]
+        safety_card = (
+            load_safety_card(rules.language, actors_dir=config.actors_dir)
+            if config.safety.rated
+            else None
+        )
+        # The judge cards enter the fingerprint through their full (dataclass) repr.
+        cards = f"{judge_prompt!r}" + (f"{safety_card!r}" if safety_card is not None else "")
+        digest = hashlib.sha256(f"{prompts.fingerprint}{cards}".encode()).hexdigest()[:16]
         backends: dict[str, ChatBackend] = {}
         for bot in self.bots:
             backends[bot.name] = ChatEndpoint(bot.endpoint, stats=self.stats)
@@ -143,6 +154,16 @@ class Arena(Runner[Match, ArenaResult]):
                 config.judge.sampling,
                 config.judge.attempts,
             ),
+            safety=None
+            if safety_card is None
+            else SafetyJudge(
+                judge_backend,
+                safety_card,
+                config.judge.sampling,
+                config.judge.attempts,
+                gate=config.safety.gate,
+            ),
+            risk=load_risk_detector(rules.language, config.actors_dir),
         )
         return new_manifest(
             fingerprint=arena_fingerprint(config, self.bots, digest),

@@ -66,6 +66,11 @@ Examples:
   interactive-agents arena --bots bots.toml --cards cards.jsonl --out runs/sharded \\
       --base-url http://localhost:8000/v1 --model qwen --workers 2
 \b
+  # A reply judged critical by the safety judge loses its battle; `elo` then shows
+  # each bot's safety incident rates beside its rating:
+  interactive-agents arena --bots bots.toml --cards crisis_en --out runs/crisis \\
+      --base-url http://localhost:8000/v1 --model qwen --safety-gate
+\b
   # Then rank the bots:
   interactive-agents elo runs/arena/battles.jsonl --out runs/arena/ratings
 \b
@@ -141,6 +146,22 @@ def _role_options(command: F) -> F:
     kind=ArenaConfig,
     type=click.Choice(UNDECIDED),
     help="Which reply enters the history after a tie or an unparsable verdict.",
+)
+@option(
+    "--safety-judge",
+    key="safety.judge",
+    kind=ArenaConfig,
+    is_flag=True,
+    help="Rate both replies of every battle with the safety judge and record their "
+    "severities, for the incident rates of `elo` (docs/safety.md).",
+)
+@option(
+    "--safety-gate",
+    key="safety.gate",
+    kind=ArenaConfig,
+    is_flag=True,
+    help="Rate the replies for safety and make a reply judged critical lose its battle "
+    "whatever the preference (both critical: a tie; docs/safety.md).",
 )
 @_role_options
 def arena(

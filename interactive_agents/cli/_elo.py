@@ -26,6 +26,7 @@ from interactive_agents.ratings import (
     BIAS_HEADERS,
     LENGTH_CONTROL_HEADERS,
     RATING_HEADERS,
+    SAFETY_HEADERS,
     BattleReliability,
     BTConfig,
     EloConfig,
@@ -37,6 +38,8 @@ from interactive_agents.ratings import (
     rating_cells,
     ratings_payload,
     reasons,
+    safety_cells,
+    safety_rates,
     write_ratings_report,
 )
 
@@ -157,6 +160,8 @@ def elo(
     changed) and length bias (decided battles won by the longer reply), and the
     Bradley-Terry ratings with the reply length as a covariate; a figure the battles
     cannot give is null with why.
+    When the battles carry safety ratings (arena --safety-judge or --safety-gate), each
+    bot's share of replies judged major or worse and critical sits beside its Elo.
 
     \b
     Examples:
@@ -177,6 +182,7 @@ def elo(
             bt=BTConfig(l2=l2, anchor=anchor),
         )
         reliability = battle_reliability(batch.battles, BTConfig(l2=l2, anchor=anchor))
+        safety = safety_rates(batch.battles)
     settings = {
         "files": [str(path) for path in battles],
         "k": k,
@@ -194,10 +200,11 @@ def elo(
         skipped=len(batch.invalid),
         reliability=reliability,
         answers=judge_answers(batch.battles),
+        safety=safety,
     )
     if out is not None:
         with usage_errors():
-            write_ratings_report(out, report, payload, reliability)
+            write_ratings_report(out, report, payload, reliability, safety)
     if report.unusable is not None:
         if as_json:
             print_json(payload)
@@ -212,6 +219,10 @@ def elo(
         + ("" if report.sufficient else " (insufficient data: see the warnings)")
     )
     ratings = report_table(title, RATING_HEADERS, [rating_cells(r) for r in report.rows])
-    emit(payload, [ratings, *_reliability_tables(reliability)], as_json)
+    incidents: list[Table | Text] = []
+    if safety:
+        rows = [safety_cells(row, report.rows) for row in safety]
+        incidents.append(report_table("Safety incidents (docs/safety.md)", SAFETY_HEADERS, rows))
+    emit(payload, [ratings, *incidents, *_reliability_tables(reliability)], as_json)
     if not as_json and out is not None:
         click.echo(f"Report: {out / 'report.md'}")

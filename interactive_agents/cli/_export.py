@@ -10,6 +10,7 @@ from interactive_agents import training
 from interactive_agents.cli._errors import usage_errors
 from interactive_agents.cli._options import configuration, option
 from interactive_agents.cli._progress import print_json, summary_table
+from interactive_agents.judging import SEVERITIES
 from interactive_agents.method import FLAG_NAMES
 from interactive_agents.training import FORMATS, ExportOptions, ExportSummary, read_sources
 
@@ -24,6 +25,10 @@ Examples:
   interactive-agents export --run runs/a --run runs/b --format openai --per-dialogue \\
       --only-normal-endings --min-turns 10 --tokenizer ./Qwen2-7B-Instruct \\
       --out data/simpsy-openai.jsonl
+\b
+  # Leave out the replies the safety judge rated critical (evaluate safety first):
+  interactive-agents export --run runs/crisis --safety-report reports/safety \
+      --exclude-safety critical --out data/crisis.jsonl
 \b
 Writes OUT (training), OUT's stem + .val.jsonl (validation, when not empty) and a
 dataset_info.json entry beside them for LLaMA-Factory. In ShareGPT files each "gpt"
@@ -95,6 +100,22 @@ set mask_history: true).
     help="Drop sessions raising more than N quality flags.",
 )
 @option(
+    "--safety-report",
+    key="safety_report",
+    kind=ExportOptions,
+    metavar="DIR",
+    help="The --out folder of `evaluate safety` (or its safety_replies.jsonl): the "
+    "per-reply safety ratings.",
+)
+@option(
+    "--exclude-safety",
+    key="exclude_safety",
+    kind=ExportOptions,
+    type=click.Choice(SEVERITIES[1:]),
+    help="Drop the replies rated at or above this severity (per-turn samples), or the "
+    "sessions holding one (--per-dialogue); needs --safety-report (docs/safety.md).",
+)
+@option(
     "--language",
     key="language",
     type=click.Choice(["zh", "en"]),
@@ -147,6 +168,8 @@ def export(
                 progress=lambda done: bar.advance(task, done),
             )
     summary.skipped_records = skipped
+    for warning in summary.safety.warnings:
+        click.echo(f"warning: {warning}", err=True)
     _report(summary, console, as_json)
 
 
@@ -155,12 +178,18 @@ def _report(summary: ExportSummary, console: Console, as_json: bool) -> None:
     if as_json:
         print_json(data)
         return
-    rows = {
-        k: v
-        for k, v in data.items()
-        if k not in {"skipped_records", "files", "removed_by_flag"} and v is not None
-    }
+    hidden = {"skipped_records", "files", "removed_by_flag", "safety"}
+    rows = {k: v for k, v in data.items() if k not in hidden and v is not None}
     rows.update({f"removed by {name}": n for name, n in summary.removed_by_flag.items()})
+    safety = summary.safety
+    if safety.ratings is not None:
+        rows["safety ratings"] = (
+            f"{safety.replies_rated} replies rated, {safety.replies_unrated} not"
+        )
+        if safety.floor is not None:
+            rows[f"removed by safety (>= {safety.floor})"] = (
+                f"{safety.replies_removed} replies, {safety.sessions_removed} sessions"
+            )
     rows["skipped_records"] = len(summary.skipped_records)
     rows.update(summary.files)
     console.print(summary_table("Export complete", rows))

@@ -40,7 +40,7 @@ from interactive_agents.cli._shards import (
     shards_table,
 )
 from interactive_agents.errors import InputError
-from interactive_agents.method import FLAG_NAMES
+from interactive_agents.method import FLAG_NAMES, cards_at_risk, load_prompts, load_risk_detector
 from interactive_agents.runtime import PlanAssumptions, RunPlan, plan_run
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -166,6 +166,7 @@ def simulate(
         config = configuration(RunConfig, ctx, recipe)
         assumptions = configuration(PlanAssumptions, ctx, group="plan")
         batch, cards = _cards(config, console, need_out=not plan)
+        _warn_without_help(config)
         if plan:
             _report_plan(plan_run(config, cards, assumptions), as_json)
             sys.exit(0)
@@ -190,6 +191,21 @@ def _cards(
     for error in batch.invalid:
         console.print(f"[yellow]skipped:[/yellow] {error}", highlight=False)
     return batch, batch.cards[: config.limit] if config.limit is not None else batch.cards
+
+
+def _warn_without_help(config: RunConfig) -> None:
+    """Say so (even with --quiet) when the crisis rule has no help of this deployment
+    to point to."""
+    if not config.prompts.crisis_rule:
+        return
+    prompts = load_prompts(config.language, config.actors_dir)
+    if prompts.help_resources is not None and not prompts.help_resources.resources:
+        click.echo(
+            f"warning: help_resources.{config.language}.toml lists no help resources: the "
+            "counselor's crisis rule names only kinds of help, no service; fill it in for "
+            "your deployment (docs/safety.md#help-resources)",
+            err=True,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +238,8 @@ async def _simulate(run: _Invocation, console: Console, quiet: bool, as_json: bo
                 retry_failed=run.retry_failed,
                 show_progress=not quiet,
             )
-    summary = _summary(engine, played, config, run.invalid) | _beside_plan(plan, played.stats)
+    summary = _summary(engine, played, config, run.cards, run.invalid)
+    summary |= _beside_plan(plan, played.stats)
     _report(summary, console, as_json)
     if played.interrupted:
         return EXIT_INTERRUPTED
@@ -233,7 +250,23 @@ def _needs_local(config: RunConfig) -> bool:
     return config.client.endpoint.is_local or config.counselor.endpoint.is_local
 
 
-def _summary(engine: Engine, played: Played, config: RunConfig, invalid: int) -> dict[str, Any]:
+def _risk_counts(config: RunConfig, cards: list[RoleCard]) -> dict[str, int] | None:
+    """Cards of this run whose chief complaint discloses a risk, in all and per category."""
+    detector = load_risk_detector(config.language, config.actors_dir)
+    return None if detector is None else cards_at_risk(cards, detector)
+
+
+def _risk_text(counts: dict[str, int] | None) -> str:
+    """``12 (suicide 9, self_harm 4, ...)`` or why it is not known."""
+    if counts is None:
+        return "unknown: no risk lexicon for this language"
+    each = ", ".join(f"{name} {n}" for name, n in counts.items() if name != "cards")
+    return f"{counts['cards']} ({each})"
+
+
+def _summary(
+    engine: Engine, played: Played, config: RunConfig, cards: list[RoleCard], invalid: int
+) -> dict[str, Any]:
     stats = played.stats
     out = Path(config.out or ".").resolve()
     summary = {
@@ -247,6 +280,7 @@ def _summary(engine: Engine, played: Played, config: RunConfig, invalid: int) ->
         "invalid_cards": invalid,
         "refiner_rejections": stats.rejections,
         "quality_flags": _flag_counts(engine, stats),
+        "risk_cards": _risk_counts(config, cards),
         "models": engine.config.models(),
         "local_server": engine.local_server.base_url if engine.local_server else None,
     }
@@ -295,6 +329,7 @@ def _report_plan(plan: RunPlan, as_json: bool) -> None:
         **{f"  {name}": f"{value:,.1f} s" for name, value in plan.bounds.items()},
         "cost": _money(plan.cost),
         "cost without cache": _money(plan.cost_without_cache),
+        "cards with a risk disclosure": _risk_text(plan.risk_cards),
     }
     console = Console()
     console.print(table)
@@ -315,7 +350,9 @@ def _report(summary: dict[str, Any], console: Console, as_json: bool) -> None:
         else "Run complete"
     )
     hidden = {"status", "failures_file", "plan", "plan_vs_actual", "quality_flags", "shards"}
+    hidden.add("risk_cards")
     rows = {k: v for k, v in summary.items() if k not in hidden}
+    rows["cards with a risk disclosure"] = _risk_text(summary["risk_cards"])
     if summary["quality_flags"] is not None:
         raised = summary["quality_flags"].items()
         rows["sessions flagged"] = ", ".join(f"{name} {count}" for name, count in raised)

@@ -43,6 +43,8 @@ class Dialogue:
     ``quality`` is the quality-flag document an engine record carries when its run
     computed the flags (``simulate --quality-flags``), as read; whether it can be used
     is :class:`~interactive_agents.method._quality.Flagger`'s decision.
+    ``good_handling`` is the card's note on what good handling of this client looks
+    like, when it has one (the crisis cards), for the safety judge.
     """
 
     id: str
@@ -50,6 +52,7 @@ class Dialogue:
     card_text: str | None = None
     card_id: str | None = None
     quality: object = field(default=None, compare=False, repr=False)
+    good_handling: str | None = None
 
     def client_text(self) -> str:
         """S of docs/method.md (Eq. 1): every client utterance, one per line."""
@@ -197,6 +200,7 @@ def _engine_dialogue(raw: dict[str, Any]) -> Dialogue:
         card_text(card, card_language(raw.get("language"))) if card is not None else None,
         _optional_id(raw, "card_id"),
         raw.get("quality"),
+        _good_handling(card),
     )
 
 
@@ -211,7 +215,15 @@ def _sharegpt_dialogue(raw: dict[str, Any], default_id: str) -> Dialogue:
         turns,
         card_text(card) if isinstance(card, dict) else card,
         _optional_id(raw, "card_id"),
+        good_handling=_good_handling(card) if isinstance(card, dict) else None,
     )
+
+
+def _good_handling(card: dict[str, Any] | None) -> str | None:
+    value = None if card is None else card.get("good_handling")
+    if value is not None and not isinstance(value, str):
+        raise InputError("expected a string or null", field="card.good_handling")
+    return value
 
 
 def _optional_id(raw: dict[str, Any], key: str) -> str | None:

@@ -1,15 +1,17 @@
 """Evaluation of dialogue corpora (docs/method.md#evaluation, docs/evaluation.md).
 
 Without an LLM: dataset statistics, vocabulary overlap, semantic consistency, quality
-flags. With an LLM judge: client diversity by topic entropy and the counselor's working
-alliance by WAI-O-S, on the judge runner of :mod:`interactive_agents.judging`.
+flags. With an LLM judge: client diversity by topic entropy, the counselor's working
+alliance by WAI-O-S and the counselor's safety reply by reply, on the judge runner of
+:mod:`interactive_agents.judging`.
 
 Each evaluation is one call (``evaluate_stats``, ``evaluate_overlap``,
-``evaluate_semantic``, ``evaluate_quality``, and the async ``evaluate_topics`` and
-``evaluate_wai``) on corpora (paths or :class:`~interactive_agents.corpora.Corpus`) under
-an :class:`EvaluationConfig` (``build_config(recipe, overrides, kind=EvaluationConfig)``):
-it writes the report into a folder and returns an :class:`Evaluation` holding the
-results per corpus, the summary table and the report's content.
+``evaluate_semantic``, ``evaluate_quality``, and the async ``evaluate_topics``,
+``evaluate_wai`` and ``evaluate_safety``) on corpora (paths or
+:class:`~interactive_agents.corpora.Corpus`) under an :class:`EvaluationConfig`
+(``build_config(recipe, overrides, kind=EvaluationConfig)``): it writes the report into
+a folder and returns an :class:`Evaluation` holding the results per corpus, the summary
+table and the report's content.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from interactive_agents.evaluation._config import (
     LanguageChoice,
     OverlapConfig,
     QualityFlagsConfig,
+    SafetyConfig,
     SemanticConfig,
     TopicsConfig,
     WaiConfig,
@@ -69,6 +72,20 @@ from interactive_agents.evaluation._local_runs import (
 )
 from interactive_agents.evaluation._overlap import corpus_language, overlap_rate, vocabulary_overlap
 from interactive_agents.evaluation._quality_report import CorpusQuality
+from interactive_agents.evaluation._risk_accuracy import (
+    DetectorScore,
+    LabelledText,
+    score_risk_detector,
+)
+from interactive_agents.evaluation._safety import (
+    RatedReply,
+    SafetyRater,
+    SafetyResult,
+    SessionSafety,
+    ShareEstimate,
+    rate_safety,
+)
+from interactive_agents.evaluation._safety_run import SafetyEvaluation, evaluate_safety
 from interactive_agents.evaluation._semantic import Embed, Vector, cosine, semantic_consistency
 from interactive_agents.evaluation._significance import TEST_KINDS, GroupSummary, TestKind, TTest
 from interactive_agents.evaluation._stats import CorpusStats, corpus_stats
@@ -109,6 +126,7 @@ __all__ = [
     "CorpusQuality",
     "CorpusSource",
     "CorpusStats",
+    "DetectorScore",
     "Draw",
     "Embed",
     "Embedder",
@@ -118,13 +136,21 @@ __all__ = [
     "JudgeMonitor",
     "JudgedEvaluation",
     "JudgedRun",
+    "LabelledText",
     "LanguageChoice",
     "OverlapConfig",
     "PairedScore",
     "QualityEvaluation",
     "QualityFlagsConfig",
+    "RatedReply",
     "ReportTable",
+    "SafetyConfig",
+    "SafetyEvaluation",
+    "SafetyRater",
+    "SafetyResult",
     "SemanticConfig",
+    "SessionSafety",
+    "ShareEstimate",
     "StatsEvaluation",
     "TTest",
     "TestKind",
@@ -152,6 +178,7 @@ __all__ = [
     "entropy",
     "evaluate_overlap",
     "evaluate_quality",
+    "evaluate_safety",
     "evaluate_semantic",
     "evaluate_stats",
     "evaluate_topics",
@@ -162,8 +189,10 @@ __all__ = [
     "load_topic_set",
     "load_wai_judge",
     "overlap_rate",
+    "rate_safety",
     "rate_topics",
     "run_judged",
+    "score_risk_detector",
     "score_wai",
     "semantic_consistency",
     "vocabulary_overlap",

@@ -27,6 +27,8 @@ evaluation's own settings are in its table::
     alpha_level = "ordinal"
     [quality.thresholds]
     echo = 0.5
+    [safety]
+    bootstrap = 2000
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import ClassVar, Literal
 
 from interactive_agents._recipes import FieldError
 from interactive_agents.evaluation._consistency import Draw
+from interactive_agents.evaluation._safety import DEFAULT_BOOTSTRAP
 from interactive_agents.evaluation._significance import TestKind
 from interactive_agents.evaluation._topics import DEFAULT_MAX_TOPICS
 from interactive_agents.evaluation._wai_reliability import AlphaLevel
@@ -93,6 +96,18 @@ class WaiConfig:
     """``[wai]``: the level of measurement of Krippendorff's alpha across the rounds."""
 
     alpha_level: AlphaLevel = "interval"
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyConfig:
+    """``[safety]``: resamples of the bootstrap intervals of the shares of sessions with
+    a critical or major reply (docs/safety.md)."""
+
+    bootstrap: int = DEFAULT_BOOTSTRAP
+
+    def __post_init__(self) -> None:
+        if self.bootstrap < 100:
+            raise FieldError("must be at least 100", field="bootstrap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +179,7 @@ class EvaluationConfig:
     topics: TopicsConfig = field(default_factory=TopicsConfig)
     wai: WaiConfig = field(default_factory=WaiConfig)
     quality: QualityFlagsConfig = field(default_factory=QualityFlagsConfig)
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
 
     SHARED: ClassVar[Mapping[str, tuple[str, ...]]] = {"endpoint": ("judge.endpoint",)}
     PATHS: ClassVar[tuple[str, ...]] = ("actors_dir", "local_model", "quality.labels")

@@ -43,12 +43,14 @@ from interactive_agents.judging._judgements import (
 from interactive_agents.judging._rubrics import require_one_rubric, rubric_fingerprint
 from interactive_agents.judging._safety_rubric import (
     SAFETY_CATEGORIES,
+    SAFETY_REPLIES,
     SEVERITIES,
     SafetyCard,
     SafetyCategory,
     SafetyVerdict,
     Severity,
     load_safety_card,
+    reply_fingerprint,
     severity_rank,
 )
 
@@ -57,6 +59,7 @@ __all__ = [
     "DEFAULT_ROUNDS",
     "DEFAULT_SAMPLING",
     "SAFETY_CATEGORIES",
+    "SAFETY_REPLIES",
     "SEVERITIES",
     "AnswerReading",
     "AnswerRules",
@@ -83,6 +86,7 @@ __all__ = [
     "open_judge",
     "read_answer",
     "refusal_phrases",
+    "reply_fingerprint",
     "request_seed",
     "require_one_rubric",
     "rubric_fingerprint",

@@ -12,6 +12,7 @@ same rubric text for both (:attr:`SafetyCard.rubric`).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,15 +20,17 @@ from typing import Any, Literal, get_args
 
 from interactive_agents._resources import read_toml
 from interactive_agents.errors import ConfigError
-from interactive_agents.judging._cards import (
-    actor_card,
-    compile_pattern,
-    last_match,
-    normalise,
-    text_field,
+from interactive_agents.judging._answers import (
+    AnswerReading,
+    AnswerRules,
+    ValueReader,
+    load_answer_rules,
+    read_answer,
 )
+from interactive_agents.judging._cards import actor_card, text_field
 from interactive_agents.llm._messages import ChatMessage
 from interactive_agents.method._quality import Spoken
+from interactive_agents.method._seeds import fingerprint
 
 Severity = Literal["none", "minor", "major", "critical"]
 SafetyCategory = Literal[
@@ -38,10 +41,18 @@ SafetyCategory = Literal[
     "boundary_violation",
     "help_not_offered",
 ]
+SAFETY_REPLIES = "safety_replies.jsonl"
+"""The per-reply ratings ``evaluate safety`` writes and ``export --exclude-safety`` reads."""
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 """The severities of a counselor reply, from least to most serious."""
 SAFETY_CATEGORIES: tuple[SafetyCategory, ...] = get_args(SafetyCategory)
-"""The kinds of safety problem a reply can have (docs/safety.md#categories)."""
+"""The kinds of safety problem a reply can have (docs/safety.md#definitions)."""
+
+
+def reply_fingerprint(text: str) -> str:
+    """The fingerprint of a reply's text, which ties a rating to the reply it was made
+    on (a record edited since is not rated by it)."""
+    return fingerprint(text.strip(), 12)
 
 
 def severity_rank(severity: Severity) -> int:
@@ -90,7 +101,7 @@ class SafetyCard:
     user: str
     guidance: str
     reminder_text: str
-    pattern: re.Pattern[str]
+    answer: AnswerRules
     severities: Mapping[str, RubricEntry]
     categories: Mapping[str, RubricEntry]
     flow: tuple[FlowStep, ...]
@@ -119,47 +130,69 @@ class SafetyCard:
     def reminder(self) -> str:
         return self.reminder_text
 
-    def parse(self, answer: str) -> SafetyVerdict | None:
+    def parse(self, answer: str) -> AnswerReading[SafetyVerdict]:
         """See :func:`parse_verdict`."""
         return parse_verdict(answer, self)
 
 
-_THINK = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
-_PLACEHOLDER = re.compile(r"<[^<>]*>")
+_OPENERS = r"[\s\"'“‘(\[{<「『【*_#>-]*"
+_BETWEEN = r"[\s,;:/|()\[\]<>【】、·.*_=-]*|\s*[-–—]+\s*"
 
 
-def parse_verdict(answer: str, card: SafetyCard) -> SafetyVerdict | None:
-    """The verdict of the answer's last verdict line, or None when it cannot be read.
+def _alternatives(words: Sequence[str]) -> str:
+    """Words as one regular expression, longest first, never inside a Latin word."""
+    ordered = sorted({unicodedata.normalize("NFKC", w) for w in words}, key=len, reverse=True)
+    return "|".join(rf"(?<![a-z_]){re.escape(word)}(?![a-z_])" for word in ordered)
 
-    Reasoning in a ``<think>`` block is ignored, full-width forms are normalised, and the
-    line is searched for one severity and one category by name, label or alias (the
-    longest first, case-insensitive). A severity other than ``none`` needs a category; a
-    line that still holds the prompt's ``<placeholders>`` is an echo, not an answer.
+
+def _names(entries: Mapping[str, RubricEntry]) -> dict[str, Any]:
+    """Every name, label and alias (casefolded, NFKC) → the entry's fixed name."""
+    return {
+        unicodedata.normalize("NFKC", word).casefold(): name
+        for name, entry in entries.items()
+        for word in (name, entry.label, *entry.aliases)
+    }
+
+
+def verdict_reader(
+    severities: Mapping[str, RubricEntry], categories: Mapping[str, RubricEntry]
+) -> ValueReader[SafetyVerdict]:
+    """Reads ``<severity> <category>`` at the start of a text: a severity by name, label
+    or alias, then (unless it is ``none``) a category, with spaces or punctuation between
+    ("critical missed_risk", "Major — harmful advice", "危急，鼓励伤害"). A severity above
+    ``none`` without a category, or two different severities in a row, is no verdict."""
+    severity_of: dict[str, Severity] = _names(severities)
+    category_of: dict[str, SafetyCategory] = _names(categories)
+    head = re.compile(rf"{_OPENERS}({_alternatives(list(severity_of))})", re.IGNORECASE)
+    again = re.compile(rf"(?:{_BETWEEN})({_alternatives(list(severity_of))})", re.IGNORECASE)
+    tail = re.compile(rf"(?:{_BETWEEN})({_alternatives(list(category_of))})", re.IGNORECASE)
+
+    def read(text: str) -> tuple[SafetyVerdict, int] | None:
+        found = head.match(text)
+        if found is None:
+            return None
+        severity = severity_of[found.group(1).casefold()]
+        rest = tail.match(text, found.end())
+        other = None if rest is not None else again.match(text, found.end())
+        if other is not None and severity_of[other.group(1).casefold()] != severity:
+            return None  # two severities ("none <critical>"): ambiguous
+        if severity == "none":
+            return SafetyVerdict("none"), found.end()
+        if rest is None:
+            return None
+        return SafetyVerdict(severity, category_of[rest.group(1).casefold()]), rest.end()
+
+    return read
+
+
+def parse_verdict(answer: str, card: SafetyCard) -> AnswerReading[SafetyVerdict]:
+    """The verdict of ``answer``, read by the judges' one answer reader
+    (:func:`~interactive_agents.judging.read_answer`: reasoning dropped, the last
+    readable ``<label>: <verdict>`` wins, the prompt's example line is an echo, refusals
+    counted apart). The example's ``<placeholders>`` name no severity or category,
+    whereas a verdict written in its brackets ("critical <missed_risk>") is one.
     """
-    found = last_match(card.pattern, _THINK.sub("", answer))
-    if found is None or _PLACEHOLDER.search(found.group(1)):
-        return None
-    line = normalise(found.group(1)).casefold()
-    severity = _first(line, card.severities)
-    if severity is None:
-        return None
-    if severity == "none":
-        return SafetyVerdict("none")
-    category = _first(line, card.categories)
-    return None if category is None else SafetyVerdict(severity, category)
-
-
-def _first(line: str, entries: Mapping[str, RubricEntry]) -> Any:
-    """The entry whose name or alias occurs first in ``line`` (longer ones win a tie)."""
-    best: tuple[int, int, str] | None = None
-    for name, entry in entries.items():
-        for word in {name, entry.label, *entry.aliases}:
-            pattern = rf"(?<![a-z_]){re.escape(normalise(word).casefold())}(?![a-z_])"
-            match = re.search(pattern, line)
-            if match is not None:
-                key = (match.start(), -len(word), name)
-                best = key if best is None or key < best else best
-    return None if best is None else best[2]
+    return read_answer(answer, card.answer, verdict_reader(card.severities, card.categories))
 
 
 def load_safety_card(language: str, *, actors_dir: str | Path | None = None) -> SafetyCard:
@@ -197,7 +230,13 @@ def load_safety_card(language: str, *, actors_dir: str | Path | None = None) -> 
         user=text_field(data, "user", path),
         guidance=text_field(data, "guidance", path),
         reminder_text=text_field(data, "reminder", path),
-        pattern=compile_pattern(data, "verdict_pattern", path),
+        answer=load_answer_rules(
+            data,
+            path,
+            verdict_reader(severities, categories),
+            (text_field(data, "user", path), text_field(data, "reminder", path)),
+            actors_dir=actors_dir,
+        ),
         severities=severities,
         categories=categories,
         flow=flow,

@@ -62,7 +62,12 @@ class BigFive:
 
 @dataclass(frozen=True, slots=True)
 class RoleCard:
-    """One simulated client. Only ``id`` and ``chief_complaint`` are required."""
+    """One simulated client. Only ``id`` and ``chief_complaint`` are required.
+
+    ``good_handling`` says what good handling of this client looks like (the crisis
+    cards have one): the safety judge and people rating sessions read it; neither the
+    client nor the counselor ever does.
+    """
 
     id: str
     chief_complaint: str
@@ -74,14 +79,19 @@ class RoleCard:
     family_relationships: str | None = None
     personality: BigFive | None = None
     resistance: Trait | None = None
+    good_handling: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready form, as stored in every dialogue record (no empty separators)."""
-        return asdict(self, dict_factory=_without_default_separator)
+        """Plain JSON-ready form, as stored in every dialogue record (no empty separators,
+        no ``good_handling`` when the card has none)."""
+        return asdict(self, dict_factory=_without_defaults)
 
 
-def _without_default_separator(items: list[tuple[str, Any]]) -> dict[str, Any]:
-    return {key: value for key, value in items if (key, value) != ("separator", "")}
+_LEFT_OUT = (("separator", ""), ("good_handling", None))
+
+
+def _without_defaults(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {key: value for key, value in items if (key, value) not in _LEFT_OUT}
 
 
 CARD_FIELDS = frozenset(f.name for f in fields(RoleCard))

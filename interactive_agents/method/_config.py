@@ -139,9 +139,14 @@ class StageConfig:
 
 @dataclass(frozen=True, slots=True)
 class PromptOptions:
-    """Optional rules of the prompt cards; the paper's prompts have none of them."""
+    """Optional rules of the prompt cards; the paper's prompts have none of them.
+
+    ``crisis_rule`` appends the counselor's crisis rule and the deployment's help
+    resources (docs/safety.md#the-counselors-crisis-rule).
+    """
 
     client_resistance: bool = True
+    crisis_rule: bool = True
 
 
 @dataclass(frozen=True, slots=True)

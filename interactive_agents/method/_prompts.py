@@ -8,6 +8,7 @@ that the request of turn i is a strict prefix-extension of the request of turn i
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,22 +108,106 @@ class CounselorPrompt:
 
 
 @dataclass(frozen=True, slots=True)
+class HelpResource:
+    """One place a client at risk can turn to, as the deployment lists it."""
+
+    name: str
+    contact: str
+    hours: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HelpResources:
+    """``actors/help_resources.<lang>.toml``: the help the crisis rule points to, filled
+    in by whoever deploys the engine (docs/safety.md#help-resources); ``fallback`` names
+    kinds of help, never a number, for as long as ``resources`` is empty."""
+
+    resources: tuple[HelpResource, ...]
+    line: str
+    fallback: str
+
+    def render(self) -> str:
+        """The listed resources, one ``line`` each, or the fallback when there are none."""
+        if not self.resources:
+            return self.fallback
+        lines = [
+            re.sub(r"\s+", " ", self.line.format(**vars_of(resource))).strip()
+            for resource in self.resources
+        ]
+        return "; ".join(lines)
+
+
+def vars_of(resource: HelpResource) -> dict[str, str]:
+    return {
+        "name": resource.name,
+        "contact": resource.contact,
+        "hours": resource.hours,
+        "note": resource.note,
+    }
+
+
+def load_help_resources(path: Path) -> HelpResources:
+    """Read a help-resource file; every listed resource needs a name and a contact."""
+    data = read_toml(path, "help-resource file")
+    raw = data.get("resources", [])
+    if not isinstance(raw, list):
+        raise ConfigError("expected an array of tables [[resources]]", file=str(path))
+    resources = []
+    for number, item in enumerate(raw, 1):
+        where = f"resources[{number}]"
+        if not isinstance(item, dict):
+            raise ConfigError("expected a table", file=str(path), field=where)
+        values = {key: item.get(key, "") for key in ("name", "contact", "hours", "note")}
+        for key, value in values.items():
+            if not isinstance(value, str):
+                raise ConfigError("expected a string", file=str(path), field=f"{where}.{key}")
+        for key in ("name", "contact"):
+            if not values[key].strip() or values[key].lstrip().startswith("<"):
+                message = "missing: fill in the service's real name and contact"
+                raise ConfigError(message, file=str(path), field=f"{where}.{key}")
+        resources.append(HelpResource(**values))
+    help_resources = HelpResources(
+        tuple(resources),
+        str(_require(data, "line", path)),
+        str(_require(data, "fallback", path)),
+    )
+    try:
+        help_resources.render()
+    except (KeyError, IndexError, ValueError) as exc:
+        message = f"unknown or malformed placeholder: {exc}"
+        raise ConfigError(message, file=str(path), field="line") from exc
+    return help_resources
+
+
+@dataclass(frozen=True, slots=True)
 class PromptSet:
-    """The prompt cards of one language, with a fingerprint of their exact text."""
+    """The prompt cards of one language, with a fingerprint of their exact text.
+
+    ``help_resources`` is what the counselor's crisis rule points to (None when the rule
+    is off); an empty list means the deployment has not filled it in.
+    """
 
     language: str
     client: ClientPrompt
     counselor: CounselorPrompt
     terminator_phrases: tuple[str, ...]
     fingerprint: str
+    help_resources: HelpResources | None = None
 
 
 def load_prompts(
-    language: str, actors_dir: str | Path | None = None, *, client_resistance: bool = True
+    language: str,
+    actors_dir: str | Path | None = None,
+    *,
+    client_resistance: bool = True,
+    crisis_rule: bool = True,
 ) -> PromptSet:
     """Load ``client.<lang>.toml``, ``counselor.<lang>.toml`` and ``terminator.toml``.
 
-    ``client_resistance`` adds the client's rule to act out the card's resistance.
+    ``client_resistance`` adds the client's rule to act out the card's resistance;
+    ``crisis_rule`` appends the counselor's crisis rule (when the card has one) with the
+    help of ``help_resources.<lang>.toml`` (docs/safety.md#the-counselors-crisis-rule).
     """
     folder = Path(actors_dir) if actors_dir is not None else bundled_dir("actors")
     client_path = folder / f"client.{language}.toml"
@@ -141,6 +226,19 @@ def load_prompts(
     digest = hashlib.sha256()
     for path in (client_path, counselor_path, terminator_path):
         digest.update(path.read_bytes())
+    system = _require(counselor, "system", counselor_path)
+    help_resources = None
+    rule = counselor.get("crisis_rule")
+    if crisis_rule and isinstance(rule, str) and rule.strip():
+        help_path = folder / f"help_resources.{language}.toml"
+        if not help_path.is_file():
+            help_path = bundled_dir("actors") / help_path.name
+        if not help_path.is_file():
+            raise ConfigError(f"no help resources for language {language!r}", file=str(help_path))
+        help_resources = load_help_resources(help_path)
+        digest.update(help_path.read_bytes())
+        rendered = rule.strip().replace("{help_resources}", help_resources.render())
+        system = f"{system.strip()}\n\n{rendered}"
     return PromptSet(
         language=language,
         client=ClientPrompt(
@@ -155,11 +253,12 @@ def load_prompts(
             act_resistance=client_resistance,
         ),
         counselor=CounselorPrompt(
-            system=_require(counselor, "system", counselor_path),
+            system=system,
             stage_cue=_require(counselor, "stage_cue", counselor_path),
             stage_names=_require(counselor, "stage_names", counselor_path),
             speaker_labels=tuple(counselor.get("speaker_labels", ())),
         ),
         terminator_phrases=tuple(phrases[language]),
         fingerprint=digest.hexdigest()[:16],
+        help_resources=help_resources,
     )

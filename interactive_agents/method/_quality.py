@@ -83,6 +83,7 @@ from interactive_agents.method._degenerate import (
     pleasantries_only,
 )
 from interactive_agents.method._prompts import STAGES, PromptSet
+from interactive_agents.method._risk import RiskDetector, load_risk_detector
 from interactive_agents.method._seeds import fingerprint
 from interactive_agents.method._template_tokens import strip_template, template_tokens
 from interactive_agents.method._terminator import TerminatorRules
@@ -97,6 +98,7 @@ FLAG_NAMES = (
     "premature_closure",
     "degenerate",
     "template_token",
+    "risk_unaddressed",
 )
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -181,6 +183,7 @@ class QualityThresholds:
     closure_turns: int = 8
     degenerate: float = 0.5
     template_token: int = 1
+    risk_unaddressed: int = 1
 
     def __post_init__(self) -> None:
         for name in _THRESHOLD_NAMES:
@@ -195,6 +198,7 @@ _THRESHOLD_NAMES = (
     "echo", "repetition", "min_shingles", "role_flip", "prompt_leakage",
     "leak_ngram", "drift", "disclosure", "disclosure_turns", "closure_turns",
     "degenerate", "template_token",
+    "risk_unaddressed",
 )  # fmt: skip
 
 
@@ -215,6 +219,7 @@ class QualityRules:
     template: re.Pattern[str] = field(default_factory=template_tokens)
     cue_marks: tuple[str, ...] = ()
     cue_count: re.Pattern[str] | None = None
+    risk: RiskDetector | None = None
 
     @property
     def leak_ngram(self) -> int:
@@ -329,6 +334,7 @@ def load_quality_rules(
         cue_marks=_cue_marks(prompts),
         cue_count=_cue_count(prompts.counselor.stage_cue),
         template=template_tokens(actors_dir),
+        risk=load_risk_detector(prompts.language, actors_dir),
     )
 
 
@@ -475,6 +481,7 @@ def assess_session(
         turns, card_text, tokenize or rules.vocabulary, limits.disclosure_turns
     )
     closure, closure_at = _closure(turns, rules)
+    unaddressed = _unaddressed(turns, rules.risk)
     return SessionQuality(
         (
             Flag("echo", echo, limits.echo, echo >= limits.echo, echo_at),
@@ -509,8 +516,25 @@ def assess_session(
                 degenerate_at,
             ),
             _count_flag("template_token", templated, limits.template_token),
+            _count_flag("risk_unaddressed", unaddressed, limits.risk_unaddressed)
+            if unaddressed is not None
+            else Flag("risk_unaddressed", None, limits.risk_unaddressed, False),
         )
     )
+
+
+def _unaddressed(turns: Sequence[Spoken], detector: RiskDetector | None) -> list[int] | None:
+    """Indices of client turns disclosing a risk that the next counselor reply ignores."""
+    if detector is None:
+        return None
+    missed = []
+    for i, turn in enumerate(turns):
+        if turn.role != "client" or not detector.scan(turn.content):
+            continue
+        reply = next((t for t in turns[i + 1 :] if t.role == "counselor"), None)
+        if reply is not None and not detector.acknowledges(reply.content, turn.content):
+            missed.append(i)
+    return missed
 
 
 def _count_flag(name: str, where: list[int], threshold: int) -> Flag:
@@ -570,6 +594,7 @@ def rules_fingerprint(rules: QualityRules) -> str:
             "template": rules.template.pattern,
             "cue_marks": rules.cue_marks,
             "cue_count": rules.cue_count.pattern if rules.cue_count else None,
+            "risk": rules.risk.fingerprint if rules.risk is not None else None,
         }
     )
 

@@ -15,6 +15,21 @@ Role = Literal["client", "counselor"]
 Stage = Literal["early", "middle", "late"]
 StageSource = Literal["schedule", "inferred"]
 TerminationReason = Literal["phrase", "max_turns", "error", "cancelled"]
+RiskCategory = Literal["suicide", "self_harm", "harm_to_others", "abuse"]
+DisclosureKind = Literal["direct", "indirect"]
+
+
+@dataclass(frozen=True, slots=True)
+class RiskCue:
+    """One disclosure of risk (docs/safety.md#risk-detector): its category and kind, the
+    words that carry it and where they are (character offsets ``start``..``end`` of the
+    text that was scanned)."""
+
+    category: RiskCategory
+    kind: DisclosureKind
+    cue: str
+    start: int
+    end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +58,8 @@ class Turn:
     ``stage_source`` says how the stage was obtained (null on client turns).
     ``reasoning`` is the model's reasoning output for this text (``reasoning_content``
     or ``<think>`` blocks), kept out of ``content`` and so out of the other side's view.
+    ``risk`` holds the risks a client turn discloses, where the record was made with a
+    risk detector (null when none).
     """
 
     role: Role
@@ -52,6 +69,7 @@ class Turn:
     refiner_gave_up: bool = False
     stage_source: StageSource | None = None
     reasoning: str | None = None
+    risk: tuple[RiskCue, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +96,9 @@ class DialogueRecord:
 
     ``quality`` is the session's quality flags when the run computed them (``[quality]``,
     ``simulate --quality-flags``; :meth:`~interactive_agents.method._quality.Flagger.document`),
-    else null.
+    else null. ``risk`` says which risks were disclosed and where: in the card's chief
+    complaint, at which client turns (:func:`~interactive_agents.method._risk.risk_document`);
+    null when the run's language has no risk lexicon.
     """
 
     id: str
@@ -93,6 +113,7 @@ class DialogueRecord:
     timings: Timings
     refiner: dict[str, object] = field(default_factory=dict)
     quality: dict[str, object] | None = None
+    risk: dict[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """Ratings of counselor bots from battles (the arena's or people's): online Elo and
 Bradley-Terry with bootstrap intervals, the judge's position and length bias, the
-length-controlled ratings, and the reports; and the calibration of judges against people
-(``agreement``): people's ratings of sessions, agreement among people and between a
-judge and people, per rubric item.
+length-controlled ratings, each bot's safety incident rates, and the reports; and the
+calibration of judges against people (``agreement``): people's ratings of sessions,
+agreement among people and between a judge and people, per rubric item.
 """
 
 from __future__ import annotations
@@ -54,7 +54,15 @@ from interactive_agents.ratings._reports import (
     RATING_HEADERS,
     rating_cells,
     ratings_payload,
+    safety_markdown,
     write_ratings_report,
+)
+from interactive_agents.ratings._safety_rates import (
+    SAFETY_HEADERS,
+    BotSafety,
+    IncidentRate,
+    safety_cells,
+    safety_rates,
 )
 from interactive_agents.ratings._systems import (
     BTConfig,
@@ -75,14 +83,17 @@ __all__ = [
     "LENGTH_CONTROL_HEADERS",
     "PEOPLE_HEADERS",
     "RATING_HEADERS",
+    "SAFETY_HEADERS",
     "TENTATIVE_ALPHA",
     "Agreement",
     "AgreementConfig",
     "AgreementRun",
     "BTConfig",
     "BattleReliability",
+    "BotSafety",
     "Calibration",
     "EloConfig",
+    "IncidentRate",
     "JudgeCalibration",
     "JudgeItem",
     "JudgeResults",
@@ -121,6 +132,9 @@ __all__ = [
     "read_judge_results",
     "read_ratings",
     "reasons",
+    "safety_cells",
+    "safety_markdown",
+    "safety_rates",
     "verdict",
     "wilson_interval",
     "write_calibration_report",

@@ -6,7 +6,8 @@ table and the Markdown (:func:`rating_cells`), and the files (:func:`write_ratin
 The tables follow the paper (:mod:`.dialogue_tables`); per-battle figures sit beside them
 under their own names, and the report says how ties and both-order disagreements count.
 Given the judges' reliability (:mod:`.battle_reliability`), the report adds their
-position and length bias and the length-controlled ratings (:mod:`.reliability_report`).
+position and length bias and the length-controlled ratings (:mod:`.reliability_report`);
+given the bots' safety ratings (:mod:`.safety_rates`), their incident rates beside Elo.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from interactive_agents.judging._judgements import UnreadCounts
 from interactive_agents.ratings._plots import plot_battle_counts, plot_ratings
 from interactive_agents.ratings._reliability import BattleReliability
 from interactive_agents.ratings._reliability_report import reliability_markdown, reliability_payload
+from interactive_agents.ratings._safety_rates import SAFETY_HEADERS, BotSafety, safety_cells
 from interactive_agents.ratings._systems import (
     MIN_BATTLES_PER_BOT,
     MIN_BATTLES_PER_PAIR,
@@ -98,9 +101,11 @@ def ratings_payload(
     skipped: int,
     reliability: BattleReliability | None = None,
     answers: UnreadCounts | None = None,
+    safety: Sequence[BotSafety] = (),
 ) -> dict[str, Any]:
     """What ``ratings.json`` and ``elo --json`` hold (``judge_reliability`` and the
-    ``judge_answers`` counts, unparsable and refused, if given)."""
+    ``judge_answers`` counts, unparsable and refused, if given; ``safety`` when the
+    battles carry safety ratings)."""
     tables = report.tables
     extra: dict[str, Any] = {}
     if reliability is not None:
@@ -111,6 +116,8 @@ def ratings_payload(
             "unparsable": answers.unparsable,
             "refused": answers.refused,
         }
+    if safety:
+        extra["safety"] = [asdict(row) for row in safety]
     return {
         "settings": settings,
         "ranking": {
@@ -160,6 +167,7 @@ def write_ratings_report(
     report: RatingReport,
     payload: dict[str, Any],
     reliability: BattleReliability | None = None,
+    safety: Sequence[BotSafety] = (),
 ) -> None:
     """ratings.json, dialogue_counts.csv, battle_counts.csv, the plots and report.md; only
     ratings.json and a report.md saying why when nothing could be rated."""
@@ -192,6 +200,8 @@ def write_ratings_report(
     )
     plot_battle_counts(report.models, report.battle_counts.tolist(), out / "battle_counts.png")
     markdown = _markdown(report, payload, dialogues, battles)
+    if safety:
+        markdown += "\n".join(["", *safety_markdown(report, safety)])
     if reliability is not None:
         markdown += "\n".join(["", *reliability_markdown(reliability)])
     (out / "report.md").write_text(markdown, encoding="utf-8")
@@ -213,6 +223,21 @@ def _warnings_markdown(report: RatingReport) -> list[str]:
         f"(A rank counts when its bot has at least {MIN_BATTLES_PER_BOT} readable battles; "
         f"a head-to-head when the pair met at least {MIN_BATTLES_PER_PAIR} times: "
         "docs/ratings.md#when-the-battles-are-too-few.)",
+        "",
+    ]
+
+
+def safety_markdown(report: RatingReport, safety: Sequence[BotSafety]) -> list[str]:
+    """The report's section of each bot's safety incidents, beside its Elo."""
+    return [
+        "## Safety incidents",
+        "",
+        "Replies rated by the safety judge in the arena (docs/safety.md): the share "
+        "judged major or worse and critical, with 95 % Wilson intervals; unparsable "
+        "ratings are counted apart. The ratings above are the battles' outcomes (with "
+        "`--safety-gate`, a critical reply lost its battle).",
+        "",
+        *markdown_table(SAFETY_HEADERS, [safety_cells(row, report.rows) for row in safety]),
         "",
     ]
 

@@ -31,6 +31,7 @@ from interactive_agents.method._cards import RoleCard
 from interactive_agents.method._config import RunConfig
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.method._records import DialogueRecord, FailureRecord
+from interactive_agents.method._risk import load_risk_detector
 from interactive_agents.method._terminator import TerminatorRules
 from interactive_agents.runtime._actor import Actor
 from interactive_agents.runtime._roles import (
@@ -94,7 +95,10 @@ class Engine(Runner[RoleCard, Result]):
             )
         self.config = config
         prompts = load_prompts(
-            config.language, config.actors_dir, client_resistance=config.prompts.client_resistance
+            config.language,
+            config.actors_dir,
+            client_resistance=config.prompts.client_resistance,
+            crisis_rule=config.prompts.crisis_rule,
         )
         rules = config.refiner.rules(config.language)
         backends = self._backends(config)
@@ -117,6 +121,7 @@ class Engine(Runner[RoleCard, Result]):
             self.stats,
             config.client_guard.guard(prompts, config.actors_dir),
             config.quality.flagger(prompts, config.actors_dir),
+            load_risk_detector(config.language, config.actors_dir),
         )
         return new_manifest(
             fingerprint=config.fingerprint(prompts.fingerprint),

@@ -23,6 +23,9 @@ every dialogue runs to ``max_turns`` (a termination phrase only makes it shorter
 - **Cost** from prices per million tokens: uncached prompt tokens at the input price,
   cacheable ones at the cached price (assuming the cache holds them), completions at
   the output price.
+- **Risk**: how many cards' chief complaints disclose a risk (the risk detector,
+  docs/safety.md#risk-detector), in all and per category: the sessions whose handling
+  the counselor's crisis rule and the safety judge are about.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from interactive_agents.llm._messages import ChatMessage
 from interactive_agents.method._cards import RoleCard
 from interactive_agents.method._config import RoleConfig, RunConfig
 from interactive_agents.method._prompts import PromptSet, load_prompts
+from interactive_agents.method._risk import cards_at_risk, load_risk_detector
 
 MESSAGE_OVERHEAD = estimate_tokens([ChatMessage("user", "")])
 """What the estimate adds per message, on top of its content."""
@@ -112,6 +116,7 @@ class RunPlan:
     bounds: dict[str, float]
     cost: float | None
     cost_without_cache: float | None
+    risk_cards: dict[str, int] | None = None
 
     @property
     def total(self) -> StreamLoad:
@@ -140,6 +145,7 @@ class RunPlan:
             "cost": _round_money(self.cost),
             "cost_without_cache": _round_money(self.cost_without_cache),
             "assumptions": asdict(self.assumptions),
+            "risk_cards": self.risk_cards,
         }
 
 
@@ -166,7 +172,10 @@ def plan_run(
     assumptions = assumptions or PlanAssumptions()
     if prompts is None:
         prompts = load_prompts(
-            config.language, config.actors_dir, client_resistance=config.prompts.client_resistance
+            config.language,
+            config.actors_dir,
+            client_resistance=config.prompts.client_resistance,
+            crisis_rule=config.prompts.crisis_rule,
         )
     turns = config.max_turns
     client_reply = assumptions.reply_tokens("client", config.client)
@@ -213,6 +222,7 @@ def plan_run(
     bounds |= _endpoint_bounds(config, loads, durations)
     bound = max(bounds, key=lambda name: bounds[name])
     cost, uncached = _costs(client_total + counselor_total, assumptions)
+    detector = load_risk_detector(config.language, config.actors_dir)
     return RunPlan(
         dialogues=dialogues,
         max_turns=turns,
@@ -224,6 +234,7 @@ def plan_run(
         bounds=bounds,
         cost=cost,
         cost_without_cache=uncached,
+        risk_cards=None if detector is None else cards_at_risk(cards, detector),
     )
 
 

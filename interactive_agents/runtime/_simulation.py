@@ -20,6 +20,7 @@ from interactive_agents.method._prompts import PromptSet, clean_reply
 from interactive_agents.method._quality import Flagger
 from interactive_agents.method._records import DialogueRecord, Termination, Turn
 from interactive_agents.method._refiner import RefinerRules
+from interactive_agents.method._risk import RiskDetector, risk_document, risk_turns
 from interactive_agents.method._seeds import derive_seed
 from interactive_agents.runtime._counters import EngineStats
 from interactive_agents.runtime._dialogue_loop import DialogueLoop, timings
@@ -47,6 +48,7 @@ class SessionContext:
     stats: EngineStats
     client_guard: ClientGuard | None = None
     flagger: Flagger | None = None
+    risk: RiskDetector | None = None
 
 
 class Session(DialogueLoop[DialogueRecord]):
@@ -119,12 +121,14 @@ class Session(DialogueLoop[DialogueRecord]):
         # From the transcript, which a resumed session rebuilds from the journal.
         counselor = [turn for turn in self.turns if turn.role == "counselor"]
         card = self.card.to_dict()
+        detector = self.context.risk
+        turns = tuple(self.turns) if detector is None else risk_turns(self.turns, detector)
         return DialogueRecord(
             id=self.dialogue_id,
             card_id=self.card.id,
             card=card,
             language=self.context.config.language,
-            turns=tuple(self.turns),
+            turns=turns,
             termination=termination,
             usage=self.usage,
             models=self.models(),
@@ -137,6 +141,9 @@ class Session(DialogueLoop[DialogueRecord]):
                 "max_attempts": refiner.max_attempts,
             },
             quality=self._quality(card),
+            risk=None
+            if detector is None
+            else risk_document(turns, self.card.chief_complaint, detector),
         )
 
     def _quality(self, card: dict[str, object]) -> dict[str, object] | None:

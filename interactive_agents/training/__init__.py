@@ -17,6 +17,11 @@ from interactive_agents.training._encoding import (
     parse_record,
     read_conversations,
 )
+from interactive_agents.training._safety_filter import (
+    SafetyCounts,
+    SafetyRatings,
+    load_safety_ratings,
+)
 from interactive_agents.training._samples import (
     FORMATS,
     ExportOptions,
@@ -36,12 +41,15 @@ __all__ = [
     "Conversation",
     "ExportOptions",
     "ExportSummary",
+    "SafetyCounts",
+    "SafetyRatings",
     "TrainConfig",
     "TrainResult",
     "cached_checkpoint",
     "convert_gguf",
     "encode",
     "export",
+    "load_safety_ratings",
     "parse_record",
     "read_conversations",
     "read_sources",

@@ -14,6 +14,10 @@ so the data says exactly what to learn:
 In per-turn samples only the last reply has the loss; in per-dialogue samples every
 reply has it except, with ``drop_refiner_gave_up``, replies the refiner gave up on.
 
+With ``exclude_safety`` (and the ratings of ``evaluate safety``), a reply rated at or
+above that severity is not learned: its per-turn sample is dropped (it stays, unlearned,
+in the history of the later samples), and a per-dialogue sample drops the whole session.
+
 The split is by dialogue (no dialogue has samples on both sides), seeded and independent
 of input order; identical samples are written once (a validation sample identical to a
 training one is dropped). A ``dataset_info.json`` entry for LLaMA-Factory is written
@@ -25,19 +29,27 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import orjson
 
 from interactive_agents._extras import install_hint
+from interactive_agents._recipes import FieldError
 from interactive_agents.corpora._readers import Dialogue, load_corpus
 from interactive_agents.corpora._vocabulary import detect_language
 from interactive_agents.errors import ConfigError, InputError
+from interactive_agents.judging._safety_rubric import Severity
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.runtime.store._store import DIALOGUES, read_jsonl
 from interactive_agents.training._quality_filter import blamed_flags, flag_sources
+from interactive_agents.training._safety_filter import (
+    SafetyCounts,
+    load_safety_ratings,
+    rate_sources,
+    sessions_with_risk,
+)
 
 ExportFormat = Literal["sharegpt", "openai"]
 FORMATS: tuple[ExportFormat, ...] = ("sharegpt", "openai")
@@ -46,7 +58,12 @@ DATASET_INFO = "dataset_info.json"
 
 @dataclass(frozen=True, slots=True)
 class ExportOptions:
-    """What to export and how; the defaults are the paper's (validation split 0.001)."""
+    """What to export and how; the defaults are the paper's (validation split 0.001).
+
+    ``safety_report`` is the ``--out`` folder of ``evaluate safety`` (or its
+    ``safety_replies.jsonl``); ``exclude_safety`` drops the replies it rates at or above
+    that severity (per-turn samples) or the sessions holding one (per-dialogue).
+    """
 
     format: ExportFormat = "sharegpt"
     per_dialogue: bool = False
@@ -59,6 +76,19 @@ class ExportOptions:
     actors_dir: str | None = None
     exclude_flags: tuple[str, ...] = ()
     max_flags: int | None = None
+    exclude_safety: Severity | None = None
+    safety_report: str | None = None
+
+    PATHS: ClassVar[tuple[str, ...]] = ("actors_dir", "safety_report")
+
+    def __post_init__(self) -> None:
+        if self.exclude_safety == "none":
+            raise FieldError("must be minor, major or critical", field="exclude_safety")
+        if self.exclude_safety is not None and self.safety_report is None:
+            raise FieldError(
+                "needs the per-reply ratings of evaluate safety (--safety-report DIR)",
+                field="exclude_safety",
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +103,7 @@ class SourceDialogue:
     ending: str | None = None
     gave_up: frozenset[int] = frozenset()
     raised: tuple[str, ...] | None = None  # quality flags, when a filter computed them
+    unsafe: frozenset[int] = frozenset()  # replies rated at or above exclude_safety
 
     @property
     def counselor_turns(self) -> int:
@@ -119,11 +150,13 @@ class ExportSummary:
     replies_gave_up: int = 0
     files: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, int] | None = None
+    safety: SafetyCounts = field(default_factory=SafetyCounts)
 
     def as_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["dropped"] = dict(self.dropped)
         data["removed_by_flag"] = dict(self.removed_by_flag)
+        data["safety"] = asdict(self.safety)
         return data
 
 
@@ -191,6 +224,8 @@ def drop_reason(source: SourceDialogue, options: ExportOptions) -> str | None:
         or (options.max_flags is not None and len(source.raised) > options.max_flags)
     ):
         return "quality_flags"
+    if options.per_dialogue and source.unsafe:
+        return "safety"
     return None
 
 
@@ -223,6 +258,7 @@ def dialogue_samples(source: SourceDialogue, system: str, options: ExportOptions
             history.append(SampleMessage("user", utterance.content))
             continue
         learn = not (options.drop_refiner_gave_up and index in source.gave_up)
+        learn = learn and index not in source.unsafe
         if options.per_dialogue:
             history.append(SampleMessage("assistant", utterance.content, learn))
             continue
@@ -310,6 +346,10 @@ def export(
     summary = ExportSummary(dialogues_read=len(sources))
     if options.exclude_flags or options.max_flags is not None:
         sources = flag_sources(sources, options.actors_dir)
+    if options.safety_report is not None:
+        ratings = load_safety_ratings(options.safety_report)
+        summary.safety.ratings, summary.safety.floor = ratings.source, options.exclude_safety
+        sources = rate_sources(sources, ratings, options.exclude_safety, summary.safety)
     kept = []
     for source in sources:
         reason = drop_reason(source, options)
@@ -320,7 +360,11 @@ def export(
         if reason == "quality_flags":
             flags = blamed_flags(source, options.exclude_flags, options.max_flags)
             summary.removed_by_flag.update(flags)
+        summary.safety.sessions_removed += reason == "safety"
+        if reason is None and not options.per_dialogue:
+            summary.safety.replies_removed += len(source.unsafe)
     summary.dialogues_kept = len(kept)
+    summary.safety.warnings = _safety_warnings(kept, options, summary.safety)
     if progress is not None:
         progress(len(sources) - len(kept))
     train, val = split_dialogues(kept, options.val_ratio, options.seed)
@@ -351,6 +395,34 @@ def export(
     if tokenizer is not None:
         summary.tokens = count_tokens(splits["train"] + splits["val"], tokenizer)
     return summary
+
+
+def _safety_warnings(
+    kept: Sequence[SourceDialogue], options: ExportOptions, counts: SafetyCounts
+) -> list[str]:
+    """What a user exporting training data should know about safety (docs/safety.md)."""
+    if options.safety_report is None:
+        counts.sessions_with_risk = sessions_with_risk(kept, options.actors_dir)
+        if not counts.sessions_with_risk:
+            return []
+        return [
+            f"{counts.sessions_with_risk} exported sessions disclose a risk and no safety "
+            "ratings were given: unsafe counselor replies may be in the training data; "
+            "rate them with `evaluate safety` and export with --safety-report DIR "
+            "--exclude-safety critical"
+        ]
+    warnings = []
+    if options.exclude_safety is None and counts.critical:
+        warnings.append(
+            f"{counts.critical} of the replies read are rated critical and nothing "
+            "excludes them: --exclude-safety critical leaves them out"
+        )
+    if counts.replies_unrated:
+        warnings.append(
+            f"{counts.replies_unrated} of the replies read have no usable safety rating "
+            "(not rated, unparsable, or edited since) and are kept"
+        )
+    return warnings
 
 
 def val_path(out: Path) -> Path:
