@@ -23,6 +23,7 @@ EngineError
 └── ShardFailedError            a shard of a sharded run died or stopped on its own
 ```
 Lower-level errors are mapped to the most specific class with ``raise ... from exc``.
+A message that needs an optional extra names it with :func:`install_hint`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ __all__ = [
     "SessionCancelledError",
     "SessionError",
     "ShardFailedError",
+    "install_hint",
 ]
 
 
@@ -161,3 +163,9 @@ class ActorStoppedError(EngineError):
 class ShardFailedError(EngineError):
     """A shard of a sharded run stopped early (its process died, or it was stopped on its
     own); the other shards' records are kept and a re-run of the command finishes it."""
+
+
+def install_hint(extra: str) -> str:
+    """``pip install 'interactive-agents[EXTRA]'``, and the form for a clone: the package
+    is installed from a clone or a git URL until it is published, so both are named."""
+    return f"pip install 'interactive-agents[{extra}]' (in a clone: pip install -e '.[{extra}]')"

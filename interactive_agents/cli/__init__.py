@@ -11,6 +11,8 @@ import importlib
 
 import click
 
+from interactive_agents.errors import install_hint
+
 # name -> ("module:attribute" relative to this package, the extra it needs, short help).
 SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "simulate": ("_simulate:simulate", None, "Run counselor-client sessions for role cards."),
@@ -60,7 +62,9 @@ class LazyGroup(click.Group):
         module_name, attribute = target.split(":")
         try:
             module = importlib.import_module(f"{__name__}.{module_name}")
-        except ImportError as exc:
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] == "interactive_agents":
+                raise  # a bug of ours, not a missing extra: show it as it is
             return _missing_extra(cmd_name, extra, short_help, exc)
         command = getattr(module, attribute)
         assert isinstance(command, click.Command)
@@ -73,14 +77,10 @@ def _listed_help(extra: str | None, short_help: str) -> str:
 
 
 def _missing_extra(
-    name: str, extra: str | None, short_help: str, error: ImportError
+    name: str, extra: str | None, short_help: str, error: ModuleNotFoundError
 ) -> click.Command:
     """A stand-in command that explains which optional extra to install."""
-    hint = (
-        f"pip install 'interactive-agents[{extra}]' (in a clone: pip install -e '.[{extra}]')"
-        if extra
-        else "reinstall the package"
-    )
+    hint = install_hint(extra) if extra else "reinstall the package"
 
     @click.command(
         name,

@@ -39,9 +39,8 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from interactive_agents._extras import install_hint
 from interactive_agents.corpora._vocabulary import Language
-from interactive_agents.errors import ConfigError
+from interactive_agents.errors import ConfigError, install_hint
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

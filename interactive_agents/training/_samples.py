@@ -35,11 +35,10 @@ from typing import Any, ClassVar, Literal
 
 import orjson
 
-from interactive_agents._extras import install_hint
 from interactive_agents._recipes import FieldError
 from interactive_agents.corpora._readers import Dialogue, load_corpus
 from interactive_agents.corpora._vocabulary import detect_language
-from interactive_agents.errors import ConfigError, InputError
+from interactive_agents.errors import ConfigError, InputError, install_hint
 from interactive_agents.judging._safety_rubric import Severity
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.runtime.store._store import DIALOGUES, read_jsonl

@@ -24,8 +24,7 @@ import anyio
 import httpx
 from anyio.abc import Process
 
-from interactive_agents._extras import install_hint
-from interactive_agents.errors import LocalServerError
+from interactive_agents.errors import LocalServerError, install_hint
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.llm.local._models import model_alias, resolve_model
 

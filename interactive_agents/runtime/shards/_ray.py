@@ -21,8 +21,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from interactive_agents._extras import install_hint
-from interactive_agents.errors import ConfigError
+from interactive_agents.errors import ConfigError, install_hint
 from interactive_agents.runtime.shards._partition import Shard
 from interactive_agents.runtime.shards._play import ShardControl, ShardJob, ShardReport, play_shard
 
