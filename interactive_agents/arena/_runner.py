@@ -32,7 +32,7 @@ from interactive_agents.arena._config import ArenaConfig
 from interactive_agents.arena._judge import PairwiseJudge, load_judge_prompt
 from interactive_agents.arena._records import ArenaDialogue
 from interactive_agents.arena._store import ArenaStore
-from interactive_agents.llm._endpoint import ChatBackend, ChatEndpoint
+from interactive_agents.llm._endpoint import ChatBackend
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.method._records import FailureRecord
@@ -119,14 +119,19 @@ class Arena(Runner[Match, ArenaResult]):
         judge_prompt = load_judge_prompt(rules.language, config.actors_dir)
         # The judge card enters the fingerprint through its full (dataclass) repr.
         digest = hashlib.sha256(f"{prompts.fingerprint}{judge_prompt!r}".encode()).hexdigest()[:16]
-        backends: dict[str, ChatBackend] = {}
-        for bot in self.bots:
-            backends[bot.name] = ChatEndpoint(bot.endpoint, stats=self.stats)
-            stack.push_async_callback(backends[bot.name].aclose)
-        client_backend = ChatEndpoint(config.client.endpoint, stats=self.stats)
-        stack.push_async_callback(client_backend.aclose)
-        judge_backend = ChatEndpoint(config.judge.endpoint, stats=self.stats)
-        stack.push_async_callback(judge_backend.aclose)
+        shared: dict[object, ChatBackend] = {}
+
+        def backend(endpoint: EndpointConfig) -> ChatBackend:
+            """One backend per distinct endpoint: whoever calls the same server and model
+            (the client and the judge on the embedded model, say) shares its limits."""
+            if endpoint.key() not in shared:
+                shared[endpoint.key()] = self._new_endpoint(endpoint)
+                stack.push_async_callback(shared[endpoint.key()].aclose)
+            return shared[endpoint.key()]
+
+        backends = {bot.name: backend(bot.endpoint) for bot in self.bots}
+        client_backend = backend(config.client.endpoint)
+        judge_backend = backend(config.judge.endpoint)
         phrases = config.terminator.phrases or tuple(prompts.terminator_phrases)
         self._context = ArenaContext(
             rules=rules,

@@ -18,7 +18,7 @@ The HTTP client and the retry policy are injectable, so unit tests use
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import Protocol
@@ -38,15 +38,16 @@ from interactive_agents.llm._counters import CallCounters
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.llm._health import EndpointHealth
 from interactive_agents.llm._messages import ChatMessage, Completion, Sampling, Usage
+from interactive_agents.llm._probe import probe_endpoint
 from interactive_agents.llm._redaction import redact
 from interactive_agents.llm._retry import RetryPolicy
 from interactive_agents.llm._routing import ReplicaLoad, routing_policy
 from interactive_agents.llm._scheduler import EndpointGate
 from interactive_agents.llm._transport import (
-    AiohttpClient,
     HttpClient,
     HttpClientFactory,
     UnresolvableHostError,
+    default_http_client,
     json_headers,
 )
 from interactive_agents.llm._wire import (
@@ -142,7 +143,7 @@ class ChatEndpoint:
         config: EndpointConfig,
         *,
         stats: CallCounters | None = None,
-        http_client: HttpClientFactory = AiohttpClient,
+        http_client: HttpClientFactory = default_http_client,
         retry: RetryPolicy | None = None,
     ) -> None:
         if config.is_local:
@@ -380,6 +381,21 @@ class ChatEndpoint:
             reasoning=reply.reasoning,
             truncated=reply.truncated,
         )
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The headers of every request (the key's, when one is configured)."""
+        return self._headers
+
+    async def probe(self) -> list[str]:
+        """Check once, before a run, that every replica answers and serves the model
+        (:mod:`interactive_agents.llm._probe`); raises :class:`PermanentEndpointError`
+        if one cannot, returns notes on replicas that answered with a server error."""
+        return await probe_endpoint(self)
+
+    def refusal(self, status: int, body: bytes, replica: Replica) -> None:
+        """Raise what a call answered with a non-200 ``status`` and ``body`` fails with."""
+        self._completion(status, body, None, replica)
 
     def release(self, stream: str) -> None:
         """Forget a finished stream's replica, so the routing table holds live ones only."""

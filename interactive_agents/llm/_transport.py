@@ -1,11 +1,13 @@
 """The HTTP seam under the backends: POST a JSON body, read the answer whole or by lines.
 
-The default is :class:`AiohttpClient`, aiohttp's client used directly: with it the engine
-spends half the CPU per LLM call it spent with httpx's API over the same aiohttp pool
-(``docs/design.md`` and ``docs/performance.md`` have the measurements), which
-is what lets one process keep thousands of dialogues on the wire. :class:`HttpxClient` adapts any
-``httpx.AsyncClient``, so tests can use ``httpx.MockTransport`` and users their own
-proxies, certificates or event hooks.
+The default (:func:`default_http_client`) is :class:`AiohttpClient`, aiohttp's client used
+directly: with it the engine spends half the CPU per LLM call it spent with httpx's API
+over the same aiohttp pool (``docs/design.md`` and ``docs/performance.md`` have the
+measurements), which is what lets one process keep thousands of dialogues on the wire.
+aiohttp runs on asyncio only (uvloop included), so under another anyio backend (trio)
+the default is an ``httpx.AsyncClient``, which anyio runs anywhere. :class:`HttpxClient`
+adapts any ``httpx.AsyncClient``, so tests can use ``httpx.MockTransport`` and users
+their own proxies, certificates or event hooks.
 
 Implementations report a timeout as :class:`TimeoutError`, a host name that does not
 resolve as :class:`UnresolvableHostError` and any other failed connection or broken read
@@ -24,9 +26,10 @@ import aiohttp
 import anyio
 import httpx
 import orjson
+import sniffio
 from yarl import URL
 
-from interactive_agents.errors import ConfigError
+from interactive_agents.errors import ConfigError, PermanentEndpointError
 from interactive_agents.llm._redaction import remember_secret
 
 
@@ -69,6 +72,28 @@ class HttpClient(Protocol):
 
 HttpClientFactory = Callable[[str, float], HttpClient]
 """Builds the client of a base URL given the timeout of a whole request, in seconds."""
+
+
+def running_async_library() -> str | None:
+    """``"asyncio"`` or ``"trio"`` (what anyio runs on here), None outside any event loop."""
+    try:
+        return sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        return None
+
+
+def default_http_client(base_url: str, timeout: float) -> HttpClient:
+    """The client the engine uses unless given one: aiohttp's on asyncio (and uvloop) or
+    outside an event loop, an anyio-native httpx client on any other backend (trio)."""
+    if running_async_library() in ("asyncio", None):
+        return AiohttpClient(base_url, timeout)
+    unbounded = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    client = httpx.AsyncClient(
+        base_url=base_url.rstrip("/"),
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
+        limits=unbounded,
+    )
+    return HttpxClient(client, timeout)
 
 
 def json_headers(api_key_env: str | None) -> dict[str, str]:
@@ -131,6 +156,14 @@ class AiohttpClient:
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
+            library = running_async_library()
+            if library != "asyncio":
+                raise PermanentEndpointError(
+                    f"{self.base_url}: aiohttp's client needs asyncio, not {library}: build "
+                    "the endpoint inside the running event loop (it then picks an httpx "
+                    "client) or pass http_client= an HttpxClient",
+                    url=self.base_url,
+                )
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         return self._session
@@ -145,6 +178,18 @@ class AiohttpClient:
             url = self._urls[path] = URL(self.base_url + path)
         try:
             async with session.post(url, data=payload, headers=headers) as reply:
+                yield _AiohttpResponse(reply)
+        except TimeoutError:
+            raise
+        except aiohttp.ClientError as exc:
+            raise _connection_error(exc) from exc
+
+    @asynccontextmanager
+    async def get(self, path: str, headers: Mapping[str, str]) -> AsyncIterator[HttpResponse]:
+        """A GET on the same pool (the endpoint probe's ``/models``, a server's ``/metrics``)."""
+        session = self._open()
+        try:
+            async with session.get(self.base_url + path, headers=headers) as reply:
                 yield _AiohttpResponse(reply)
         except TimeoutError:
             raise
@@ -194,6 +239,18 @@ class HttpxClient:
                 async with self._client.stream(
                     "POST", path, content=payload, headers=dict(headers)
                 ) as response:
+                    yield _HttpxResponse(response)
+        except httpx.TimeoutException as exc:
+            raise TimeoutError(str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise _connection_error(exc) from exc
+
+    @asynccontextmanager
+    async def get(self, path: str, headers: Mapping[str, str]) -> AsyncIterator[HttpResponse]:
+        """A GET with the same client (the endpoint probe's ``/models``, ``/metrics``)."""
+        try:
+            with anyio.fail_after(self._timeout):
+                async with self._client.stream("GET", path, headers=dict(headers)) as response:
                     yield _HttpxResponse(response)
         except httpx.TimeoutException as exc:
             raise TimeoutError(str(exc)) from exc

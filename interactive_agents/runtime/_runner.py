@@ -34,9 +34,11 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from interactive_agents.errors import (
     EndpointUnusableError,
     EngineError,
+    PermanentEndpointError,
     RunStorageError,
     SessionCancelledError,
 )
+from interactive_agents.llm._endpoint import ChatEndpoint
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.llm._messages import Usage
 from interactive_agents.llm.local._server import LocalServer, LocalServerOptions
@@ -119,6 +121,7 @@ class Runner(ABC, Generic[W, R]):
         self.stats = EngineStats()
         self.local_server: LocalServer | None = None
         self.manifest: dict[str, object] = {}
+        self.notes: list[str] = []
         self.state = RunnerState.UNOPENED
         self._max_in_flight = max_in_flight
         self._local_model = local_model
@@ -135,6 +138,7 @@ class Runner(ABC, Generic[W, R]):
         self._recorder: RecorderActor | None = None
         self._stopped_by: RunStopper | None = None
         self._streams: dict[MemoryObjectReceiveStream[R], anyio.CancelScope] = {}
+        self._built: list[ChatEndpoint] = []
 
     # -- what a kind of run defines -------------------------------------------------
 
@@ -164,6 +168,13 @@ class Runner(ABC, Generic[W, R]):
     @abstractmethod
     def _dialogue(self, item: W, priority: int) -> DialogueLoop[Any]:
         """The dialogue that plays ``item``."""
+
+    def _new_endpoint(self, config: EndpointConfig) -> ChatEndpoint:
+        """A backend this runner builds (not one it was given): it is probed before the
+        run admits a dialogue (:meth:`ChatEndpoint.probe`)."""
+        endpoint = ChatEndpoint(config, stats=self.stats)
+        self._built.append(endpoint)
+        return endpoint
 
     def spec(self) -> RunnerSpec:
         """A picklable description of this runner (endpoints resolved once it is open),
@@ -217,8 +228,10 @@ class Runner(ABC, Generic[W, R]):
             server = LocalServer(LocalServerOptions(model=self._local_model))
             self.local_server = await stack.enter_async_context(server)
             self.manifest = await self._prepare(stack, server.endpoint_for)
+            self.notes += server.notes
         else:
             self.manifest = await self._prepare(stack, lambda endpoint: endpoint)
+        await self._probe()
         for actor in self._actors():
             stack.callback(actor.close)
         if self._store is not None:
@@ -246,6 +259,26 @@ class Runner(ABC, Generic[W, R]):
             stack.callback(actor.stop)  # runs before the group closes: they drain
         await root.start(self._sessions.host)
         stack.push_async_callback(self._sessions.aclose)
+
+    async def _probe(self) -> None:
+        """Every endpoint this runner built answers and serves its model, or the run
+        stops here, in seconds and before anything is written, naming each URL."""
+        refusals: list[PermanentEndpointError] = []
+
+        async def probe(endpoint: ChatEndpoint) -> None:
+            try:
+                self.notes += await endpoint.probe()
+            except PermanentEndpointError as refused:
+                refusals.append(refused)
+
+        async with anyio.create_task_group() as group:
+            for endpoint in {id(e): e for e in self._built}.values():
+                group.start_soon(probe, endpoint)
+        if len(refusals) == 1:
+            raise refusals[0]
+        if refusals:
+            message = "; ".join(str(refused) for refused in refusals)
+            raise PermanentEndpointError(message, url=refusals[0].url)
 
     async def __aexit__(
         self,
