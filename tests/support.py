@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.lowlevel
+import httpx
 import orjson
 from click.testing import CliRunner, Result
 
@@ -127,6 +128,47 @@ def kill_when_recorded(
     else:
         process.send_signal(signal.SIGKILL)
     process.communicate()
+
+
+# --- Real servers of other projects (vLLM, LiteLLM), each in its own environment --------
+
+
+def installed_tool(variable: str, what: str) -> Path:
+    """The executable that ``scripts/setup.sh`` installed into an environment of its own
+    and ``scripts/test.sh`` names in ``variable``; a clear failure when it is missing."""
+    value = os.environ.get(variable)
+    if not value or not Path(value).is_file():
+        raise RuntimeError(
+            f"{what} is needed here: run `bash scripts/test.sh` (scripts/setup.sh installs "
+            f"it into an environment of its own), or set {variable} to its executable"
+        )
+    return Path(value)
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) -> float:
+    """Seconds until ``url`` answers 200; the process exiting or the timeout fails."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited ({process.returncode}) before {url} answered")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return time.monotonic() - start
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {timeout:g} s")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 30 s: a server started by a test never outlives it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 # --- Resumable runs (turn journal, sharding) ---------------------------------------------

@@ -18,7 +18,7 @@ The HTTP client and the retry policy are injectable, so unit tests use
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import Protocol
@@ -118,6 +118,31 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def parse_retry_after_ms(value: str | None) -> float | None:
+    """Seconds from a ``retry-after-ms`` header (milliseconds, OpenAI's and Azure's)."""
+    try:
+        return max(0.0, float(value) / 1000.0) if value else None
+    except ValueError:
+        return None
+
+
+RETRY_AFTER_HEADERS = (
+    ("retry-after-ms", parse_retry_after_ms),
+    ("retry-after", parse_retry_after),
+    # A LiteLLM proxy forwards the provider's own headers under this prefix.
+    ("llm_provider-retry-after-ms", parse_retry_after_ms),
+    ("llm_provider-retry-after", parse_retry_after),
+)
+
+
+def server_retry_after(header: Callable[[str], str | None]) -> float | None:
+    """The longest wait any of the server's or a gateway's retry headers asks for, in
+    seconds (None without one): behind a gateway the provider's wait is the one that
+    counts, and coming back earlier only earns another 429."""
+    waits = [wait for name, parse in RETRY_AFTER_HEADERS if (wait := parse(header(name)))]
+    return max(waits, default=None)
 
 
 @dataclass(slots=True)
@@ -304,9 +329,7 @@ class ChatEndpoint:
             async with replica.client.post("/chat/completions", payload, self._headers) as response:
                 status, body = response.status, await response.read()
                 retry_after = (
-                    parse_retry_after(response.header("retry-after"))
-                    if status == 429 or status >= 500
-                    else None
+                    server_retry_after(response.header) if status == 429 or status >= 500 else None
                 )
         except (TimeoutError, ConnectionError):
             self._replica_failed(replica)

@@ -231,9 +231,9 @@ class Runner(ABC, Generic[W, R]):
             self.notes += server.notes
         else:
             self.manifest = await self._prepare(stack, lambda endpoint: endpoint)
-        await self._probe()
         for actor in self._actors():
             stack.callback(actor.close)
+        await self._probe()
         if self._store is not None:
             self._done = self._store.open(
                 self.manifest, force=self._force, retry_failed=self._retry_failed

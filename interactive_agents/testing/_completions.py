@@ -106,6 +106,7 @@ class ChatCompletions:
         app.router.add_get("/v1/models/{model}", self._model)
         app.router.add_get("/health", self._health)
         app.router.add_get("/stats", self._stats)
+        app.router.add_get("/metrics", self._metrics)
         return app
 
     async def _health(self, _request: web.Request) -> web.Response:
@@ -115,6 +116,22 @@ class ChatCompletions:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         document = asdict(self.stats) | {"cpu_seconds": usage.ru_utime + usage.ru_stime}
         return web.Response(body=orjson.dumps(document), content_type=JSON)
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        """The counters vLLM exposes, under its names: prompt tokens looked up in and
+        served from the prefix cache, requests running and queued (no KV cache here)."""
+        stats, model = self.stats, self.options.model
+        lines = [
+            f'vllm:{name}{{engine="0",model_name="{model}"}} {value}'
+            for name, value in (
+                ("prefix_cache_queries_total", float(stats.prompt_tokens)),
+                ("prefix_cache_hits_total", float(stats.cached_tokens)),
+                ("num_requests_running", float(stats.in_flight)),
+                ("num_requests_waiting", float(stats.queued)),
+                ("num_preemptions_total", 0.0),
+            )
+        ]
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
     def _serves(self, model: object) -> bool:
         return not self.options.models or model in self.options.models
