@@ -10,7 +10,6 @@ the environment ``scripts/setup.sh`` installs it into, named by
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,17 +25,18 @@ from interactive_agents.method._cards import load_cards
 from interactive_agents.method._records import DialogueRecord
 from interactive_agents.testing import FakeServer, Fault
 
-from .support import DEMO, VirtualTime, config_for, installed_tool, stop_process, wait_until_up
+from .support import (
+    DEMO,
+    VirtualTime,
+    closed_port,
+    config_for,
+    installed_tool,
+    stop_process,
+    wait_until_up,
+)
 
 KEY_VARIABLE = "IA_TEST_LITELLM_KEY"
 GATEWAY_MODEL = "counsel"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def gateway(provider: FakeServer, tmp_path_factory: pytest.TempPathFactory) -> I
     )
     key = "sk-ia-" + os.urandom(12).hex()
     os.environ[KEY_VARIABLE] = key
-    port = _free_port()
+    port = closed_port()  # free until the proxy takes it
     environment = {**os.environ, "LITELLM_MASTER_KEY": key, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     log = (folder / "litellm.log").open("wb")
     process = subprocess.Popen(

@@ -121,6 +121,16 @@ def server_line(server: dict[str, Any], client_hit_rate: float | None) -> str:
     return " · ".join(parts)
 
 
+def server_rows(summary: dict[str, Any]) -> dict[str, object]:
+    """A run summary's rows for its servers' own metrics, beside its cached share."""
+    prompt, cached = summary["prompt_tokens"], summary["cached_tokens"]
+    client = cached / prompt if prompt else None
+    return {
+        f"server {url}": server_line(server, client)
+        for url, server in summary["server_metrics"].items()
+    }
+
+
 def print_json(document: object) -> None:
     """One JSON document on a line of stdout (``--json``); numpy values are written too."""
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")

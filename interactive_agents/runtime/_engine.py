@@ -141,7 +141,7 @@ class Engine(Runner[RoleCard, Result]):
 
     def _backends(self, config: RunConfig) -> dict[RoleName, ChatBackend]:
         """One backend per distinct endpoint: roles on the same endpoint share its limits."""
-        backends: dict[RoleName, ChatBackend] = dict(self._given_backends)
+        backends = {role: self._check(given) for role, given in self._given_backends.items()}
         shared: dict[object, ChatBackend] = {}
         for role in ROLES:
             if role in backends:

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 W = TypeVar("W")
 R = TypeVar("R")
+B = TypeVar("B")
 
 RunStopper = EndpointUnusableError | RunStorageError
 """The errors that end a whole run rather than one dialogue."""
@@ -138,7 +139,7 @@ class Runner(ABC, Generic[W, R]):
         self._recorder: RecorderActor | None = None
         self._stopped_by: RunStopper | None = None
         self._streams: dict[MemoryObjectReceiveStream[R], anyio.CancelScope] = {}
-        self._built: list[ChatEndpoint] = []
+        self._checked: list[ChatEndpoint] = []
 
     # -- what a kind of run defines -------------------------------------------------
 
@@ -169,12 +170,24 @@ class Runner(ABC, Generic[W, R]):
     def _dialogue(self, item: W, priority: int) -> DialogueLoop[Any]:
         """The dialogue that plays ``item``."""
 
+    @property
+    def base_urls(self) -> list[str]:
+        """The base URLs of the runner's endpoints (once it is open): the servers whose
+        own metrics a command reads beside the run's counts."""
+        urls = (replica.base_url for endpoint in self._checked for replica in endpoint.replicas)
+        return list(dict.fromkeys(urls))
+
     def _new_endpoint(self, config: EndpointConfig) -> ChatEndpoint:
-        """A backend this runner builds (not one it was given): it is probed before the
-        run admits a dialogue (:meth:`ChatEndpoint.probe`)."""
-        endpoint = ChatEndpoint(config, stats=self.stats)
-        self._built.append(endpoint)
-        return endpoint
+        """A backend this runner builds: probed before the run admits a dialogue
+        (:meth:`ChatEndpoint.probe`), its server's metrics read (:attr:`base_urls`)."""
+        return self._check(ChatEndpoint(config, stats=self.stats))
+
+    def _check(self, backend: B) -> B:
+        """Probe ``backend`` before the run too, if it is a :class:`ChatEndpoint` (a
+        backend of the caller's of another kind is the caller's to check)."""
+        if isinstance(backend, ChatEndpoint):
+            self._checked.append(backend)
+        return backend
 
     def spec(self) -> RunnerSpec:
         """A picklable description of this runner (endpoints resolved once it is open),
@@ -225,7 +238,7 @@ class Runner(ABC, Generic[W, R]):
 
     async def _start(self, stack: AsyncExitStack) -> None:
         if any(endpoint.is_local for endpoint in self._endpoints()):
-            server = LocalServer(LocalServerOptions(model=self._local_model))
+            server = LocalServer(LocalServerOptions(model=self._local_model, metrics=True))
             self.local_server = await stack.enter_async_context(server)
             self.manifest = await self._prepare(stack, server.endpoint_for)
             self.notes += server.notes
@@ -261,8 +274,8 @@ class Runner(ABC, Generic[W, R]):
         stack.push_async_callback(self._sessions.aclose)
 
     async def _probe(self) -> None:
-        """Every endpoint this runner built answers and serves its model, or the run
-        stops here, in seconds and before anything is written, naming each URL."""
+        """Every endpoint of the run answers and serves its model, or the run stops
+        here, in seconds and before anything is written, naming each URL."""
         refusals: list[PermanentEndpointError] = []
 
         async def probe(endpoint: ChatEndpoint) -> None:
@@ -272,7 +285,7 @@ class Runner(ABC, Generic[W, R]):
                 refusals.append(refused)
 
         async with anyio.create_task_group() as group:
-            for endpoint in {id(e): e for e in self._built}.values():
+            for endpoint in {id(e): e for e in self._checked}.values():
                 group.start_soon(probe, endpoint)
         if len(refusals) == 1:
             raise refusals[0]
