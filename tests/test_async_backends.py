@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from interactive_agents import Engine
+from interactive_agents import Engine, load_cards
 from interactive_agents.errors import PermanentEndpointError
 from interactive_agents.llm import (
     AiohttpClient,
+    ChatBackend,
     ChatEndpoint,
     ChatMessage,
     HttpxClient,
@@ -23,9 +24,8 @@ from interactive_agents.llm import (
     default_http_client,
 )
 from interactive_agents.loadtest import BenchConfig, LoadGenerator
-from interactive_agents import load_cards
 from interactive_agents.method import load_prompts
-from interactive_agents.method._records import DialogueRecord
+from interactive_agents.method._records import DialogueRecord, Role
 from interactive_agents.testing import FakeServer
 
 from .support import DEMO, config_for
@@ -92,7 +92,7 @@ async def test_a_client_that_cannot_run_on_the_loop_refuses_at_async_with(
     dialogue is played and failed), and the error says what to do."""
     config = config_for(server.base_url)
     backend = ChatEndpoint(config.client.endpoint, http_client=AiohttpClient)
-    roles = {"client": backend, "counselor": backend}
+    roles: dict[Role, ChatBackend] = {"client": backend, "counselor": backend}
     with pytest.raises(PermanentEndpointError, match="aiohttp's client needs asyncio, not trio"):
         async with Engine(config, run_dir=tmp_path / "run", backends=roles):
             pass

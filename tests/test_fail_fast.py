@@ -95,7 +95,9 @@ def test_no_password_of_a_url_is_ever_printed(command: str, url: str, tmp_path: 
 
 def test_redaction_masks_the_userinfo_of_any_url() -> None:
     text = "GET http://alice:pa55@gpu1:8000/v1 failed; retry https://tok@api.example/v1 too"
-    assert redact(text) == "GET http://***@gpu1:8000/v1 failed; retry https://***@api.example/v1 too"
+    assert (
+        redact(text) == "GET http://***@gpu1:8000/v1 failed; retry https://***@api.example/v1 too"
+    )
 
 
 @pytest.mark.e2e

@@ -126,7 +126,9 @@ async def test_a_model_the_gateway_does_not_route_stops_the_run(
     config = config_for(
         gateway, **{"endpoint.model": "no-such-model", "endpoint.api_key_env": KEY_VARIABLE}
     )
-    with pytest.raises(PermanentEndpointError, match=f"{gateway}: .*the server lists: {GATEWAY_MODEL}"):
+    with pytest.raises(
+        PermanentEndpointError, match=f"{gateway}: .*the server lists: {GATEWAY_MODEL}"
+    ):
         async with Engine(config, run_dir=tmp_path / "run"):
             pass
     assert not (tmp_path / "run").exists()

@@ -59,19 +59,16 @@ def test_a_recorded_llama_cpp_page() -> None:
 
 def test_other_metrics_are_not_read_as_a_servers() -> None:
     assert read_sample("# HELP x\nprocess_cpu_seconds_total 12.5\n") is None
-    assert parse_prometheus("broken line\nok 1\nalso{a=\"1\"} nan\n")["ok"] == [1.0]
+    assert parse_prometheus('broken line\nok 1\nalso{a="1"} nan\n')["ok"] == [1.0]
 
 
 def test_series_of_several_engines_add_up_and_usage_is_their_mean() -> None:
+    names = ("prefix_cache_queries_total", "prefix_cache_hits_total", "kv_cache_usage_perc",
+             "num_requests_running")  # fmt: skip
     text = "\n".join(
         f'vllm:{name}{{engine="{e}",model_name="m"}} {value}'
         for e, values in (("0", (100, 40, 0.2, 3)), ("1", (50, 10, 0.6, 1)))
-        for name, value in zip(
-            ("prefix_cache_queries_total", "prefix_cache_hits_total", "kv_cache_usage_perc",
-             "num_requests_running"),
-            values,
-            strict=True,
-        )  # fmt: skip
+        for name, value in zip(names, values, strict=True)
     )
     sample = read_sample(text)
     assert sample is not None

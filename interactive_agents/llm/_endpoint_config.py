@@ -129,7 +129,9 @@ def check_url(
     if port == 0:
         fail(f"{shown} has port 0")
     if parts.username is not None or parts.password is not None:
-        fail(f"{shown}: credentials do not belong in a URL: put the key in a variable (api_key_env)")
+        fail(
+            f"{shown}: credentials do not belong in a URL: put the key in a variable (api_key_env)"
+        )
     if parts.query or parts.fragment:
         fail(f"{shown} is a base URL and may have no query or fragment")
     return url

@@ -95,7 +95,8 @@ async def _get(endpoint: ChatEndpoint, replica: Replica, path: str) -> list[str]
         return 404
     try:
         async with get(path, endpoint.headers) as response:
-            status, body = response.status, await response.read()
+            status: int = response.status
+            body: bytes = await response.read()
     except ConnectionError as exc:
         raise _Unusable(_connection_problem(exc)) from exc
     if status in (401, 403):
@@ -140,7 +141,9 @@ async def _one_token(endpoint: ChatEndpoint, replica: Replica, served: list[str]
     except PermanentEndpointError as refused:
         listing = ""
         if served:
-            names = ", ".join(served[:_SHOWN_MODELS]) + (", ..." if len(served) > _SHOWN_MODELS else "")
+            names = ", ".join(served[:_SHOWN_MODELS]) + (
+                ", ..." if len(served) > _SHOWN_MODELS else ""
+            )
             listing = f" (the server lists: {names})"
         raise _Unusable(f"{_without_url(refused, replica)}{listing}") from refused
     except BackendError:

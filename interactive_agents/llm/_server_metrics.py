@@ -136,7 +136,9 @@ class _ServerReadings:
             "available": True,
             "engine": self.last.engine,
             "samples": max((len(v) for v in self.gauges.values()), default=1),
-            "prefix_cache_hit_rate": round(hits / queries, 4) if queries and hits is not None else None,
+            "prefix_cache_hit_rate": round(hits / queries, 4)
+            if queries and hits is not None
+            else None,
             **counted,
         }
         for name in _GAUGES:
@@ -150,7 +152,8 @@ class _ServerReadings:
 
 
 def _difference(first: MetricsSample, last: MetricsSample, name: str) -> float | None:
-    before, after = getattr(first, name), getattr(last, name)
+    before: float | None = getattr(first, name)
+    after: float | None = getattr(last, name)
     if before is None or after is None:
         return None
     return max(0.0, after - before)  # a restarted server starts its counters again

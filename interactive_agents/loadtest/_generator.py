@@ -27,8 +27,8 @@ import orjson
 from anyio.abc import TaskGroup
 
 from interactive_agents.errors import ConfigError
-from interactive_agents.llm._messages import ChatMessage
 from interactive_agents.llm._endpoint import ChatEndpoint
+from interactive_agents.llm._messages import ChatMessage
 from interactive_agents.llm._redaction import redact
 from interactive_agents.llm._server_metrics import ServerMetricsWatch, watch_server_metrics
 from interactive_agents.llm._transport import (

@@ -119,7 +119,7 @@ def parse_bot(name: str, raw: Any, file: str | None = None) -> ServedBot:
         raise ConfigError("expected strings", file=file, field=f"{where}.extra_args")
     env = raw.get("env", {})
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
-        raise ConfigError("expected NAME = \"value\" strings", file=file, field=f"{where}.env")
+        raise ConfigError('expected NAME = "value" strings', file=file, field=f"{where}.env")
     if raw.get("slots", 1) < 1:
         raise ConfigError("must be at least 1", file=file, field=f"{where}.slots")
     if ("gguf" in raw) == ("model" in raw):
