@@ -27,7 +27,8 @@ from interactive_agents.training._convert import cached_checkpoint
 
 from .support import CLI, DEMO, installed_tool, read_records, run_cli, stop_process
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# vLLM comes up in 170-270 s on an idle machine; the first test waits for it.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 VLLM_BOT = "smol_vllm"
 LLAMA_BOT = "smol_llama"
