@@ -230,6 +230,7 @@ def test_serve_command_publishes_endpoints_and_stops_on_sigint(tmp_path: Path) -
         assert endpoints.exists(), process.communicate(timeout=30)
         bot = tomllib.loads(endpoints.read_text())["bots"]["smol"]
         assert (bot["model"], bot["temperature"], bot["top_p"]) == ("smol", 0.95, 0.7)
+        assert bot["concurrency"] == 1  # the server's one slot bounds what the arena sends
         models = httpx.get(f"{bot['base_urls'][0]}/models", timeout=10).json()
         assert [m["id"] for m in models["data"]] == ["smol"]
     finally:

@@ -76,6 +76,7 @@ class ServerPlan:
                 context_size=bot.context_size,
                 threads=bot.threads,
                 parallel=bot.slots,
+                metrics=True,  # its own counts, read beside the arena's
             )
         )
 
