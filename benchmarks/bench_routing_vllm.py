@@ -146,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     outcomes = []
     with vllm_servers(args, 2) as urls:
-        outcomes.append(anyio.run(measure, urls[:1], "(one server)", args))
+        outcomes.append(anyio.run(measure, urls[:1], "affinity", args))
         for policy in args.policies.split(","):
             outcomes.append(anyio.run(measure, urls, policy, args))
     headers = ["servers", "policy", "calls", "engine prompt", "engine cached", "engine hit rate",
@@ -157,7 +157,7 @@ def main() -> None:
         rows.append(
             [
                 str(o.servers),
-                o.policy,
+                o.policy if o.servers > 1 else "(one server)",
                 str(o.calls),
                 str(o.engine_prompt),
                 str(o.engine_cached),

@@ -58,5 +58,6 @@ def test_the_closed_loop_runs_end_to_end(engine: str, tmp_path: Path) -> None:
     battles = read_records(out / "arena" / "battles.jsonl")
     assert battles and all({b["bot_a"], b["bot_b"]} == {"closed_loop_bot", "base_model"}
                            for b in battles)  # fmt: skip
-    ratings = orjson.loads(log.strip().splitlines()[-1])
-    assert {"closed_loop_bot", "base_model"} <= set(orjson.dumps(ratings).decode().split('"'))
+    ratings = orjson.loads(log.strip().splitlines()[-1])  # elo --json, the last step
+    assert ratings["battles"] + ratings["excluded_unparsable"] == len(battles)
+    assert {row["model"] for row in ratings["models"]} <= {"closed_loop_bot", "base_model"}

