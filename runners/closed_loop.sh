@@ -20,6 +20,8 @@ OUT=${1:-runs/closed-loop}
 DIALOGUES=${DIALOGUES:-3}
 STEPS=${STEPS:-8}
 ENGINE=${ENGINE:-llama.cpp}
+# Seconds per request: the embedded model answers slowly on a CPU shared with servers.
+TIMEOUT=${TIMEOUT:-600}
 IA=${IA:-interactive-agents}
 export INTERACTIVE_AGENTS_LOCAL_MODEL=${INTERACTIVE_AGENTS_LOCAL_MODEL:-smollm2-135m-instruct}
 case "$ENGINE" in llama.cpp | vllm) ;; *) echo "ENGINE must be llama.cpp or vllm" >&2; exit 2 ;; esac
@@ -80,12 +82,12 @@ echo "    the bots answer after $((SECONDS - started)) s"
 URL=$(python -c 'import sys, tomllib; d = tomllib.load(open(sys.argv[1], "rb")); print(d["bots"]["closed_loop_bot"]["base_urls"][0])' "$OUT/bots.endpoints.toml")
 
 echo "5/7 simulate again: the embedded client talks to the trained bot at $URL"
-$IA simulate --recipe quickstart --out "$OUT/with-bot" --limit 1 \
+$IA simulate --recipe quickstart --out "$OUT/with-bot" --limit 1 --timeout "$TIMEOUT" \
     --counselor-base-url "$URL" --counselor-model closed_loop_bot --json > "$OUT/with-bot.json"
 
 echo "6/7 arena: the trained bot against the model it was trained from, judged by the embedded model"
 $IA arena --bots "$OUT/bots.endpoints.toml" --cards demo_en --language en --limit 1 \
-    --max-turns 2 --one-order --judge-max-tokens 64 --client-max-tokens 64 \
+    --max-turns 2 --one-order --judge-max-tokens 64 --client-max-tokens 64 --timeout "$TIMEOUT" \
     --out "$OUT/arena" --quiet --json > "$OUT/arena.json" || [ $? = 1 ]
 
 echo "7/7 elo: the ratings from the arena's battles"

@@ -118,6 +118,7 @@ def test_serve_starts_the_cpu_build_as_a_module(served: Served) -> None:
         Path(served.command[0]).parent == Path(os.environ["INTERACTIVE_AGENTS_VLLM_PYTHON"]).parent
     )
     assert "--enable-prompt-tokens-details" in served.command
+    assert "--no-enable-chunked-prefill" in served.command
     models = httpx.get(f"{served.vllm_url}/models", timeout=10).json()
     assert [model["id"] for model in models["data"]] == [VLLM_BOT]
     bots = tomllib.loads(served.endpoints.read_text())["bots"]
@@ -127,14 +128,17 @@ def test_serve_starts_the_cpu_build_as_a_module(served: Served) -> None:
 def test_simulate_against_vllm_counts_cached_tokens_both_ways(
     served: Served, tmp_path: Path
 ) -> None:
+    """Six dialogues at once: their first prompts (about 700 tokens each) do not fit one
+    step's 2,048 tokens, which the CPU build could only split at the cost of its engine
+    (seeded sampling on a chunked prefill), so ``serve`` runs it on whole prefills."""
     out = tmp_path / "run"
-    done = run_cli(["simulate", "--cards", str(DEMO), "--limit", "2", "--language", "en",
-                    "--max-turns", "3", "--base-url", served.vllm_url, "--model", VLLM_BOT,
+    done = run_cli(["simulate", "--cards", str(DEMO), "--limit", "6", "--language", "en",
+                    "--max-turns", "2", "--base-url", served.vllm_url, "--model", VLLM_BOT,
                     "--client-max-tokens", "48", "--counselor-max-tokens", "64",
                     "--out", str(out), "--json"])  # fmt: skip
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     summary = orjson.loads(done.stdout.decode().strip().splitlines()[-1])
-    assert summary["finished"] == 2 and summary["retries"] == 0
+    assert summary["finished"] == 6 and summary["retries"] == 0
     assert summary["models"] == {"client": VLLM_BOT, "counselor": VLLM_BOT}
     # vLLM reports each answer's cached prompt tokens (prompt_tokens_details) ...
     assert summary["cached_tokens"] > 0
