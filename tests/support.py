@@ -21,6 +21,7 @@ from typing import Any
 import anyio.lowlevel
 import httpx
 import orjson
+import pytest
 from click.testing import CliRunner, Result
 
 from interactive_agents.cli import main
@@ -140,6 +141,16 @@ def closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def tell(request: pytest.FixtureRequest, tag: str, message: str) -> None:
+    """Lines in the test log (CI's) even when the test passes, past pytest's capture:
+    what a real server did (its start-up time, a run's steps)."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(flush=True)  # off the line of pytest's progress dots
+        for line in message.splitlines():
+            print(f"[{tag}] {line}", flush=True)
 
 
 def installed_tool(variable: str, what: str) -> Path:

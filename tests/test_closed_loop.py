@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from .support import installed_tool, read_records
+from .support import installed_tool, read_records, tell
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.timeout(2400)
 @pytest.mark.parametrize("engine", ["llama.cpp", "vllm"])
-def test_the_closed_loop_runs_end_to_end(engine: str, tmp_path: Path) -> None:
+def test_the_closed_loop_runs_end_to_end(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     out = tmp_path / "loop"
     bin_dir = str(Path(sys.executable).parent)
     environment = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "DIALOGUES": "2",
@@ -43,7 +45,7 @@ def test_the_closed_loop_runs_end_to_end(engine: str, tmp_path: Path) -> None:
     )
     log = result.stdout.decode()
     assert result.returncode == 0, result.stderr.decode()[-3000:]
-    print(log)  # the steps and how long the bots took to come up, for the CI log
+    tell(request, f"closed loop on {engine}", log)  # its steps, the bots' start-up time
     trained = out / "model" / ("final" if engine == "vllm" else "merged")
     assert trained.is_dir() and (out / "data" / "train.jsonl").is_file()
     summary = orjson.loads((out / "with-bot.json").read_bytes())

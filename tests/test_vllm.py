@@ -25,7 +25,7 @@ import pytest
 from interactive_agents.llm.local._models import resolve_model
 from interactive_agents.training._convert import cached_checkpoint
 
-from .support import CLI, DEMO, installed_tool, read_records, run_cli, stop_process
+from .support import CLI, DEMO, installed_tool, read_records, run_cli, stop_process, tell
 
 # vLLM comes up in 170-270 s on an idle machine; the first test waits for it.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(2400)]
@@ -43,13 +43,6 @@ class Served:
     vllm_url: str
     llama_url: str
     command: list[str]
-
-
-def tell(request: pytest.FixtureRequest, message: str) -> None:
-    """A line in the test log (CI's), past pytest's capture."""
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        print(f"\n[vllm] {message}", flush=True)
 
 
 def vllm_command_line(port: str) -> list[str]:
@@ -84,7 +77,7 @@ def served(
     # The `vllm` command on PATH belongs to the CPU build: serve must choose the module form.
     path = f"{vllm_python.parent}{os.pathsep}{os.environ['PATH']}"
     log = (folder / "serve.log").open("wb")
-    tell(request, f"starting vLLM's CPU build ({vllm_python.parent.parent}) with `serve` ...")
+    tell(request, "vllm", f"starting vLLM's CPU build ({vllm_python.parent.parent}) by `serve`")
     started = time.monotonic()
     process = subprocess.Popen(
         [*CLI, "serve", "--bots", str(registry)],
@@ -104,6 +97,7 @@ def served(
         port = vllm_url.rsplit(":", 1)[1].split("/")[0]
         tell(
             request,
+            "vllm",
             f"vLLM serves {VLLM_BOT} at {vllm_url} after {time.monotonic() - started:.0f} s",
         )
         yield Served(endpoints, vllm_url, bots[LLAMA_BOT]["base_urls"][0], vllm_command_line(port))
