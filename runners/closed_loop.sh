@@ -20,14 +20,17 @@ OUT=${1:-runs/closed-loop}
 DIALOGUES=${DIALOGUES:-3}
 STEPS=${STEPS:-8}
 ENGINE=${ENGINE:-llama.cpp}
-# Seconds per request: the embedded model answers slowly on a CPU shared with servers.
+# Seconds per request, every step on the embedded model: it answers slowly on a CPU shared
+# with the servers (or with other jobs), and the default 120 s counts a slow answer as a
+# failure, then an outage.
 TIMEOUT=${TIMEOUT:-600}
 IA=${IA:-interactive-agents}
 export INTERACTIVE_AGENTS_LOCAL_MODEL=${INTERACTIVE_AGENTS_LOCAL_MODEL:-smollm2-135m-instruct}
 case "$ENGINE" in llama.cpp | vllm) ;; *) echo "ENGINE must be llama.cpp or vllm" >&2; exit 2 ;; esac
 
 echo "1/7 simulate $DIALOGUES sessions on the embedded model"
-$IA simulate --recipe quickstart --out "$OUT/sessions" --limit "$DIALOGUES" --quiet || [ $? = 1 ]
+$IA simulate --recipe quickstart --out "$OUT/sessions" --limit "$DIALOGUES" --timeout "$TIMEOUT" \
+    --quiet || [ $? = 1 ]
 
 echo "2/7 export one sample per counselor turn"
 $IA export --run "$OUT/sessions" --format sharegpt --out "$OUT/data/train.jsonl" --val-ratio 0.34 --quiet
