@@ -94,4 +94,10 @@ $IA arena --bots "$OUT/bots.endpoints.toml" --cards demo_en --language en --limi
     --out "$OUT/arena" --quiet --json > "$OUT/arena.json" || [ $? = 1 ]
 
 echo "7/7 elo: the ratings from the arena's battles"
-$IA elo "$OUT/arena/battles.jsonl" --out "$OUT/ratings" --bootstrap 20 --json
+# A judge this small may write no verdict that can be read (the battles say "unparsable");
+# then there is nothing to rate, which is said, not an error of the loop.
+if grep -qv '"winner":"unparsable"' "$OUT/arena/battles.jsonl"; then
+    $IA elo "$OUT/arena/battles.jsonl" --out "$OUT/ratings" --bootstrap 20 --json
+else
+    echo "    nothing to rate: the judge's answer to every battle was unparsable"
+fi
