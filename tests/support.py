@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import anyio.lowlevel
+import httpx
 import orjson
+import pytest
 from click.testing import CliRunner, Result
 
 from interactive_agents import load_cards
@@ -129,6 +132,65 @@ def kill_when_recorded(
     else:
         process.send_signal(signal.SIGKILL)
     process.communicate()
+
+
+# --- Real servers of other projects (vLLM, LiteLLM), each in its own environment --------
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def tell(request: pytest.FixtureRequest, tag: str, message: str) -> None:
+    """Lines in the test log (CI's) even when the test passes, past pytest's capture:
+    what a real server did (its start-up time, a run's steps)."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(flush=True)  # off the line of pytest's progress dots
+        for line in message.splitlines():
+            print(f"[{tag}] {line}", flush=True)
+
+
+def installed_tool(variable: str, what: str) -> Path:
+    """The executable that ``scripts/setup.sh`` installed into an environment of its own
+    and ``scripts/test.sh`` names in ``variable``; a clear failure when it is missing."""
+    value = os.environ.get(variable)
+    if not value or not Path(value).is_file():
+        raise RuntimeError(
+            f"{what} is needed here: run `bash scripts/test.sh` (scripts/setup.sh installs "
+            f"it into an environment of its own), or set {variable} to its executable"
+        )
+    return Path(value)
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) -> float:
+    """Seconds until ``url`` answers 200; the process exiting or the timeout fails."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited ({process.returncode}) before {url} answered")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return time.monotonic() - start
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {timeout:g} s")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 30 s: a server started by a test never outlives it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 # --- Resumable runs (turn journal, sharding) ---------------------------------------------

@@ -293,3 +293,22 @@ def test_the_arena_honours_the_exhausted_policy(
     beta = a if a["bot"] == "beta" else b
     assert beta["content"] == expected and beta["refiner_gave_up"]
     assert len(beta["rejected"]) == 3
+
+
+def test_every_bots_sampling_can_be_set_over_the_registrys(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    """``[bot_sampling]`` in a recipe, or ``--bot-*`` flags over it, replace what the
+    registry gives each bot; unset values keep the registry's (alpha's top_p 0.8)."""
+    recipe = tmp_path / "arena.toml"
+    recipe.write_text("[bot_sampling]\ntemperature = 0.2\nmax_tokens = 40\n", encoding="utf-8")
+    server.script = scripted(prefer_alpha)
+    result = run_arena(server, tmp_path, "--recipe", str(recipe), "--bot-max-tokens", "9")
+    assert result.exit_code == 0, result.output
+    bot_calls = [call for call in server.calls if call.body["model"] in {"alpha", "beta"}]
+    assert bot_calls
+    for call in bot_calls:
+        assert (call.body["temperature"], call.body["max_tokens"]) == (0.2, 9)
+    assert {call.body["top_p"] for call in bot_calls if call.body["model"] == "alpha"} == {0.8}
+    bad = CliRunner().invoke(main, ["arena", "--recipe", str(recipe), "--bot-top-p", "0"])
+    assert bad.exit_code == 2 and "--bot-top-p" in bad.output

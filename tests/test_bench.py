@@ -88,9 +88,13 @@ def test_counts_tokens_latency_and_429s(mock: str, tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     report = bench(mock, "--requests", "60", "--concurrency", "6", "--out", str(out))
     assert report["load"]["mode"] == "closed_loop" and report["sent"] == 60
+    assert report["request_rate"] == "inf" and report["max_concurrency"] == 6
     assert report["completed"] + report["failed"] == 60
     assert report["failed"] == report["_injected"] > 0
-    assert report["errors"] == {"http_429": report["failed"]}
+    assert report["error_counts"] == {"http_429": report["failed"]}
+    # Each error's message, as the server sent it (the fake's OpenAI error document).
+    assert len(report["errors"]) == report["failed"]
+    assert set(report["errors"]) == {"http_429: 429 injected 429"}
     assert report["output_tokens"] == TOKENS * report["completed"]
     assert report["prompt_tokens"] > 0 and report["requests_per_s"] > 0
     assert set(report["latency_s"]) == {"mean", "p50", "p90", "p99"}
@@ -104,7 +108,7 @@ def test_streaming_measures_time_to_first_token(mock: str) -> None:
     report = bench(mock, "--requests", "40", "--concurrency", "4", "--stream")
     assert report["load"]["stream"] is True
     assert report["completed"] + report["failed"] == 40
-    assert report["errors"] == ({"http_429": report["failed"]} if report["failed"] else {})
+    assert report["error_counts"] == ({"http_429": report["failed"]} if report["failed"] else {})
     assert report["failed"] == report["_injected"]
     assert report["output_tokens"] == TOKENS * report["completed"]
     ttft, latency = report["ttft_s"], report["latency_s"]
@@ -113,9 +117,19 @@ def test_streaming_measures_time_to_first_token(mock: str) -> None:
     assert all(ttft[key] <= latency[key] for key in ttft)
 
 
+def test_errors_are_printed_with_their_messages(mock: str) -> None:
+    result = CliRunner().invoke(
+        main, ["bench", "--base-url", mock, "--model", "mock-model", "--requests", "30"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "x http_429: 429 injected 429" in result.stderr
+
+
 def test_poisson_arrivals_for_a_duration(mock: str) -> None:
     report = bench(mock, "--request-rate", "50", "--duration", "1", "--seed", "3")
     assert report["load"]["mode"] == "poisson" and report["load"]["request_rate"] == 50
+    # As `vllm bench serve` writes them: the rate, and the cap on requests outstanding.
+    assert report["request_rate"] == 50 and report["max_concurrency"] is None
     assert report["sent"] > 0
     assert report["completed"] + report["failed"] == report["sent"]
 
@@ -214,6 +228,13 @@ def test_cached_tokens_by_turn_depth(prefix_cache: str) -> None:
         assert row["mean_ttft_ms"] is None
     # A conversation's history is a prefix of its next request on the one replica.
     assert rows[-1]["cache_hit_rate"] > max(rows[0]["cache_hit_rate"], 0.8)
+    # The server's own counters (its /metrics, in vLLM's names) say the same.
+    (server,) = report["server_metrics"].values()
+    assert server["available"] and server["engine"] == "vllm"
+    assert server["prefix_cache_queries"] == report["total_input_tokens"]
+    assert server["prefix_cache_hits"] == report["total_cached_tokens"]
+    assert server["prefix_cache_hit_rate"] == report["cache_hit_rate"]
+    assert server["kv_cache_usage"] is None  # the fake has no KV cache: not a zero
 
 
 @pytest.mark.parametrize("distribution", ["fixed", "exponential"])

@@ -40,7 +40,7 @@ from interactive_agents.method._records import Role
 from interactive_agents.runtime._engine import Engine
 from interactive_agents.testing import Call, FakeServer, Fault, default_script
 
-from .support import VirtualTime, config_for, read_records
+from .support import VirtualTime, closed_port, config_for, read_records
 
 pytestmark = pytest.mark.anyio
 
@@ -91,7 +91,9 @@ class Row:
     message: tuple[str, ...] = ()  # fragments the error message must contain
     base_url: Callable[[FakeServer], str] = lambda server: server.base_url
     settings: dict[str, Any] = field(default_factory=dict)
-    outage: float | None = None  # the server is down this long (virtual s); None: up
+    # The server goes down once the run has started (its endpoint probed) and stays down
+    # this long (virtual s); None: up throughout.
+    outage: float | None = None
     check: Callable[[RunResult], None] = lambda result: None
 
 
@@ -239,6 +241,13 @@ MATRIX = [
         base_url=lambda server: "http://nohost.invalid/v1",
     ),
     Row(
+        "server down when the run starts",
+        "stopped",
+        error=PermanentEndpointError,
+        message=("cannot connect", "is the port right?"),
+        base_url=lambda server: f"http://127.0.0.1:{closed_port()}/v1",
+    ),
+    Row(
         "server down for 40 s, then back",
         "done",
         outage=40.0,
@@ -262,13 +271,20 @@ MATRIX = [
 
 
 async def _run(
-    config: RunConfig, run_dir: Path, time: VirtualTime, cards: list[RoleCard], **options: Any
+    config: RunConfig,
+    run_dir: Path,
+    time: VirtualTime,
+    cards: list[RoleCard],
+    on_open: Callable[[], object] = lambda: None,
+    **options: Any,
 ) -> tuple[int, BaseException | None]:
-    """One run through the public API; the retries it counted and what it raised."""
+    """One run through the public API (``on_open`` called once it has started); the
+    retries it counted and what it raised."""
     backend = time.endpoint(config.client.endpoint)
     roles: dict[Role, ChatBackend] = {"client": backend, "counselor": backend}
     try:
         async with Engine(config, run_dir=run_dir, backends=roles, **options) as engine:
+            on_open()
             async for _ in engine.run(cards):
                 pass
     except EndpointUnusableError as exc:
@@ -285,12 +301,15 @@ async def test_fault(row: Row, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     server.start()
     time = VirtualTime()
     settings = {"max_turns": 2, "endpoint.api_key_env": "FAULT_MATRIX_KEY", **row.settings}
-    try:
+
+    def outage() -> None:
         if row.outage is not None:
             server.stop()
-            time.at(row.outage, server.start)
+            time.at(time.now + row.outage, server.start)
+
+    try:
         config = config_for(row.base_url(server), **settings)
-        retries, raised = await _run(config, tmp_path, time, CARDS)
+        retries, raised = await _run(config, tmp_path, time, CARDS, outage)
         result = RunResult(
             server,
             time,
@@ -366,7 +385,9 @@ def test_a_wrong_key_through_the_cli_is_one_line_exit_2_then_the_fix_does_every_
         ]
         refused = CliRunner().invoke(main, args)
         assert refused.exit_code == 2, refused.output
-        lines = [line for line in refused.output.splitlines() if line.strip()]
+        lines = [
+            x for x in refused.output.splitlines() if x.strip() and not x.startswith("warning:")
+        ]
         assert len(lines) == 1 and "401" in lines[0] and server.base_url in lines[0]
         assert KEY not in refused.output
         assert read_records(out / "failures.jsonl") == []

@@ -84,18 +84,21 @@ def test_vllm_command_lines_for_each_registry_form(registry: Path, tmp_path: Pat
     assert full.env == {"CUDA_VISIBLE_DEVICES": "0"}
     assert full.command(8001) == [
         "vllm", "serve", "/models/simpsybot_q", "--host", "127.0.0.1", "--port", "8001",
-        "--tensor-parallel-size", "1", "--served-model-name", "full",
+        "--tensor-parallel-size", "1", "--enable-prompt-tokens-details",
+        "--served-model-name", "full",
     ]  # fmt: skip
     assert parallel.env == {"CUDA_VISIBLE_DEVICES": "2,3"}
     assert parallel.command(8002, "0.0.0.0") == [
         "vllm", "serve", "Qwen/Qwen2-7B-Instruct", "--host", "0.0.0.0", "--port", "8002",
-        "--tensor-parallel-size", "2", "--served-model-name", "parallel",
+        "--tensor-parallel-size", "2", "--enable-prompt-tokens-details",
+        "--served-model-name", "parallel",
         "--max-model-len", "8192", "--enable-prefix-caching",
     ]  # fmt: skip
     assert loras.env == {"CUDA_VISIBLE_DEVICES": "1"}
     assert loras.command(8003) == [
         "vllm", "serve", "Qwen/Qwen2-7B-Instruct", "--host", "127.0.0.1", "--port", "8003",
-        "--tensor-parallel-size", "1", "--served-model-name", "loras", "--enable-lora",
+        "--tensor-parallel-size", "1", "--enable-prompt-tokens-details",
+        "--served-model-name", "loras", "--enable-lora",
         "--lora-modules", f"lora_a={tmp_path / 'adapter_a'}", "lora_b=/adapters/b",
         "--max-loras", "2", "--max-lora-rank", "64",
     ]  # fmt: skip
@@ -108,7 +111,8 @@ def test_the_module_form_for_vllms_cpu_build() -> None:
     assert plan.command(8004) == [
         "/opt/vllm-cpu/bin/python", "-m", "vllm.entrypoints.openai.api_server",
         "--model", "/models/tuned", "--host", "127.0.0.1", "--port", "8004",
-        "--tensor-parallel-size", "1", "--served-model-name", "cpu",
+        "--tensor-parallel-size", "1", "--enable-prompt-tokens-details",
+        "--served-model-name", "cpu",
     ]  # fmt: skip
 
 
@@ -123,7 +127,7 @@ def test_dry_run_prints_every_server(registry: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[1] == (
         "CUDA_VISIBLE_DEVICES=0 vllm serve /models/simpsybot_q --host 127.0.0.1 --port $PORT "
-        "--tensor-parallel-size 1 --served-model-name full"
+        "--tensor-parallel-size 1 --enable-prompt-tokens-details --served-model-name full"
     )
     assert "--lora-modules lora_b=/adapters/b --max-loras 1" in lines[3]
 
@@ -226,6 +230,7 @@ def test_serve_command_publishes_endpoints_and_stops_on_sigint(tmp_path: Path) -
         assert endpoints.exists(), process.communicate(timeout=30)
         bot = tomllib.loads(endpoints.read_text())["bots"]["smol"]
         assert (bot["model"], bot["temperature"], bot["top_p"]) == ("smol", 0.95, 0.7)
+        assert bot["concurrency"] == 1  # the server's one slot bounds what the arena sends
         models = httpx.get(f"{bot['base_urls'][0]}/models", timeout=10).json()
         assert [m["id"] for m in models["data"]] == ["smol"]
     finally:

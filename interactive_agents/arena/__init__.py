@@ -20,7 +20,7 @@ from interactive_agents.arena._battles import (
 )
 from interactive_agents.arena._bots import Bot, load_bots
 from interactive_agents.arena._competition import ArenaRules, Match
-from interactive_agents.arena._config import ArenaConfig, ArenaSafetyConfig
+from interactive_agents.arena._config import ArenaConfig, ArenaSafetyConfig, BotSampling
 from interactive_agents.arena._inputs import ArenaInputs, arena_inputs
 from interactive_agents.arena._judge import JudgePrompt, PairwiseJudge, load_judge_prompt
 from interactive_agents.arena._pairing import PAIRINGS, Pairing, plan_matches
@@ -45,6 +45,7 @@ __all__ = [
     "Battle",
     "BattleBatch",
     "Bot",
+    "BotSampling",
     "Candidate",
     "Disagreement",
     "JudgePrompt",

@@ -21,6 +21,8 @@ tables as a simulation's recipe::
     attempts = 3
     [safety]                        # docs/safety.md
     gate = true                     # a reply judged critical loses its battle
+    [bot_sampling]                  # over every bot's own sampling from the registry
+    max_tokens = 256
 """
 
 from __future__ import annotations
@@ -85,6 +87,32 @@ class ArenaSafetyConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BotSampling:
+    """Sampling for every bot over what the bots registry says (``[bot_sampling]``; None:
+    each bot's own), e.g. shorter replies on a slow server, or one temperature for all."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature is not None and not 0 <= self.temperature <= 2:
+            raise FieldError("must be between 0 and 2", field="temperature")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise FieldError("must be in (0, 1]", field="top_p")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise FieldError("must be at least 1", field="max_tokens")
+
+    def over(self, sampling: Sampling) -> Sampling:
+        """``sampling`` (a bot's, from the registry) with what is set here on top."""
+        return Sampling(
+            sampling.temperature if self.temperature is None else self.temperature,
+            sampling.top_p if self.top_p is None else self.top_p,
+            sampling.max_tokens if self.max_tokens is None else self.max_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ArenaConfig(CardRunConfig):
     """Everything that defines an arena run (Algorithm 2, docs/method.md).
 
@@ -96,6 +124,7 @@ class ArenaConfig(CardRunConfig):
     ``undecided`` which reply enters the history after a tie or an unparsable verdict.
     The arena's terminator checks from the first reply on (``first_turn = 1``).
     ``safety`` rates the replies for safety and may gate the battles (docs/safety.md).
+    ``bot_sampling`` overrides every bot's sampling from the registry.
     """
 
     max_in_flight: int = 64
@@ -110,6 +139,7 @@ class ArenaConfig(CardRunConfig):
     judge: JudgeConfig = field(
         default_factory=lambda: JudgeConfig(sampling=Sampling(0.3, 0.9, 1024))
     )
+    bot_sampling: BotSampling = field(default_factory=BotSampling)
     refiner: RefinerConfig = field(default_factory=RefinerConfig)
     terminator: TerminatorConfig = field(default_factory=lambda: TerminatorConfig(first_turn=1))
     safety: ArenaSafetyConfig = field(default_factory=ArenaSafetyConfig)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from interactive_agents.arena._bots import Bot, load_bots
 from interactive_agents.arena._competition import Match
@@ -30,7 +30,10 @@ def arena_inputs(config: ArenaConfig) -> ArenaInputs:
     if not config.cards:
         raise ConfigError("missing: pass --cards or set cards in the recipe", field="cards")
     prompts = load_prompts(config.language, config.actors_dir)
-    bots = load_bots(config.bots, prompts.counselor.system_message().content)
+    bots = [
+        replace(bot, sampling=config.bot_sampling.over(bot.sampling))
+        for bot in load_bots(config.bots, prompts.counselor.system_message().content)
+    ]
     batch = load_cards(config.cards, skip_invalid=config.skip_invalid, pool=config.pool)
     matches = plan_matches(
         batch.cards[: config.limit],

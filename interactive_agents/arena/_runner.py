@@ -34,7 +34,7 @@ from interactive_agents.arena._records import ArenaDialogue
 from interactive_agents.arena._safety_gate import SafetyJudge
 from interactive_agents.arena._store import ArenaStore
 from interactive_agents.judging._safety_rubric import load_safety_card
-from interactive_agents.llm._endpoint import ChatBackend, ChatEndpoint
+from interactive_agents.llm._endpoint import ChatBackend
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.method._records import FailureRecord
@@ -130,14 +130,19 @@ class Arena(Runner[Match, ArenaResult]):
         # The judge cards enter the fingerprint through their full (dataclass) repr.
         cards = f"{judge_prompt!r}" + (f"{safety_card!r}" if safety_card is not None else "")
         digest = hashlib.sha256(f"{prompts.fingerprint}{cards}".encode()).hexdigest()[:16]
-        backends: dict[str, ChatBackend] = {}
-        for bot in self.bots:
-            backends[bot.name] = ChatEndpoint(bot.endpoint, stats=self.stats)
-            stack.push_async_callback(backends[bot.name].aclose)
-        client_backend = ChatEndpoint(config.client.endpoint, stats=self.stats)
-        stack.push_async_callback(client_backend.aclose)
-        judge_backend = ChatEndpoint(config.judge.endpoint, stats=self.stats)
-        stack.push_async_callback(judge_backend.aclose)
+        shared: dict[object, ChatBackend] = {}
+
+        def backend(endpoint: EndpointConfig) -> ChatBackend:
+            """One backend per distinct endpoint: whoever calls the same server and model
+            (the client and the judge on the embedded model, say) shares its limits."""
+            if endpoint.key() not in shared:
+                shared[endpoint.key()] = self._new_endpoint(endpoint)
+                stack.push_async_callback(shared[endpoint.key()].aclose)
+            return shared[endpoint.key()]
+
+        backends = {bot.name: backend(bot.endpoint) for bot in self.bots}
+        client_backend = backend(config.client.endpoint)
+        judge_backend = backend(config.judge.endpoint)
         phrases = config.terminator.phrases or tuple(prompts.terminator_phrases)
         self._context = ArenaContext(
             rules=rules,

@@ -32,7 +32,7 @@ from interactive_agents.cli._options import (
     recipe_option,
     sampling_options,
 )
-from interactive_agents.cli._progress import print_json, run_counters, summary_table
+from interactive_agents.cli._progress import print_json, run_counters, server_rows, summary_table
 from interactive_agents.cli._run_options import run_options
 from interactive_agents.cli._shards import (
     ShardChoice,
@@ -87,7 +87,12 @@ endpoint stayed down or a shard died (re-run to resume), 130 interrupted.
 
 
 def _role_options(command: F) -> F:
-    """The client's and the judge's own endpoint and sampling flags."""
+    """The client's and the judge's own endpoint and sampling flags, and the bots'
+    sampling over the registry's."""
+    bots = sampling_options(
+        "", "bot-", kind=ArenaConfig, base="bot_sampling", whose="every bot, over its registry's"
+    )
+    command = bots(command)
     for role in ("judge", "client"):
         command = sampling_options(role, f"{role}-", kind=ArenaConfig)(command)
         command = endpoint_options(f"{role}.endpoint", f"{role}-")(command)
@@ -246,13 +251,17 @@ async def _arena(run: _Invocation, console: Console, quiet: bool, as_json: bool)
             "judge": arena_run.config.judge.endpoint.model,
         },
         "local_server": arena_run.local_server.base_url if arena_run.local_server else None,
+        "notes": arena_run.notes,
+        "server_metrics": played.server_metrics,
     }
     if played.shards is not None:
         summary["shards"] = played.shards
     if as_json:
         print_json(summary)
     else:
-        rows = {key: value for key, value in summary.items() if key != "shards"}
+        hidden = ("shards", "notes", "server_metrics")
+        rows = {key: value for key, value in summary.items() if key not in hidden}
+        rows |= server_rows(summary)
         console.print(summary_table(f"Arena {summary['status']}", rows))
         if played.shards is not None:
             console.print(shards_table(played.shards))

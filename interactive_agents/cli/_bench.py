@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from interactive_agents.cli._options import (
     recipe_option,
     sampling_options,
 )
-from interactive_agents.cli._progress import Snapshot, live_progress, print_json
+from interactive_agents.cli._progress import Snapshot, live_progress, print_json, server_line
 from interactive_agents.errors import ConfigError
 from interactive_agents.loadtest import DEFAULT_DURATION, BenchConfig, LoadGenerator, parse_slo
 from interactive_agents.method import load_prompts
@@ -44,8 +45,13 @@ Examples:
       --requests 500 --warmup 50 --think-time 2 --think-dist exponential \\
       --slo ttft=0.5 --slo tpot=0.05 --slo e2el=10 --sweep 1,4,16,64 --out sweep.json
 \b
-Requests are never retried: 429s, 5xx, timeouts are counted by kind under "errors".
-Exit codes: 0 the run finished (errors included), 2 bad options or input.
+Requests are never retried: 429s, 5xx, timeouts are counted by kind ("error_counts")
+and each one's message is kept ("errors"). The server is probed first: a refused
+connection, an unresolvable host or a model it does not serve stops bench at once.
+Where the server exposes Prometheus metrics (vLLM, llama.cpp), its own prefix-cache hit
+rate, KV-cache usage and queue are read beside the client's counts ("server_metrics").
+Exit codes: 0 the run finished (errors included), 2 bad options or input, or a server
+that cannot be used.
 """
 
 
@@ -202,6 +208,7 @@ TABLE_FIELDS = (
     "output_throughput",
 )
 DISTRIBUTIONS = ("ttft", "tpot", "itl", "e2el")
+SHOWN_ERRORS = 10  # distinct error messages printed, the most frequent first
 SWEEP_COLUMNS = {  # report field: column heading
     "completed": "ok",
     "failed": "err",
@@ -242,8 +249,12 @@ def _table(report: dict[str, Any]) -> Table:
             f"{row['requests']:,} req · prompt {row['prompt_tokens']:,}"
             f" · cached {row['cached_tokens']:,} ({rate}){ttft}",
         )
-    errors = report["errors"]
-    table.add_row("errors", ", ".join(f"{k} {v:,}" for k, v in errors.items()) or "none")
+    counts = report["error_counts"]
+    table.add_row("errors", ", ".join(f"{k} {v:,}" for k, v in counts.items()) or "none")
+    for message, count in Counter(report["errors"]).most_common(SHOWN_ERRORS):
+        table.add_row("", f"{count:,} x {message}")
+    for url, server in report["server_metrics"].items():
+        table.add_row(f"server {url}", server_line(server, report["cache_hit_rate"]))
     return table
 
 

@@ -13,6 +13,7 @@ from interactive_agents.errors import (
     RunStorageError,
     ShardFailedError,
 )
+from interactive_agents.llm import redact
 
 EXIT_FAILURES = 1  # the run completed, but some items failed (see the failure records)
 EXIT_USAGE = 2  # bad input or configuration, or a part that could not start
@@ -41,12 +42,14 @@ class UnavailableFailure(UsageFailure):
 
 
 def failure_of(error: BaseException) -> UsageFailure:
-    """The one-line failure, with its exit code, of an error that stopped a command."""
+    """The one-line failure, with its exit code, of an error that stopped a command (any
+    key, bearer token or URL password it quotes masked)."""
+    message = redact(str(error))
     if isinstance(error, EndpointDownError | ShardFailedError):
-        return UnavailableFailure(str(error))
+        return UnavailableFailure(message)
     if isinstance(error, RunStorageError):
-        return StorageFailure(str(error))
-    return UsageFailure(str(error))
+        return StorageFailure(message)
+    return UsageFailure(message)
 
 
 def _single(error: BaseException) -> BaseException:

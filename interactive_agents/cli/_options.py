@@ -237,12 +237,15 @@ def _shown_default(name: str) -> str | None:
     return default_text(EndpointConfig, name)
 
 
-def sampling_options(table: str, flags: str, *, kind: type) -> Callable[[F], F]:
+def sampling_options(
+    table: str, flags: str, *, kind: type, base: str | None = None, whose: str | None = None
+) -> Callable[[F], F]:
     """``--{flags}temperature``, ``--{flags}top-p``, ``--{flags}max-tokens`` setting
-    ``{table}.sampling`` (``table`` "": the top-level ``[sampling]``); the help shows
-    the defaults of ``kind``, the command's configuration class."""
-    base = f"{table}.sampling" if table else "sampling"
-    whose = table or "every request"
+    ``{table}.sampling`` (``table`` "": the top-level ``[sampling]``; ``base``: another
+    table, for ``whose`` replies); the help shows the defaults of ``kind``, the
+    command's configuration class."""
+    base = base or (f"{table}.sampling" if table else "sampling")
+    whose = whose or table or "every request"
     rows = [
         ("temperature", click.FloatRange(0, 2), "Sampling temperature"),
         ("top-p", click.FloatRange(0, 1, min_open=True), "Nucleus sampling top-p"),

@@ -6,6 +6,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import orjson
@@ -92,6 +93,41 @@ def run_counters(stats: EngineStats) -> dict[str, object]:
         "retries": stats.retries,
         "errors": stats.errors,
         "elapsed_s": round(stats.elapsed, 2),
+    }
+
+
+def server_line(server: dict[str, Any], client_hit_rate: float | None) -> str:
+    """One server's own figures (``server_metrics``) beside the client's cached share."""
+    client = "-" if client_hit_rate is None else f"{client_hit_rate:.1%}"
+    if not server["available"]:
+        return f"no server metrics ({server['reason']}) · client-side cached {client}"
+    rate = server["prefix_cache_hit_rate"]
+    parts = [
+        server["engine"],
+        f"prefix-cache hit rate {'-' if rate is None else f'{rate:.1%}'} (client-side {client})",
+    ]
+    for name, label in (("kv_cache_usage", "KV cache"), ("requests_running", "running"),
+                        ("requests_waiting", "waiting")):  # fmt: skip
+        gauge = server[name]
+        if gauge is not None:
+            shown = (
+                f"{gauge['mean']:.0%} mean, {gauge['max']:.0%} max"
+                if name == "kv_cache_usage"
+                else f"{gauge['mean']:.1f} mean, {gauge['max']:g} max"
+            )
+            parts.append(f"{label} {shown}")
+    if server["preemptions"] is not None:
+        parts.append(f"preemptions {server['preemptions']:g}")
+    return " · ".join(parts)
+
+
+def server_rows(summary: dict[str, Any]) -> dict[str, object]:
+    """A run summary's rows for its servers' own metrics, beside its cached share."""
+    prompt, cached = summary["prompt_tokens"], summary["cached_tokens"]
+    client = cached / prompt if prompt else None
+    return {
+        f"server {url}": server_line(server, client)
+        for url, server in summary["server_metrics"].items()
     }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import anyio
@@ -17,6 +17,7 @@ from rich.table import Table
 from interactive_agents import EngineStats
 from interactive_agents.cli._options import option, overrides
 from interactive_agents.cli._progress import drive
+from interactive_agents.llm import watch_server_metrics
 from interactive_agents.runtime import (
     ProcessShards,
     Runner,
@@ -108,6 +109,7 @@ class Played:
     stats: EngineStats
     interrupted: bool
     shards: dict[str, Any] | None
+    server_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 async def play(
@@ -119,17 +121,30 @@ async def play(
     retry_failed: bool,
     show_progress: bool,
 ) -> Played:
-    """Play ``items`` on the open ``runner``, or over its shards, under a progress bar."""
-    if sharding is None:
-        interrupted = await drive(
-            runner.run(items), runner.stats, runner.cancel, console, show_progress=show_progress
-        )
-        return Played(runner.stats, interrupted, None)
-    sharded = ShardedRun(runner, sharding.executor, sharding.count, retry_failed=retry_failed)
-    interrupted = await drive(
-        sharded.run(items), sharded.stats, sharded.cancel, console, show_progress=show_progress
-    )
-    return Played(sharded.stats, interrupted, sharded.describe())
+    """Play ``items`` on the open ``runner``, or over its shards, under a progress bar,
+    after its notes (a concurrency capped, a server answering errors to the probe) and
+    with its servers' own metrics read meanwhile."""
+    for note in runner.notes:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    async with watch_server_metrics(runner.base_urls) as watch:
+        if sharding is None:
+            interrupted = await drive(
+                runner.run(items), runner.stats, runner.cancel, console, show_progress=show_progress
+            )
+            played = Played(runner.stats, interrupted, None)
+        else:
+            sharded = ShardedRun(
+                runner, sharding.executor, sharding.count, retry_failed=retry_failed
+            )
+            interrupted = await drive(
+                sharded.run(items),
+                sharded.stats,
+                sharded.cancel,
+                console,
+                show_progress=show_progress,
+            )
+            played = Played(sharded.stats, interrupted, sharded.describe())
+    return replace(played, server_metrics=watch.report())
 
 
 def shards_table(section: dict[str, Any]) -> Table:

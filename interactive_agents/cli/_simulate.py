@@ -29,7 +29,7 @@ from interactive_agents.cli._options import (
     recipe_option,
     sampling_options,
 )
-from interactive_agents.cli._progress import print_json, run_counters, summary_table
+from interactive_agents.cli._progress import print_json, run_counters, server_rows, summary_table
 from interactive_agents.cli._run_options import run_options
 from interactive_agents.cli._shards import (
     Played,
@@ -283,6 +283,8 @@ def _summary(
         "risk_cards": _risk_counts(config, cards),
         "models": engine.config.models(),
         "local_server": engine.local_server.base_url if engine.local_server else None,
+        "notes": engine.notes,
+        "server_metrics": played.server_metrics,
     }
     return summary | ({"shards": played.shards} if played.shards is not None else {})
 
@@ -349,13 +351,15 @@ def _report(summary: dict[str, Any], console: Console, as_json: bool) -> None:
         if summary["status"] == "interrupted"
         else "Run complete"
     )
-    hidden = {"status", "failures_file", "plan", "plan_vs_actual", "quality_flags", "shards"}
+    hidden = {"status", "failures_file", "plan", "plan_vs_actual", "quality_flags", "shards",
+              "notes", "server_metrics"}  # fmt: skip
     hidden.add("risk_cards")
     rows = {k: v for k, v in summary.items() if k not in hidden}
     rows["cards with a risk disclosure"] = _risk_text(summary["risk_cards"])
     if summary["quality_flags"] is not None:
         raised = summary["quality_flags"].items()
         rows["sessions flagged"] = ", ".join(f"{name} {count}" for name, count in raised)
+    rows |= server_rows(summary)
     console.print(summary_table(title, rows))
     if "shards" in summary:
         console.print(shards_table(summary["shards"]))

@@ -13,6 +13,7 @@ from interactive_agents.llm._bots import (
     parse_bot_endpoint,
 )
 from interactive_agents.llm._counters import CallCounters
+from interactive_agents.llm._default_client import default_http_client
 from interactive_agents.llm._endpoint import ChatBackend, ChatEndpoint, estimate_tokens
 from interactive_agents.llm._endpoint_config import EndpointConfig, check_url, check_variable_name
 from interactive_agents.llm._health import EndpointHealth
@@ -21,6 +22,13 @@ from interactive_agents.llm._messages import ChatMessage, ChatRole, Completion, 
 from interactive_agents.llm._redaction import redact
 from interactive_agents.llm._retry import RetryPolicy
 from interactive_agents.llm._scheduler import EndpointGate, PriorityLimiter
+from interactive_agents.llm._server_metrics import (
+    MetricsSample,
+    ServerMetricsWatch,
+    parse_prometheus,
+    read_sample,
+    watch_server_metrics,
+)
 from interactive_agents.llm._transport import (
     AiohttpClient,
     HttpClient,
@@ -77,10 +85,12 @@ __all__ = [
     "LocalModel",
     "LocalServer",
     "LocalServerOptions",
+    "MetricsSample",
     "NotAChatCompletion",
     "PriorityLimiter",
     "RetryPolicy",
     "Sampling",
+    "ServerMetricsWatch",
     "UnresolvableHostError",
     "Usage",
     "bot_endpoints_toml",
@@ -88,13 +98,17 @@ __all__ = [
     "check_model_spec",
     "check_url",
     "check_variable_name",
+    "default_http_client",
     "default_model_name",
     "default_model_path",
     "estimate_tokens",
     "installed_parts",
     "parse_bot_endpoint",
     "parse_completion",
+    "parse_prometheus",
+    "read_sample",
     "redact",
     "resolve_model",
     "server_available",
+    "watch_server_metrics",
 ]

@@ -135,6 +135,8 @@ def bot_endpoints_toml(bots: Sequence[BotEndpoint], header: str = "") -> str:
             f"top_p = {bot.sampling.top_p}",
             f"max_tokens = {bot.sampling.max_tokens}",
         ]
+        if bot.endpoint.concurrency is not None:
+            lines.append(f"concurrency = {bot.endpoint.concurrency}")
         if bot.endpoint.api_key_env:
             lines.append(f"api_key_env = {json.dumps(bot.endpoint.api_key_env)}")
         if bot.system_prompt is not None:

@@ -19,7 +19,7 @@ The HTTP client and the retry policy are injectable, so unit tests use
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import Protocol
@@ -36,10 +36,11 @@ from interactive_agents.errors import (
     ServerError,
 )
 from interactive_agents.llm._counters import CallCounters
+from interactive_agents.llm._default_client import default_http_client
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.llm._health import EndpointHealth
-from interactive_agents.llm._http1 import Http1Client
 from interactive_agents.llm._messages import ChatMessage, Completion, Sampling, Usage
+from interactive_agents.llm._probe import probe_endpoint
 from interactive_agents.llm._redaction import redact
 from interactive_agents.llm._retry import RetryPolicy
 from interactive_agents.llm._routing import ReplicaLoad, routing_policy
@@ -120,6 +121,31 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def parse_retry_after_ms(value: str | None) -> float | None:
+    """Seconds from a ``retry-after-ms`` header (milliseconds, OpenAI's and Azure's)."""
+    try:
+        return max(0.0, float(value) / 1000.0) if value else None
+    except ValueError:
+        return None
+
+
+RETRY_AFTER_HEADERS = (
+    ("retry-after-ms", parse_retry_after_ms),
+    ("retry-after", parse_retry_after),
+    # A LiteLLM proxy forwards the provider's own headers under this prefix.
+    ("llm_provider-retry-after-ms", parse_retry_after_ms),
+    ("llm_provider-retry-after", parse_retry_after),
+)
+
+
+def server_retry_after(header: Callable[[str], str | None]) -> float | None:
+    """The longest wait any of the server's or a gateway's retry headers asks for, in
+    seconds (None without one): behind a gateway the provider's wait is the one that
+    counts, and coming back earlier only earns another 429."""
+    waits = [wait for name, parse in RETRY_AFTER_HEADERS if (wait := parse(header(name)))]
+    return max(waits, default=None)
+
+
 @dataclass(slots=True)
 class Replica:
     """One base URL of an endpoint, its HTTP client and what routing knows of it."""
@@ -143,7 +169,7 @@ class ChatEndpoint:
         config: EndpointConfig,
         *,
         stats: CallCounters | None = None,
-        http_client: HttpClientFactory = Http1Client,
+        http_client: HttpClientFactory = default_http_client,
         retry: RetryPolicy | None = None,
     ) -> None:
         if config.is_local:
@@ -310,9 +336,7 @@ class ChatEndpoint:
             async with replica.client.post("/chat/completions", payload, self._headers) as response:
                 status, body = response.status, await response.read()
                 retry_after = (
-                    parse_retry_after(response.header("retry-after"))
-                    if status == 429 or status >= 500
-                    else None
+                    server_retry_after(response.header) if status == 429 or status >= 500 else None
                 )
         except (TimeoutError, ConnectionError):
             self._replica_failed(replica)
@@ -387,6 +411,21 @@ class ChatEndpoint:
             reasoning=reply.reasoning,
             truncated=reply.truncated,
         )
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The headers of every request (the key's, when one is configured)."""
+        return self._headers
+
+    async def probe(self) -> list[str]:
+        """Check once, before a run, that every replica answers and serves the model
+        (:mod:`interactive_agents.llm._probe`); raises :class:`PermanentEndpointError`
+        if one cannot, returns notes on replicas that answered with a server error."""
+        return await probe_endpoint(self)
+
+    def refusal(self, status: int, body: bytes, replica: Replica) -> None:
+        """Raise what a call answered with a non-200 ``status`` and ``body`` fails with."""
+        self._completion(status, body, None, replica)
 
     def release(self, stream: str) -> None:
         """Forget a finished stream's replica, so the routing table holds live ones only."""

@@ -13,6 +13,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from interactive_agents._recipes import FieldError
+from interactive_agents.llm._redaction import redact_userinfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,8 @@ def check_url(
 
     if not isinstance(url, str):
         fail(f"expected a URL string, got {type(url).__name__}")
-    shown = repr(url) if len(url) <= 200 else f"{url[:200]!r}..."
+    masked = redact_userinfo(url)  # the message may end up anywhere: never a password
+    shown = repr(masked) if len(masked) <= 200 else f"{masked[:200]!r}..."
     if not url.isprintable() or any(char.isspace() for char in url):
         fail(f"{shown} is not a URL: it contains spaces or control characters")
     try:
@@ -127,7 +129,9 @@ def check_url(
     if port == 0:
         fail(f"{shown} has port 0")
     if parts.username is not None or parts.password is not None:
-        fail("credentials do not belong in a URL: put the key in a variable (api_key_env)")
+        fail(
+            f"{shown}: credentials do not belong in a URL: put the key in a variable (api_key_env)"
+        )
     if parts.query or parts.fragment:
         fail(f"{shown} is a base URL and may have no query or fragment")
     return url

@@ -355,18 +355,22 @@ class Http1Client:
         key = (path, *headers.items())
         head = self._heads.get(key)
         if head is None:  # the same path and headers come back on every call
-            head = self._heads[key] = self._head(path, headers)
+            head = self._heads[key] = self._head("POST", path, headers)
             if len(self._heads) > 64:
                 del self._heads[next(iter(self._heads))]
         return _Exchange(self, b"%sContent-Length: %d\r\n\r\n%s" % (head, len(payload), payload))
 
-    def _head(self, path: str, headers: Mapping[str, str]) -> bytes:
-        """The request line and headers of a POST to ``path``, without Content-Length."""
+    def get(self, path: str, headers: Mapping[str, str]) -> _Exchange:
+        """A GET of ``path`` (the start-up probe's ``/models``, servers' ``/metrics``)."""
+        return _Exchange(self, self._head("GET", path, headers) + b"\r\n")
+
+    def _head(self, method: str, path: str, headers: Mapping[str, str]) -> bytes:
+        """The request line and headers of ``method`` on ``path``, without Content-Length."""
         for name, value in headers.items():
             if any(c in name or c in value for c in "\r\n") or name.lower() == "content-length":
                 raise ValueError(f"header {name!r} cannot be sent as given")
         lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        return f"POST {self._prefix}{path} HTTP/1.1{self._start}{lines}".encode("latin-1")
+        return f"{method} {self._prefix}{path} HTTP/1.1{self._start}{lines}".encode("latin-1")
 
     def idle_connection(self) -> _Connection | None:
         """The most recently used idle connection still worth using, if any."""

@@ -1,10 +1,11 @@
 """The HTTP seam under the backends: POST a JSON body, read the answer whole or by lines.
 
-The endpoints' default is the engine's pooled HTTP/1.1 client (:mod:`.http1`, answers read
-by httptools), which does only what a chat completion needs and costs the least CPU per
-call. :class:`AiohttpClient`
-is aiohttp's client used directly, for what a full client adds (redirects, compression,
-cookies), and the load generator's;
+The endpoints' default (:func:`~.default_client.default_http_client`) is the engine's
+pooled HTTP/1.1 client (:mod:`.http1`, answers read by httptools), which does only what a
+chat completion needs and costs the least CPU per call; it runs on asyncio (uvloop
+included), so under another anyio backend (trio) the default is an ``httpx.AsyncClient``,
+which anyio runs anywhere. :class:`AiohttpClient` is aiohttp's client used directly, for
+what a full client adds (redirects, compression, cookies), and the load generator's;
 :class:`HttpxClient` adapts any ``httpx.AsyncClient``, so tests can use
 ``httpx.MockTransport`` and users their own proxies, certificates or event hooks.
 ``docs/design.md`` and ``docs/performance.md`` have the measurements behind the choice.
@@ -27,9 +28,10 @@ import aiohttp
 import anyio
 import httpx
 import orjson
+import sniffio
 from yarl import URL
 
-from interactive_agents.errors import ConfigError
+from interactive_agents.errors import ConfigError, PermanentEndpointError
 from interactive_agents.llm._redaction import remember_secret
 
 
@@ -72,6 +74,14 @@ class HttpClient(Protocol):
 
 HttpClientFactory = Callable[[str, float], HttpClient]
 """Builds the client of a base URL given the timeout of a whole request, in seconds."""
+
+
+def running_async_library() -> str | None:
+    """``"asyncio"`` or ``"trio"`` (what anyio runs on here), None outside any event loop."""
+    try:
+        return sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        return None
 
 
 def json_headers(api_key_env: str | None) -> dict[str, str]:
@@ -181,6 +191,14 @@ class AiohttpClient:
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
+            library = running_async_library()
+            if library != "asyncio":
+                raise PermanentEndpointError(
+                    f"{self.base_url}: aiohttp's client needs asyncio, not {library}: build "
+                    "the endpoint inside the running event loop (it then picks an httpx "
+                    "client) or pass http_client= an HttpxClient",
+                    url=self.base_url,
+                )
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         return self._session
@@ -193,6 +211,18 @@ class AiohttpClient:
         if url is None:  # parsed once per path, not per request
             url = self._urls[path] = URL(self.base_url + path)
         return _AiohttpPost(session.post(url, data=payload, headers=headers))
+
+    @asynccontextmanager
+    async def get(self, path: str, headers: Mapping[str, str]) -> AsyncIterator[HttpResponse]:
+        """A GET on the same pool (the endpoint probe's ``/models``, a server's ``/metrics``)."""
+        session = self._open()
+        try:
+            async with session.get(self.base_url + path, headers=headers) as reply:
+                yield _AiohttpResponse(reply)
+        except TimeoutError:
+            raise
+        except aiohttp.ClientError as exc:
+            raise _connection_error(exc) from exc
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -237,6 +267,18 @@ class HttpxClient:
                 async with self._client.stream(
                     "POST", path, content=payload, headers=dict(headers)
                 ) as response:
+                    yield _HttpxResponse(response)
+        except httpx.TimeoutException as exc:
+            raise TimeoutError(str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise _connection_error(exc) from exc
+
+    @asynccontextmanager
+    async def get(self, path: str, headers: Mapping[str, str]) -> AsyncIterator[HttpResponse]:
+        """A GET with the same client (the endpoint probe's ``/models``, ``/metrics``)."""
+        try:
+            with anyio.fail_after(self._timeout):
+                async with self._client.stream("GET", path, headers=dict(headers)) as response:
                     yield _HttpxResponse(response)
         except httpx.TimeoutException as exc:
             raise TimeoutError(str(exc)) from exc

@@ -19,14 +19,24 @@ import heapq
 import itertools
 import random
 import time
+from dataclasses import replace
 from typing import Any
 
 import anyio
+import orjson
 from anyio.abc import TaskGroup
 
 from interactive_agents.errors import ConfigError
+from interactive_agents.llm._default_client import default_http_client
+from interactive_agents.llm._endpoint import ChatEndpoint
 from interactive_agents.llm._messages import ChatMessage
-from interactive_agents.llm._transport import AiohttpClient, HttpClient, HttpResponse, json_headers
+from interactive_agents.llm._redaction import redact
+from interactive_agents.llm._server_metrics import ServerMetricsWatch, watch_server_metrics
+from interactive_agents.llm._transport import (
+    HttpClient,
+    HttpResponse,
+    json_headers,
+)
 from interactive_agents.llm._wire import (
     NotAChatCompletion,
     chat_request,
@@ -146,23 +156,33 @@ class LoadGenerator:
         return self._think.expovariate(1.0 / mean)
 
     async def run(self) -> dict[str, Any]:
-        """Send the traffic, wait for the last answer, and return the report."""
-        self._clients = [
-            AiohttpClient(url, self.options.endpoint.timeout)
-            for url in self.options.endpoint.base_urls
-        ]
+        """Probe the server, send the traffic, wait for the last answer, and return the
+        report, with what the server counted itself meanwhile (``server_metrics``)."""
+        await self.probe()
+        endpoint = self.options.endpoint
+        self._clients = [default_http_client(url, endpoint.timeout) for url in endpoint.base_urls]
         try:
-            async with anyio.create_task_group() as group:
-                if self.options.request_rate is not None:
-                    group.start_soon(self._arrivals, group)
-                else:
-                    for worker in range(self.options.endpoint.concurrency or 1):
-                        group.start_soon(self._closed_loop, worker)
+            async with watch_server_metrics(endpoint.base_urls) as watch:
+                async with anyio.create_task_group() as group:
+                    if self.options.request_rate is not None:
+                        group.start_soon(self._arrivals, group)
+                    else:
+                        for worker in range(endpoint.concurrency or 1):
+                            group.start_soon(self._closed_loop, worker)
+                wall = self.elapsed
         finally:
-            wall = self.elapsed
             for client in self._clients:
                 await client.aclose()
-        return self.report(wall)
+        return self.report(wall, watch)
+
+    async def probe(self) -> None:
+        """Stop before sending anything if a server is not there or does not serve the
+        model (:meth:`ChatEndpoint.probe`), rather than count every request an error."""
+        endpoint = ChatEndpoint(self.options.endpoint)
+        try:
+            await endpoint.probe()
+        finally:
+            await endpoint.aclose()
 
     async def _closed_loop(self, worker: int) -> None:
         while (measured := self._may_send()) is not None:
@@ -224,23 +244,33 @@ class LoadGenerator:
         try:
             async with client.post("/chat/completions", payload, self._headers) as response:
                 if response.status != 200:
-                    await response.read()
+                    body = await response.read()
+                    message = f"{response.status} {_excerpt(body)}"
                     kind = f"http_{response.status}"
-                    return Outcome(time.perf_counter() - start, depth=depth, error=kind), ""
+                    outcome = Outcome(time.perf_counter() - start, depth=depth, error=kind)
+                    return replace(outcome, message=message), ""
                 if self.options.stream:
                     return await _read_stream(response, start, depth)
                 return _read_whole(await response.read(), start, depth)
         except (TimeoutError, ConnectionError, NotAChatCompletion) as exc:
-            return Outcome(time.perf_counter() - start, depth=depth, error=error_kind(exc)), ""
+            message = redact(str(exc) or type(exc).__name__)
+            outcome = Outcome(time.perf_counter() - start, depth=depth, error=error_kind(exc))
+            return replace(outcome, message=message), ""
 
-    def report(self, wall: float) -> dict[str, Any]:
-        """The JSON report: the load, then :func:`~interactive_agents.loadtest._metrics.figures`."""
+    def report(self, wall: float, watch: ServerMetricsWatch | None = None) -> dict[str, Any]:
+        """The JSON report: the load (its ``request_rate`` and ``max_concurrency`` also
+        at the top, as ``vllm bench serve`` writes them), then
+        :func:`~interactive_agents.loadtest._metrics.figures`, then what each server
+        counted itself (``server_metrics``, per base URL)."""
         options = self.options
+        rate = options.request_rate
         return {
             "target": {
                 "base_urls": list(options.endpoint.base_urls),
                 "model": options.endpoint.model,
             },
+            "request_rate": rate if rate is not None else "inf",
+            "max_concurrency": options.endpoint.concurrency,
             "load": {
                 "mode": "poisson" if options.request_rate is not None else "closed_loop",
                 "concurrency": options.endpoint.concurrency,
@@ -259,7 +289,20 @@ class LoadGenerator:
             "sent": self.sent,
             "warmup_requests": self.warmed,
             **figures(self.outcomes, wall, options.slo),
+            "server_metrics": watch.report() if watch is not None else {},
         }
+
+
+def _excerpt(body: bytes, limit: int = 300) -> str:
+    """What an error body says, on one line, any key it quotes masked: the message of an
+    OpenAI error document, else the start of the body."""
+    text = body[:limit].decode(errors="replace")
+    try:
+        error = orjson.loads(body).get("error")
+        text = error["message"] if isinstance(error["message"], str) else text
+    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
+        pass
+    return redact(" ".join(text.split()))
 
 
 def _read_whole(content: bytes, start: float, depth: int) -> tuple[Outcome, str]:

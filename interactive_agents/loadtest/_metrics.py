@@ -22,7 +22,9 @@ SLO_METRICS = ("ttft", "tpot", "e2el")
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """One request: timings (seconds), tokens, the turn depth of its conversation, or its error.
+    """One request: timings (seconds), tokens, the turn depth of its conversation, or its
+    error: a kind (``http_429``, ``timeout``, ``connection``, ``bad_response``) and what
+    the server or the connection said (``message``).
 
     ``itl`` holds the gaps between successive streamed content chunks; ``ttft`` and
     ``itl`` are only known when the answer is streamed.
@@ -36,6 +38,7 @@ class Outcome:
     itl: tuple[float, ...] = ()
     depth: int = 1
     error: str | None = None
+    message: str = ""
 
     @property
     def tpot(self) -> float | None:
@@ -149,7 +152,9 @@ def figures(outcomes: list[Outcome], wall: float, slo: Mapping[str, float]) -> d
         **distribution_ms("itl", itls),
         **distribution_ms("e2el", latencies),
         "by_turn_depth": by_depth(good),
-        "errors": dict(Counter(o.error for o in outcomes if o.error is not None)),
+        # vLLM writes a list of error messages; the counts by kind are beside it.
+        "errors": [f"{o.error}: {o.message}" for o in outcomes if o.error is not None],
+        "error_counts": dict(Counter(o.error for o in outcomes if o.error is not None)),
         # The earlier names, kept working.
         "wall_s": round(wall, 3),
         "requests_per_s": per_second(len(good)),

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from interactive_agents.errors import EngineError
-from interactive_agents.llm._endpoint import ChatBackend, ChatEndpoint
+from interactive_agents.llm._endpoint import ChatBackend
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.method._cards import RoleCard
 from interactive_agents.method._config import RunConfig
@@ -144,7 +144,7 @@ class Engine(Runner[RoleCard, Result]):
 
     def _backends(self, config: RunConfig) -> dict[RoleName, ChatBackend]:
         """One backend per distinct endpoint: roles on the same endpoint share its limits."""
-        backends: dict[RoleName, ChatBackend] = dict(self._given_backends)
+        backends = {role: self._check(given) for role, given in self._given_backends.items()}
         shared: dict[object, ChatBackend] = {}
         for role in ROLES:
             if role in backends:
@@ -152,7 +152,7 @@ class Engine(Runner[RoleCard, Result]):
             endpoint = getattr(config, role).endpoint
             key = endpoint.key()
             if key not in shared:
-                shared[key] = ChatEndpoint(endpoint, stats=self.stats)
+                shared[key] = self._new_endpoint(endpoint)
             backends[role] = shared[key]
         return backends
 

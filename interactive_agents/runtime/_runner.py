@@ -34,9 +34,11 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from interactive_agents.errors import (
     EndpointUnusableError,
     EngineError,
+    PermanentEndpointError,
     RunStorageError,
     SessionCancelledError,
 )
+from interactive_agents.llm._endpoint import ChatEndpoint
 from interactive_agents.llm._endpoint_config import EndpointConfig
 from interactive_agents.llm._messages import Usage
 from interactive_agents.llm.local._server import LocalServer, LocalServerOptions
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
 
 W = TypeVar("W")
 R = TypeVar("R")
+B = TypeVar("B")
 
 RunStopper = EndpointUnusableError | RunStorageError
 """The errors that end a whole run rather than one dialogue."""
@@ -119,6 +122,7 @@ class Runner(ABC, Generic[W, R]):
         self.stats = EngineStats()
         self.local_server: LocalServer | None = None
         self.manifest: dict[str, object] = {}
+        self.notes: list[str] = []
         self.state = RunnerState.UNOPENED
         self._max_in_flight = max_in_flight
         self._local_model = local_model
@@ -135,6 +139,7 @@ class Runner(ABC, Generic[W, R]):
         self._recorder: RecorderActor | None = None
         self._stopped_by: RunStopper | None = None
         self._streams: dict[MemoryObjectReceiveStream[R], anyio.CancelScope] = {}
+        self._checked: list[ChatEndpoint] = []
 
     # -- what a kind of run defines -------------------------------------------------
 
@@ -164,6 +169,25 @@ class Runner(ABC, Generic[W, R]):
     @abstractmethod
     def _dialogue(self, item: W, priority: int) -> DialogueLoop[Any]:
         """The dialogue that plays ``item``."""
+
+    @property
+    def base_urls(self) -> list[str]:
+        """The base URLs of the runner's endpoints (once it is open): the servers whose
+        own metrics a command reads beside the run's counts."""
+        urls = (replica.base_url for endpoint in self._checked for replica in endpoint.replicas)
+        return list(dict.fromkeys(urls))
+
+    def _new_endpoint(self, config: EndpointConfig) -> ChatEndpoint:
+        """A backend this runner builds: probed before the run admits a dialogue
+        (:meth:`ChatEndpoint.probe`), its server's metrics read (:attr:`base_urls`)."""
+        return self._check(ChatEndpoint(config, stats=self.stats))
+
+    def _check(self, backend: B) -> B:
+        """Probe ``backend`` before the run too, if it is a :class:`ChatEndpoint` (a
+        backend of the caller's of another kind is the caller's to check)."""
+        if isinstance(backend, ChatEndpoint):
+            self._checked.append(backend)
+        return backend
 
     def spec(self) -> RunnerSpec:
         """A picklable description of this runner (endpoints resolved once it is open),
@@ -214,13 +238,15 @@ class Runner(ABC, Generic[W, R]):
 
     async def _start(self, stack: AsyncExitStack) -> None:
         if any(endpoint.is_local for endpoint in self._endpoints()):
-            server = LocalServer(LocalServerOptions(model=self._local_model))
+            server = LocalServer(LocalServerOptions(model=self._local_model, metrics=True))
             self.local_server = await stack.enter_async_context(server)
             self.manifest = await self._prepare(stack, server.endpoint_for)
+            self.notes += server.notes
         else:
             self.manifest = await self._prepare(stack, lambda endpoint: endpoint)
         for actor in self._actors():
             stack.callback(actor.close)
+        await self._probe()
         if self._store is not None:
             self._done = self._store.open(
                 self.manifest, force=self._force, retry_failed=self._retry_failed
@@ -246,6 +272,26 @@ class Runner(ABC, Generic[W, R]):
             stack.callback(actor.stop)  # runs before the group closes: they drain
         await root.start(self._sessions.host)
         stack.push_async_callback(self._sessions.aclose)
+
+    async def _probe(self) -> None:
+        """Every endpoint of the run answers and serves its model, or the run stops
+        here, in seconds and before anything is written, naming each URL."""
+        refusals: list[PermanentEndpointError] = []
+
+        async def probe(endpoint: ChatEndpoint) -> None:
+            try:
+                self.notes += await endpoint.probe()
+            except PermanentEndpointError as refused:
+                refusals.append(refused)
+
+        async with anyio.create_task_group() as group:
+            for endpoint in {id(e): e for e in self._checked}.values():
+                group.start_soon(probe, endpoint)
+        if len(refusals) == 1:
+            raise refusals[0]
+        if refusals:
+            message = "; ".join(str(refused) for refused in refusals)
+            raise PermanentEndpointError(message, url=refusals[0].url)
 
     async def __aexit__(
         self,

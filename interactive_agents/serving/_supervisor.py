@@ -91,7 +91,9 @@ class BotServers:
                 endpoints += [
                     BotEndpoint(
                         bot.name,
-                        EndpointConfig(base_urls=(base_url,), model=bot.name),
+                        EndpointConfig(
+                            base_urls=(base_url,), model=bot.name, concurrency=plan.concurrency
+                        ),
                         Sampling(bot.temperature, bot.top_p, bot.max_tokens),
                         bot.system_prompt,
                     )

@@ -40,6 +40,10 @@ def command_arguments(options: ServerOptions) -> list[str]:
             continue
         if item.name == "output_tokens":
             value = "{}-{}".format(*value)
+        elif item.name == "models":
+            if not value:
+                continue
+            value = ",".join(value)
         arguments += [f"--{item.name.replace('_', '-')}", str(value)]
     return arguments
 
@@ -55,6 +59,12 @@ def parse_command_line(argv: Sequence[str] | None = None) -> tuple[ServerOptions
     add("--port", type=int, default=0, help="0 picks a free port (see the READY line)")
     add("--replicas", type=int, default=1, help="servers, each with its own queue and cache")
     add("--model", default=defaults.model)
+    add(
+        "--models",
+        type=lambda text: tuple(name for name in text.split(",") if name),
+        default=defaults.models,
+        help="comma-separated: the only model names served (default: any)",
+    )
     add("--latency", type=float, default=COMMAND_LATENCY, help="seconds to first token")
     add("--latency-dist", choices=LATENCY_DISTRIBUTIONS, default=defaults.latency_dist)
     add(

@@ -1,8 +1,9 @@
 """The routes of one fake OpenAI-compatible server and the state they share.
 
 ``POST /v1/chat/completions`` answers whole or streamed (SSE), with ``n`` choices;
-``GET /v1/models``, ``/health`` and ``/stats`` (what it served and injected, and the
-process's CPU time, so that a benchmark can charge the server's own cost to it). Every
+``GET /v1/models`` and ``/v1/models/{model}``, ``/health``, ``/stats`` (what it served
+and injected, and the process's CPU time, so that a benchmark can charge the server's
+own cost to it) and ``/metrics`` (the same, in vLLM's Prometheus names). Every
 route runs on the server's one event loop, so the counters need no lock; the recorded
 calls and queued faults have one, as tests reach them from their own thread.
 """
@@ -102,8 +103,10 @@ class ChatCompletions:
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post("/v1/chat/completions", self._chat_completions)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/v1/models/{model}", self._model)
         app.router.add_get("/health", self._health)
         app.router.add_get("/stats", self._stats)
+        app.router.add_get("/metrics", self._metrics)
         return app
 
     async def _health(self, _request: web.Request) -> web.Response:
@@ -114,10 +117,35 @@ class ChatCompletions:
         document = asdict(self.stats) | {"cpu_seconds": usage.ru_utime + usage.ru_stime}
         return web.Response(body=orjson.dumps(document), content_type=JSON)
 
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        """The counters vLLM exposes, under its names: prompt tokens looked up in and
+        served from the prefix cache, requests running and queued (no KV cache here)."""
+        stats, model = self.stats, self.options.model
+        lines = [
+            f'vllm:{name}{{engine="0",model_name="{model}"}} {value}'
+            for name, value in (
+                ("prefix_cache_queries_total", float(stats.prompt_tokens)),
+                ("prefix_cache_hits_total", float(stats.cached_tokens)),
+                ("num_requests_running", float(stats.in_flight)),
+                ("num_requests_waiting", float(stats.queued)),
+                ("num_preemptions_total", 0.0),
+            )
+        ]
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+    def _serves(self, model: object) -> bool:
+        return not self.options.models or model in self.options.models
+
     async def _models(self, _request: web.Request) -> web.Response:
-        model = {"id": self.options.model, "object": "model", "created": 0, "owned_by": "fake"}
-        document = {"object": "list", "data": [model]}
+        names = self.options.models or (self.options.model,)
+        document = {"object": "list", "data": [_model_entry(name) for name in names]}
         return web.Response(body=orjson.dumps(document), content_type=JSON)
+
+    async def _model(self, request: web.Request) -> web.Response:
+        name = request.match_info["model"]
+        if not self._serves(name):
+            return _no_such_model(name)
+        return web.Response(body=orjson.dumps(_model_entry(name)), content_type=JSON)
 
     async def _chat_completions(self, request: web.Request) -> web.StreamResponse:
         """Refuse (a drawn fault) at once, or queue for a slot, wait, then answer."""
@@ -130,6 +158,8 @@ class ChatCompletions:
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
             error = error_document(str(exc), "invalid_request_error")
             return web.Response(status=400, body=error, content_type=JSON)
+        if not self._serves(body.get("model")):
+            return _no_such_model(body.get("model"))
         call = None
         if self.record or self.script is not None:
             call = call_of(body, messages, self.port)
@@ -282,6 +312,16 @@ class ChatCompletions:
         await response.write(tail + b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+
+def _model_entry(name: str) -> dict[str, object]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "fake"}
+
+
+def _no_such_model(name: object) -> web.Response:
+    """vLLM's answer to a model it does not serve."""
+    error = error_document(f"The model `{name}` does not exist.", "NotFoundError")
+    return web.Response(status=404, body=error, content_type=JSON)
 
 
 async def listen(server: ChatCompletions, port: int) -> web.AppRunner:

@@ -33,10 +33,13 @@ class ServerOptions:
     limit). A request is answered 429 (with ``retry_after``), 500, 503, or hung for
     ``hang_seconds`` then dropped, with these probabilities. ``cache_blocks`` > 0 keeps
     an LRU prefix cache of that many blocks of ``block_tokens`` tokens, as vLLM's
-    automatic prefix caching does. ``seed`` makes the draws repeatable.
+    automatic prefix caching does. ``seed`` makes the draws repeatable. ``models`` are
+    the only model names served (a chat call naming another is answered 404, as vLLM
+    does); empty, any name is served and ``GET /v1/models`` lists ``model``.
     """
 
     model: str = "mock-model"
+    models: tuple[str, ...] = ()
     latency: float = 0.0
     latency_dist: LatencyDistribution = "fixed"
     latency_jitter: float = 0.0

@@ -67,6 +67,7 @@ class LocalServer:
         self.options = options or LocalServerOptions()
         self.process: Process | None = None
         self.base_url = ""
+        self.notes: list[str] = []
         self._log: IO[bytes] | None = None
 
     @property
@@ -126,14 +127,26 @@ class LocalServer:
 
     def endpoint_for(self, endpoint: EndpointConfig) -> EndpointConfig:
         """``endpoint`` on this server if it names no URL (else unchanged): its limits,
-        retries and fault settings kept, its concurrency what the local server takes."""
+        retries and fault settings kept, its concurrency at most the server's slots.
+
+        A larger concurrency (a recipe written for a vLLM fleet, say) would only queue
+        requests inside the server, where they time out and are retried; it is capped,
+        with a note in :attr:`notes`.
+        """
         if not endpoint.is_local:
             return endpoint
+        slots = self.options.parallel
+        concurrency = endpoint.max_concurrency
+        if concurrency > slots:
+            note = (
+                f"the embedded model's server ({self.model}) answers {slots} request(s) at "
+                f"a time: concurrency {concurrency} is capped at {slots}"
+            )
+            if note not in self.notes:
+                self.notes.append(note)
+            concurrency = slots
         return replace(
-            endpoint,
-            base_urls=(self.base_url,),
-            model=self.model,
-            concurrency=endpoint.max_concurrency,
+            endpoint, base_urls=(self.base_url,), model=self.model, concurrency=concurrency
         )
 
     async def _wait_ready(self) -> None:
