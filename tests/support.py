@@ -78,6 +78,12 @@ def many_cards(tmp_path: Path, count: int) -> Path:
     return path
 
 
+def said(output: str) -> list[str]:
+    """The non-empty lines a command printed, its ``warning:`` lines left out (a deployment
+    whose help resources are not filled in is warned about on every run)."""
+    return [x for x in output.strip().splitlines() if x.strip() and not x.startswith("warning:")]
+
+
 def refused_simulate(tmp_path: Path, *flags: str) -> str:
     """``simulate`` of one card with ``flags``, against an endpoint nothing listens on: it
     must be refused with exit 2 before anything is written. Returns what it printed."""

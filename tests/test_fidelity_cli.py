@@ -66,7 +66,7 @@ def test_paper_zh_lets_the_counselor_infer_its_stage(
     assert config["stages"]["source"] == "inferred"
     assert config["refiner"]["length_unit"] == "han" and config["refiner"]["max_length"] == 200
     assert config["terminator"]["first_turn"] == 2
-    assert config["prompts"] == {"client_resistance": False}
+    assert config["prompts"] == {"client_resistance": False, "crisis_rule": True}
     client_system = server.calls_of("client")[0].system
     assert "抵触程度如档案所写" not in client_system
     # The reference card's own separators: "中低。来访者…", not "中低，来访者…".

@@ -33,7 +33,7 @@ from interactive_agents.runtime.store._store import (
 )
 from interactive_agents.testing import Call, FakeServer, ServerOptions, default_script
 
-from .support import base_args, many_cards, read_records, start_cli, wait_for_records
+from .support import base_args, many_cards, read_records, said, start_cli, wait_for_records
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -347,7 +347,7 @@ def test_simulate_on_a_full_disk_prints_one_line_and_no_traceback(
         timeout=120,
     )
     assert "Traceback" not in done.stderr
-    (line,) = [text for text in done.stderr.splitlines() if text.strip()]
+    (line,) = said(done.stderr)
     assert "cannot write (File too large)" in line and str(out) in line
     assert done.returncode == EXIT_STORAGE  # never 0, nor 1 ("some failed")
     assert not list(out.glob("*.tmp"))

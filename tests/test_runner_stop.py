@@ -20,7 +20,7 @@ from interactive_agents.runtime._engine import Engine, Result
 from interactive_agents.runtime.store._store import RunStore
 from interactive_agents.testing import FakeServer
 
-from .support import base_args, config_for, read_records
+from .support import base_args, config_for, read_records, said
 
 pytestmark = pytest.mark.anyio
 
@@ -153,7 +153,7 @@ def test_the_cli_names_the_endpoint_in_one_line_and_exits(
     monkeypatch.setattr(ChatEndpoint, "complete", unusable)
     result = CliRunner().invoke(main, base_args(server, tmp_path / "run"))
     assert result.exit_code == code, result.output
-    assert result.output.strip().splitlines() == [f"Error: {error}"]
+    assert said(result.output) == [f"Error: {error}"]
     assert read_records(tmp_path / "run" / "failures.jsonl") == []
 
 
@@ -163,5 +163,5 @@ def test_the_cli_exits_74_when_the_run_directory_cannot_be_written(
     monkeypatch.setattr(RunStore, "write", _disk_full)
     result = CliRunner().invoke(main, base_args(server, tmp_path / "run"))
     assert result.exit_code == 74, result.output
-    (line,) = result.output.strip().splitlines()
+    (line,) = said(result.output)
     assert line.startswith("Error: cannot write") and "No space left" in line

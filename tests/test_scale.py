@@ -78,6 +78,7 @@ async def test_thousand_cards_at_concurrency_500(reference: Path, tmp_path: Path
             "refiner_gave_up": False,
             "stage_source": None,
             "reasoning": None,
+            "risk": None,
         }
         assert [t["role"] for t in turns] == ["client", "counselor"] * expected
         assert all(t["stage"] in {"early", "middle", "late"} for t in turns[1::2])

@@ -87,8 +87,7 @@ def _word_value(text: str) -> int:
 _DIGIT = re.compile(r"\d").search
 _NUMERAL = re.compile(f"[{_NUMERALS}]").search
 _CLOSER = re.compile(_CLOSE).search
-_LETTER_OPENS = re.compile(r"[a-hA-H][.．]").match
-_LETTER_AFTER_PUNCTUATION = re.compile(r"[:;,、：；，]\s?[a-hA-H][.．]").search
+_LETTER_MARK = re.compile(r"(?<![A-Za-z])[a-hA-H][.．、]").search  # a. A. A、 standing alone
 _ROMAN_SIGN = re.compile(r"(?i)[\u2160-\u216b\u2170-\u217b]").search
 _ROMAN_ENDS = re.compile(r"(?i)[ivx][.．)）]").search  # every numeral ends in i, v or x
 _WORD_START = re.compile(r"(?i)[fsto]").search  # the first letters of the ordinal words
@@ -194,7 +193,7 @@ _FAMILIES = (
             r"|(?<=[A-Za-z]\s)([a-hA-H])[.．](?=\s+[a-z])"
         ),
         lambda letter: ord(letter.casefold()) - ord("a") + 1,
-        lambda text: _CLOSER(text) or _LETTER_OPENS(text) or _LETTER_AFTER_PUNCTUATION(text),
+        lambda text: _CLOSER(text) or _LETTER_MARK(text),
     ),
     _Family(
         "Roman numerals",
