@@ -2,11 +2,11 @@
 by hand (tests/fixtures/quality_labels: the guide, the sessions, the labels).
 
 The figures of docs/quality.md#measured-precision-and-recall come from the command this
-test runs; the floors below (the figures measured on 2026-12-06) keep them from falling.
-They are not all the issue's targets (precision 0.8 and recall 0.9 for role_flip, echo,
-repetition and prompt_leakage): role_flip's and repetition's recall and repetition's
-precision are below them, and the set has 83 sessions, not 200 (docs/quality.md says
-which sessions the flags miss).
+test runs; the floors below (the figures measured on 2026-12-06, 201 sessions) keep them
+from falling: one more miss or one more wrong flag of any of them fails. They are not the
+issue's targets (precision 0.8 and recall 0.9 for role_flip, echo, repetition and
+prompt_leakage): only template_token meets them on this set (docs/quality.md says which
+sessions the flags miss, and why the Chinese sessions are flagged under English rules).
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from .support import FIXTURES
 
 LABELLED = FIXTURES / "quality_labels"
 FLOORS = {  # flag: (least precision, least recall) on every labelled session
-    "role_flip": (1.0, 0.79),
-    "echo": (0.82, 0.93),
-    "repetition": (0.78, 0.78),
-    "prompt_leakage": (1.0, 0.94),
-    "degenerate": (1.0, 0.75),
+    "role_flip": (1.0, 0.44),
+    "echo": (0.56, 0.95),
+    "repetition": (0.53, 0.88),
+    "prompt_leakage": (1.0, 0.48),
+    "degenerate": (1.0, 0.6),
     "template_token": (1.0, 1.0),
 }
-LABELLED_SESSIONS = 83
+LABELLED_SESSIONS = 201
 
 
 @pytest.fixture(scope="module")
