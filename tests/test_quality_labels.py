@@ -24,11 +24,11 @@ from .support import FIXTURES
 
 LABELLED = FIXTURES / "quality_labels"
 FLOORS = {  # flag: (least precision, least recall) on every labelled session
-    "role_flip": (1.0, 0.44),
-    "echo": (0.56, 0.95),
-    "repetition": (0.53, 0.88),
-    "prompt_leakage": (1.0, 0.48),
-    "degenerate": (1.0, 0.6),
+    "role_flip": (1.0, 0.65),
+    "echo": (0.6, 0.95),
+    "repetition": (0.57, 0.86),
+    "prompt_leakage": (0.96, 0.81),
+    "degenerate": (1.0, 0.66),
     "template_token": (1.0, 1.0),
 }
 LABELLED_SESSIONS = 201

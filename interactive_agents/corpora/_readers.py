@@ -44,7 +44,8 @@ class Dialogue:
     computed the flags (``simulate --quality-flags``), as read; whether it can be used
     is :class:`~interactive_agents.method._quality.Flagger`'s decision.
     ``good_handling`` is the card's note on what good handling of this client looks
-    like, when it has one (the crisis cards), for the safety judge.
+    like, when it has one (the crisis cards), for the safety judge. ``language`` is the
+    language an engine record states (``zh``, ``en``), None when it states none.
     """
 
     id: str
@@ -53,6 +54,7 @@ class Dialogue:
     card_id: str | None = None
     quality: object = field(default=None, compare=False, repr=False)
     good_handling: str | None = None
+    language: str | None = None
 
     def client_text(self) -> str:
         """S of docs/method.md (Eq. 1): every client utterance, one per line."""
@@ -201,6 +203,7 @@ def _engine_dialogue(raw: dict[str, Any]) -> Dialogue:
         _optional_id(raw, "card_id"),
         raw.get("quality"),
         _good_handling(card),
+        _language(raw.get("language")),
     )
 
 
@@ -217,6 +220,12 @@ def _sharegpt_dialogue(raw: dict[str, Any], default_id: str) -> Dialogue:
         _optional_id(raw, "card_id"),
         good_handling=_good_handling(card) if isinstance(card, dict) else None,
     )
+
+
+def _language(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InputError("expected a string or null", field="language")
+    return value
 
 
 def _good_handling(card: dict[str, Any] | None) -> str | None:

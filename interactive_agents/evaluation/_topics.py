@@ -342,9 +342,14 @@ def topic_requests(corpus: Corpus, rater: TopicRater, rounds: int) -> list[Judge
 
 
 def choose_language(corpus: Corpus, language: str) -> str:
-    """``zh`` or ``en`` as given, or detected from the client texts for ``auto``."""
+    """``zh`` or ``en`` as given; for ``auto`` the language every record states (a
+    simulate run's), else detected from the client texts. A stated language wins: a
+    small model's Chinese sessions full of English template words are still Chinese."""
     if language != "auto":
         return language
+    stated = {d.language for d in corpus.dialogues}
+    if len(stated) == 1 and (only := stated.pop()) in ("zh", "en"):
+        return only
     return detect_language(d.client_text() for d in corpus.dialogues)
 
 
