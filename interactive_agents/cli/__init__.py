@@ -17,7 +17,11 @@ from interactive_agents.errors import install_hint
 SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "simulate": ("_simulate:simulate", None, "Run counselor-client sessions for role cards."),
     "models": ("_models:models", None, "Show the embedded local model and how to use others."),
-    "evaluate": ("_evaluate:evaluate", "eval", "Corpora: stats, overlap, semantic, topics, WAI."),
+    "evaluate": (
+        "_evaluate:evaluate",
+        "eval",
+        "Judge corpora: stats, overlap, semantic, quality, topics, WAI, safety.",
+    ),
     "elo": ("_elo:elo", "eval", "Elo and Bradley-Terry ratings from arena battles."),
     "agreement": ("_agreement:agreement", "eval", "Judges calibrated against people's ratings."),
     "bench": (
