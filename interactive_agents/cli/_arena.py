@@ -24,7 +24,12 @@ from interactive_agents.arena import (
     judge_answers,
     read_battles,
 )
-from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
+from interactive_agents.cli._errors import (
+    EXIT_FAILURES,
+    EXIT_INTERRUPTED,
+    run_until_interrupted,
+    usage_errors,
+)
 from interactive_agents.cli._options import (
     configuration,
     endpoint_options,
@@ -198,7 +203,7 @@ def arena(
         shards = shard_choice(ctx)
         runtime.tune_garbage_collector()
         run = _Invocation(config, inputs, shards, force, retry_failed)
-        code = runtime.run_with_uvloop(_arena, run, console, quiet, as_json)
+        code = run_until_interrupted(_arena, run, console, quiet, as_json)
     sys.exit(code)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
 import click
 
+from interactive_agents import runtime
 from interactive_agents.errors import (
     EndpointDownError,
     EngineError,
@@ -20,6 +21,17 @@ EXIT_USAGE = 2  # bad input or configuration, or a part that could not start
 EXIT_STORAGE = 74  # the run directory could not be written (sysexits EX_IOERR)
 EXIT_UNAVAILABLE = 75  # an endpoint stayed down, or a shard died; re-run to resume
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; re-run the same command to resume
+
+
+def run_until_interrupted(main: Callable[..., Awaitable[int]], *args: object) -> int:
+    """``main(*args)`` on the engine's event loop; a Ctrl-C that comes before the run
+    installs its own handlers (while a server starts or the endpoints are probed) ends
+    it with exit 130 too, not with click's "Aborted!" and 1."""
+    try:
+        return runtime.run_with_uvloop(main, *args)
+    except KeyboardInterrupt:
+        click.echo("interrupted while starting; re-run the same command to resume", err=True)
+        return EXIT_INTERRUPTED
 
 
 class UsageFailure(click.ClickException):

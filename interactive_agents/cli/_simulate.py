@@ -21,7 +21,12 @@ from interactive_agents import (
     load_cards,
     runtime,
 )
-from interactive_agents.cli._errors import EXIT_FAILURES, EXIT_INTERRUPTED, usage_errors
+from interactive_agents.cli._errors import (
+    EXIT_FAILURES,
+    EXIT_INTERRUPTED,
+    run_until_interrupted,
+    usage_errors,
+)
 from interactive_agents.cli._options import (
     configuration,
     endpoint_options,
@@ -175,7 +180,7 @@ def simulate(
         run = _Invocation(
             config, cards, len(batch.invalid), assumptions, shards, force, retry_failed
         )
-        code = runtime.run_with_uvloop(_simulate, run, console, quiet, as_json)
+        code = run_until_interrupted(_simulate, run, console, quiet, as_json)
     sys.exit(code)
 
 
