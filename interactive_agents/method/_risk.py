@@ -79,6 +79,14 @@ class RiskDetector:
     def __init__(self, lexicon: RiskLexicon) -> None:
         self.lexicon = lexicon
         self.fingerprint = fingerprint(_plain(lexicon))
+        # The cues once more without IGNORECASE, for lowered text: Python's ``re`` is
+        # several times slower on case-insensitive alternations, and every client turn
+        # of a run is scanned (docs/performance.md). Only where the pattern names no
+        # capital letter, so that lowering the text is all the flag did.
+        self._lowered = tuple(
+            None if _CAPITAL.search(cue.pattern.pattern) else re.compile(cue.pattern.pattern)
+            for cue in lexicon.cues
+        )
 
     @property
     def language(self) -> str:
@@ -88,10 +96,14 @@ class RiskDetector:
         """The client's own disclosures in ``text``, in order; overlapping cues are one
         (a direct cue wins over an indirect one, then the longer)."""
         found: list[RiskCue] = []
+        lowered = text.lower()
+        same_length = len(lowered) == len(text)
         for offset, clause in _clauses(text, self.lexicon.clause_break):
             excluded = _spans(self.lexicon.exclusion, clause)
-            for cue in self.lexicon.cues:
-                for match in cue.pattern.finditer(clause):
+            low = lowered[offset : offset + len(clause)]
+            for cue, quick in zip(self.lexicon.cues, self._lowered, strict=True):
+                fast = quick is not None and same_length
+                for match in (quick if fast else cue.pattern).finditer(low if fast else clause):
                     if match.end() == match.start() or _inside(match, excluded):
                         continue
                     if cue.negatable and self._negated(clause, match.start()):
@@ -99,7 +111,7 @@ class RiskDetector:
                     if cue.third_person and self._someone_else(clause[: match.start()]):
                         continue
                     start, end = offset + match.start(), offset + match.end()
-                    found.append(RiskCue(cue.category, cue.kind, match.group(), start, end))
+                    found.append(RiskCue(cue.category, cue.kind, text[start:end], start, end))
         return _without_overlaps(found)
 
     def acknowledges(self, reply: str, said: str = "") -> bool:
@@ -150,6 +162,9 @@ class RiskDetector:
         return passive is None or not any(
             passive.search(before, position, last_start) for position in own
         )
+
+
+_CAPITAL = re.compile(r"(?<!\\)[A-Z]")  # a capital letter that is no escape (\S, \W, \B)
 
 
 def _clauses(text: str, breaks: re.Pattern[str]) -> Iterator[tuple[int, str]]:
