@@ -102,8 +102,9 @@ class RiskDetector:
             excluded = _spans(self.lexicon.exclusion, clause)
             low = lowered[offset : offset + len(clause)]
             for cue, quick in zip(self.lexicon.cues, self._lowered, strict=True):
-                fast = quick is not None and same_length
-                for match in (quick if fast else cue.pattern).finditer(low if fast else clause):
+                lowered_fits = quick is not None and same_length
+                pattern, where = (quick, low) if quick and lowered_fits else (cue.pattern, clause)
+                for match in pattern.finditer(where):
                     if match.end() == match.start() or _inside(match, excluded):
                         continue
                     if cue.negatable and self._negated(clause, match.start()):
