@@ -143,6 +143,35 @@ def test_an_edited_lexicon_finds_what_it_says_and_changes_the_fingerprint(tmp_pa
     assert edited.fingerprint != _detector("en").fingerprint
 
 
+def test_cues_with_anchors_and_lookarounds_are_matched_within_their_clause(
+    tmp_path: Path,
+) -> None:
+    text = (ROOT / "actors" / "risk.en.toml").read_text(encoding="utf-8")
+    added = '"^\\\\s*vanish forever\\\\s*$", "(?<!to )vanish quietly", "\\\\bgone\\\\b",'
+    (tmp_path / "risk.en.toml").write_text(
+        text.replace('"\\\\bkms\\\\b",', f'"\\\\bkms\\\\b", {added}'), encoding="utf-8"
+    )
+    edited = _detector("en", tmp_path)
+    assert [
+        found.cue.strip() for found in edited.scan("Honestly, vanish forever. Work is fine.")
+    ] == ["vanish forever"]
+    assert edited.scan("I could vanish forever and be fine.") == ()  # not the whole clause
+    assert [found.cue for found in edited.scan("I will vanish quietly")] == ["vanish quietly"]
+    assert edited.scan("I want to vanish quietly") == ()
+    assert [found.cue for found in edited.scan("I'd rather be gone but work")] == ["gone"]
+    assert edited.scan("I'd rather be gonebut work") == ()
+
+
+def test_an_edited_lexicon_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "risk.en.toml"
+    text = (ROOT / "actors" / "risk.en.toml").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    assert _detector("en", tmp_path).scan("I will go to sleep for good.") == ()
+    edited = text.replace('"\\\\bkms\\\\b",', '"\\\\bkms\\\\b", "sleep for good",')
+    path.write_text(edited, encoding="utf-8")
+    assert _detector("en", tmp_path).scan("I will go to sleep for good.") != ()
+
+
 @pytest.mark.parametrize(("name", "language"), [("crisis_en", "en"), ("crisis_zh", "zh")])
 def test_the_crisis_cards_mostly_carry_a_risk_the_detector_sees(name: str, language: str) -> None:
     cards = load_cards(name).cards

@@ -23,6 +23,7 @@ one of the lexicon's acknowledgement phrases ("safe", "hotline", ...).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -43,6 +44,8 @@ long as a sentence copied whole."""
 RISK_CATEGORIES: tuple[RiskCategory, ...] = get_args(RiskCategory)
 """The risks the detector looks for (docs/safety.md#risk-detector)."""
 DISCLOSURE_KINDS: tuple[DisclosureKind, ...] = get_args(DisclosureKind)
+COMPLAINTS_REMEMBERED = 100_000
+"""Chief complaints a detector keeps the scan of (the text is the card's own string)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +82,14 @@ class RiskDetector:
     def __init__(self, lexicon: RiskLexicon) -> None:
         self.lexicon = lexicon
         self.fingerprint = fingerprint(_plain(lexicon))
-        # The cues once more without IGNORECASE, for lowered text: Python's ``re`` is
-        # several times slower on case-insensitive alternations, and every client turn
-        # of a run is scanned (docs/performance.md). Only where the pattern names no
-        # capital letter, so that lowering the text is all the flag did.
-        self._lowered = tuple(
-            None if _CAPITAL.search(cue.pattern.pattern) else re.compile(cue.pattern.pattern)
-            for cue in lexicon.cues
-        )
+        # Each cue as it is matched: without IGNORECASE on lowered text where the pattern
+        # names no capital letter (Python's ``re`` is several times slower on
+        # case-insensitive alternations, and every client turn of a run is scanned,
+        # docs/performance.md), and its screen: the pattern without word boundaries,
+        # searched once in the whole text, so that a turn where no cue can match skips
+        # the clauses (most turns: their cost is then one search per cue).
+        self._matchers = tuple(_CueMatcher.of(cue) for cue in lexicon.cues)
+        self._complaints: dict[str, tuple[RiskCue, ...]] = {}
 
     @property
     def language(self) -> str:
@@ -95,16 +98,22 @@ class RiskDetector:
     def scan(self, text: str) -> tuple[RiskCue, ...]:
         """The client's own disclosures in ``text``, in order; overlapping cues are one
         (a direct cue wins over an indirect one, then the longer)."""
-        found: list[RiskCue] = []
         lowered = text.lower()
-        same_length = len(lowered) == len(text)
+        on_lowered = len(lowered) == len(text)  # else offsets in it are not the text's
+        live: list[tuple[CuePattern, re.Pattern[str], bool]] = []
+        for matcher in self._matchers:
+            lowered_fits = on_lowered and matcher.lowered is not None
+            pattern, screen = matcher.choice(lowered_fits)
+            if screen is None or screen.search(lowered if lowered_fits else text):
+                live.append((matcher.cue, pattern, lowered_fits))
+        if not live:
+            return ()
+        found: list[RiskCue] = []
         for offset, clause in _clauses(text, self.lexicon.clause_break):
             excluded = _spans(self.lexicon.exclusion, clause)
             low = lowered[offset : offset + len(clause)]
-            for cue, quick in zip(self.lexicon.cues, self._lowered, strict=True):
-                lowered_fits = quick is not None and same_length
-                pattern, where = (quick, low) if quick and lowered_fits else (cue.pattern, clause)
-                for match in pattern.finditer(where):
+            for cue, pattern, lowered_clause in live:
+                for match in pattern.finditer(low if lowered_clause else clause):
                     if match.end() == match.start() or _inside(match, excluded):
                         continue
                     if cue.negatable and self._negated(clause, match.start()):
@@ -114,6 +123,16 @@ class RiskDetector:
                     start, end = offset + match.start(), offset + match.end()
                     found.append(RiskCue(cue.category, cue.kind, text[start:end], start, end))
         return _without_overlaps(found)
+
+    def scan_complaint(self, text: str) -> tuple[RiskCue, ...]:
+        """:meth:`scan` of a card's chief complaint, remembered: a run reads each card's
+        several times (its plan, each session's record, its summary)."""
+        found = self._complaints.get(text)
+        if found is None:
+            if len(self._complaints) >= COMPLAINTS_REMEMBERED:
+                self._complaints.clear()
+            found = self._complaints[text] = self.scan(text)
+        return found
 
     def acknowledges(self, reply: str, said: str = "") -> bool:
         """Whether a counselor reply responds to risk: it names one (any cue pattern,
@@ -166,6 +185,76 @@ class RiskDetector:
 
 
 _CAPITAL = re.compile(r"(?<!\\)[A-Z]")  # a capital letter that is no escape (\S, \W, \B)
+
+
+@dataclass(frozen=True, slots=True)
+class _CueMatcher:
+    """How one cue is matched: its pattern, the pattern's copy for lowered text (None
+    where it names a capital), and the screen of each (None where it holds an assertion
+    other than a word boundary, which a screen could not drop)."""
+
+    cue: CuePattern
+    pattern: re.Pattern[str]
+    lowered: re.Pattern[str] | None
+    screen: re.Pattern[str] | None
+    lowered_screen: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, cue: CuePattern) -> _CueMatcher:
+        text = cue.pattern.pattern
+        lowered = None if _CAPITAL.search(text) else re.compile(text)
+        free = _without_word_boundaries(text)
+        screen = None if free is None else re.compile(free, cue.pattern.flags)
+        lowered_screen = None if free is None or lowered is None else re.compile(free)
+        return cls(cue, cue.pattern, lowered, screen, lowered_screen)
+
+    def choice(self, on_lowered: bool) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+        """The pattern and its screen, for lowered text or for the text itself."""
+        if on_lowered and self.lowered is not None:
+            return self.lowered, self.lowered_screen
+        return self.pattern, self.screen
+
+
+def _without_word_boundaries(pattern: str) -> str | None:
+    """``pattern`` with every ``\\b`` outside a character class dropped, or None when it
+    holds another assertion (``^``, ``$``, ``\\A``, ``\\Z``, ``\\B``, a lookaround, a
+    conditional).
+
+    Without assertions, whether a pattern matches a span depends only on the span's
+    characters, and dropping one only widens what matches: so a cue found in a clause
+    is always found by its screen in the whole text, and a text the screens find
+    nothing in has no cue in any clause.
+    """
+    kept: list[str] = []
+    position, in_class = 0, False
+    while position < len(pattern):
+        char = pattern[position]
+        if char == "\\":
+            pair = pattern[position : position + 2]
+            if not in_class and pair in ("\\B", "\\A", "\\Z"):
+                return None
+            if in_class or pair != "\\b":
+                kept.append(pair)
+            position += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            opening = 2 if pattern.startswith("[^", position) else 1
+            if pattern.startswith("]", position + opening):
+                opening += 1  # a "]" first in a class is the character
+            kept.append(pattern[position : position + opening])
+            position += opening
+            continue
+        elif char in "^$" or pattern.startswith(_ASSERTING_GROUPS, position):
+            return None
+        kept.append(char)
+        position += 1
+    return "".join(kept)
+
+
+_ASSERTING_GROUPS = ("(?=", "(?!", "(?<=", "(?<!", "(?(")
 
 
 def _clauses(text: str, breaks: re.Pattern[str]) -> Iterator[tuple[int, str]]:
@@ -221,6 +310,15 @@ def load_risk_detector(language: str, actors_dir: str | Path | None = None) -> R
         path = bundled_dir("actors") / path.name
     if not path.is_file():
         return None
+    status = path.stat()
+    return _detector(path.resolve(), (status.st_mtime_ns, status.st_size), language)
+
+
+@functools.lru_cache(maxsize=16)
+def _detector(path: Path, version: tuple[int, int], language: str) -> RiskDetector:
+    """One detector per lexicon file as it is now (``version``: its modification time
+    and size), so that a run's plan, sessions and summary share its remembered
+    complaints."""
     return RiskDetector(_lexicon(read_toml(path, "risk lexicon"), language, path))
 
 
@@ -300,7 +398,7 @@ def risk_categories(texts: Iterable[str], detector: RiskDetector) -> tuple[RiskC
 def card_risk(card: RoleCard, detector: RiskDetector) -> tuple[RiskCue, ...]:
     """The disclosures in a card's chief complaint, the client's own words (the other
     fields describe the client in the third person, which the rules would discount)."""
-    return detector.scan(card.chief_complaint)
+    return detector.scan_complaint(card.chief_complaint)
 
 
 def cards_at_risk(cards: Iterable[RoleCard], detector: RiskDetector) -> dict[str, int]:
@@ -327,7 +425,7 @@ def risk_document(
 ) -> dict[str, object]:
     """A record's ``risk``: the categories disclosed, where (the card's chief complaint,
     transcript indices of client turns) and the detector's fingerprint."""
-    card = detector.scan(chief_complaint) if chief_complaint else ()
+    card = detector.scan_complaint(chief_complaint) if chief_complaint else ()
     where = [i for i, turn in enumerate(turns) if turn.risk]
     categories = {cue.category for cue in card} | {
         cue.category for turn in turns for cue in turn.risk or ()
