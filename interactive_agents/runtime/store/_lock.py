@@ -58,6 +58,7 @@ class RunLock:
         self.lock_file = Path(directory) / name
         self.target = self.lock_file.parent if name == LOCK else self.lock_file.with_suffix("")
         self._lock = FileLock(self.lock_file, thread_local=False)
+        self._holder_pid: int | None = None  # the process that took it (a fork does not hold it)
 
     @classmethod
     def beside(cls, file: str | Path) -> RunLock:
@@ -67,7 +68,9 @@ class RunLock:
 
     @property
     def held(self) -> bool:
-        return self._lock.is_locked
+        """Whether this process holds the lock: asked before every line a run writes, so
+        it is kept here rather than asked of filelock (whose check costs more)."""
+        return self._holder_pid == os.getpid()
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`RunLockedError`; records who holds it."""
@@ -100,11 +103,13 @@ class RunLock:
             raise RunStorageError(
                 f"{holder_path(self.lock_file)}: cannot be written ({exc.strerror or exc})"
             ) from exc
+        self._holder_pid = os.getpid()
 
     def release(self) -> None:
         """Give the lock back (a no-op when it is not held)."""
         if not self.held:
             return
+        self._holder_pid = None
         with suppress(OSError):
             holder_path(self.lock_file).unlink()
         self._lock.release()
