@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
-
 from interactive_agents.llm._http1 import Http1Client
 from interactive_agents.llm._transport import HttpClient, HttpxClient, running_async_library
 
@@ -14,6 +12,8 @@ def default_http_client(base_url: str, timeout: float) -> HttpClient:
     (trio), where asyncio's protocols do not run."""
     if running_async_library() in ("asyncio", None):
         return Http1Client(base_url, timeout)
+    import httpx  # here: a run on asyncio never needs it
+
     unbounded = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     client = httpx.AsyncClient(
         base_url=base_url.rstrip("/"),

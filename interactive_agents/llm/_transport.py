@@ -22,14 +22,16 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import aiohttp
 import anyio
-import httpx
 import orjson
 import sniffio
-from yarl import URL
+
+if TYPE_CHECKING:  # imported where used: most runs use neither (half the import time)
+    import aiohttp
+    import httpx
+    from yarl import URL
 
 from interactive_agents.errors import ConfigError, PermanentEndpointError
 from interactive_agents.llm._redaction import remember_secret
@@ -39,11 +41,14 @@ class UnresolvableHostError(ConnectionError):
     """The base URL's host name does not resolve: no retry will reach it."""
 
 
-def _connection_error(exc: BaseException) -> ConnectionError:
-    """``exc`` as the seam reports it: unresolvable host or another connection failure."""
+def _connection_error(
+    exc: BaseException, unresolvable: tuple[type[BaseException], ...] = (socket.gaierror,)
+) -> ConnectionError:
+    """``exc`` as the seam reports it: unresolvable host (a cause among ``unresolvable``)
+    or another connection failure."""
     cause: BaseException | None = exc
     while cause is not None:
-        if isinstance(cause, socket.gaierror | aiohttp.ClientConnectorDNSError):
+        if isinstance(cause, unresolvable):
             return UnresolvableHostError(str(exc) or type(exc).__name__)
         cause = cause.__cause__ or cause.__context__
     return ConnectionError(str(exc) or type(exc).__name__)
@@ -109,6 +114,12 @@ def json_body(document: Any) -> bytes:
     return bytes(memoryview(orjson.dumps(document)))
 
 
+def _aiohttp_error(exc: BaseException) -> ConnectionError:
+    import aiohttp
+
+    return _connection_error(exc, (socket.gaierror, aiohttp.ClientConnectorDNSError))
+
+
 class _AiohttpResponse:
     __slots__ = ("_response",)
 
@@ -123,21 +134,25 @@ class _AiohttpResponse:
         return self._response.headers.get(name)
 
     async def read(self) -> bytes:
+        import aiohttp
+
         try:
             return await self._response.read()
         except TimeoutError:
             raise  # aiohttp's timeouts are ClientErrors too
         except aiohttp.ClientError as exc:
-            raise _connection_error(exc) from exc
+            raise _aiohttp_error(exc) from exc
 
     async def lines(self) -> AsyncIterator[str]:
+        import aiohttp
+
         try:
             async for line in self._response.content:
                 yield line.decode()
         except TimeoutError:
             raise
         except aiohttp.ClientError as exc:
-            raise _connection_error(exc) from exc
+            raise _aiohttp_error(exc) from exc
 
 
 class _AiohttpPost:
@@ -154,12 +169,14 @@ class _AiohttpPost:
         self._response: aiohttp.ClientResponse | None = None
 
     async def __aenter__(self) -> HttpResponse:
+        import aiohttp
+
         try:
             self._response = await self._request
         except TimeoutError:
             raise
         except aiohttp.ClientError as exc:
-            raise _connection_error(exc) from exc
+            raise _aiohttp_error(exc) from exc
         return _AiohttpResponse(self._response)
 
     async def __aexit__(
@@ -168,13 +185,15 @@ class _AiohttpPost:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        import aiohttp
+
         assert self._response is not None
         try:
             await self._response.__aexit__(exc_type, exc, traceback)  # releases the connection
         except TimeoutError:
             raise
         except aiohttp.ClientError as error:
-            raise _connection_error(error) from error
+            raise _aiohttp_error(error) from error
 
 
 class AiohttpClient:
@@ -184,12 +203,16 @@ class AiohttpClient:
     """
 
     def __init__(self, base_url: str, timeout: float) -> None:
+        import aiohttp
+
         self.base_url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 30.0))
         self._session: aiohttp.ClientSession | None = None
         self._urls: dict[str, URL] = {}
 
     def _open(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         if self._session is None:
             library = running_async_library()
             if library != "asyncio":
@@ -209,12 +232,16 @@ class AiohttpClient:
         session = self._open()
         url = self._urls.get(path)
         if url is None:  # parsed once per path, not per request
+            from yarl import URL
+
             url = self._urls[path] = URL(self.base_url + path)
         return _AiohttpPost(session.post(url, data=payload, headers=headers))
 
     @asynccontextmanager
     async def get(self, path: str, headers: Mapping[str, str]) -> AsyncIterator[HttpResponse]:
         """A GET on the same pool (the endpoint probe's ``/models``, a server's ``/metrics``)."""
+        import aiohttp
+
         session = self._open()
         try:
             async with session.get(self.base_url + path, headers=headers) as reply:
@@ -222,7 +249,7 @@ class AiohttpClient:
         except TimeoutError:
             raise
         except aiohttp.ClientError as exc:
-            raise _connection_error(exc) from exc
+            raise _aiohttp_error(exc) from exc
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -262,6 +289,8 @@ class HttpxClient:
     async def post(
         self, path: str, payload: bytes, headers: Mapping[str, str]
     ) -> AsyncIterator[HttpResponse]:
+        import httpx
+
         try:
             with anyio.fail_after(self._timeout):
                 async with self._client.stream(
@@ -276,6 +305,8 @@ class HttpxClient:
     @asynccontextmanager
     async def get(self, path: str, headers: Mapping[str, str]) -> AsyncIterator[HttpResponse]:
         """A GET with the same client (the endpoint probe's ``/models``, ``/metrics``)."""
+        import httpx
+
         try:
             with anyio.fail_after(self._timeout):
                 async with self._client.stream("GET", path, headers=dict(headers)) as response:

@@ -21,7 +21,6 @@ from types import TracebackType
 from typing import IO
 
 import anyio
-import httpx
 from anyio.abc import Process
 
 from interactive_agents.errors import LocalServerError, install_hint
@@ -150,6 +149,8 @@ class LocalServer:
         )
 
     async def _wait_ready(self) -> None:
+        import httpx  # here: only a run that starts a local model waits for one
+
         assert self.process is not None
         async with httpx.AsyncClient(timeout=2.0) as client:
             with anyio.move_on_after(self.options.startup_timeout):
