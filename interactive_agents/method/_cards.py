@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -84,14 +84,28 @@ class RoleCard:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form, as stored in every dialogue record (no empty separators,
         no ``good_handling`` when the card has none)."""
-        return asdict(self, dict_factory=_without_defaults)
+        plain: dict[str, Any] = _plain(self)
+        return plain
 
 
 _LEFT_OUT = (("separator", ""), ("good_handling", None))
 
 
-def _without_defaults(items: list[tuple[str, Any]]) -> dict[str, Any]:
-    return {key: value for key, value in items if (key, value) not in _LEFT_OUT}
+def _plain(value: Any) -> Any:
+    """A card or a part of one as plain data: ``dataclasses.asdict`` without its deep
+    copies (every leaf of a card is a string or None), called once per record."""
+    names = _FIELD_NAMES.get(type(value))
+    if names is None:
+        return value
+    plain: dict[str, Any] = {}
+    for name in names:
+        item = getattr(value, name)
+        if (name, item) not in _LEFT_OUT:
+            plain[name] = _plain(item)
+    return plain
+
+
+_FIELD_NAMES = {kind: tuple(f.name for f in fields(kind)) for kind in (Trait, BigFive, RoleCard)}
 
 
 CARD_FIELDS = frozenset(f.name for f in fields(RoleCard))

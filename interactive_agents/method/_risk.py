@@ -414,10 +414,14 @@ def cards_at_risk(cards: Iterable[RoleCard], detector: RiskDetector) -> dict[str
 
 def risk_turns(turns: Sequence[Turn], detector: RiskDetector) -> tuple[Turn, ...]:
     """The turns with each client turn's disclosures in ``risk`` (None where none)."""
-    return tuple(
-        replace(turn, risk=detector.scan(turn.content) or None) if turn.role == "client" else turn
-        for turn in turns
-    )
+    return tuple(_with_risk(turn, detector) for turn in turns)
+
+
+def _with_risk(turn: Turn, detector: RiskDetector) -> Turn:
+    if turn.role != "client":
+        return turn
+    risk = detector.scan(turn.content) or None
+    return turn if risk == turn.risk else replace(turn, risk=risk)
 
 
 def risk_document(
