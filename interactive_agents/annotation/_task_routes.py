@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from interactive_agents.annotation._database import NotFound, User
 from interactive_agents.annotation._rubrics import RatingRubric
-from interactive_agents.annotation._task_store import ItemView, TaskProgress, TaskStore, TaskView
+from interactive_agents.annotation._task_store import ItemView, TaskStore, TaskView
 from interactive_agents.annotation._web import (
     AdminUser,
     CurrentUser,
@@ -97,23 +97,6 @@ def _item_view(item: ItemView) -> dict[str, Any]:
     }
 
 
-def _progress_view(task: TaskProgress) -> dict[str, Any]:
-    return {
-        "name": task.name,
-        "rubric": task.rubric,
-        "sessions": task.sessions,
-        "overlap": task.overlap,
-        "assigned": task.assigned,
-        "finished": task.finished,
-        "complete": task.complete,
-        "comparable": task.comparable,
-        "annotators": [
-            {"name": a.name, "assigned": a.assigned, "started": a.started, "finished": a.finished}
-            for a in task.annotators
-        ],
-    }
-
-
 def task_routes(tasks: TaskStore) -> APIRouter:
     router = APIRouter()
 
@@ -144,7 +127,7 @@ def task_routes(tasks: TaskStore) -> APIRouter:
 
     @router.get("/api/progress")
     async def progress(user: AdminUser) -> list[dict[str, Any]]:
-        return [_progress_view(task) for task in await in_thread(tasks.progress)]
+        return [task.to_dict() for task in await in_thread(tasks.progress)]
 
     @router.get("/api/progress/{task}/export")
     async def export(name: TaskName, user: AdminUser) -> Response:

@@ -108,6 +108,28 @@ class TaskProgress:
     def finished(self) -> int:
         return sum(a.finished for a in self.annotators)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The progress as JSON-ready data (the web page's and ``annotate progress --json``)."""
+        return {
+            "name": self.name,
+            "rubric": self.rubric,
+            "sessions": self.sessions,
+            "overlap": self.overlap,
+            "assigned": self.assigned,
+            "finished": self.finished,
+            "complete": self.complete,
+            "comparable": self.comparable,
+            "annotators": [
+                {
+                    "name": a.name,
+                    "assigned": a.assigned,
+                    "started": a.started,
+                    "finished": a.finished,
+                }
+                for a in self.annotators
+            ],
+        }
+
 
 def task_sessions(corpora: Sequence[Corpus]) -> list[TaskSession]:
     """The sessions of ``corpora`` people can rate: both parties said something."""

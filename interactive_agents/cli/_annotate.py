@@ -269,20 +269,8 @@ def progress(task: str | None, db: str, as_json: bool) -> None:
 
 
 def _progress_document(task: TaskProgress) -> dict[str, object]:
-    return {
-        "task": task.name,
-        "rubric": task.rubric,
-        "sessions": task.sessions,
-        "overlap": task.overlap,
-        "assigned": task.assigned,
-        "finished": task.finished,
-        "complete": task.complete,
-        "comparable": task.comparable,
-        "annotators": [
-            {"name": a.name, "assigned": a.assigned, "started": a.started, "finished": a.finished}
-            for a in task.annotators
-        ],
-    }
+    plain = task.to_dict()
+    return {"task": plain.pop("name"), **plain}
 
 
 def _progress_table(task: TaskProgress) -> Table:
