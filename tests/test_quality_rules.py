@@ -1,11 +1,12 @@
 """The rules behind the quality flags, on turns the embedded models wrote.
 
-Every line below is copied from a session of ``tests/fixtures/quality_labels`` (the
-session's id is beside it), and the real posts of the reference data show what the
-rules must leave alone: the helper's formula in its many wordings is a role flip from
-the client and says nothing (so it is neither echo nor repetition, and a loop of it is
-degenerate), the prompt's self-description paraphrased and a garbled stage cue are
-leakage, while a client telling its trouble is none of these.
+Every model line below is copied from a session of ``tests/fixtures/quality_labels``
+(the session's id is beside it). What the rules must leave alone is real speech (the
+1,100 help-seeking posts of the reference data, the counselor of its dialogue) and a
+few lines written here that a client might say. The helper's formula in its many
+wordings is a role flip from the client and says nothing (so it is neither echo nor
+repetition, and a loop of it is degenerate); the prompt's self-description paraphrased
+and a garbled stage cue are leakage; a client telling its trouble is none of these.
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ def test_real_help_seeking_posts_are_neither_flips_nor_content_free(reference: P
                 "你好，很高兴见到你。有啥我可以帮忙的吗？",
             ],
         ),
+        # the counselor's opening in the reference's dialogue (fixtures/dialogues)
+        ("zh", ["你好，你最近还好吗？有什么需要帮助的吗？"] * 2),
         # qwen2.5-coder-0.5b-instruct/quick-en/demo-en-02
         (
             "en",
