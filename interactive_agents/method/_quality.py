@@ -228,8 +228,6 @@ class QualityRules:
     client_closing: tuple[str, ...]
     stopwords: frozenset[str]
     prompt_grams: frozenset[tuple[str, ...]] = frozenset()
-    self_grams: frozenset[tuple[str, ...]] = frozenset()
-    function_words: frozenset[str] = frozenset()
     counselor_labels: tuple[str, ...] = ()
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
     pleasantries: tuple[tuple[str, ...], ...] = ()
@@ -237,6 +235,8 @@ class QualityRules:
     cue_marks: tuple[str, ...] = ()
     cue_count: re.Pattern[str] | None = None
     risk: RiskDetector | None = None
+    self_grams: frozenset[tuple[str, ...]] = frozenset()
+    function_words: frozenset[str] = frozenset()
 
     @property
     def leak_ngram(self) -> int:
