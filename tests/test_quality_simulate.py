@@ -95,7 +95,7 @@ def test_records_carry_the_flags_and_the_summary_counts_them(
         quality = record["quality"]
         assert list(quality["flags"]) == list(FLAG_NAMES)
         assert quality["rules"] == flagger.fingerprint
-        assert quality["thresholds"] == asdict(QualityThresholds(leak_ngram=6))
+        assert quality["thresholds"] == asdict(QualityThresholds(leak_ngram=6, leak_words=3))
         echo = quality["flags"]["echo"]
         if ident == ECHOING_CARD:
             assert echo == {"value": 1.0, "threshold": 0.6, "flagged": True, "turn": 2}

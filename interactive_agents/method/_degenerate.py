@@ -6,8 +6,10 @@ you're here. I'm glad you're here. …"), a few characters looped ("看到你看
 A turn is *content-free* when, once its template tokens are dropped, it holds
 
 * nothing but pleasantries (the ``[degenerate] pleasantries`` of
-  ``actors/quality.<lang>.toml``: greetings, thanks, "nice to meet you"), give or take
-  a tenth of its tokens (a pleasantry cut off by the token limit);
+  ``actors/quality.<lang>.toml``: greetings, thanks, "nice to meet you", and the
+  helper's formula and self-introduction, "How can I assist you today?",
+  "有什么我可以帮你的吗？", "我是一个人工智能咨询师", whoever says them), give or take a
+  tenth of its tokens (a pleasantry cut off by the token limit);
 * or a loop of a few words: at most ``LOOP_BIGRAMS`` (16) distinct token bigrams, the
   turn at least twice as long ("看到你看到你看到你", "福制！福制！福制！");
 * or a short reply (at most ``SHORT_TOKENS`` tokens) with the same tokens as an earlier
@@ -22,19 +24,31 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 PLEASANTRY_SLACK = 0.1
 LOOP_BIGRAMS = 16
 SHORT_TOKENS = 6
 
 
-def _without(tokens: list[str], phrases: Sequence[tuple[str, ...]]) -> list[str]:
+PhraseIndex = Mapping[str, Sequence[tuple[str, ...]]]
+
+
+def phrase_index(phrases: Sequence[tuple[str, ...]]) -> PhraseIndex:
+    """The phrases by their first token, longest first: a turn is scanned once, trying
+    at each token only the phrases that start with it."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in sorted(phrases, key=len, reverse=True):
+        index.setdefault(phrase[0], []).append(phrase)
+    return index
+
+
+def _without(tokens: list[str], index: PhraseIndex) -> list[str]:
     """``tokens`` with every occurrence of every phrase (longest first) taken out."""
     rest: list[str] = []
     i = 0
     while i < len(tokens):
-        for phrase in phrases:
+        for phrase in index.get(tokens[i], ()):
             if tuple(tokens[i : i + len(phrase)]) == phrase:
                 i += len(phrase)
                 break
@@ -44,9 +58,9 @@ def _without(tokens: list[str], phrases: Sequence[tuple[str, ...]]) -> list[str]
     return rest
 
 
-def pleasantries_only(tokens: list[str], pleasantries: Sequence[tuple[str, ...]]) -> bool:
+def pleasantries_only(tokens: list[str], index: PhraseIndex) -> bool:
     """Whether a turn says nothing but pleasantries (or nothing at all)."""
-    return len(_without(tokens, pleasantries)) <= PLEASANTRY_SLACK * len(tokens)
+    return len(_without(tokens, index)) <= PLEASANTRY_SLACK * len(tokens)
 
 
 def looped(tokens: list[str]) -> bool:
@@ -57,15 +71,16 @@ def looped(tokens: list[str]) -> bool:
 
 
 def content_free_turns(
-    roles: Sequence[str], tokens: Sequence[list[str]], pleasantries: Sequence[tuple[str, ...]]
+    roles: Sequence[str], tokens: Sequence[list[str]], polite: Sequence[bool]
 ) -> list[bool]:
-    """For each turn, whether it is content-free (see the module docstring)."""
+    """For each turn, whether it is content-free (see the module docstring), given
+    which turns are pleasantries only."""
     free = []
     short_seen: dict[str, list[frozenset[str]]] = {}
-    for role, turn in zip(roles, tokens, strict=True):
+    for role, turn, courtesy in zip(roles, tokens, polite, strict=True):
         words = frozenset(turn)
         repeated = len(turn) <= SHORT_TOKENS and words in short_seen.get(role, [])
-        free.append(repeated or pleasantries_only(turn, pleasantries) or looped(turn))
+        free.append(repeated or courtesy or looped(turn))
         if len(turn) <= SHORT_TOKENS:
             short_seen.setdefault(role, []).append(words)
     return free

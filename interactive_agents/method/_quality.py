@@ -14,18 +14,24 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
     turn just before it (most of the turn copied). Flagged at ``>= echo`` (0.6).
 ``repetition``
     The largest share of the bigrams of one of a party's earlier turns found again in a
-    later turn of the same party (most of the earlier turn said again). Flagged at
-    ``>= repetition`` (0.8: near-verbatim).
+    later turn of the same party (more than half of the earlier turn said again).
+    Flagged at ``>= repetition`` (0.55).
 ``role_flip``
     The number of turns in which a client says a phrase of the helper (or starts with
     the counselor's speaker label), or a counselor a phrase of the help-seeker; phrase
-    lists are data in ``actors/quality.<lang>.toml``. Flagged at ``>= 1``.
+    lists are data in ``actors/quality.<lang>.toml`` (with those of the languages it
+    names under ``also``: a model drifting into English speaks the formula in English),
+    found as :mod:`._phrase_match` says. Flagged at ``>= 1``.
 ``prompt_leakage``
     The number of turns that copy a run of ``leak_ngram`` tokens (8 in Chinese, 6 in
     English) from the literal text of the system prompts or the stage cues (the card
-    profile is left out: the client is meant to talk about it), a stage cue's
-    bracketed stage label ("(insight)", "（领悟阶段）"), or the cue's words around its
-    turn number ("this is exchange", "这是第 3 轮"). Flagged at ``>= 1``.
+    profile is left out: the client is meant to talk about it), or a run of
+    ``leak_words`` content words (6 in Chinese, 3 in English; function words left out)
+    of the prompts' self-description or the stage cue, a paraphrase ("help you think and
+    question unhelpful thinking", "在第 3 轮处于咨询中期"), unless made only of the words
+    that name the speaker and its role; or a stage cue's bracketed stage label
+    ("(insight)", "（领悟阶段）"), or the cue's words around its turn number ("this is
+    exchange", "这是第 3 轮"). Flagged at ``>= 1``.
 ``language_drift``
     The share of turns written mostly outside the run's language: a turn drifts when
     the run's script (Han characters for zh, Latin letters otherwise) is under half of
@@ -44,16 +50,18 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
     yourself" followed by a question is no closing). Flagged when that is before
     counselor turn ``closure_turns`` (8); None when nobody closes.
 ``degenerate``
-    The largest share of one party's turns that are content-free: pleasantries only,
-    a loop of a few tokens, or a short reply said before (:mod:`._degenerate`). Flagged
-    at ``>= degenerate`` (0.5): a greeting loop, "Thank you." answered by "Thank you.".
+    The largest share of one party's turns that are content-free: pleasantries only
+    (the helper's formula and self-introduction among them, whoever says them), a loop
+    of a few tokens, or a short reply said before (:mod:`._degenerate`). Flagged at
+    ``>= degenerate`` (0.5): a greeting loop, "Thank you." answered by "Thank you.",
+    "有什么我可以帮你的吗？" from both sides.
 ``template_token``
     The number of turns holding a chat-template token (``<|im_end|>``,
     ``<end_of_turn>``…; ``actors/template_tokens.toml``). Flagged at ``>= 1``.
 
 A turn shorter than ``min_shingles`` bigrams (3) is too short to echo or repeat
-("Yes.", "嗯嗯") and is left out of those two flags, as is a content-free turn: there
-is nothing in it to copy.
+("Yes.", "嗯嗯") and is left out of those two flags, as is a turn of pleasantries only
+(the helper's formula too, however often it is traded): there is nothing in it to copy.
 
 A :class:`Flagger` is what callers use: it holds one language's rules and their
 fingerprint, writes a session's flags as the document a record carries
@@ -79,9 +87,11 @@ from interactive_agents.errors import ConfigError
 from interactive_agents.method._degenerate import (
     content_free_turns,
     degenerate_share,
+    phrase_index,
     phrase_tokens,
     pleasantries_only,
 )
+from interactive_agents.method._phrase_match import finds, normalise
 from interactive_agents.method._prompts import STAGES, PromptSet
 from interactive_agents.method._risk import RiskDetector, load_risk_detector
 from interactive_agents.method._seeds import fingerprint
@@ -106,9 +116,10 @@ _TOKEN = re.compile(rf"[{_HAN}]|[^\W_{_HAN}]+")
 _HAN_CHAR = re.compile(rf"[{_HAN}]")
 _LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LEAK_NGRAM = {"zh": 8, "en": 6}
+_LEAK_WORDS = {"zh": 6, "en": 3}
 # Part of every rules fingerprint: raise it when a flag's definition changes, so flags
 # stored in records under the old definition are computed again rather than reused.
-QUALITY_DEFINITIONS = 3
+QUALITY_DEFINITIONS = 4
 
 
 class Spoken(Protocol):
@@ -169,10 +180,11 @@ def script_share(text: str, language: str) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class QualityThresholds:
-    """Where each flag starts; ``leak_ngram`` None means 8 tokens in zh, 6 otherwise."""
+    """Where each flag starts; ``leak_ngram`` None means 8 tokens in zh, 6 otherwise,
+    ``leak_words`` None 6 content tokens in zh, 3 otherwise."""
 
     echo: float = 0.6
-    repetition: float = 0.6
+    repetition: float = 0.55
     min_shingles: int = 3
     role_flip: int = 1
     prompt_leakage: int = 1
@@ -184,6 +196,7 @@ class QualityThresholds:
     degenerate: float = 0.5
     template_token: int = 1
     risk_unaddressed: int = 1
+    leak_words: int | None = None
 
     def __post_init__(self) -> None:
         for name in _THRESHOLD_NAMES:
@@ -192,13 +205,15 @@ class QualityThresholds:
                 raise FieldError("must not be negative", field=name)
         if self.leak_ngram == 0:
             raise FieldError("must be at least 1 (unset: 8 in zh, 6 in en)", field="leak_ngram")
+        if self.leak_words == 0:
+            raise FieldError("must be at least 1 (unset: 6 in zh, 3 in en)", field="leak_words")
 
 
 _THRESHOLD_NAMES = (
     "echo", "repetition", "min_shingles", "role_flip", "prompt_leakage",
     "leak_ngram", "drift", "disclosure", "disclosure_turns", "closure_turns",
     "degenerate", "template_token",
-    "risk_unaddressed",
+    "risk_unaddressed", "leak_words",
 )  # fmt: skip
 
 
@@ -220,19 +235,31 @@ class QualityRules:
     cue_marks: tuple[str, ...] = ()
     cue_count: re.Pattern[str] | None = None
     risk: RiskDetector | None = None
+    self_grams: frozenset[tuple[str, ...]] = frozenset()
+    function_words: frozenset[str] = frozenset()
 
     @property
     def leak_ngram(self) -> int:
         return self.thresholds.leak_ngram or _LEAK_NGRAM.get(self.language, 6)
 
+    @property
+    def leak_words(self) -> int:
+        return self.thresholds.leak_words or _LEAK_WORDS.get(self.language, 3)
+
+    @property
+    def applied_thresholds(self) -> QualityThresholds:
+        """The thresholds with the run lengths of this language filled in."""
+        return replace(self.thresholds, leak_ngram=self.leak_ngram, leak_words=self.leak_words)
+
     def flips(self, turn: Spoken) -> bool:
-        """Does this turn speak as the other party?"""
-        text = turn.content.strip().casefold()
+        """Does this turn speak as the other party (:mod:`._phrase_match` says how a
+        phrase is found)? Template tokens are read as the spaces between the words."""
+        text = strip_template(turn.content, self.template)
         if turn.role == "client":
-            if any(text.startswith(label.casefold()) for label in self.counselor_labels):
+            if any(normalise(text).startswith(normalise(label)) for label in self.counselor_labels):
                 return True
-            return any(phrase.casefold() in text for phrase in self.client_flip)
-        return any(phrase.casefold() in text for phrase in self.counselor_flip)
+            return finds(self.client_flip, text)
+        return finds(self.counselor_flip, text)
 
     def leaks(self, text: str) -> bool:
         """Does this text copy ``leak_ngram`` tokens in a row from a prompt, or a stage
@@ -248,8 +275,14 @@ class QualityRules:
         return any(mark in folded for mark in self.cue_marks)
 
     def copies(self, tokens: list[str]) -> bool:
-        """Do these tokens (of :func:`text_tokens`) hold a prompt's ``leak_ngram`` run?"""
-        return not _shingles(tokens, self.leak_ngram).isdisjoint(self.prompt_grams)
+        """Do these tokens (of :func:`text_tokens`) hold a prompt's ``leak_ngram`` run, or
+        a ``leak_words`` run of the content words of its self-description or stage cue?"""
+        if not _shingles(tokens, self.leak_ngram).isdisjoint(self.prompt_grams):
+            return True
+        words = content_words(tokens, self.function_words)
+        return len(words) >= self.leak_words and not _shingles(words, self.leak_words).isdisjoint(
+            self.self_grams
+        )
 
     def closes(self, turn: Spoken) -> bool:
         """Does this turn say a closing phrase as a farewell (method/_terminator.py)?"""
@@ -269,6 +302,42 @@ class QualityRules:
             if len(token) >= 3 and not token.isdigit():
                 words.add(token)
         return frozenset(words - self.stopwords)
+
+
+def content_words(tokens: list[str], function_words: frozenset[str]) -> list[str]:
+    """The tokens that carry content, Latin words without their inflection ("helping",
+    "helps" and "helped" read "help"): function words and Latin tokens of one or two
+    letters ("a", "to", the "m" of "I'm") are left out, so that a paraphrase which keeps
+    the content words in order ("helping people notice, question, and explore unhelpful
+    thinking") reads as the sentence it paraphrases ("help people notice and question
+    unhelpful thinking")."""
+    return [
+        _INFLECTION.sub("", token) if len(token) > 5 else token
+        for token in tokens
+        if token not in function_words and (len(token) > 2 or _HAN_CHAR.fullmatch(token))
+    ]
+
+
+_INFLECTION = re.compile(r"(?:ing|ed|s)$")
+
+
+def self_description(prompts: PromptSet) -> tuple[str, ...]:
+    """What the prompts say the speaker is, and where the session stands: the first
+    paragraph of each system prompt and every stage cue (stage names filled in; the
+    card and the turn numbers cut the text). A model paraphrasing these recites its
+    prompt; the rest (rules, strategies, the risk protocol) is counseling language a
+    counselor may well use in its own words."""
+    firsts = [
+        system.strip().split("\n\n", 1)[0]
+        for system in (prompts.client.system, prompts.counselor.system)
+    ]
+    pieces = [piece for first in firsts for piece in _literal_pieces(first, {})]
+    stage_names = prompts.counselor.stage_names
+    for stage in STAGES:
+        pieces.extend(
+            _literal_pieces(prompts.counselor.stage_cue, {"stage_name": stage_names[stage]})
+        )
+    return tuple(piece for piece in pieces if piece.strip())
 
 
 def prompt_texts(prompts: PromptSet) -> tuple[str, ...]:
@@ -310,24 +379,35 @@ def load_quality_rules(
     thresholds: QualityThresholds | None = None,
 ) -> QualityRules:
     """The rules of ``prompts``' language from ``quality.<lang>.toml`` and the prompts."""
-    folder = Path(actors_dir) if actors_dir is not None else bundled_dir("actors")
-    path = folder / f"quality.{prompts.language}.toml"
-    if not path.is_file() and actors_dir is not None:
-        path = bundled_dir("actors") / path.name
-    if not path.is_file():
-        raise ConfigError(f"no quality phrases for language {prompts.language!r}", file=str(path))
-    data = read_toml(path, "phrase file")
+    path, data = _phrase_file(prompts.language, actors_dir)
+    # A small model drifts into another language mid-session and speaks the other
+    # side's formula there too: the phrase file names the languages whose role-flip
+    # phrases apply as well (``also``).
+    others = [_phrase_file(other, actors_dir) for other in _also(data, path)]
     chosen = thresholds or QualityThresholds()
     n = chosen.leak_ngram or _LEAK_NGRAM.get(prompts.language, 6)
     grams = frozenset().union(*(token_shingles(text, n) for text in prompt_texts(prompts)))
+    function_words = frozenset(_words(data, path, "function_words"))
+    words = chosen.leak_words or _LEAK_WORDS.get(prompts.language, 3)
+    # Naming oneself, one's role and training is not leakage (GUIDE.md): a run made only
+    # of such words ("female virtual counselor", "client centred work") does not count.
+    identity = frozenset(content_words(list(_words(data, path, "identity")), frozenset()))
+    self_grams = frozenset(
+        gram
+        for text in self_description(prompts)
+        for gram in _shingles(content_words(text_tokens(text), function_words), words)
+        if len(gram) == words and not identity.issuperset(gram)
+    )
     return QualityRules(
         language=prompts.language,
-        client_flip=_phrases(data, path, "role_flip", "client"),
-        counselor_flip=_phrases(data, path, "role_flip", "counselor"),
+        client_flip=_merged(data, path, others, "role_flip", "client"),
+        counselor_flip=_merged(data, path, others, "role_flip", "counselor"),
         closing=prompts.terminator_phrases,
         client_closing=_phrases(data, path, "closing", "client"),
         stopwords=frozenset(word.casefold() for word in data.get("stopwords", ())),
         prompt_grams=frozenset(gram for gram in grams if len(gram) == n),
+        self_grams=self_grams,
+        function_words=function_words,
         counselor_labels=prompts.counselor.speaker_labels,
         thresholds=chosen,
         pleasantries=phrase_tokens(_phrases(data, path, "degenerate", "pleasantries"), _TOKEN),
@@ -370,6 +450,44 @@ def _cue_count(cue: str) -> re.Pattern[str] | None:
         body = r"\s+".join(re.escape(word) for word in head.split())
         return re.compile(rf"{body}\s*\d*\s*{suffix}")
     return None
+
+
+def _phrase_file(language: str, actors_dir: str | Path | None) -> tuple[Path, dict[str, Any]]:
+    """``quality.<language>.toml`` of ``actors_dir`` (else the bundled one), read."""
+    folder = Path(actors_dir) if actors_dir is not None else bundled_dir("actors")
+    path = folder / f"quality.{language}.toml"
+    if not path.is_file() and actors_dir is not None:
+        path = bundled_dir("actors") / path.name
+    if not path.is_file():
+        raise ConfigError(f"no quality phrases for language {language!r}", file=str(path))
+    return path, read_toml(path, "phrase file")
+
+
+def _also(data: dict[str, Any], path: Path) -> list[str]:
+    value = data.get("also", [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError("expected a list of language codes", file=str(path), field="also")
+    return [language for language in value if language != data.get("language")]
+
+
+def _merged(
+    data: dict[str, Any],
+    path: Path,
+    others: list[tuple[Path, dict[str, Any]]],
+    table: str,
+    key: str,
+) -> tuple[str, ...]:
+    """One phrase list of this file, then the same list of each ``also`` language."""
+    phrases = [_phrases(data, path, table, key)]
+    phrases.extend(_phrases(other, other_path, table, key) for other_path, other in others)
+    return tuple(dict.fromkeys(phrase for group in phrases for phrase in group))
+
+
+def _words(data: dict[str, Any], path: Path, key: str) -> Iterable[str]:
+    """A ``[prompt_leakage]`` word list, casefolded (none when the table lacks it)."""
+    if key not in data.get("prompt_leakage", {}):
+        return ()
+    return (word.casefold() for word in _phrases(data, path, "prompt_leakage", key))
 
 
 def _phrases(data: dict[str, Any], path: Path, table: str, key: str) -> tuple[str, ...]:
@@ -458,8 +576,9 @@ def assess_session(
     tokens = [text_tokens(text) for text in spoken]
     shingles = [_shingles(turn_tokens, 2) for turn_tokens in tokens]
     roles = [turn.role for turn in turns]
-    free = content_free_turns(roles, tokens, rules.pleasantries)
-    polite = [pleasantries_only(turn_tokens, rules.pleasantries) for turn_tokens in tokens]
+    courtesies = phrase_index(rules.pleasantries)
+    polite = [pleasantries_only(turn_tokens, courtesies) for turn_tokens in tokens]
+    free = content_free_turns(roles, tokens, polite)
     echo, echo_at = _max_overlap(turns, shingles, limits.min_shingles, polite, own=False)
     repeat, repeat_at = _max_overlap(turns, shingles, limits.min_shingles, polite, own=True)
     degenerate, degenerate_at = degenerate_share(roles, free)
@@ -577,7 +696,7 @@ def flag_table(quality: SessionQuality) -> dict[str, dict[str, Any]]:
 
 def rules_fingerprint(rules: QualityRules) -> str:
     """What the flags of a transcript depend on besides the transcript and the card."""
-    thresholds = replace(rules.thresholds, leak_ngram=rules.leak_ngram)
+    thresholds = rules.applied_thresholds
     return fingerprint(
         {
             "definitions": QUALITY_DEFINITIONS,
@@ -588,6 +707,8 @@ def rules_fingerprint(rules: QualityRules) -> str:
             "client_closing": rules.client_closing,
             "stopwords": sorted(rules.stopwords),
             "prompt_grams": sorted(rules.prompt_grams),
+            "self_grams": sorted(rules.self_grams),
+            "function_words": sorted(rules.function_words),
             "counselor_labels": rules.counselor_labels,
             "thresholds": asdict(thresholds),
             "pleasantries": rules.pleasantries,
@@ -647,9 +768,9 @@ class Flagger:
         self, quality: SessionQuality, turns: Sequence[Spoken], *, card_text: str | None
     ) -> dict[str, Any]:
         """The ``quality`` field of a record: every flag, the raised ones, the thresholds
-        (``leak_ngram`` as applied), the fingerprint of the rules and that of the
+        (``leak_ngram`` and ``leak_words`` as applied), the fingerprint of the rules and that of the
         transcript and card the flags were computed from."""
-        thresholds = replace(self.rules.thresholds, leak_ngram=self.rules.leak_ngram)
+        thresholds = self.rules.applied_thresholds
         return {
             "raised": list(quality.raised),
             "flags": flag_table(quality),
