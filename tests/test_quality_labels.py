@@ -2,12 +2,13 @@
 by hand (tests/fixtures/quality_labels: the guide, the sessions, the labels).
 
 The figures of docs/quality.md#measured-precision-and-recall come from the command this
-test runs; the floors below (the figures measured on 2026-12-06, 201 sessions, rounded
-down) keep them from falling: one more miss or one more wrong flag of any of them fails.
-All 201 sessions were read while the rules were written (``split: development``), so
-these are development figures: they meet the issue's targets (precision 0.8 and recall
-0.9 for role_flip, echo, repetition and prompt_leakage) by construction, and the honest
-figures are those of a held-out set labelled without the rules in view.
+test runs, on two sets: the 201 development sessions (``en.jsonl``, ``zh.jsonl``: all
+read while the rules were written, so they meet the issue's targets, precision 0.8 and
+recall 0.9 for role_flip, echo, repetition and prompt_leakage, by construction) and the
+111 held-out sessions (``fresh_*.jsonl``: generated and labelled blind while the rules
+changed, never read to write them: the honest figures, which miss the targets). The
+floors (the figures measured on 2026-12-06, rounded down) keep both from falling: one
+more miss or one more wrong flag of any of them fails.
 """
 
 from __future__ import annotations
@@ -24,46 +25,58 @@ from interactive_agents.cli import main
 from .support import FIXTURES
 
 LABELLED = FIXTURES / "quality_labels"
-FLOORS = {  # flag: (least precision, least recall) on every labelled session
-    "role_flip": (1.0, 0.9),
-    "echo": (0.84, 0.95),
-    "repetition": (0.81, 0.91),
-    "prompt_leakage": (0.93, 0.93),
-    "degenerate": (0.99, 0.88),
-    "template_token": (1.0, 1.0),
-    "language_drift": (0.88, 1.0),
+SETS = {  # set: (its corpora, its labels)
+    "development": (("en.jsonl", "zh.jsonl"), "labels.jsonl"),
+    "held-out": (("fresh_en.jsonl", "fresh_zh.jsonl"), "fresh_labels.jsonl"),
+}
+FLOORS = {  # set: {flag: (least precision, least recall)}
+    "development": {
+        "role_flip": (1.0, 0.9),
+        "echo": (0.84, 0.95),
+        "repetition": (0.81, 0.91),
+        "prompt_leakage": (0.93, 0.93),
+        "degenerate": (0.99, 0.88),
+        "template_token": (1.0, 1.0),
+        "language_drift": (0.88, 1.0),
+    },
+    "held-out": {
+        "role_flip": (0.98, 0.8),
+        "echo": (0.67, 0.92),
+        "repetition": (0.73, 0.9),
+        "prompt_leakage": (0.93, 0.83),
+        "degenerate": (1.0, 0.5),
+        "template_token": (1.0, 1.0),
+        "language_drift": (1.0, 1.0),
+    },
 }
 TARGETS = {"role_flip", "echo", "repetition", "prompt_leakage"}  # precision 0.8, recall 0.9
-LABELLED_SESSIONS = 201
+LABELLED_SESSIONS = 200
 
 
-@pytest.fixture(scope="module")
-def measured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """``evaluate quality`` on the labelled sessions, with the labels."""
+@pytest.fixture(scope="module", params=sorted(SETS))
+def measured(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``evaluate quality`` on one labelled set, with its labels: (set, the JSON)."""
+    corpora, labels = SETS[request.param]
     out = tmp_path_factory.mktemp("labelled")
     args = [
-        "evaluate", "quality", str(LABELLED / "en.jsonl"), str(LABELLED / "zh.jsonl"),
-        "--labels", str(LABELLED / "labels.jsonl"), "--out", str(out), "--json",
+        "evaluate", "quality", *(str(LABELLED / name) for name in corpora),
+        "--labels", str(LABELLED / labels), "--out", str(out), "--json",
     ]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    payload: dict[str, Any] = json.loads(result.stdout)
-    return payload
+    return request.param, json.loads(result.stdout)
 
 
-def _labels() -> list[dict[str, Any]]:
-    lines = (LABELLED / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+def _lines(name: str) -> list[dict[str, Any]]:
+    lines = (LABELLED / name).read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 
 def test_the_labelled_set_is_what_the_issue_asks_for() -> None:
-    labels = _labels()
-    sessions = [
-        json.loads(line)
-        for name in ("en.jsonl", "zh.jsonl")
-        for line in (LABELLED / name).read_text(encoding="utf-8").splitlines()
-    ]
+    labels = [label for _, name in SETS.values() for label in _lines(name)]
+    sessions = [s for corpora, _ in SETS.values() for name in corpora for s in _lines(name)]
     assert len(labels) >= LABELLED_SESSIONS and len(sessions) == len(labels)
+    assert len({s["id"] for s in sessions}) == len(sessions)
     assert {s["id"] for s in sessions} == {label["id"] for label in labels}
     assert {s["language"] for s in sessions} == {"zh", "en"}
     assert len({s["model"] for s in sessions}) == 4
@@ -71,28 +84,26 @@ def test_the_labelled_set_is_what_the_issue_asks_for() -> None:
     guide = (LABELLED / "GUIDE.md").read_text(encoding="utf-8")
     for flag in ("echo", "repetition", "role_flip", "prompt_leakage", "degenerate"):
         assert f"## {flag}" in guide
-    # Every flag of the targets is present often enough for its figures to mean something.
-    present = Counter(name for label in labels for name, on in label["labels"].items() if on)
-    assert all(present[flag] >= 10 for flag in TARGETS), present
+    # Each set says which it is, and every flag of the targets is present often enough
+    # in each for its figures to mean something.
+    for split, (_, name) in SETS.items():
+        assert {label["split"] for label in _lines(name)} == {split}
+        present = Counter(n for label in _lines(name) for n, on in label["labels"].items() if on)
+        assert all(present[flag] >= 10 for flag in TARGETS), (split, present)
 
 
-@pytest.mark.parametrize("flag", sorted(FLOORS))
-def test_flag_precision_and_recall_do_not_fall(measured: dict[str, Any], flag: str) -> None:
-    (row,) = [r for r in measured["measured"]["flags"] if r["flag"] == flag and r["split"] == "all"]
-    least_precision, least_recall = FLOORS[flag]
-    assert row["precision"] >= least_precision, row
-    assert row["recall"] >= least_recall, row
+def test_flag_precision_and_recall_do_not_fall(measured: tuple[str, dict[str, Any]]) -> None:
+    split, payload = measured
+    rows = {r["flag"]: r for r in payload["measured"]["flags"] if r["split"] == "all"}
+    for flag, (least_precision, least_recall) in FLOORS[split].items():
+        assert rows[flag]["precision"] >= least_precision, rows[flag]
+        assert rows[flag]["recall"] >= least_recall, rows[flag]
 
 
-def test_the_target_flags_meet_the_issues_targets(measured: dict[str, Any]) -> None:
-    rows = [r for r in measured["measured"]["flags"] if r["flag"] in TARGETS]
-    development = [r for r in rows if r["split"] == "development"]
-    assert {r["flag"] for r in development} == TARGETS
-    for row in development:
-        assert row["precision"] >= 0.8 and row["recall"] >= 0.9, row
-
-
-def test_the_default_terminator_ends_fewer_sessions_prematurely(measured: dict[str, Any]) -> None:
-    modes = {r["mode"]: r for r in measured["measured"]["terminator"]}
+def test_the_default_terminator_ends_fewer_sessions_prematurely(
+    measured: tuple[str, dict[str, Any]],
+) -> None:
+    _, payload = measured
+    modes = {r["mode"]: r for r in payload["measured"]["terminator"]}
     assert modes["substring"]["premature"] > modes["farewell"]["premature"]
     assert modes["farewell"]["premature"] <= modes["closing"]["premature"]
