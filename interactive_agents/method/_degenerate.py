@@ -63,6 +63,31 @@ def pleasantries_only(tokens: list[str], index: PhraseIndex) -> bool:
     return len(_without(tokens, index)) <= PLEASANTRY_SLACK * len(tokens)
 
 
+def says_little(
+    tokens: list[str],
+    index: PhraseIndex,
+    function_words: frozenset[str],
+    minimum: int,
+) -> bool:
+    """Whether a turn is mostly pleasantries and holds fewer than ``minimum`` distinct
+    content words besides: the helper's formula in a wording no list holds whole ("I'm
+    here to listen and help you feel better", "很高兴能和你聊聊") says as little as the
+    listed one. Pleasantries of a word or more (a lone Han character such as 你 or 好
+    does not count) must cover at least half of the turn, so a short line of its own
+    ("Sorry, but I can't help you with that.", "请回答以下问题", "看到你看到你") is
+    content."""
+    rest = _without(tokens, index)
+    phrases = {key: [p for p in found if len(p) > 1 or key.isascii()] for key, found in index.items()}
+    if len(_without(tokens, phrases)) * 2 > len(tokens):
+        return False
+    content = {
+        token
+        for token in rest
+        if token not in function_words and (len(token) > 2 or not token.isascii())
+    }
+    return len(content) < minimum
+
+
 def looped(tokens: list[str]) -> bool:
     """Whether a turn is a few words said over and over."""
     bigrams = list(itertools.pairwise(tokens))

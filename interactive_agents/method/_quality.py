@@ -90,6 +90,7 @@ from interactive_agents.method._degenerate import (
     phrase_index,
     phrase_tokens,
     pleasantries_only,
+    says_little,
 )
 from interactive_agents.method._phrase_match import finds, normalise
 from interactive_agents.method._prompts import STAGES, PromptSet
@@ -117,6 +118,7 @@ _HAN_CHAR = re.compile(rf"[{_HAN}]")
 _LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LEAK_NGRAM = {"zh": 8, "en": 6}
 _LEAK_WORDS = {"zh": 6, "en": 3}
+_CONTENT_WORDS = {"zh": 4, "en": 3}
 # Part of every rules fingerprint: raise it when a flag's definition changes, so flags
 # stored in records under the old definition are computed again rather than reused.
 QUALITY_DEFINITIONS = 4
@@ -237,6 +239,7 @@ class QualityRules:
     risk: RiskDetector | None = None
     self_grams: frozenset[tuple[str, ...]] = frozenset()
     function_words: frozenset[str] = frozenset()
+    filler_words: frozenset[str] = frozenset()
 
     @property
     def leak_ngram(self) -> int:
@@ -408,6 +411,7 @@ def load_quality_rules(
         prompt_grams=frozenset(gram for gram in grams if len(gram) == n),
         self_grams=self_grams,
         function_words=function_words,
+        filler_words=function_words | frozenset(_words(data, path, "filler_words", "degenerate")),
         counselor_labels=prompts.counselor.speaker_labels,
         thresholds=chosen,
         pleasantries=phrase_tokens(_phrases(data, path, "degenerate", "pleasantries"), _TOKEN),
@@ -483,11 +487,13 @@ def _merged(
     return tuple(dict.fromkeys(phrase for group in phrases for phrase in group))
 
 
-def _words(data: dict[str, Any], path: Path, key: str) -> Iterable[str]:
-    """A ``[prompt_leakage]`` word list, casefolded (none when the table lacks it)."""
-    if key not in data.get("prompt_leakage", {}):
+def _words(
+    data: dict[str, Any], path: Path, key: str, table: str = "prompt_leakage"
+) -> Iterable[str]:
+    """A word list of ``table``, casefolded (none when the table lacks it)."""
+    if key not in data.get(table, {}):
         return ()
-    return (word.casefold() for word in _phrases(data, path, "prompt_leakage", key))
+    return (word.casefold() for word in _phrases(data, path, table, key))
 
 
 def _phrases(data: dict[str, Any], path: Path, table: str, key: str) -> tuple[str, ...]:
@@ -579,8 +585,13 @@ def assess_session(
     courtesies = phrase_index(rules.pleasantries)
     polite = [pleasantries_only(turn_tokens, courtesies) for turn_tokens in tokens]
     free = content_free_turns(roles, tokens, polite)
-    echo, echo_at = _max_overlap(turns, shingles, limits.min_shingles, polite, own=False)
-    repeat, repeat_at = _max_overlap(turns, shingles, limits.min_shingles, polite, own=True)
+    minimum = _CONTENT_WORDS.get(rules.language, 3)
+    light = [
+        courtesy or says_little(turn_tokens, courtesies, rules.filler_words, minimum)
+        for courtesy, turn_tokens in zip(polite, tokens, strict=True)
+    ]
+    echo, echo_at = _max_overlap(turns, shingles, limits.min_shingles, light, own=False)
+    repeat, repeat_at = _max_overlap(turns, shingles, limits.min_shingles, light, own=True)
     degenerate, degenerate_at = degenerate_share(roles, free)
     templated = [i for i, turn in enumerate(turns) if rules.template.search(turn.content)]
     flips = [i for i, turn in enumerate(turns) if rules.flips(turn)]
@@ -709,6 +720,7 @@ def rules_fingerprint(rules: QualityRules) -> str:
             "prompt_grams": sorted(rules.prompt_grams),
             "self_grams": sorted(rules.self_grams),
             "function_words": sorted(rules.function_words),
+            "filler_words": sorted(rules.filler_words),
             "counselor_labels": rules.counselor_labels,
             "thresholds": asdict(thresholds),
             "pleasantries": rules.pleasantries,
