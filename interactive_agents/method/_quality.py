@@ -275,7 +275,7 @@ class QualityRules:
         folded = text.casefold()
         if self.cue_count is not None and self.cue_count.search(folded):
             return True
-        return any(mark in folded for mark in self.cue_marks)
+        return finds(self.cue_marks, folded)
 
     def copies(self, tokens: list[str]) -> bool:
         """Do these tokens (of :func:`text_tokens`) hold a prompt's ``leak_ngram`` run, or
@@ -408,7 +408,12 @@ def load_quality_rules(
         closing=prompts.terminator_phrases,
         client_closing=_phrases(data, path, "closing", "client"),
         stopwords=frozenset(word.casefold() for word in data.get("stopwords", ())),
-        prompt_grams=frozenset(gram for gram in grams if len(gram) == n),
+        prompt_grams=frozenset(
+            gram
+            for gram in grams
+            if len(gram) == n
+            and not identity.issuperset(content_words(list(gram), function_words))
+        ),
         self_grams=self_grams,
         function_words=function_words,
         filler_words=function_words | frozenset(_words(data, path, "filler_words", "degenerate")),
@@ -426,10 +431,14 @@ _BRACKETED = re.compile(r"[(（][^()（）]+[)）]")
 
 
 def _cue_marks(prompts: PromptSet) -> tuple[str, ...]:
-    """The bracketed labels of the stage names ("(insight)", "（领悟阶段）"), casefolded:
-    nobody writes them in speech, so a turn holding one recites the stage cue."""
+    """The stage names' bracketed labels ("(insight)", "（领悟阶段）") and the names
+    without them ("middle stage", "咨询中期"), casefolded: nobody names the prompt's
+    stages in speech, so a turn holding one recites the stage cue or the stage rules
+    ("In the middle stage, focus on the relationship…")."""
     names = prompts.counselor.stage_names.values()
-    return tuple(sorted({m.casefold() for name in names for m in _BRACKETED.findall(name)}))
+    labels = {m for name in names for m in _BRACKETED.findall(name)}
+    heads = {_BRACKETED.sub("", name).strip() for name in names}
+    return tuple(sorted(mark.casefold() for mark in labels | heads if mark))
 
 
 _CUE_WORDS = re.compile(r"[^\s(（;；,，:：.。]+(?:\s+[^\s(（;；,，:：.。]+)*\s*$")
@@ -452,7 +461,8 @@ def _cue_count(cue: str) -> re.Pattern[str] | None:
         tail = _CUE_TAIL.match(rest)
         suffix = re.escape(tail.group(1).casefold()) if tail and tail.group(1) else ""
         body = r"\s+".join(re.escape(word) for word in head.split())
-        return re.compile(rf"{body}\s*\d*\s*{suffix}")
+        # A reply cut by the token limit may stop right after the number ("这是第 3").
+        return re.compile(rf"{body}\s*\d*\s*(?:{suffix}|$)" if suffix else rf"{body}")
     return None
 
 
