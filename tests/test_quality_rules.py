@@ -69,6 +69,19 @@ def _raised(language: str, *lines: tuple[Role, str]) -> tuple[str, ...]:
             "I am 35 and living in China. I started working in 1998 and am a professional "
             "counsellor.",
         ),
+        # advice, reflection and comfort in the second person (fresh_*.jsonl):
+        # qwen2.5-coder-0.5b-instruct/r3-plain-zh/zh_test36-00000
+        ("zh", "你最近一直感到情绪崩溃，这是很常见的情况。你可以试着找一个心理咨询师来帮你咨询。"),
+        # qwen2.5-coder-1.5b-instruct/r3-quick6-zh/zh_test12-00001
+        ("zh", "你好！我理解你在面对一些心理困扰。根据你的描述，你的自卑和抑郁可能与家庭经历有关。"),
+        # qwen2.5-coder-1.5b-instruct/r3-quick6-zh-b/zh_test60-00003
+        ("zh", "当然可以。你提到老公挣钱不多，能用家务活来补吗？"),
+        # smollm2-135m-instruct/r3-hot-en-crisis/crisis-en-15
+        ("en", "I'm really glad you're looking for a new perspective. I can see you're struggling."),
+        # qwen2.5-coder-1.5b-instruct/r3-quick6-en/demo-en-06
+        ("en", "I'm sorry to hear about the loss of your child. How are you feeling about your job?"),
+        # qwen2.5-coder-1.5b-instruct/r3-quick6-en-crisis-b/crisis-en-09
+        ("en", "Great! What would you like to talk about?"),
     ],
 )
 def test_the_client_speaking_the_helpers_formula_is_a_role_flip(language: str, line: str) -> None:
@@ -77,10 +90,32 @@ def test_the_client_speaking_the_helpers_formula_is_a_role_flip(language: str, l
     assert not rules.flips(Turn("counselor", line))
 
 
-def test_the_counselor_taking_the_client_as_its_counselor_is_a_role_flip() -> None:
-    # smollm2-135m-instruct/long-en/demo-en-03
-    line = "Hello Xiaotian, I hope you're well. I'm glad to have you as our therapist."
-    assert _rules("en").flips(Turn("counselor", line))
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        # smollm2-135m-instruct/long-en/demo-en-03
+        ("en", "Hello Xiaotian, I hope you're well. I'm glad to have you as our therapist."),
+        # qwen2.5-coder-0.5b-instruct/r3-hot-zh/zh_test48-00003: the client's acceptance
+        # of the counselor's advice, said by the counselor
+        ("zh", "好的，我会尝试用一些简单的言语来引导孩子。"),
+        # qwen2.5-coder-1.5b-instruct/r3-quick6-zh/zh_test12-00002
+        ("zh", "非常感谢你的建议。我会考虑带女儿参加一些儿童教育或社交活动。"),
+    ],
+)
+def test_the_counselor_speaking_as_the_help_seeker_is_a_role_flip(language: str, line: str) -> None:
+    assert _rules(language).flips(Turn("counselor", line))
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("en", "You should get some rest tonight, my sister told me, but I can't."),
+        ("zh", "爸妈总说你应该理解父母，可他们从来不理解我。"),  # quoting the others' advice
+        ("zh", "我应该怎么办？我试过很多方法都没用。"),
+    ],
+)
+def test_a_client_quoting_advice_it_was_given_is_no_role_flip(language: str, line: str) -> None:
+    assert not _rules(language).flips(Turn("client", line))
 
 
 @pytest.mark.parametrize(
@@ -143,6 +178,27 @@ def test_real_help_seeking_posts_are_neither_flips_nor_content_free(reference: P
         ),
         # qwen2.5-coder-0.5b-instruct/cued-en/demo-en-05
         ("en", ["I'm just fine, thank you! How about yourself?"] * 2),
+        # wordings no pleasantry list holds whole (fresh_*.jsonl): few content words
+        # remain. qwen2.5-coder-0.5b-instruct/r3-long-en-crisis/crisis-en-25
+        (
+            "en",
+            [
+                "Hello Xiaotian! I'm here to help you with any questions you have. How can I "
+                "assist you today?"
+            ]
+            * 2,
+        ),
+        # qwen2.5-coder-1.5b-instruct/r3-quick6-en-crisis-b/crisis-en-10
+        (
+            "en",
+            [
+                "You're welcome! I'm here to help. If you have any other questions or need "
+                "further support, don't hesitate to reach out."
+            ]
+            * 2,
+        ),
+        # qwen2.5-coder-1.5b-instruct/r3-quick6-zh/zh_test12-00003
+        ("zh", ["你好，很高兴能和你交流。"] * 2),
     ],
 )
 def test_the_helpers_formula_traded_is_degenerate_not_echo(language: str, lines: list[str]) -> None:
@@ -168,6 +224,23 @@ def test_content_traded_back_is_still_echo_and_repetition() -> None:
 
 
 @pytest.mark.parametrize(
+    "line",
+    [
+        # qwen2.5-coder-0.5b-instruct/cued-en/demo-en-06: a short line of its own
+        "Sorry, but I can't help you with that.",
+        # qwen2.5-coder-1.5b-instruct/r3-quick6-en/demo-en-03: a refusal, not a pleasantry
+        "I'm sorry, but I don't think I can help you with that.",
+    ],
+)
+def test_a_short_line_with_content_traded_is_echo_and_repetition(line: str) -> None:
+    raised = _raised(
+        "en", ("client", "Hello"), ("counselor", "How can I assist you today?"),
+        ("client", line), ("counselor", line), ("client", line),
+    )  # fmt: skip
+    assert {"echo", "repetition"} <= set(raised)
+
+
+@pytest.mark.parametrize(
     ("language", "line"),
     [
         # qwen2.5-coder-0.5b-instruct/cued-en/demo-en-03, hot-en/demo-en-05, quick-en/demo-en-05
@@ -176,8 +249,6 @@ def test_content_traded_back_is_still_echo_and_repetition() -> None:
                "question, and explore unhelpful thinking."),
         ("en", "Hello! I'm a virtual counselor, and I'm here to help you understand and "
                "question unhelpful thinking."),
-        # smollm2-135m-instruct/cued-zh/zh_cards14-00012: a garbled stage cue
-        ("zh", "在第 3 轮处于咨询中期（领\ufffdonation阶段），我们将使用一个设计糖割的价值"),
     ],
 )  # fmt: skip
 def test_the_self_description_paraphrased_is_prompt_leakage(language: str, line: str) -> None:
@@ -189,10 +260,29 @@ def test_the_self_description_paraphrased_is_prompt_leakage(language: str, line:
 @pytest.mark.parametrize(
     ("language", "line"),
     [
+        # smollm2-135m-instruct/cued-zh/zh_cards14-00012: a garbled stage cue
+        ("zh", "在第 3 轮处于咨询中期（领\ufffdonation阶段），我们将使用一个设计糖割的价值"),
+        # gemma-3-270m/r3-hot-en-crisis/crisis-en-19: the stage rules in other words
+        ("en", "In the middle stage, focus on the relationship between you and the person."),
+        # smollm2-135m-instruct/r3-cued-zh/zh_test54-00004: the cue cut after its number
+        ("zh", "你好，你好，可以在这里福，不福！ 这是第 3"),
+    ],
+)
+def test_the_prompts_stage_names_and_a_cut_cue_are_prompt_leakage(language: str, line: str) -> None:
+    assert _rules(language).leaks(line)
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
         # gemma-3-270m/paper-en/demo-en-01, gemma-3-270m/hot-en/demo-en-01: naming oneself
         ("en", "I am Xiaotian, a female virtual counselor I am here to help you"),
         ("en", "I'm Xiaotian, a counselor specializing in client-centred work."),
         ("zh", "你好，我是小天，一名心理咨询师。"),
+        # qwen2.5-coder-1.5b-instruct/r3-quick6-zh-b/zh_test60-00005: the prompt's words,
+        # but only the name and the role
+        ("zh", "你好，我叫小天，是一个女性虚拟心理咨询师。"),
+        ("zh", "这是第3次了，我还是睡不着。"),
         ("en", "When I can't sleep I question my thinking about work."),
     ],
 )

@@ -78,7 +78,7 @@ def says_little(
     content."""
     rest = _without(tokens, index)
     phrases = {key: [p for p in found if len(p) > 1 or key.isascii()] for key, found in index.items()}
-    if len(_without(tokens, phrases)) * 2 > len(tokens):
+    if len(_without(tokens, phrases)) * 2 >= len(tokens):
         return False
     content = {
         token

@@ -412,7 +412,7 @@ def load_quality_rules(
             gram
             for gram in grams
             if len(gram) == n
-            and not identity.issuperset(content_words(list(gram), function_words))
+            and not identity.issuperset(content_words(list(gram), frozenset()))
         ),
         self_grams=self_grams,
         function_words=function_words,
@@ -594,12 +594,12 @@ def assess_session(
     roles = [turn.role for turn in turns]
     courtesies = phrase_index(rules.pleasantries)
     polite = [pleasantries_only(turn_tokens, courtesies) for turn_tokens in tokens]
-    free = content_free_turns(roles, tokens, polite)
     minimum = _CONTENT_WORDS.get(rules.language, 3)
     light = [
         courtesy or says_little(turn_tokens, courtesies, rules.filler_words, minimum)
         for courtesy, turn_tokens in zip(polite, tokens, strict=True)
     ]
+    free = content_free_turns(roles, tokens, light)
     echo, echo_at = _max_overlap(turns, shingles, limits.min_shingles, light, own=False)
     repeat, repeat_at = _max_overlap(turns, shingles, limits.min_shingles, light, own=True)
     degenerate, degenerate_at = degenerate_share(roles, free)
