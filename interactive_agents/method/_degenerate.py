@@ -10,14 +10,17 @@ A turn is *content-free* when, once its template tokens are dropped, it holds
   helper's formula and self-introduction, "How can I assist you today?",
   "有什么我可以帮你的吗？", "我是一个人工智能咨询师", whoever says them), give or take a
   tenth of its tokens (a pleasantry cut off by the token limit);
+* or mostly pleasantries, with fewer content words besides than the language's minimum
+  once the ``[degenerate] filler_words`` and function words are dropped
+  (:func:`says_little`: the formula in a wording no list holds whole);
 * or a loop of a few words: at most ``LOOP_BIGRAMS`` (16) distinct token bigrams, the
   turn at least twice as long ("看到你看到你看到你", "福制！福制！福制！");
 * or a short reply (at most ``SHORT_TOKENS`` tokens) with the same tokens as an earlier
   turn of the same party.
 
 The session's measure is the largest share of content-free turns of one party (a party
-with at least two of them). Pleasantry-only turns are also what echo and repetition
-leave out: there is nothing in them to copy.
+with at least two of them). Pleasantry-only turns and those that say little are also
+what echo and repetition leave out: there is nothing in them to copy.
 """
 
 from __future__ import annotations
@@ -63,26 +66,32 @@ def pleasantries_only(tokens: list[str], index: PhraseIndex) -> bool:
     return len(_without(tokens, index)) <= PLEASANTRY_SLACK * len(tokens)
 
 
+def word_phrases(index: PhraseIndex) -> PhraseIndex:
+    """The pleasantries of a word or more: a lone Han character (你, 好) is left out."""
+    return {
+        first: [phrase for phrase in phrases if len(phrase) > 1 or first.isascii()]
+        for first, phrases in index.items()
+    }
+
+
 def says_little(
     tokens: list[str],
     index: PhraseIndex,
+    words: PhraseIndex,
     function_words: frozenset[str],
     minimum: int,
 ) -> bool:
     """Whether a turn is mostly pleasantries and holds fewer than ``minimum`` distinct
     content words besides: the helper's formula in a wording no list holds whole ("I'm
     here to listen and help you feel better", "很高兴能和你聊聊") says as little as the
-    listed one. Pleasantries of a word or more (a lone Han character such as 你 or 好
-    does not count) must cover at least half of the turn, so a short line of its own
-    ("Sorry, but I can't help you with that.", "请回答以下问题", "看到你看到你") is
-    content."""
-    rest = _without(tokens, index)
-    phrases = {key: [p for p in found if len(p) > 1 or key.isascii()] for key, found in index.items()}
-    if len(_without(tokens, phrases)) * 2 >= len(tokens):
+    listed one. ``words`` (:func:`word_phrases` of ``index``) must cover more than half
+    of the turn, so a short line of its own ("Sorry, but I can't help you with that.",
+    "请回答以下问题", "看到你看到你") is content."""
+    if len(_without(tokens, words)) * 2 >= len(tokens):
         return False
     content = {
         token
-        for token in rest
+        for token in _without(tokens, index)
         if token not in function_words and (len(token) > 2 or not token.isascii())
     }
     return len(content) < minimum
@@ -99,7 +108,7 @@ def content_free_turns(
     roles: Sequence[str], tokens: Sequence[list[str]], polite: Sequence[bool]
 ) -> list[bool]:
     """For each turn, whether it is content-free (see the module docstring), given
-    which turns are pleasantries only."""
+    which turns are pleasantries only or say little (``polite``)."""
     free = []
     short_seen: dict[str, list[frozenset[str]]] = {}
     for role, turn, courtesy in zip(roles, tokens, polite, strict=True):

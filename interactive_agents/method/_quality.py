@@ -21,7 +21,9 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
     the counselor's speaker label), or a counselor a phrase of the help-seeker; phrase
     lists are data in ``actors/quality.<lang>.toml`` (with those of the languages it
     names under ``also``: a model drifting into English speaks the formula in English),
-    found as :mod:`._phrase_match` says. Flagged at ``>= 1``.
+    found as :mod:`._phrase_match` says: the helper's formula, and the helper's moves in
+    the second person (advice, "你提到…", "I can see you're struggling"); a counselor
+    accepting advice ("谢谢你的建议"). Flagged at ``>= 1``.
 ``prompt_leakage``
     The number of turns that copy a run of ``leak_ngram`` tokens (8 in Chinese, 6 in
     English) from the literal text of the system prompts or the stage cues (the card
@@ -29,9 +31,11 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
     ``leak_words`` content words (6 in Chinese, 3 in English; function words left out)
     of the prompts' self-description or the stage cue, a paraphrase ("help you think and
     question unhelpful thinking", "在第 3 轮处于咨询中期"), unless made only of the words
-    that name the speaker and its role; or a stage cue's bracketed stage label
-    ("(insight)", "（领悟阶段）"), or the cue's words around its turn number ("this is
-    exchange", "这是第 3 轮"). Flagged at ``>= 1``.
+    that name the speaker and its role (a literal run too: "女性虚拟心理咨询师" is a name
+    and a role); or a stage name of the prompt, with or without its bracketed label
+    ("(insight)", "（领悟阶段）", "middle stage", "咨询中期"), or the cue's words around
+    its turn number ("this is exchange", "这是第 3 轮", "这是第 3" at the end of a cut
+    reply). Flagged at ``>= 1``.
 ``language_drift``
     The share of turns written mostly outside the run's language: a turn drifts when
     the run's script (Han characters for zh, Latin letters otherwise) is under half of
@@ -51,8 +55,9 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
     counselor turn ``closure_turns`` (8); None when nobody closes.
 ``degenerate``
     The largest share of one party's turns that are content-free: pleasantries only
-    (the helper's formula and self-introduction among them, whoever says them), a loop
-    of a few tokens, or a short reply said before (:mod:`._degenerate`). Flagged at
+    (the helper's formula and self-introduction among them, whoever says them), mostly
+    pleasantries with fewer than three content words besides (four Han characters in
+    Chinese), a loop of a few tokens, or a short reply said before (:mod:`._degenerate`). Flagged at
     ``>= degenerate`` (0.5): a greeting loop, "Thank you." answered by "Thank you.",
     "有什么我可以帮你的吗？" from both sides.
 ``template_token``
@@ -61,7 +66,8 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
 
 A turn shorter than ``min_shingles`` bigrams (3) is too short to echo or repeat
 ("Yes.", "嗯嗯") and is left out of those two flags, as is a turn of pleasantries only
-(the helper's formula too, however often it is traded): there is nothing in it to copy.
+or mostly (the helper's formula too, in any wording, however often it is traded): there
+is nothing in it to copy.
 
 A :class:`Flagger` is what callers use: it holds one language's rules and their
 fingerprint, writes a session's flags as the document a record carries
@@ -91,6 +97,7 @@ from interactive_agents.method._degenerate import (
     phrase_tokens,
     pleasantries_only,
     says_little,
+    word_phrases,
 )
 from interactive_agents.method._phrase_match import finds, normalise
 from interactive_agents.method._prompts import STAGES, PromptSet
@@ -121,7 +128,7 @@ _LEAK_WORDS = {"zh": 6, "en": 3}
 _CONTENT_WORDS = {"zh": 4, "en": 3}
 # Part of every rules fingerprint: raise it when a flag's definition changes, so flags
 # stored in records under the old definition are computed again rather than reused.
-QUALITY_DEFINITIONS = 4
+QUALITY_DEFINITIONS = 5
 
 
 class Spoken(Protocol):
@@ -411,8 +418,7 @@ def load_quality_rules(
         prompt_grams=frozenset(
             gram
             for gram in grams
-            if len(gram) == n
-            and not identity.issuperset(content_words(list(gram), frozenset()))
+            if len(gram) == n and not identity.issuperset(content_words(list(gram), frozenset()))
         ),
         self_grams=self_grams,
         function_words=function_words,
@@ -595,8 +601,9 @@ def assess_session(
     courtesies = phrase_index(rules.pleasantries)
     polite = [pleasantries_only(turn_tokens, courtesies) for turn_tokens in tokens]
     minimum = _CONTENT_WORDS.get(rules.language, 3)
+    words = word_phrases(courtesies)
     light = [
-        courtesy or says_little(turn_tokens, courtesies, rules.filler_words, minimum)
+        courtesy or says_little(turn_tokens, courtesies, words, rules.filler_words, minimum)
         for courtesy, turn_tokens in zip(polite, tokens, strict=True)
     ]
     free = content_free_turns(roles, tokens, light)
