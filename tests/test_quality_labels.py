@@ -44,7 +44,7 @@ FLOORS = {  # set: {flag: (least precision, least recall)}
         "echo": (0.9, 0.9),
         "repetition": (0.9, 0.9),
         "prompt_leakage": (1.0, 0.94),
-        "degenerate": (1.0, 0.71),
+        "degenerate": (1.0, 0.7),
         "template_token": (1.0, 1.0),
         "language_drift": (1.0, 1.0),
     },
