@@ -2,13 +2,14 @@
 by hand (tests/fixtures/quality_labels: the guide, the sessions, the labels).
 
 The figures of docs/quality.md#measured-precision-and-recall come from the command this
-test runs, on two sets: the 201 sessions of the first two rounds (``en.jsonl``,
+test runs, on three sets: the 201 sessions of the first two rounds (``en.jsonl``,
 ``zh.jsonl``) and the 111 of the third (``fresh_*.jsonl``, labelled blind, then read to
-change the rules). Both are development sets now: the rules were written after reading
-them, so they meet the issue's targets (precision 0.8 and recall 0.9 for role_flip,
-echo, repetition and prompt_leakage) by construction, and only a set nobody tuned on
-says how the rules generalise. The floors (the figures measured on 2026-12-06, rounded
-down) keep both from falling: one more miss or one more wrong flag of any of them fails.
+change the rules), both development sets now, on which the rules meet the issue's
+targets (precision 0.8 and recall 0.9 for role_flip, echo, repetition and
+prompt_leakage) by construction; and the fourth round (``round4_*.jsonl``), labelled
+blind while the rules were written and never read for them: the honest figures, which
+miss the targets. The floors (the figures measured on 2026-12-06, rounded down) keep
+all three from falling: one more miss or one more wrong flag of any of them fails.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ LABELLED = FIXTURES / "quality_labels"
 SETS = {  # set: (its corpora, its labels)
     "rounds 1-2": (("en.jsonl", "zh.jsonl"), "labels.jsonl"),
     "round 3": (("fresh_en.jsonl", "fresh_zh.jsonl"), "fresh_labels.jsonl"),
+    "round 4": (("round4_en.jsonl", "round4_zh.jsonl"), "round4_labels.jsonl"),
 }
+SPLITS = {"rounds 1-2": "development", "round 3": "development", "round 4": "held-out"}
 FLOORS = {  # set: {flag: (least precision, least recall)}
     "rounds 1-2": {
         "role_flip": (1.0, 0.91),
@@ -45,6 +48,15 @@ FLOORS = {  # set: {flag: (least precision, least recall)}
         "repetition": (0.9, 0.9),
         "prompt_leakage": (1.0, 0.94),
         "degenerate": (1.0, 0.7),
+        "template_token": (1.0, 1.0),
+        "language_drift": (1.0, 1.0),
+    },
+    "round 4": {
+        "role_flip": (1.0, 0.79),
+        "echo": (0.77, 1.0),
+        "repetition": (0.78, 0.85),
+        "prompt_leakage": (0.88, 0.93),
+        "degenerate": (1.0, 0.61),
         "template_token": (1.0, 1.0),
         "language_drift": (1.0, 1.0),
     },
@@ -84,10 +96,10 @@ def test_the_labelled_set_is_what_the_issue_asks_for() -> None:
     guide = (LABELLED / "GUIDE.md").read_text(encoding="utf-8")
     for flag in ("echo", "repetition", "role_flip", "prompt_leakage", "degenerate"):
         assert f"## {flag}" in guide
-    # Both sets were read to write the rules (README.md), and every flag of the targets
-    # is present often enough in each for its figures to mean something.
+    # Each set says whether it was read to write the rules (README.md), and every flag
+    # of the targets is present often enough in each for its figures to mean something.
     for round_, (_, name) in SETS.items():
-        assert {label["split"] for label in _lines(name)} == {"development"}
+        assert {label["split"] for label in _lines(name)} == {SPLITS[round_]}
         present = Counter(n for label in _lines(name) for n, on in label["labels"].items() if on)
         assert all(present[flag] >= 10 for flag in TARGETS), (round_, present)
 
