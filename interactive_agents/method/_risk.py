@@ -102,8 +102,7 @@ class RiskDetector:
         on_lowered = len(lowered) == len(text)  # else offsets in it are not the text's
         live: list[tuple[CuePattern, re.Pattern[str], bool]] = []
         for matcher in self._matchers:
-            lowered_fits = on_lowered and matcher.lowered is not None
-            pattern, screen = matcher.choice(lowered_fits)
+            pattern, screen, lowered_fits = matcher.choice(on_lowered)
             if screen is None or screen.search(lowered if lowered_fits else text):
                 live.append((matcher.cue, pattern, lowered_fits))
         if not live:
@@ -189,12 +188,11 @@ _CAPITAL = re.compile(r"(?<!\\)[A-Z]")  # a capital letter that is no escape (\S
 
 @dataclass(frozen=True, slots=True)
 class _CueMatcher:
-    """How one cue is matched: its pattern, the pattern's copy for lowered text (None
-    where it names a capital), and the screen of each (None where it holds an assertion
-    other than a word boundary, which a screen could not drop)."""
+    """How one cue is matched: its pattern (the cue's), the pattern's copy for lowered
+    text (None where it names a capital), and the screen of each (None where it holds an
+    assertion other than a word boundary, which a screen could not drop)."""
 
     cue: CuePattern
-    pattern: re.Pattern[str]
     lowered: re.Pattern[str] | None
     screen: re.Pattern[str] | None
     lowered_screen: re.Pattern[str] | None
@@ -206,13 +204,14 @@ class _CueMatcher:
         free = _without_word_boundaries(text)
         screen = None if free is None else re.compile(free, cue.pattern.flags)
         lowered_screen = None if free is None or lowered is None else re.compile(free)
-        return cls(cue, cue.pattern, lowered, screen, lowered_screen)
+        return cls(cue, lowered, screen, lowered_screen)
 
-    def choice(self, on_lowered: bool) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
-        """The pattern and its screen, for lowered text or for the text itself."""
+    def choice(self, on_lowered: bool) -> tuple[re.Pattern[str], re.Pattern[str] | None, bool]:
+        """The pattern, its screen, and whether they read the lowered text (given
+        ``on_lowered``: lowering kept the text's offsets)."""
         if on_lowered and self.lowered is not None:
-            return self.lowered, self.lowered_screen
-        return self.pattern, self.screen
+            return self.lowered, self.lowered_screen, True
+        return self.cue.pattern, self.screen, False
 
 
 def _without_word_boundaries(pattern: str) -> str | None:
