@@ -15,8 +15,10 @@ A turn is *content-free* when, once its template tokens are dropped, it holds
   (:func:`says_little`: the formula in a wording no list holds whole);
 * or a loop of a few words: at most ``LOOP_BIGRAMS`` (16) distinct token bigrams, the
   turn at least twice as long ("看到你看到你看到你", "福制！福制！福制！");
-* or a short reply (at most ``SHORT_TOKENS`` tokens) with the same tokens as an earlier
-  turn of the same party.
+* or a short reply (at most ``SHORT_WORDS`` (10) words, a Han character counting half a
+  word) with nearly the same tokens (``NEAR_IDENTICAL``, 70 % of the two replies' tokens)
+  as an earlier short reply of the same party: a garbled line said again with a word
+  changed ("你好，翻一翻！", then "你好，你翻一翻！").
 
 The session's measure is the largest share of content-free turns of one party (a party
 with at least two of them). Pleasantry-only turns and those that say little are also
@@ -31,7 +33,8 @@ from collections.abc import Mapping, Sequence
 
 PLEASANTRY_SLACK = 0.1
 LOOP_BIGRAMS = 16
-SHORT_TOKENS = 6
+SHORT_WORDS = 10
+NEAR_IDENTICAL = 0.7
 
 
 PhraseIndex = Mapping[str, Sequence[tuple[str, ...]]]
@@ -113,11 +116,24 @@ def content_free_turns(
     short_seen: dict[str, list[frozenset[str]]] = {}
     for role, turn, courtesy in zip(roles, tokens, polite, strict=True):
         words = frozenset(turn)
-        repeated = len(turn) <= SHORT_TOKENS and words in short_seen.get(role, [])
+        short = _length(words) <= SHORT_WORDS
+        mine = short_seen.setdefault(role, [])
+        repeated = short and any(_overlap(words, seen) >= NEAR_IDENTICAL for seen in mine)
         free.append(repeated or courtesy or looped(turn))
-        if len(turn) <= SHORT_TOKENS:
-            short_seen.setdefault(role, []).append(words)
+        if short:
+            mine.append(words)
     return free
+
+
+def _length(words: frozenset[str]) -> float:
+    """How many words a set of tokens holds, a lone Han character counting half a word
+    (a Chinese word is mostly two characters)."""
+    return sum(0.5 if len(word) == 1 and not word.isascii() else 1 for word in words)
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """The tokens two replies share, of all the tokens of either."""
+    return len(a & b) / len(a | b) if a or b else 0.0
 
 
 def degenerate_share(roles: Sequence[str], free: Sequence[bool]) -> tuple[float, int | None]:

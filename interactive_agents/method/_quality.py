@@ -14,8 +14,8 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
     turn just before it (most of the turn copied). Flagged at ``>= echo`` (0.6).
 ``repetition``
     The largest share of the bigrams of one of a party's earlier turns found again in a
-    later turn of the same party (more than half of the earlier turn said again).
-    Flagged at ``>= repetition`` (0.55).
+    later turn of the same party (half of the earlier turn or more said again).
+    Flagged at ``>= repetition`` (0.5).
 ``role_flip``
     The number of turns in which a client says a phrase of the helper (or starts with
     the counselor's speaker label), or a counselor a phrase of the help-seeker; phrase
@@ -56,8 +56,9 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
 ``degenerate``
     The largest share of one party's turns that are content-free: pleasantries only
     (the helper's formula and self-introduction among them, whoever says them), mostly
-    pleasantries with fewer than three content words besides (four Han characters in
-    Chinese), a loop of a few tokens, or a short reply said before (:mod:`._degenerate`). Flagged at
+    pleasantries with fewer than three content words besides (six Han characters in
+    Chinese), a loop of a few tokens, or a short reply near-identical to one the party
+    said before (:mod:`._degenerate`). Flagged at
     ``>= degenerate`` (0.5): a greeting loop, "Thank you." answered by "Thank you.",
     "有什么我可以帮你的吗？" from both sides.
 ``template_token``
@@ -125,10 +126,10 @@ _HAN_CHAR = re.compile(rf"[{_HAN}]")
 _LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LEAK_NGRAM = {"zh": 8, "en": 6}
 _LEAK_WORDS = {"zh": 6, "en": 3}
-_CONTENT_WORDS = {"zh": 4, "en": 3}
+_CONTENT_WORDS = {"zh": 6, "en": 3}
 # Part of every rules fingerprint: raise it when a flag's definition changes, so flags
 # stored in records under the old definition are computed again rather than reused.
-QUALITY_DEFINITIONS = 5
+QUALITY_DEFINITIONS = 6
 
 
 class Spoken(Protocol):
@@ -193,7 +194,7 @@ class QualityThresholds:
     ``leak_words`` None 6 content tokens in zh, 3 otherwise."""
 
     echo: float = 0.6
-    repetition: float = 0.55
+    repetition: float = 0.5
     min_shingles: int = 3
     role_flip: int = 1
     prompt_leakage: int = 1
