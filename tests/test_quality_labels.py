@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,18 +66,24 @@ TARGETS = {"role_flip", "echo", "repetition", "prompt_leakage"}  # precision 0.8
 LABELLED_SESSIONS = 200
 
 
+def _evaluate(corpora: tuple[str, ...], labels: Path, out: Path) -> dict[str, Any]:
+    """``evaluate quality`` on labelled corpora, with their labels: the JSON."""
+    args = [
+        "evaluate", "quality", *(str(LABELLED / name) for name in corpora),
+        "--labels", str(labels), "--out", str(out), "--json",
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    payload: dict[str, Any] = json.loads(result.stdout)
+    return payload
+
+
 @pytest.fixture(scope="module", params=sorted(SETS))
 def measured(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """``evaluate quality`` on one labelled set, with its labels: (set, the JSON)."""
     corpora, labels = SETS[request.param]
     out = tmp_path_factory.mktemp("labelled")
-    args = [
-        "evaluate", "quality", *(str(LABELLED / name) for name in corpora),
-        "--labels", str(LABELLED / labels), "--out", str(out), "--json",
-    ]  # fmt: skip
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    return request.param, json.loads(result.stdout)
+    return request.param, _evaluate(corpora, LABELLED / labels, out)
 
 
 def _lines(name: str) -> list[dict[str, Any]]:
@@ -112,10 +119,19 @@ def test_flag_precision_and_recall_do_not_fall(measured: tuple[str, dict[str, An
         assert rows[flag]["recall"] >= least_recall, rows[flag]
 
 
-def test_the_default_terminator_ends_fewer_sessions_prematurely(
-    measured: tuple[str, dict[str, Any]],
-) -> None:
-    _, payload = measured
+def test_the_default_terminator_ends_sessions_where_they_end(tmp_path: Path) -> None:
+    """On every labelled session at once: the default (``farewell``, with the sign-offs)
+    ends fewer sessions too early than the paper's substring match, and ends most of
+    the sessions that close at their first closing."""
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(
+        "".join((LABELLED / name).read_text(encoding="utf-8") for _, name in SETS.values()),
+        encoding="utf-8",
+    )
+    corpora = tuple(name for names, _ in SETS.values() for name in names)
+    payload = _evaluate(corpora, labels, tmp_path / "out")
     modes = {r["mode"]: r for r in payload["measured"]["terminator"]}
-    assert modes["substring"]["premature"] > modes["farewell"]["premature"]
-    assert modes["farewell"]["premature"] <= modes["closing"]["premature"]
+    farewell, substring = modes["farewell"], modes["substring"]
+    assert farewell["premature"] * 2 <= substring["premature"]
+    assert farewell["closing"] >= 10 and farewell["missed"] * 3 <= farewell["closing"]
+    assert substring["missed"] * 2 > substring["closing"]  # the paper's phrases hold no sign-off

@@ -91,6 +91,23 @@ def _raised(language: str, *lines: tuple[Role, str]) -> tuple[str, ...]:
         ),
         # qwen2.5-coder-1.5b-instruct/r3-quick6-en-crisis-b/crisis-en-09
         ("en", "Great! What would you like to talk about?"),
+        # round four (round4_*.jsonl): the helper's moves in looser wordings.
+        # qwen2.5-coder-1.5b-instruct/r4-quick6-en-crisis/crisis-en-18
+        ("en", "Hello! I'm just here to listen and offer support. What's bothering you?"),
+        # qwen2.5-coder-1.5b-instruct/r4-quick6-en/demo-en-06
+        (
+            "en",
+            "Hi! I'm sorry to hear about your experience. Can you tell me more about what "
+            "happened?",
+        ),
+        # qwen2.5-coder-1.5b-instruct/r4-quick6-en/demo-en-02
+        ("en", "Have you ever discussed your academic goals with your parents?"),
+        # smollm2-135m-instruct/r4-cued-en/demo-en-04
+        ("en", "(smiling warmly) Ah, welcome to our creative exploration! I'm thrilled."),
+        # qwen2.5-coder-0.5b-instruct/r4-paper-zh/zh_test90-00002
+        ("zh", "当然，很高兴能见到你。你有什么问题或需要我帮助的地方吗？"),
+        # qwen2.5-coder-1.5b-instruct/r4-quick6-zh/zh_test66-00005
+        ("zh", "好的，我会一直在这里支持你。如果需要帮助，随时可以联系我。"),
     ],
 )
 def test_the_client_speaking_the_helpers_formula_is_a_role_flip(language: str, line: str) -> None:
@@ -135,6 +152,8 @@ def test_a_client_quoting_advice_it_was_given_is_no_role_flip(language: str, lin
         ("en", "I'm a bit scared of therapists, to be honest."),
         ("zh", "我需要帮助，我真的不知道该怎么办。"),
         ("zh", "妈妈需要我帮她照顾弟弟，我每天都很累。"),
+        ("en", "I'm sorry to hear myself say it, but I haven't tried anything yet."),
+        ("zh", "我一直在这里等他回来，可他不会支持我的。"),
     ],
 )
 def test_a_client_telling_its_trouble_is_no_role_flip(language: str, line: str) -> None:
@@ -208,6 +227,20 @@ def test_real_help_seeking_posts_are_neither_flips_nor_content_free(reference: P
         ),
         # qwen2.5-coder-1.5b-instruct/r3-quick6-zh/zh_test12-00003
         ("zh", ["你好，很高兴能和你交流。"] * 2),
+        # round four: the formula in wordings of its own, and a sign-off with a farewell.
+        # qwen2.5-coder-0.5b-instruct/r4-quick-zh/zh_test96-00000
+        ("zh", ["当然可以！请告诉我你有什么具体的问题或困扰，我会尽力帮你解答。"] * 2),
+        # qwen2.5-coder-0.5b-instruct/r4-quick-zh/zh_test96-00003
+        ("zh", ["当然，我很乐意帮助你。请告诉我你遇到的困扰是什么，我会尽力帮助你解决。"] * 2),
+        # qwen2.5-coder-1.5b-instruct/r4-quick6-en-crisis/crisis-en-19
+        (
+            "en",
+            [
+                "You're welcome! I'm here to help. Don't hesitate to let me know if you have "
+                "any other questions or need further support. Good luck with your journey."
+            ]
+            * 2,
+        ),
     ],
 )
 def test_the_helpers_formula_traded_is_degenerate_not_echo(language: str, lines: list[str]) -> None:
@@ -247,6 +280,25 @@ def test_a_short_line_with_content_traded_is_echo_and_repetition(line: str) -> N
         ("client", line), ("counselor", line), ("client", line),
     )  # fmt: skip
     assert {"echo", "repetition"} <= set(raised)
+
+
+def test_a_short_line_a_party_says_again_is_degenerate() -> None:
+    # smollm2-135m-instruct/r4-cued-zh-crisis/crisis-zh-09: one garbled line (six words,
+    # a Han character counting half) passed back and forth, each party saying it again
+    line = "你好，您还是一个新的班子－－－－－－－－－－－－－－－－－－－－－－－"
+    raised = _raised(
+        "zh", ("client", "你好"), ("counselor", line), ("client", line),
+        ("counselor", line), ("client", line),
+    )  # fmt: skip
+    assert "degenerate" in raised
+    # A short question asked once and copied once is an echo, not a loop.
+    question = "When you freeze, what do you notice in your body?"
+    raised = _raised(
+        "en", ("client", "Hello"), ("counselor", "What would you like to talk about today?"),
+        ("client", "My manager criticises me in front of the team and I freeze."),
+        ("counselor", question), ("client", question),
+    )  # fmt: skip
+    assert "echo" in raised and "degenerate" not in raised
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
+from interactive_agents._resources import bundled_dir
+from interactive_agents.method._config import TerminatorConfig
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.method._refiner import RefinerRules, enumeration
 from interactive_agents.method._terminator import TerminatorRules
@@ -274,6 +279,65 @@ def test_the_default_ends_on_a_farewell_not_on_a_phrase_in_passing(reply: str, e
     rules = TerminatorRules(load_prompts(language).terminator_phrases)
     assert rules.mode == "farewell"
     assert (rules.check(reply) is not None) is ends
+
+
+# Counselor replies of qwen2.5-coder-1.5b-instruct recorded in tests/fixtures/quality_labels
+# (round 3, fresh_*.jsonl): the answers to a thanks with which it closes a session, and the
+# same answer going on (a question, "let's").
+SIGN_OFF_CASES = [
+    # r3-quick6-en/demo-en-02, turn 9
+    (
+        "You're welcome! I'm glad I could help. Remember, it's important to take care of "
+        "yourself and seek support when you need it. Good luck with your project!",
+        True,
+    ),
+    # r3-quick6-en/demo-en-04, turn 11
+    (
+        "You're welcome! If you have any other questions or concerns, feel free to ask. "
+        "I'm here to help.",
+        True,
+    ),
+    # r3-quick6-zh-b/zh_test60-00005, turn 7
+    ("不客气，有其他问题随时可以问我。", True),
+    # r3-quick6-en-crisis-b/crisis-en-09, turn 7
+    ("You're welcome! I'm here to help. Let's talk about it.", False),
+    # r3-quick6-en/demo-en-06, turn 7
+    (
+        "You're welcome! It's important to talk about your feelings, and it's okay to have "
+        "them. I'm here to listen and support you. How can I help you today?",
+        False,
+    ),
+    ("Take care. Let's talk about your sleep next week.", False),
+    ("不客气，让我们继续聊聊你的工作。", False),
+]
+
+
+@pytest.mark.parametrize(("reply", "ends"), SIGN_OFF_CASES)
+def test_the_default_ends_on_a_sign_off_that_answers_a_thanks(reply: str, ends: bool) -> None:
+    prompts = load_prompts("zh" if any("\u4e00" <= c <= "\u9fff" for c in reply) else "en")
+    assert (TerminatorConfig().rules(prompts).check(reply) is not None) is ends
+
+
+@pytest.mark.parametrize("reply", [r for r, ends in SIGN_OFF_CASES[1:3]])
+def test_the_paper_modes_and_a_recipe_without_sign_offs_read_none(reply: str) -> None:
+    prompts = load_prompts("zh" if any("\u4e00" <= c <= "\u9fff" for c in reply) else "en")
+    assert TerminatorConfig().rules(prompts).check(reply) is not None
+    for config in (
+        TerminatorConfig(mode="substring"),
+        TerminatorConfig(mode="closing"),
+        TerminatorConfig(sign_offs=()),
+    ):
+        assert config.rules(prompts).check(reply) is None
+
+
+def test_a_terminator_card_without_sign_offs_still_loads(tmp_path: Path) -> None:
+    bundled = bundled_dir("actors")
+    for name in ("client.en.toml", "counselor.en.toml"):
+        shutil.copy(bundled / name, tmp_path / name)
+    (tmp_path / "terminator.toml").write_text('[phrases]\nen = ["Goodbye"]\n', encoding="utf-8")
+    prompts = load_prompts("en", tmp_path)
+    assert (prompts.terminator_sign_offs, prompts.terminator_continuations) == ((), ())
+    assert TerminatorConfig().rules(prompts).check("You're welcome! Good luck.") is None
 
 
 # Counselor replies of gemma-3-270m recorded in tests/fixtures/quality_labels (plain

@@ -40,7 +40,6 @@ from interactive_agents.method._prompts import load_prompts
 from interactive_agents.method._records import FailureRecord
 from interactive_agents.method._risk import load_risk_detector
 from interactive_agents.method._seeds import fingerprint
-from interactive_agents.method._terminator import TerminatorRules
 from interactive_agents.runtime._actor import Actor
 from interactive_agents.runtime._dialogue_loop import DialogueLoop
 from interactive_agents.runtime._roles import ClientActor, RefinerActor, TerminatorActor
@@ -70,7 +69,8 @@ def arena_fingerprint(config: ArenaConfig, bots: Sequence[Bot], prompts: str) ->
     # keep their fingerprint and can be resumed.
     if (config.refiner.max_length, config.refiner.length_unit) != (None, None):
         shaping["refiner"] = asdict(config.refiner)
-    if (config.terminator.phrases, config.terminator.first_turn) != (None, 1):
+    terminator = config.terminator
+    if (terminator.phrases, terminator.first_turn, terminator.sign_offs) != (None, 1, None):
         shaping["terminator"] = asdict(config.terminator)
     if config.safety.rated:
         shaping["safety"] = asdict(config.safety)
@@ -143,12 +143,11 @@ class Arena(Runner[Match, ArenaResult]):
         backends = {bot.name: backend(bot.endpoint) for bot in self.bots}
         client_backend = backend(config.client.endpoint)
         judge_backend = backend(config.judge.endpoint)
-        phrases = config.terminator.phrases or tuple(prompts.terminator_phrases)
         self._context = ArenaContext(
             rules=rules,
             prompts=prompts,
             refiner=RefinerActor(config.refiner.rules(rules.language)),
-            terminator=TerminatorActor(TerminatorRules(phrases, config.terminator.mode)),
+            terminator=TerminatorActor(config.terminator.rules(prompts)),
             first_turn=config.terminator.first_turn,
             client=ClientActor(client_backend, config.client.sampling),
             bots=backends,

@@ -50,8 +50,9 @@ def run_options(kind: type, *, candidates: str) -> Callable[[F], F]:
         option("--terminator", key="terminator.mode", kind=kind,
                type=choice(list(TERMINATOR_MODES)),
                help="How closing phrases end a session: farewell (said as a farewell, "
-               "nothing asked after it), substring (anywhere, as the paper), closing "
-               "(in the last sentence)."),
+               "nothing asked or begun after it; also an answer to a thanks, \"You're "
+               "welcome\"), substring (anywhere, as the paper), closing (in the last "
+               "sentence)."),
         local_model_option("roles with no --base-url"),
         option("--actors-dir", key="actors_dir",
                help="A folder of custom prompt cards (copy of actors/)."),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -204,14 +204,15 @@ class TerminatorEndings:
 def terminator_endings(
     corpora: Sequence[Corpus],
     labels: Iterable[SessionLabels],
-    phrases: Mapping[str, tuple[str, ...]],
+    terminators: Mapping[str, TerminatorRules],
     *,
     first_turn: int = 2,
 ) -> list[TerminatorEndings]:
     """Every terminator mode on the sessions whose closings are labelled.
 
-    ``phrases`` are the terminator phrases per corpus name; a counselor turn is checked
-    from counselor turn ``first_turn`` on, as a simulation does.
+    ``terminators`` are the terminator's rules per corpus name (each mode is tried with
+    their phrases); a counselor turn is checked from counselor turn ``first_turn`` on, as
+    a simulation does.
     """
     closings = {label.id: label.closings for label in labels if label.closings is not None}
     sessions = [
@@ -223,7 +224,7 @@ def terminator_endings(
     measured = []
     for mode in TERMINATOR_MODES:
         ended = premature = missed = closing = 0
-        rules = {name: TerminatorRules(tuple(found), mode) for name, found in phrases.items()}
+        rules = {name: replace(found, mode=mode) for name, found in terminators.items()}
         for name, dialogue, closes in sessions:
             counselor = [i for i, u in enumerate(dialogue.turns) if u.role == "counselor"]
             checked = counselor[first_turn - 1 :]

@@ -48,8 +48,10 @@ from interactive_agents.evaluation._report import (
 from interactive_agents.evaluation._semantic import Embed, Vector, semantic_consistency
 from interactive_agents.evaluation._stats import corpus_stats
 from interactive_agents.evaluation._topics import choose_language
+from interactive_agents.method._config import TerminatorConfig
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.method._quality import Flagger, load_quality_rules
+from interactive_agents.method._terminator import TerminatorRules
 
 EMBED_BATCH = 64  # texts per embedding call: a caller's progress moves once per batch
 
@@ -161,19 +163,19 @@ def evaluate_quality(
     loaded = load_corpora(corpora, config)
     labels = read_labels(config.quality.labels) if config.quality.labels else None
     results = []
-    phrases: dict[str, tuple[str, ...]] = {}
+    terminators: dict[str, TerminatorRules] = {}
     for corpus in loaded:
         prompts = load_prompts(choose_language(corpus, config.language), config.actors_dir)
         rules = load_quality_rules(prompts, config.actors_dir, config.quality.thresholds)
         results.append(corpus_quality(corpus, Flagger.of(rules)))
-        phrases[corpus.name] = prompts.terminator_phrases
+        terminators[corpus.name] = TerminatorConfig().rules(prompts)
     measured = None
     if labels is not None and config.quality.labels is not None:
         flags = {ident: quality for result in results for ident, quality in result.sessions}
         measured = LabelledMeasures(
             config.quality.labels,
             flag_accuracy(flags, labels, file=config.quality.labels),
-            terminator_endings(loaded, labels, phrases),
+            terminator_endings(loaded, labels, terminators),
         )
     payload = quality_report(folder, results, loaded, measured)
     table = ReportTable("Session quality: share of sessions flagged", *quality_rows(results))

@@ -33,7 +33,11 @@ from interactive_agents.method._quality import Flagger, QualityThresholds, load_
 from interactive_agents.method._records import Stage, StageSource
 from interactive_agents.method._refiner import ExhaustedPolicy, LengthUnit, RefinerRules
 from interactive_agents.method._seeds import fingerprint
-from interactive_agents.method._terminator import DEFAULT_TERMINATOR_MODE, TerminatorMode
+from interactive_agents.method._terminator import (
+    DEFAULT_TERMINATOR_MODE,
+    TerminatorMode,
+    TerminatorRules,
+)
 
 C = TypeVar("C")
 ROLE_KEYS = ("temperature", "top_p", "max_tokens")
@@ -81,7 +85,8 @@ class RefinerConfig:
 class TerminatorConfig:
     """How the phrases are read (``mode``: ``farewell`` by default, ``substring`` as the
     paper, or ``closing``; method/_terminator.py); ``phrases`` replaces the bundled
-    list when given.
+    list when given, ``sign_offs`` the bundled answers to a thanks that close a session
+    (read in the ``farewell`` mode only; an empty list for none).
 
     ``first_turn`` is the first counselor turn whose reply may end the session: 1 is
     Algorithm 1 as printed, 2 (the default) is the reference code, which never ends a
@@ -91,6 +96,7 @@ class TerminatorConfig:
     mode: TerminatorMode = DEFAULT_TERMINATOR_MODE
     phrases: tuple[str, ...] | None = None
     first_turn: int = 2
+    sign_offs: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.first_turn not in (1, 2):
@@ -100,6 +106,16 @@ class TerminatorConfig:
     def applies(self, turn: int) -> bool:
         """Whether the reply of counselor turn ``turn`` is checked at all."""
         return turn >= self.first_turn
+
+    def rules(self, prompts: PromptSet) -> TerminatorRules:
+        """The terminator of a run: this recipe's phrases and sign-offs where it gives
+        them, else those of the prompt cards."""
+        return TerminatorRules(
+            self.phrases or prompts.terminator_phrases,
+            self.mode,
+            prompts.terminator_sign_offs if self.sign_offs is None else self.sign_offs,
+            prompts.terminator_continuations,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,6 +194,8 @@ class PromptSet:
     terminator_phrases: tuple[str, ...]
     fingerprint: str
     help_resources: HelpResources | None = None
+    terminator_sign_offs: tuple[str, ...] = ()
+    terminator_continuations: tuple[str, ...] = ()
 
 
 def load_prompts(
@@ -218,7 +220,8 @@ def load_prompts(
             raise ConfigError(f"no prompt card for language {language!r}", file=str(path))
     client = read_toml(client_path, "prompt card")
     counselor = read_toml(counselor_path, "prompt card")
-    phrases = _require(read_toml(terminator_path, "prompt card"), "phrases", terminator_path)
+    terminator = read_toml(terminator_path, "prompt card")
+    phrases = _require(terminator, "phrases", terminator_path)
     if language not in phrases:
         raise ConfigError(
             f"no phrases for {language!r}", file=str(terminator_path), field=f"phrases.{language}"
@@ -261,4 +264,21 @@ def load_prompts(
         terminator_phrases=tuple(phrases[language]),
         fingerprint=digest.hexdigest()[:16],
         help_resources=help_resources,
+        terminator_sign_offs=_optional_phrases(terminator, "sign_offs", language, terminator_path),
+        terminator_continuations=_optional_phrases(
+            terminator, "continuations", language, terminator_path
+        ),
     )
+
+
+def _optional_phrases(
+    data: dict[str, Any], table: str, language: str, path: Path
+) -> tuple[str, ...]:
+    """One language's list of an optional table of the terminator card (a card written
+    before the table existed has none)."""
+    value = data.get(table, {}).get(language, [])
+    if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
+        raise ConfigError(
+            "expected a list of non-empty strings", file=str(path), field=f"{table}.{language}"
+        )
+    return tuple(value)

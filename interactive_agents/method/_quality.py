@@ -49,9 +49,10 @@ The flags (``docs/quality.md`` gives the reasons for each default threshold):
     its own tokenizer. Flagged at ``>= disclosure`` (0.5); None without a card.
 ``premature_closure``
     The counselor-turn number at which either party first says a closing phrase (the
-    terminator's phrases, or the client's closing phrases of the phrase file) as a
-    farewell, read as the terminator's ``farewell`` mode reads it (a "take care of
-    yourself" followed by a question is no closing). Flagged when that is before
+    terminator's phrases, or the client's closing phrases of the phrase file) or the
+    counselor one of the terminator's sign-offs ("You're welcome! …") as a farewell,
+    read as the terminator's ``farewell`` mode reads it (a "take care of yourself"
+    followed by a question is no closing). Flagged when that is before
     counselor turn ``closure_turns`` (8); None when nobody closes.
 ``degenerate``
     The largest share of one party's turns that are content-free: pleasantries only
@@ -248,6 +249,8 @@ class QualityRules:
     self_grams: frozenset[tuple[str, ...]] = frozenset()
     function_words: frozenset[str] = frozenset()
     filler_words: frozenset[str] = frozenset()
+    sign_offs: tuple[str, ...] = ()
+    continuations: tuple[str, ...] = ()
 
     @property
     def leak_ngram(self) -> int:
@@ -296,9 +299,15 @@ class QualityRules:
         )
 
     def closes(self, turn: Spoken) -> bool:
-        """Does this turn say a closing phrase as a farewell (method/_terminator.py)?"""
-        phrases = self.closing + (self.client_closing if turn.role == "client" else ())
-        return TerminatorRules(phrases, "farewell").check(turn.content) is not None
+        """Does this turn say a closing phrase or a sign-off as a farewell
+        (method/_terminator.py)?"""
+        client = turn.role == "client"
+        phrases = self.closing + (self.client_closing if client else ())
+        # A sign-off answers a thanks, which the counselor does: a client's "You're
+        # welcome" is the client playing the helper (role_flip), not a goodbye.
+        sign_offs = () if client else self.sign_offs
+        rules = TerminatorRules(phrases, "farewell", sign_offs, self.continuations)
+        return rules.check(turn.content) is not None
 
     def vocabulary(self, text: str) -> frozenset[str]:
         """The default disclosure vocabulary: Han bigrams and Latin words of 3+ letters."""
@@ -414,6 +423,8 @@ def load_quality_rules(
         client_flip=_merged(data, path, others, "role_flip", "client"),
         counselor_flip=_merged(data, path, others, "role_flip", "counselor"),
         closing=prompts.terminator_phrases,
+        sign_offs=prompts.terminator_sign_offs,
+        continuations=prompts.terminator_continuations,
         client_closing=_phrases(data, path, "closing", "client"),
         stopwords=frozenset(word.casefold() for word in data.get("stopwords", ())),
         prompt_grams=frozenset(
@@ -734,6 +745,8 @@ def rules_fingerprint(rules: QualityRules) -> str:
             "counselor_flip": rules.counselor_flip,
             "closing": rules.closing,
             "client_closing": rules.client_closing,
+            "sign_offs": rules.sign_offs,
+            "continuations": rules.continuations,
             "stopwords": sorted(rules.stopwords),
             "prompt_grams": sorted(rules.prompt_grams),
             "self_grams": sorted(rules.self_grams),

@@ -11,13 +11,17 @@ Three ways of reading the phrase list (``actors/terminator.toml``):
     not a question.
 ``farewell`` (the default)
     A phrase counts where it is said as a farewell: nothing after it in the reply asks
-    anything (a question after "take care" continues the conversation), and it nearly
-    is its clause, starting it and ending it within a few words ("Take care of
-    yourself.", "Please take care.", "期待你下次再来，…"), rather than being part of
-    another thought ("It's important to take care of yourself", "Next time you feel this
-    way, try to…", "下一次你可以试着记录一下情绪"). How each mode fares on hand-labelled
-    sessions of the embedded models is measured in
-    docs/quality.md#terminator-premature-endings.
+    anything or carries the conversation on (a question after "take care", or one of the
+    card's ``continuations``, "Let's talk about it", "让我们…"), and it nearly is its
+    clause, starting it and ending it within a few words ("Take care of yourself.",
+    "Please take care.", "期待你下次再来，…"), rather than being part of another thought
+    ("It's important to take care of yourself", "Next time you feel this way, try to…",
+    "下一次你可以试着记录一下情绪"). This mode also reads the card's ``sign_offs``, the
+    answers to a thanks that close a session ("You're welcome! … Good luck with your
+    project!", "不客气，有其他问题随时可以问我。"), the same way: the paper's list has
+    none, and without them a session whose parties have said goodbye runs on, trading
+    thanks, to its turn cap. How each mode fares on hand-labelled sessions of the
+    embedded models is measured in docs/quality.md#terminator-premature-endings.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from interactive_agents.method._phrase_match import finds
 from interactive_agents.method._records import Termination
 
 TerminatorMode = Literal["substring", "closing", "farewell"]
@@ -52,10 +57,13 @@ FAREWELL_HEAD_HAN = 3
 
 @dataclass(frozen=True, slots=True)
 class TerminatorRules:
-    """The phrase list and matching mode of one run."""
+    """The phrase list and matching mode of one run; ``sign_offs`` and
+    ``continuations`` are read by the ``farewell`` mode only."""
 
     phrases: tuple[str, ...]
     mode: TerminatorMode = DEFAULT_TERMINATOR_MODE
+    sign_offs: tuple[str, ...] = ()
+    continuations: tuple[str, ...] = ()
 
     def check(self, reply: str) -> Termination | None:
         """A termination if ``reply`` ends the session, else None."""
@@ -70,11 +78,13 @@ class TerminatorRules:
 
     def _farewell(self, reply: str) -> Termination | None:
         folded = reply.casefold()
-        for phrase in self.phrases:
+        for phrase in (*self.phrases, *self.sign_offs):
             wanted = phrase.casefold()
             start = folded.find(wanted)
             while start >= 0:
-                if farewell_at(reply, start, start + len(wanted)):
+                end = start + len(wanted)
+                # What follows may carry the conversation on ("Let's keep talking").
+                if farewell_at(reply, start, end) and not finds(self.continuations, reply[end:]):
                     return Termination("phrase", phrase)
                 start = folded.find(wanted, start + 1)
         return None

@@ -32,7 +32,6 @@ from interactive_agents.method._config import RunConfig
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.method._records import DialogueRecord, FailureRecord
 from interactive_agents.method._risk import load_risk_detector
-from interactive_agents.method._terminator import TerminatorRules
 from interactive_agents.runtime._actor import Actor
 from interactive_agents.runtime._roles import (
     ClientActor,
@@ -104,7 +103,6 @@ class Engine(Runner[RoleCard, Result]):
         backends = self._backends(config)
         for backend in {id(b): b for b in backends.values()}.values():
             stack.push_async_callback(backend.aclose)
-        phrases = config.terminator.phrases or prompts.terminator_phrases
         self._context = SessionContext(
             config,
             prompts,
@@ -117,7 +115,7 @@ class Engine(Runner[RoleCard, Result]):
                 stage_cue=config.stages.tells_counselor,
             ),
             RefinerActor(rules),
-            TerminatorActor(TerminatorRules(tuple(phrases), config.terminator.mode)),
+            TerminatorActor(config.terminator.rules(prompts)),
             self.stats,
             config.client_guard.guard(prompts, config.actors_dir),
             config.quality.flagger(prompts, config.actors_dir),
