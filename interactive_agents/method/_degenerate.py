@@ -116,7 +116,7 @@ def content_free_turns(
     short_seen: dict[str, list[frozenset[str]]] = {}
     for role, turn, courtesy in zip(roles, tokens, polite, strict=True):
         words = frozenset(turn)
-        short = _length(words) <= SHORT_WORDS
+        short = _short(words)
         mine = short_seen.setdefault(role, [])
         repeated = short and any(_overlap(words, seen) >= NEAR_IDENTICAL for seen in mine)
         free.append(repeated or courtesy or looped(turn))
@@ -125,10 +125,14 @@ def content_free_turns(
     return free
 
 
-def _length(words: frozenset[str]) -> float:
-    """How many words a set of tokens holds, a lone Han character counting half a word
-    (a Chinese word is mostly two characters)."""
-    return sum(0.5 if len(word) == 1 and not word.isascii() else 1 for word in words)
+def _short(words: frozenset[str]) -> bool:
+    """Whether a reply's tokens make at most ``SHORT_WORDS`` words, a lone Han character
+    counting half a word (a Chinese word is mostly two characters)."""
+    if len(words) <= SHORT_WORDS:
+        return True
+    if len(words) > 2 * SHORT_WORDS:
+        return False
+    return sum(0.5 if len(word) == 1 and not word.isascii() else 1 for word in words) <= SHORT_WORDS
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
