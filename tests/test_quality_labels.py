@@ -2,14 +2,15 @@
 by hand (tests/fixtures/quality_labels: the guide, the sessions, the labels).
 
 The figures of docs/quality.md#measured-precision-and-recall come from the command this
-test runs, on three sets: the 201 sessions of the first two rounds (``en.jsonl``,
-``zh.jsonl``) and the 111 of the third (``fresh_*.jsonl``, labelled blind, then read to
-change the rules), both development sets now, on which the rules meet the issue's
-targets (precision 0.8 and recall 0.9 for role_flip, echo, repetition and
-prompt_leakage) by construction; and the fourth round (``round4_*.jsonl``), labelled
-blind while the rules were written and never read for them: the honest figures, which
-miss the targets. The floors (the figures measured on 2026-12-06, rounded down) keep
-all three from falling: one more miss or one more wrong flag of any of them fails.
+test runs, on four sets: the 201 sessions of the first two rounds (``en.jsonl``,
+``zh.jsonl``), the 111 of the third (``fresh_*.jsonl``) and the 102 of the fourth
+(``round4_*.jsonl``), each labelled blind and later read to change the rules, so
+development sets now, on which the rules meet the issue's targets (precision 0.8 and
+recall 0.9 for role_flip, echo, repetition and prompt_leakage); and the fifth round
+(``round5_*.jsonl``), labelled blind while the present rules were written and never read
+for them: the honest figures. The floors (the figures measured on 2026-12-06, rounded
+down) keep all four from falling: one more miss or one more wrong flag of any of them
+fails.
 """
 
 from __future__ import annotations
@@ -31,35 +32,53 @@ SETS = {  # set: (its corpora, its labels)
     "rounds 1-2": (("en.jsonl", "zh.jsonl"), "labels.jsonl"),
     "round 3": (("fresh_en.jsonl", "fresh_zh.jsonl"), "fresh_labels.jsonl"),
     "round 4": (("round4_en.jsonl", "round4_zh.jsonl"), "round4_labels.jsonl"),
+    "round 5": (("round5_en.jsonl", "round5_zh.jsonl"), "round5_labels.jsonl"),
 }
-SPLITS = {"rounds 1-2": "development", "round 3": "development", "round 4": "held-out"}
+SPLITS = {
+    "rounds 1-2": "development",
+    "round 3": "development",
+    "round 4": "development",
+    "round 5": "held-out",
+}
 FLOORS = {  # set: {flag: (least precision, least recall)}
     "rounds 1-2": {
         "role_flip": (1.0, 0.91),
-        "echo": (0.87, 0.95),
-        "repetition": (0.86, 0.91),
+        "echo": (0.89, 0.95),
+        "repetition": (0.8, 0.94),
         "prompt_leakage": (0.93, 0.93),
-        "degenerate": (0.97, 0.89),
+        "degenerate": (0.97, 0.94),
         "template_token": (1.0, 1.0),
         "language_drift": (0.88, 1.0),
     },
     "round 3": {
         "role_flip": (0.98, 0.98),
         "echo": (0.9, 0.9),
-        "repetition": (0.9, 0.9),
+        "repetition": (0.88, 0.94),
         "prompt_leakage": (1.0, 0.94),
-        "degenerate": (1.0, 0.7),
+        "degenerate": (0.98, 0.76),
         "template_token": (1.0, 1.0),
         "language_drift": (1.0, 1.0),
+        "premature_closure": (0.9, 0.9),
     },
     "round 4": {
-        "role_flip": (1.0, 0.79),
-        "echo": (0.77, 1.0),
-        "repetition": (0.78, 0.85),
+        "role_flip": (1.0, 0.96),
+        "echo": (0.9, 1.0),
+        "repetition": (0.93, 0.91),
         "prompt_leakage": (0.88, 0.93),
-        "degenerate": (1.0, 0.61),
+        "degenerate": (1.0, 0.77),
         "template_token": (1.0, 1.0),
         "language_drift": (1.0, 1.0),
+        "premature_closure": (1.0, 0.8),
+    },
+    "round 5": {
+        "role_flip": (0.98, 0.9),
+        "echo": (0.82, 0.89),
+        "repetition": (0.86, 0.97),
+        "prompt_leakage": (0.92, 0.92),
+        "degenerate": (1.0, 0.65),
+        "template_token": (1.0, 1.0),
+        "language_drift": (1.0, 1.0),
+        "premature_closure": (0.85, 0.85),
     },
 }
 TARGETS = {"role_flip", "echo", "repetition", "prompt_leakage"}  # precision 0.8, recall 0.9
