@@ -68,34 +68,34 @@ async def test_a_session_follows_algorithm_1(server: FakeServer, tmp_path: Path)
     }
 
 
-async def test_a_termination_phrase_ends_the_session(server: FakeServer) -> None:
+@pytest.mark.parametrize(
+    ("replies", "phrase"),
+    [
+        ({2: "We covered a lot today. Take care of yourself."}, "Take care"),
+        # qwen2.5-coder-1.5b-instruct's closing (tests/fixtures/quality_labels, round 3):
+        # an answer to a thanks; the same answer going on with a question ends nothing.
+        (
+            {
+                2: "You're welcome! Let's look at your week. What was hardest?",
+                3: "You're welcome! If you have any other questions, feel free to ask.",
+            },
+            "You're welcome",
+        ),
+    ],
+)
+async def test_a_closing_reply_ends_the_session(
+    server: FakeServer, replies: dict[int, str], phrase: str
+) -> None:
     def script(call: Call) -> str:
-        if call.role == "counselor" and call.turn == 2:
-            return "We covered a lot today. Take care of yourself."
-        return f"Tell me more, {call.turn}." if call.role == "counselor" else "It is hard."
-
-    server.script = script
-    async with Engine(config_for(server.base_url, max_turns=10)) as engine:
-        (record,) = await collect(engine, DEMO[:1])
-    assert record.termination.reason == "phrase" and record.termination.phrase == "Take care"
-    assert len(record.turns) == 4
-
-
-async def test_an_answer_to_a_thanks_that_closes_ends_the_session(server: FakeServer) -> None:
-    # qwen2.5-coder-1.5b-instruct's closing (tests/fixtures/quality_labels, round 3); the
-    # same answer going on with a question does not end the session.
-    def script(call: Call) -> str:
-        if call.role == "counselor" and call.turn == 2:
-            return "You're welcome! Let's look at your week. What was hardest?"
-        if call.role == "counselor" and call.turn == 3:
-            return "You're welcome! If you have any other questions, feel free to ask."
+        if call.role == "counselor" and call.turn in replies:
+            return replies[call.turn]
         return f"Tell me more, {call.turn}." if call.role == "counselor" else "Thank you."
 
     server.script = script
     async with Engine(config_for(server.base_url, max_turns=10)) as engine:
         (record,) = await collect(engine, DEMO[:1])
-    assert record.termination.reason == "phrase" and record.termination.phrase == "You're welcome"
-    assert len(record.turns) == 6
+    assert record.termination.reason == "phrase" and record.termination.phrase == phrase
+    assert len(record.turns) == 2 * max(replies)
 
 
 async def test_refiner_rejects_and_regenerates(server: FakeServer) -> None:
