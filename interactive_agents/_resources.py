@@ -64,6 +64,14 @@ def read_toml(
         raise error(f"the {what} is not valid TOML: {exc}", file=str(path)) from exc
 
 
+def string_list(value: object, path: str | Path, field: str) -> tuple[str, ...]:
+    """A card's list of non-empty strings (phrases, aliases, patterns), or a ConfigError
+    naming the file and the field."""
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ConfigError("expected a list of non-empty strings", file=str(path), field=field)
+    return tuple(value)
+
+
 def parse_toml(text: str) -> dict[str, Any]:
     """``tomllib.loads``, with nesting too deep reported as the ValueError it is."""
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from interactive_agents._resources import bundled_dir
+from interactive_agents.errors import ConfigError
 from interactive_agents.method._config import TerminatorConfig
 from interactive_agents.method._prompts import load_prompts
 from interactive_agents.method._refiner import RefinerRules, enumeration
@@ -338,6 +339,11 @@ def test_a_terminator_card_without_sign_offs_still_loads(tmp_path: Path) -> None
     prompts = load_prompts("en", tmp_path)
     assert (prompts.terminator_sign_offs, prompts.terminator_continuations) == ((), ())
     assert TerminatorConfig().rules(prompts).check("You're welcome! Good luck.") is None
+    (tmp_path / "terminator.toml").write_text(
+        '[phrases]\nen = ["Goodbye"]\n[sign_offs]\nen = ["ok", ""]\n', encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"terminator\.toml, field 'sign_offs\.en'"):
+        load_prompts("en", tmp_path)
 
 
 # Counselor replies of gemma-3-270m recorded in tests/fixtures/quality_labels (plain

@@ -75,7 +75,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
-from interactive_agents._resources import bundled_dir, read_toml
+from interactive_agents._resources import bundled_dir, read_toml, string_list
 from interactive_agents.errors import ConfigError
 
 T = TypeVar("T")
@@ -276,10 +276,7 @@ def _refusal_phrases(path: Path) -> tuple[str, ...]:
     data = read_toml(path, "refusal phrases")
     phrases: list[str] = []
     for language, value in data.items():
-        if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
-            message = "expected a list of non-empty strings"
-            raise ConfigError(message, file=str(path), field=language)
-        phrases += value
+        phrases += string_list(value, path, language)
     return tuple(phrases)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from interactive_agents._resources import read_toml
+from interactive_agents._resources import read_toml, string_list
 from interactive_agents.errors import ConfigError
 from interactive_agents.judging._answers import (
     AnswerReading,
@@ -268,13 +268,10 @@ def _entries(
         item, where = raw[name], f"{table}.{name}"
         if not isinstance(item, dict):
             raise ConfigError("expected a table", file=str(path), field=where)
-        aliases = item.get("aliases", [])
-        if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
-            message = "expected a list of non-empty strings"
-            raise ConfigError(message, file=str(path), field=f"{where}.aliases")
+        aliases = string_list(item.get("aliases", []), path, f"{where}.aliases")
         label = text_field(item, "label", path) if labelled else name
         meaning = text_field(item, "meaning", path)
-        entries[name] = RubricEntry(name, label, meaning, tuple(aliases))
+        entries[name] = RubricEntry(name, label, meaning, aliases)
     return entries
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interactive_agents._resources import bundled_dir, read_toml
+from interactive_agents._resources import bundled_dir, read_toml, string_list
 from interactive_agents.errors import ConfigError
 from interactive_agents.llm._messages import ChatMessage
 from interactive_agents.method._cards import BIG_FIVE, PLAIN_FIELDS, RoleCard, Trait
@@ -276,9 +276,4 @@ def _optional_phrases(
 ) -> tuple[str, ...]:
     """One language's list of an optional table of the terminator card (a card written
     before the table existed has none)."""
-    value = data.get(table, {}).get(language, [])
-    if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
-        raise ConfigError(
-            "expected a list of non-empty strings", file=str(path), field=f"{table}.{language}"
-        )
-    return tuple(value)
+    return string_list(data.get(table, {}).get(language, []), path, f"{table}.{language}")

@@ -90,7 +90,7 @@ from typing import Any, Protocol
 import msgspec
 
 from interactive_agents._recipes import FieldError
-from interactive_agents._resources import bundled_dir, read_toml
+from interactive_agents._resources import bundled_dir, read_toml, string_list
 from interactive_agents.errors import ConfigError
 from interactive_agents.method._degenerate import (
     content_free_turns,
@@ -298,16 +298,15 @@ class QualityRules:
             self.self_grams
         )
 
-    def closes(self, turn: Spoken) -> bool:
-        """Does this turn say a closing phrase or a sign-off as a farewell
-        (method/_terminator.py)?"""
-        client = turn.role == "client"
+    def closer(self, role: str) -> TerminatorRules:
+        """How a turn of ``role`` closes the session: a closing phrase or a sign-off said
+        as a farewell (method/_terminator.py)."""
+        client = role == "client"
         phrases = self.closing + (self.client_closing if client else ())
         # A sign-off answers a thanks, which the counselor does: a client's "You're
         # welcome" is the client playing the helper (role_flip), not a goodbye.
         sign_offs = () if client else self.sign_offs
-        rules = TerminatorRules(phrases, "farewell", sign_offs, self.continuations)
-        return rules.check(turn.content) is not None
+        return TerminatorRules(phrases, "farewell", sign_offs, self.continuations)
 
     def vocabulary(self, text: str) -> frozenset[str]:
         """The default disclosure vocabulary: Han bigrams and Latin words of 3+ letters."""
@@ -525,12 +524,7 @@ def _words(
 
 
 def _phrases(data: dict[str, Any], path: Path, table: str, key: str) -> tuple[str, ...]:
-    value = data.get(table, {}).get(key)
-    if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
-        raise ConfigError(
-            "expected a list of non-empty strings", file=str(path), field=f"{table}.{key}"
-        )
-    return tuple(value)
+    return string_list(data.get(table, {}).get(key), path, f"{table}.{key}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -716,11 +710,13 @@ def _disclosure(
 
 def _closure(turns: Sequence[Spoken], rules: QualityRules) -> tuple[float | None, int | None]:
     """(counselor turn number, transcript index) of the first closing phrase, if any."""
+    closers = {role: rules.closer(role) for role in ("client", "counselor")}
     counselor_turns = 0
     for i, turn in enumerate(turns):
         if turn.role == "counselor":
             counselor_turns += 1
-        if rules.closes(turn):
+        closer = closers["client" if turn.role == "client" else "counselor"]
+        if closer.check(turn.content) is not None:
             # A client's closing line comes after counselor turn n: it closes turn n + 1.
             number = counselor_turns if turn.role == "counselor" else counselor_turns + 1
             return float(number), i

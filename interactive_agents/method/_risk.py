@@ -31,7 +31,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any, get_args
 
-from interactive_agents._resources import bundled_dir, read_toml
+from interactive_agents._resources import bundled_dir, read_toml, string_list
 from interactive_agents.errors import ConfigError
 from interactive_agents.method._cards import RoleCard
 from interactive_agents.method._records import DisclosureKind, RiskCategory, RiskCue, Turn
@@ -369,9 +369,7 @@ def _alternation(
 ) -> re.Pattern[str] | None:
     """The list ``key`` of regular expressions as one pattern (longest first), or None."""
     field = f"{where}.{key}" if where else key
-    items = data.get(key, [])
-    if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
-        raise ConfigError("expected a list of non-empty strings", file=str(path), field=field)
+    items = string_list(data.get(key, []), path, field)
     for item in items:
         try:
             re.compile(item)
